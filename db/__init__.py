@@ -1,0 +1,16 @@
+"""Storage: opening a database, pragmas, migrations, transactions. No domain, no Qt."""
+from db.connection import atomic, connect, open_db
+from db.errors import (
+    DatabaseLockedError,
+    DiskFullError,
+    NewerDatabaseError,
+    NotADatabaseError,
+    ReadOnlyDatabaseError,
+    StorageError,
+)
+
+__all__ = [
+    "atomic", "connect", "open_db",
+    "StorageError", "NotADatabaseError", "NewerDatabaseError",
+    "ReadOnlyDatabaseError", "DatabaseLockedError", "DiskFullError",
+]

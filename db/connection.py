@@ -1,0 +1,117 @@
+"""The one place connections are made (an encrypted database later changes only `connect`)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+from db import migrate
+from db.errors import (
+    NotADatabaseError,
+    ReadOnlyDatabaseError,
+    StorageError,
+    translate,
+)
+
+APPLICATION_ID = 0x53514454  # "SQDT": marks files written by this program
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """A raw connection with the pragmas every connection needs; no migrations.
+
+    Transactions are explicit (`atomic`), so the driver's implicit ones are off.
+    """
+    conn = sqlite3.connect(os.fspath(path), isolation_level=None,
+                           timeout=busy_timeout_ms / 1000)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate(exc, os.fspath(path)) from exc
+    return conn
+
+
+def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """Open (or create) a database, check it is ours and not newer, apply pending migrations.
+
+    Raises a StorageError subclass with a Chinese message; on error nothing in the file changes.
+    """
+    path = Path(path)
+    shown = str(path)
+    if path.is_dir():
+        raise NotADatabaseError(f"“{shown}”是一个文件夹，不是数据库文件。")
+    exists = path.exists() and path.stat().st_size > 0
+    if exists and not os.access(path, os.W_OK):
+        raise ReadOnlyDatabaseError(
+            f"数据库文件“{shown}”是只读的，无法打开进行编辑。请检查文件属性或权限。")
+    if not exists and not os.access(path.parent if str(path.parent) else ".", os.W_OK):
+        raise ReadOnlyDatabaseError(f"无法在“{path.parent}”中创建数据库文件：没有写入权限。")
+    conn = connect(path, busy_timeout_ms=busy_timeout_ms)
+    try:
+        _check_ours(conn, shown)
+        migrate.check_not_newer(conn, shown)
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if migrate.pending(conn):
+            migrate.apply(conn)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate(exc, shown) from exc
+    except StorageError:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_ours(conn: sqlite3.Connection, shown: str) -> None:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        return
+    has_tables = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    if app_id != 0 or has_tables:
+        raise NotADatabaseError(
+            f"“{shown}”是其他程序的数据库，不是社区网格工作台的数据库，未作任何修改。")
+
+
+@contextlib.contextmanager
+def atomic(conn: sqlite3.Connection):
+    """One logical change: all of it or none of it. Nested blocks become savepoints."""
+    if conn.in_transaction:
+        name = f"sp_{id(object()):x}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise translate(exc) from exc
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise translate(exc) from exc

@@ -1,0 +1,148 @@
+"""The schema, one function per change, applied in order. Never edit a released migration:
+add a new function at the end of MIGRATIONS instead.
+
+Every record that can travel between PCs has uuid, version and updated_at (UTC, ISO 8601).
+"""
+import sqlite3
+
+_SYNC = """
+    uuid TEXT NOT NULL UNIQUE DEFAULT (lower(hex(randomblob(16)))),
+    version INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+"""
+
+
+def _script(db, sql: str) -> None:
+    """Run statements one by one: executescript() would COMMIT the migration's transaction."""
+    statement = ""
+    for line in sql.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.conn.execute(statement)
+            statement = ""
+    assert not statement.strip(), statement
+
+
+def m001_core(db):
+    """Grid hierarchy, houses, households, residents, focus-group tags."""
+    _script(db, f"""
+    CREATE TABLE grid_units (
+        id INTEGER PRIMARY KEY,
+        parent_id INTEGER REFERENCES grid_units(id),
+        level TEXT NOT NULL CHECK (level IN
+            ('street', 'community', 'grid', 'compound', 'building', 'unit')),
+        code TEXT,
+        name TEXT NOT NULL CHECK (trim(name) <> ''),
+        sort INTEGER NOT NULL DEFAULT 0,
+        floors INTEGER,
+        notes TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX grid_units_parent ON grid_units(parent_id, sort);
+    CREATE UNIQUE INDEX grid_units_code ON grid_units(code) WHERE code IS NOT NULL;
+
+    CREATE TABLE houses (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
+        room_no TEXT NOT NULL CHECK (trim(room_no) <> ''),
+        floor INTEGER,
+        area REAL,
+        usage TEXT NOT NULL DEFAULT '自住'
+            CHECK (usage IN ('自住', '出租', '空置', '商用', '其他')),
+        owner_name TEXT,
+        owner_phone TEXT,
+        owner_id_number TEXT,
+        notes TEXT,
+        {_SYNC},
+        UNIQUE (unit_id, room_no)
+    );
+
+    CREATE TABLE households (
+        id INTEGER PRIMARY KEY,
+        house_id INTEGER REFERENCES houses(id),
+        household_no TEXT,
+        kind TEXT NOT NULL DEFAULT '1',
+        head_resident_id INTEGER REFERENCES residents(id) DEFERRABLE INITIALLY DEFERRED,
+        phone TEXT,
+        status TEXT NOT NULL DEFAULT '在册' CHECK (status IN ('在册', '注销')),
+        notes TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX households_house ON households(house_id);
+    CREATE INDEX households_no ON households(household_no);
+    CREATE INDEX households_head ON households(head_resident_id);
+
+    CREATE TABLE residents (
+        id INTEGER PRIMARY KEY,
+        household_id INTEGER REFERENCES households(id),
+        name TEXT NOT NULL CHECK (trim(name) <> ''),
+        id_type TEXT NOT NULL DEFAULT '01',
+        id_number TEXT,
+        gender TEXT,
+        birth_date TEXT,
+        ethnicity TEXT,
+        relation_to_head TEXT,
+        residence_type TEXT NOT NULL DEFAULT '1',
+        separated INTEGER NOT NULL DEFAULT 0 CHECK (separated IN (0, 1)),
+        phone TEXT,
+        political_status TEXT,
+        education TEXT,
+        marital_status TEXT,
+        occupation TEXT,
+        workplace TEXT,
+        health TEXT,
+        status TEXT NOT NULL DEFAULT '在册' CHECK (status IN ('在册', '迁出', '死亡')),
+        moved_in_at TEXT,
+        moved_out_at TEXT,
+        moved_out_to TEXT,
+        death_date TEXT,
+        notes TEXT,
+        name_initials TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX residents_household ON residents(household_id);
+    CREATE INDEX residents_id_number ON residents(id_number);
+    CREATE INDEX residents_name ON residents(name);
+    CREATE INDEX residents_status ON residents(status);
+
+    CREATE TABLE tags (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE CHECK (trim(name) <> ''),
+        visit_interval_days INTEGER CHECK (visit_interval_days IS NULL OR visit_interval_days > 0),
+        sort INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        {_SYNC}
+    );
+
+    CREATE TABLE resident_tags (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents(id),
+        tag_id INTEGER NOT NULL REFERENCES tags(id),
+        since TEXT NOT NULL,
+        until TEXT CHECK (until IS NULL OR until >= since),
+        notes TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX resident_tags_resident ON resident_tags(resident_id);
+    CREATE INDEX resident_tags_tag ON resident_tags(tag_id, until);
+
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    );
+    """)
+
+
+def m002_default_tags(db):
+    """The focus groups every community keeps, with their usual visit intervals."""
+    rows = [
+        ("独居老人", 7), ("高龄老人", 30), ("空巢老人", 30), ("留守儿童", 30),
+        ("残疾人", 30), ("低保", 90), ("特困", 30), ("严重精神障碍", 14),
+        ("社区矫正", 7), ("刑满释放", 30), ("退役军人", 180), ("优抚对象", 90),
+    ]
+    db.conn.executemany(
+        "INSERT INTO tags (name, visit_interval_days, sort) VALUES (?, ?, ?)",
+        [(name, days, i) for i, (name, days) in enumerate(rows)])
+
+
+MIGRATIONS = [m001_core, m002_default_tags]

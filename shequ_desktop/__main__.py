@@ -1,0 +1,3 @@
+from shequ_desktop.cli import main
+
+raise SystemExit(main())

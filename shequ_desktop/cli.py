@@ -1,0 +1,95 @@
+"""The `shequ` command line. Every command takes --db PATH."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from db import StorageError, open_db
+from shequ_desktop.errors import DomainError
+
+
+def _init(args) -> int:
+    from shequ_desktop import community
+    from shequ_desktop.context import Context
+
+    conn = open_db(args.db)
+    ctx = Context(conn, args.user)
+    if not community.is_empty(ctx):
+        raise DomainError(f"“{args.db}”中已有社区，未作修改")
+    community.init_community(ctx, args.community, args.street)
+    print(f"已创建数据库 {args.db}，社区：{args.community}")
+    return 0
+
+
+def _demo(args) -> int:
+    from shequ_desktop import demo
+
+    conn = open_db(args.db)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r生成演示数据 {done}/{total}", end="", file=sys.stderr)
+
+    counts = demo.generate(conn, residents=args.residents, seed=args.seed, progress=progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"已生成演示数据：{counts['grid_units']} 个网格单元，{counts['houses']} 套房屋，"
+          f"{counts['households']} 户，{counts['residents']} 人，"
+          f"{counts['resident_tags']} 条重点人群标记")
+    return 0
+
+
+def _check(args) -> int:
+    from shequ_desktop.checks import run_checks
+
+    results = run_checks(open_db(args.db))
+    failed = [r for r in results if not r.ok]
+    if args.json:
+        for r in results:
+            print(json.dumps({"check": r.key, "label": r.label, "count": r.count,
+                              "examples": r.examples}, ensure_ascii=False))
+    else:
+        for r in results:
+            print(f"{'通过' if r.ok else '失败'}  {r.label}" + ("" if r.ok else f"：{r.count} 处"))
+            for example in r.examples:
+                print(f"      {example}")
+        print("全部检查通过" if not failed else f"{len(failed)} 项检查未通过")
+    return 0 if not failed else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shequ", description="社区网格工作台命令行")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+
+    p = sub.add_parser("init", help="新建数据库及其第一个社区")
+    p.add_argument("--db", required=True, help="数据库文件路径")
+    p.add_argument("--community", default="新社区", help="社区名称")
+    p.add_argument("--street", help="所属街道名称（可选）")
+    p.add_argument("--user", default="管理员")
+    p.set_defaults(run=_init)
+
+    p = sub.add_parser("demo", help="在空数据库中生成演示数据")
+    p.add_argument("--db", required=True)
+    p.add_argument("--residents", type=int, default=8000, help="人数（默认 8000）")
+    p.add_argument("--seed", type=int, default=1, help="随机种子（默认 1）")
+    p.set_defaults(run=_demo)
+
+    p = sub.add_parser("check", help="检查数据库的完整性和一致性")
+    p.add_argument("--db", required=True)
+    p.add_argument("--json", action="store_true", help="每项检查输出一行 JSON")
+    p.set_defaults(run=_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (StorageError, DomainError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The one write path. Every change to the database goes through a Context, which knows the
+acting user, stamps version and updated_at, and reports what changed (entity, id, field, old,
+new) to the caller and, after commit, to subscribers (the GUI's refresh; later the audit trail
+and the multi-PC exchange hang here too).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from db import atomic
+from shequ_desktop.errors import NotFoundError
+from shequ_desktop.fields import ENTITY_LABELS
+
+SYSTEM_USER = "系统"
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Change:
+    entity: str          # table name
+    id: int | None       # None for a bulk load, whose `new` is the number of rows
+    action: str          # "create", "update", "delete" or "bulk_create"
+    field: str | None = None
+    old: Any = None
+    new: Any = None
+
+
+@dataclass
+class Result:
+    """What a service call did: the id of its main record and every change it made."""
+    id: int | None
+    changes: list[Change] = field(default_factory=list)
+
+
+class Context:
+    """A database connection plus the user acting on it."""
+
+    def __init__(self, conn: sqlite3.Connection, user: str = SYSTEM_USER):
+        self.conn = conn
+        self.user = user
+        self._subscribers: list[Callable[[list[Change]], None]] = []
+        self._pending: list[Change] | None = None
+
+    def subscribe(self, callback: Callable[[list[Change]], None]) -> None:
+        """`callback(changes)` runs after each committed transaction that changed something."""
+        self._subscribers.append(callback)
+
+    @contextlib.contextmanager
+    def transaction(self):
+        outer = self._pending is None
+        if outer:
+            self._pending = []
+        try:
+            with atomic(self.conn):
+                yield self
+            committed = self._pending if outer else []
+        finally:
+            if outer:
+                self._pending = None
+        if committed:
+            for callback in self._subscribers:
+                callback(committed)
+
+    def _record(self, changes: list[Change]) -> list[Change]:
+        assert self._pending is not None, "writes must run inside Context.transaction()"
+        self._pending.extend(changes)
+        return changes
+
+    def get(self, table: str, id: int) -> dict:
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"找不到{ENTITY_LABELS.get(table, table)}（编号 {id}）")
+        return dict(row)
+
+    def insert(self, table: str, values: dict[str, Any]) -> tuple[int, list[Change]]:
+        values = {k: v for k, v in values.items() if v is not None}
+        values["updated_at"] = now_utc()
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                                tuple(values.values()))
+        new_id = cur.lastrowid
+        return new_id, self._record([Change(table, new_id, "create", None, None, values)])
+
+    def bulk_insert(self, table: str, columns: list[str], rows: list[tuple]) -> list[Change]:
+        """A bulk load (demo data, imports): one executemany, one summary change."""
+        if not rows:
+            return []
+        stamp = now_utc()
+        cols = ", ".join([*columns, "updated_at"])
+        marks = ", ".join("?" for _ in range(len(columns) + 1))
+        self.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                              (row + (stamp,) for row in rows))
+        return self._record([Change(table, None, "bulk_create", None, None, len(rows))])
+
+    def update(self, table: str, id: int, values: dict[str, Any],
+               current: dict | None = None) -> list[Change]:
+        """Write only the fields that differ; bump version. Returns the field changes."""
+        current = current or self.get(table, id)
+        diff = {k: v for k, v in values.items() if current.get(k) != v}
+        if not diff:
+            return []
+        sets = ", ".join(f"{k} = ?" for k in diff)
+        self.conn.execute(
+            f"UPDATE {table} SET {sets}, version = version + 1, updated_at = ? WHERE id = ?",
+            (*diff.values(), now_utc(), id))
+        return self._record([Change(table, id, "update", k, current.get(k), v)
+                             for k, v in diff.items()])
+
+    def delete(self, table: str, id: int) -> list[Change]:
+        current = self.get(table, id)
+        self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
+        return self._record([Change(table, id, "delete", None, current, None)])

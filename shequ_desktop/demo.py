@@ -1,0 +1,353 @@
+"""Demo data: a believable street of communities, grids, buildings, households and residents.
+
+Everything is generated (Faker's zh_CN word lists, a fixed seed); no real person is in it.
+Bulk loads go through Context.bulk_insert in one transaction, so a cancelled or failed run
+leaves the database as it was.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from dataclasses import dataclass, field
+
+from stdnum.cn import ric
+
+from shequ_desktop import pinyin
+from shequ_desktop.context import Context
+from shequ_desktop.errors import DomainError
+from shequ_desktop.progress import Progress, report
+
+LOCAL_AREAS = ("110105", "110108", "110106")
+OTHER_AREAS = ("130102", "370102", "410105", "510104", "320102", "420102", "440106", "330106",
+               "230102", "610102", "340102", "360102", "430102", "500101", "150102", "450102")
+COMPOUND_WORDS = ("阳光", "幸福", "和平", "建设", "锦绣", "翠苑", "金桥", "春晖", "丽水", "明珠",
+                  "新华", "文化", "康乐", "华府", "书香", "紫荆", "东方", "向阳", "花园", "育才",
+                  "朝阳", "光明", "长青", "嘉园", "融泽", "龙湖", "枫林", "桂苑", "安居", "泰和")
+COMPOUND_KINDS = ("花园", "小区", "家园", "苑", "新村", "里", "公寓", "雅居", "西里", "北区")
+COMMUNITY_WORDS = ("团结湖", "安华里", "和平街", "光华里", "南湖", "青年路", "双井", "劲松",
+                   "八里庄", "六里屯", "甜水园", "水碓子", "延静里", "红庙", "白家庄", "小关",
+                   "芍药居", "安贞", "惠新", "樱花园", "东湖", "望京", "花家地", "南磨房",
+                   "百子湾", "垂杨柳", "广渠路", "九龙山", "大望路", "高碑店")
+OCCUPATIONS = ("工人", "教师", "医生", "护士", "公务员", "个体经营", "职员", "销售", "司机",
+               "工程师", "厨师", "保安", "快递员", "会计", "自由职业", "退休", "无业")
+OTHER_AREAS_NAMES = ("朝阳区望京街道", "海淀区学院路街道", "河北省石家庄市", "山东省济南市",
+                     "河南省郑州市", "四川省成都市", "广东省广州市", "上海市浦东新区")
+WORKPLACES = ("区人民医院", "第一中学", "华联超市", "市政公司", "街道办事处", "建设银行",
+              "城建集团", "顺丰速运", "物业公司", "区图书馆", "科技有限公司", "餐饮店")
+# (tag name, share of eligible residents); eligibility is decided in _tags_for.
+TAG_SHARES = {"残疾人": 0.025, "低保": 0.015, "特困": 0.002, "严重精神障碍": 0.004,
+              "社区矫正": 0.0005, "刑满释放": 0.001, "退役军人": 0.04, "优抚对象": 0.003,
+              "留守儿童": 0.01}
+
+RESIDENT_COLUMNS = [
+    "id", "household_id", "name", "id_type", "id_number", "gender", "birth_date", "ethnicity",
+    "relation_to_head", "residence_type", "separated", "phone", "political_status", "education",
+    "marital_status", "occupation", "workplace", "health", "status", "moved_in_at",
+    "moved_out_at", "moved_out_to", "death_date", "name_initials"]
+
+
+@dataclass
+class Person:
+    gender: str
+    birth: dt.date
+    relation: str
+    surname: str
+    status: str = "在册"
+    extra: dict = field(default_factory=dict)
+
+
+class _Generator:
+    def __init__(self, seed: int, today: dt.date):
+        from faker import Faker
+
+        self.rng = random.Random(seed)
+        self.today = today
+        fake = Faker("zh_CN")
+        person = fake.provider("faker.providers.person")
+        self.surnames = list(person.last_names)
+        self.surname_weights = list(person.last_names.values())
+        self.male_chars = list(person.first_names_male)
+        self.female_chars = list(person.first_names_female)
+        self.phone_prefixes = [str(p) for p in fake.provider(
+            "faker.providers.phone_number").phonenumber_prefixes]
+        self.used_ids: set[str] = set()
+
+    # --- people -------------------------------------------------------------------------
+    def surname(self) -> str:
+        return self.rng.choices(self.surnames, self.surname_weights)[0]
+
+    def given(self, gender: str) -> str:
+        chars = self.male_chars if gender == "1" else self.female_chars
+        n = 1 if self.rng.random() < 0.35 else 2
+        return "".join(self.rng.choice(chars) for _ in range(n))
+
+    def birth(self, age_from: int, age_to: int) -> dt.date:
+        age_days = self.rng.randint(age_from * 365 + 1, age_to * 365 + 364)
+        return self.today - dt.timedelta(days=age_days)
+
+    def id_number(self, birth: dt.date, gender: str, local: bool) -> str:
+        area = self.rng.choice(LOCAL_AREAS if local else OTHER_AREAS)
+        while True:
+            seq = self.rng.randrange(0, 500) * 2 + (1 if gender == "1" else 0)
+            body = f"{area}{birth:%Y%m%d}{seq:03d}"
+            number = body + ric.calc_check_digit(body)
+            if number not in self.used_ids:
+                self.used_ids.add(number)
+                return number
+
+    def phone(self) -> str:
+        return self.rng.choice(self.phone_prefixes) + f"{self.rng.randrange(10**8):08d}"
+
+    def family(self) -> list[Person]:
+        """One household's members, head first, with GB/T 4761 relations to the head."""
+        r = self.rng.random()
+        surname = self.surname()
+        male = "1"
+        if r < 0.09:                                   # elderly living alone
+            return [Person(self.rng.choice("12"), self.birth(65, 95), "02", surname)]
+        if r < 0.17:                                   # single adult
+            return [Person(self.rng.choice("12"), self.birth(22, 55), "02", surname)]
+        old = r < 0.31                                 # elderly couple
+        head_age = (62, 88) if old else (25, 58)
+        head = Person(male, self.birth(*head_age), "02", surname)
+        spouse_age = max(20, self.today.year - head.birth.year + self.rng.randint(-5, 2))
+        family = [head, Person("2", self.birth(spouse_age, spouse_age), "10", self.surname())]
+        if old:
+            return family
+        if r < 0.42:                                   # couple without children
+            return family
+        head_age_years = self.today.year - head.birth.year
+        children = 1 if r < 0.75 else 2
+        for i in range(children):
+            g = self.rng.choice("12")
+            top = max(0, min(head_age_years - 22, 30))
+            age = self.rng.randint(0, top) if top > 0 else 0
+            family.append(Person(g, self.birth(age, age), "20" if g == "1" else "30", surname))
+        if r > 0.85:                                   # three generations: a grandparent
+            age = min(98, head_age_years + self.rng.randint(24, 32))
+            g = self.rng.choice("12")
+            family.append(Person(g, self.birth(age, age), "51" if g == "1" else "52",
+                                 surname if g == "1" else self.surname()))
+        return family
+
+    def history(self, family: list[Person]) -> list[Person]:
+        """Former members kept on record: a child who moved out, a grandparent who died."""
+        head = family[0]
+        gone = []
+        if len(family) >= 2 and self.rng.random() < 0.05:
+            g = self.rng.choice("12")
+            age = self.rng.randint(19, 35)
+            p = Person(g, self.birth(age, age), "20" if g == "1" else "30", head.surname, "迁出")
+            p.extra = {"moved_out_at": self.today - dt.timedelta(days=self.rng.randint(10, 2000)),
+                       "moved_out_to": self.rng.choice(OTHER_AREAS_NAMES)}
+            gone.append(p)
+        if len(family) >= 2 and self.rng.random() < 0.02:
+            g = self.rng.choice("12")
+            p = Person(g, self.birth(80, 99), "51" if g == "1" else "52", head.surname, "死亡")
+            p.extra = {"death_date": self.today - dt.timedelta(days=self.rng.randint(10, 2000))}
+            gone.append(p)
+        return gone
+
+    def fill(self, p: Person, local: bool) -> dict:
+        age = (self.today - p.birth).days // 365
+        rng = self.rng
+        adult = age >= 18
+        political = "13"
+        if adult and rng.random() < 0.09:
+            political = "01"
+        elif 14 <= age <= 28 and rng.random() < 0.3:
+            political = "03"
+        if age < 6:
+            education = None
+        elif age < 12:
+            education = "80"
+        elif age < 15:
+            education = "70"
+        elif age < 18:
+            education = "60"
+        else:
+            education = rng.choices(("20", "30", "60", "70", "80", "10"),
+                                    (25, 20, 25, 20, 8, 2) if age < 60 else (6, 8, 20, 35, 30, 1))[0]
+        married = p.relation in ("10",) or (p.relation == "02" and rng.random() < 0.8 and age > 24)
+        marital = ("20" if married else "10") if age >= 20 else None
+        if age > 70 and p.relation in ("51", "52", "02") and rng.random() < 0.4:
+            marital = "30"
+        health = "1"
+        if age > 60:
+            health = rng.choices(("1", "2", "31", "32", "33"), (40, 30, 15, 10, 5))[0]
+        return {
+            "ethnicity": "01" if rng.random() < 0.92 else f"{rng.randint(2, 56):02d}",
+            "political_status": political if age >= 14 else None,
+            "education": education,
+            "marital_status": marital,
+            "occupation": rng.choice(OCCUPATIONS) if adult and age < 60 else ("退休" if age >= 60 else None),
+            "workplace": rng.choice(WORKPLACES) if adult and age < 60 and rng.random() < 0.6 else None,
+            "health": health,
+            "phone": self.phone() if adult and rng.random() < 0.92 else None,
+            "residence_type": "1" if local else "2",
+            "separated": 1 if local and rng.random() < 0.05 else 0,
+        }
+
+
+def _tags_for(rng: random.Random, person: Person, age: int, alone: bool,
+              elderly_couple: bool) -> list[str]:
+    tags = []
+    if age >= 60 and alone:
+        tags.append("独居老人")
+    if age >= 60 and elderly_couple:
+        tags.append("空巢老人")
+    if age >= 80:
+        tags.append("高龄老人")
+    for name, share in TAG_SHARES.items():
+        if name == "留守儿童" and age >= 16:
+            continue
+        if name in ("退役军人", "刑满释放", "社区矫正") and (age < 20 or person.gender != "1"):
+            continue
+        if rng.random() < share:
+            tags.append(name)
+    return tags
+
+
+def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = None,
+             today: dt.date | None = None, user: str = "演示数据") -> dict:
+    """Fill an empty database with a demo street of about `residents` people. Returns counts."""
+    if residents < 1:
+        raise DomainError("人数至少为 1")
+    ctx = Context(conn, user)
+    if conn.execute("SELECT count(*) FROM grid_units").fetchone()[0]:
+        raise DomainError("数据库中已有数据；演示数据只能载入空数据库")
+    gen = _Generator(seed, today or dt.date.today())
+    rng = gen.rng
+    units: list[tuple] = []
+    houses: list[tuple] = []
+    households: list[tuple] = []
+    people: list[tuple] = []
+    tag_rows: list[tuple] = []
+    tag_ids = dict(conn.execute("SELECT name, id FROM tags"))
+
+    def unit(parent, level, name, code, floors=None):
+        units.append((len(units) + 1, parent, level, code, name, len(units), floors))
+        return len(units)
+
+    street = unit(None, "street", "幸福街道", "110105001")
+    n_comm = max(1, round(residents / 10000))
+    made = 0
+    for c in range(n_comm):
+        comm_quota = residents // n_comm + (1 if c < residents % n_comm else 0)
+        comm = unit(street, "community", f"{COMMUNITY_WORDS[c % len(COMMUNITY_WORDS)]}社区"
+                    + (f"{c // len(COMMUNITY_WORDS) + 1}" if c >= len(COMMUNITY_WORDS) else ""),
+                    f"110105001{c + 1:03d}")
+        n_grid = max(1, round(comm_quota / 800))
+        for g in range(n_grid):
+            quota = comm_quota // n_grid + (1 if g < comm_quota % n_grid else 0)
+            grid_id = unit(comm, "grid", f"第{g + 1}网格", f"110105001{c + 1:03d}{g + 1:02d}")
+            made += _fill_grid(gen, grid_id, quota, unit, houses, households, people, tag_rows,
+                               tag_ids)
+            report(progress, made, residents)
+
+    with ctx.transaction():
+        ctx.bulk_insert("grid_units", ["id", "parent_id", "level", "name", "code", "sort",
+                                       "floors"],
+                        [(u[0], u[1], u[2], u[4], u[3], u[5], u[6]) for u in units])
+        ctx.bulk_insert("houses", ["id", "unit_id", "room_no", "floor", "area", "usage",
+                                   "owner_name"], houses)
+        ctx.bulk_insert("households", ["id", "house_id", "household_no", "kind",
+                                       "head_resident_id", "phone", "status"], households)
+        for start in range(0, len(people), 20000):
+            ctx.bulk_insert("residents", RESIDENT_COLUMNS, people[start:start + 20000])
+            report(progress, made, residents)
+        ctx.bulk_insert("resident_tags", ["resident_id", "tag_id", "since"], tag_rows)
+    return {"grid_units": len(units), "houses": len(houses), "households": len(households),
+            "residents": len(people), "resident_tags": len(tag_rows)}
+
+
+def _fill_grid(gen: _Generator, grid_id: int, quota: int, unit, houses, households, people,
+               tag_rows, tag_ids) -> int:
+    rng = gen.rng
+    made = 0
+    compound = None
+    compound_names: set[str] = set()
+    buildings_in_compound = 0
+    building_no = 0
+    while made < quota:
+        if compound is None or buildings_in_compound >= rng.randint(4, 8):
+            name = rng.choice(COMPOUND_WORDS) + rng.choice(COMPOUND_KINDS)
+            while name in compound_names:
+                name += "二期" if not name.endswith("期") else ""
+                name = name if name not in compound_names else name[:-2] + f"{len(compound_names)}期"
+            compound_names.add(name)
+            compound = unit(grid_id, "compound", name, None)
+            buildings_in_compound = 0
+        buildings_in_compound += 1
+        building_no += 1
+        high = rng.random() < 0.3
+        floors = rng.choice((11, 18, 24)) if high else rng.choice((5, 6, 6, 7))
+        building = unit(compound, "building", f"{building_no}号楼", None, floors)
+        for u in range(1, (2 if high else rng.choice((2, 3, 4))) + 1):
+            unit_id = unit(building, "unit", f"{u}单元", None)
+            for floor in range(1, floors + 1):
+                for k in range(1, (4 if high else 2) + 1):
+                    if made >= quota:
+                        return made
+                    made += _house(gen, unit_id, floor, k, quota - made, houses, households,
+                                   people, tag_rows, tag_ids)
+    return made
+
+
+def _house(gen: _Generator, unit_id, floor, k, room_left, houses, households, people, tag_rows,
+           tag_ids) -> int:
+    """One room; returns how many residents it got."""
+    rng = gen.rng
+    house_id = len(houses) + 1
+    r = rng.random()
+    usage = "空置" if r < 0.08 else "出租" if r < 0.23 else "商用" if (r < 0.25 and floor == 1) \
+        else "自住"
+    family = gen.family() if usage in ("自住", "出租") else []
+    family = family[:room_left]
+    owner = None
+    if family and usage == "自住":
+        owner = None  # filled below with the head's name
+    houses.append([house_id, unit_id, f"{floor}{k:02d}", floor,
+                   round(rng.uniform(45, 140), 1), usage, owner])
+    if not family:
+        houses[-1] = tuple(houses[-1])
+        return 0
+    local = usage == "自住" or rng.random() < 0.2
+    hh_id = len(households) + 1
+    head_id = len(people) + 1
+    alone = len(family) == 1
+    elderly_couple = len(family) == 2 and all(
+        (gen.today - p.birth).days // 365 >= 60 for p in family)
+    for p in family + gen.history(family)[:room_left - len(family)]:
+        rid = len(people) + 1
+        name = p.surname + gen.given(p.gender)
+        if p is family[0] and usage == "自住":
+            houses[-1][6] = name
+        values = gen.fill(p, local)
+        age = (gen.today - p.birth).days // 365
+        number = gen.id_number(p.birth, p.gender, local)
+        moved_in = (gen.today - dt.timedelta(days=rng.randint(0, min(age, 30) * 365 + 30)))
+        moved_in = max(moved_in, p.birth)
+        out = p.extra.get("moved_out_at")
+        died = p.extra.get("death_date")
+        if out or died:
+            moved_in = min(moved_in, out or died)
+        people.append((rid, hh_id, name, "01", number, p.gender, p.birth.isoformat(),
+                       values["ethnicity"], p.relation, values["residence_type"],
+                       values["separated"], values["phone"], values["political_status"],
+                       values["education"], values["marital_status"], values["occupation"],
+                       values["workplace"], values["health"], p.status,
+                       moved_in.isoformat(), out and out.isoformat(),
+                       p.extra.get("moved_out_to"), died and died.isoformat(),
+                       pinyin.initials(name)))
+        if p.status != "在册":
+            continue
+        for tag in _tags_for(rng, p, age, alone, elderly_couple):
+            since = gen.today - dt.timedelta(days=rng.randint(30, 1500))
+            tag_rows.append((rid, tag_ids[tag], max(since, p.birth).isoformat()))
+    household_no = f"{unit_id:05d}{k:02d}{hh_id:06d}"
+    households.append((hh_id, house_id, household_no, "1", head_id, people[head_id - 1][11],
+                       "在册"))
+    houses[-1] = tuple(houses[-1])
+    return len(people) - head_id + 1

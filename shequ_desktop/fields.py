@@ -1,0 +1,115 @@
+"""The field registry: every field described once (DESIGN.md §3).
+
+Forms, table columns, import header mapping, exports, ledgers and masking are generated from it.
+Adding a field is one entry here plus one migration in db/schema.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = ("text", "code", "date", "int", "float", "bool", "id_number", "phone")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"
+    code_table: str | None = None
+    required: bool = False
+    sensitive: bool = False
+    synonyms: tuple[str, ...] = ()
+    width: int = 8          # display width, in Chinese characters
+    editable: bool = True   # False: derived or changed only by a dedicated action
+    max_length: int = 200
+
+
+RESIDENT_FIELDS = (
+    Field("name", "姓名", required=True, synonyms=("居民姓名", "人员姓名", "户主姓名", "成员姓名"),
+          width=5, max_length=50),
+    Field("id_type", "证件类型", "code", "id_type", synonyms=("证件种类",), width=6),
+    Field("id_number", "身份证号", "id_number", sensitive=True,
+          synonyms=("公民身份号码", "身份证号码", "证件号码", "证件号", "身份证"), width=11),
+    Field("gender", "性别", "code", "gender", synonyms=("性 别",), width=2),
+    Field("birth_date", "出生日期", "date", synonyms=("出生年月", "出生年月日", "生日"), width=6),
+    Field("ethnicity", "民族", "code", "ethnicity", width=4),
+    Field("relation_to_head", "与户主关系", "code", "relation", editable=False,
+          synonyms=("与户主的关系", "关系", "家庭关系"), width=5),
+    Field("residence_type", "人口类型", "code", "residence_type",
+          synonyms=("户籍类型", "人员类型", "居住类型", "户籍性质"), width=5),
+    Field("separated", "人户分离", "bool", synonyms=("是否人户分离",), width=4),
+    Field("phone", "联系电话", "phone", sensitive=True,
+          synonyms=("手机号", "手机号码", "联系方式", "电话", "电话号码"), width=7),
+    Field("political_status", "政治面貌", "code", "political_status", width=5),
+    Field("education", "文化程度", "code", "education", synonyms=("学历",), width=5),
+    Field("marital_status", "婚姻状况", "code", "marital_status", synonyms=("婚姻状态",), width=4),
+    Field("occupation", "职业", synonyms=("工作",), width=6),
+    Field("workplace", "工作单位", synonyms=("单位", "就业单位", "服务处所"), width=8),
+    Field("health", "健康状况", "code", "health", synonyms=("身体状况",), width=5),
+    Field("status", "状态", "code", "resident_status", editable=False,
+          synonyms=("人员状态",), width=3),
+    Field("moved_in_at", "迁入日期", "date", synonyms=("迁入时间", "入住日期"), width=6),
+    Field("moved_out_at", "迁出日期", "date", editable=False, synonyms=("迁出时间",), width=6),
+    Field("moved_out_to", "迁往地", editable=False, synonyms=("迁往地址", "去向"), width=8),
+    Field("death_date", "死亡日期", "date", editable=False, width=6),
+    Field("notes", "备注", synonyms=("说明",), width=10, max_length=2000),
+)
+
+HOUSEHOLD_FIELDS = (
+    Field("household_no", "户号", synonyms=("户编号", "户口号"), width=6, max_length=30),
+    Field("kind", "户别", "code", "household_kind", synonyms=("户类型", "户口类别"), width=4),
+    Field("phone", "户联系电话", "phone", sensitive=True, synonyms=("家庭电话",), width=7),
+    Field("status", "户状态", editable=False, width=3),
+    Field("notes", "备注", width=10, max_length=2000),
+)
+
+HOUSE_FIELDS = (
+    Field("room_no", "房号", required=True, synonyms=("门牌号", "房间号", "室"), width=4,
+          max_length=20),
+    Field("floor", "楼层", "int", synonyms=("层",), width=3),
+    Field("area", "面积(㎡)", "float", synonyms=("建筑面积", "面积"), width=4),
+    Field("usage", "房屋用途", "code", "house_usage", synonyms=("用途", "使用情况", "房屋状态"),
+          width=4),
+    Field("owner_name", "产权人", synonyms=("房主", "房主姓名", "业主"), width=5, max_length=50),
+    Field("owner_phone", "产权人电话", "phone", sensitive=True, synonyms=("房主电话", "业主电话"),
+          width=7),
+    Field("owner_id_number", "产权人证件号", "id_number", sensitive=True,
+          synonyms=("房主身份证号", "业主身份证号"), width=11),
+    Field("notes", "备注", width=10, max_length=2000),
+)
+
+GRID_UNIT_FIELDS = (
+    Field("name", "名称", required=True, width=8, max_length=50),
+    Field("code", "编码", synonyms=("代码",), width=8, max_length=30),
+    Field("floors", "层数", "int", width=3),
+    Field("notes", "备注", width=10, max_length=2000),
+)
+
+TAG_FIELDS = (
+    Field("name", "名称", required=True, width=6, max_length=30),
+    Field("visit_interval_days", "走访周期(天)", "int", width=4),
+)
+
+REGISTRY: dict[str, tuple[Field, ...]] = {
+    "residents": RESIDENT_FIELDS,
+    "households": HOUSEHOLD_FIELDS,
+    "houses": HOUSE_FIELDS,
+    "grid_units": GRID_UNIT_FIELDS,
+    "tags": TAG_FIELDS,
+}
+
+ENTITY_LABELS = {
+    "residents": "居民", "households": "户", "houses": "房屋", "grid_units": "网格单元",
+    "tags": "重点人群类别", "resident_tags": "重点人群标记",
+}
+
+
+def fields(entity: str) -> tuple[Field, ...]:
+    return REGISTRY[entity]
+
+
+def field(entity: str, name: str) -> Field:
+    for f in REGISTRY[entity]:
+        if f.name == name:
+            return f
+    raise KeyError(f"{entity}.{name}")

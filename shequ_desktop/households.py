@@ -1,0 +1,85 @@
+"""Households (户): exactly one head per active household."""
+from __future__ import annotations
+
+from shequ_desktop.context import Context, Result
+from shequ_desktop.errors import DomainError
+from shequ_desktop.residents import ACTIVE, HEAD, _relation, insert_resident
+from shequ_desktop.validation import clean_record
+
+
+def create_household(ctx: Context, house_id: int | None, head: dict,
+                     values: dict | None = None) -> Result:
+    """A new household with its head (a new resident) in one transaction."""
+    clean = clean_record("households", {"status": None, **(values or {})})
+    clean.pop("status")
+    with ctx.transaction():
+        if house_id is not None:
+            ctx.get("houses", house_id)
+        hh_id, changes = ctx.insert("households", {**clean, "house_id": house_id,
+                                                   "kind": clean.get("kind") or "1"})
+        head_id, more = insert_resident(ctx, hh_id, head, HEAD, head=True)
+        changes += more
+        changes += ctx.update("households", hh_id, {"head_resident_id": head_id})
+    return Result(hh_id, changes)
+
+
+def update_household(ctx: Context, household_id: int, values: dict) -> Result:
+    if "status" in values:
+        raise DomainError("户的状态由成员变动决定，不能直接修改")
+    with ctx.transaction():
+        current = ctx.get("households", household_id)
+        clean = clean_record("households", values, existing=current)
+        return Result(household_id, ctx.update("households", household_id, clean, current))
+
+
+def set_head(ctx: Context, household_id: int, resident_id: int,
+             old_head_relation: str = "99") -> Result:
+    """Make an active member the head; the old head (if still active) gets `old_head_relation`."""
+    with ctx.transaction():
+        household = ctx.get("households", household_id)
+        resident = ctx.get("residents", resident_id)
+        if resident["household_id"] != household_id or resident["status"] != ACTIVE:
+            raise DomainError(f"{resident['name']}不是该户的在册成员，不能设为户主")
+        changes = []
+        old_id = household["head_resident_id"]
+        if old_id == resident_id:
+            return Result(household_id, [])
+        if old_id is not None:
+            old = ctx.get("residents", old_id)
+            if old["status"] == ACTIVE and old["household_id"] == household_id:
+                changes += ctx.update("residents", old_id, {
+                    "relation_to_head": _relation(old_head_relation, head=False)}, old)
+        changes += ctx.update("residents", resident_id, {"relation_to_head": HEAD}, resident)
+        changes += ctx.update("households", household_id, {"head_resident_id": resident_id},
+                              household)
+    return Result(household_id, changes)
+
+
+def close_household(ctx: Context, household_id: int) -> Result:
+    """注销 a household whose last member has left (the head stays recorded as history)."""
+    with ctx.transaction():
+        left = ctx.conn.execute(
+            "SELECT count(*) FROM residents WHERE household_id = ? AND status = ?",
+            (household_id, ACTIVE)).fetchone()[0]
+        if left > 1:
+            raise DomainError(f"户内还有 {left} 名在册成员，不能注销")
+        return Result(household_id, ctx.update("households", household_id, {"status": "注销"}))
+
+
+def move_household(ctx: Context, household_id: int, house_id: int) -> Result:
+    """The whole household moves to another room."""
+    with ctx.transaction():
+        household = ctx.get("households", household_id)
+        if household["status"] != ACTIVE:
+            raise DomainError("该户已注销，不能迁移")
+        ctx.get("houses", house_id)
+        return Result(household_id, ctx.update("households", household_id,
+                                               {"house_id": house_id}, household))
+
+
+def members(ctx: Context, household_id: int, include_inactive: bool = False) -> list[dict]:
+    sql = "SELECT * FROM residents WHERE household_id = ?"
+    if not include_inactive:
+        sql += " AND status = '在册'"
+    sql += " ORDER BY relation_to_head, birth_date"
+    return [dict(r) for r in ctx.conn.execute(sql, (household_id,))]

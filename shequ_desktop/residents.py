@@ -1,0 +1,166 @@
+"""Residents (人员): create, edit, move between households, move out, death.
+
+People are never deleted: moving out and death change their status and keep the record.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from shequ_desktop import pinyin
+from shequ_desktop.context import Change, Context, Result
+from shequ_desktop.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.fields import field, fields
+from shequ_desktop.validation import clean_record, clean_value
+
+HEAD = "02"                       # GB/T 4761 户主
+HEAD_RELATIONS = ("01", "02")     # 本人 / 户主: only the head has them
+ACTIVE = "在册"
+EDITABLE = tuple(f.name for f in fields("residents") if f.editable)
+
+
+def _date(name: str, value) -> str:
+    """The date of a move or death: today when not given, never in the future."""
+    f = field("residents", name)
+    try:
+        return clean_value(f, value or dt.date.today(), dt.date.today())
+    except ValueError as exc:
+        raise ValidationError([FieldError(name, f.label, str(exc))]) from None
+
+
+def _relation(relation: str | None, head: bool) -> str:
+    f = field("residents", "relation_to_head")
+    try:
+        code = clean_value(f, relation, dt.date.today()) if relation else None
+    except ValueError as exc:
+        raise ValidationError([FieldError(f.name, f.label, str(exc))]) from None
+    if head:
+        return HEAD
+    if code is None:
+        raise ValidationError([FieldError(f.name, f.label, "不能为空")])
+    if code in HEAD_RELATIONS:
+        raise ValidationError([FieldError(f.name, f.label,
+                                          "户内已有户主；更换户主请使用“设为户主”")])
+    return code
+
+
+def insert_resident(ctx: Context, household_id: int, values: dict, relation: str,
+                    *, head: bool = False) -> tuple[int, list[Change]]:
+    """Validate and insert one resident into a household (inside the caller's transaction)."""
+    non_editable = set(values) - set(EDITABLE)
+    if non_editable:
+        raise DomainError(f"这些字段不能直接填写：{sorted(non_editable)}")
+    clean = clean_record("residents", values)
+    clean["relation_to_head"] = _relation(relation, head)
+    clean["name_initials"] = pinyin.initials(clean["name"])
+    clean["household_id"] = household_id
+    clean["status"] = ACTIVE
+    return ctx.insert("residents", clean)
+
+
+def add_member(ctx: Context, household_id: int, values: dict, relation: str) -> Result:
+    with ctx.transaction():
+        household = ctx.get("households", household_id)
+        if household["status"] != ACTIVE:
+            raise DomainError("该户已注销，不能添加成员")
+        new_id, changes = insert_resident(ctx, household_id, values, relation)
+    return Result(new_id, changes)
+
+
+def update_resident(ctx: Context, resident_id: int, values: dict) -> Result:
+    """Edit a resident's own fields (moves, deaths and relations have their own actions)."""
+    non_editable = set(values) - set(EDITABLE)
+    if non_editable:
+        raise DomainError(f"这些字段需通过专门的操作修改：{sorted(non_editable)}")
+    with ctx.transaction():
+        current = ctx.get("residents", resident_id)
+        clean = clean_record("residents", values, existing=current)
+        if "name" in clean:
+            clean["name_initials"] = pinyin.initials(clean["name"])
+        return Result(resident_id, ctx.update("residents", resident_id, clean, current))
+
+
+def set_relation(ctx: Context, resident_id: int, relation: str) -> Result:
+    with ctx.transaction():
+        current = ctx.get("residents", resident_id)
+        if _is_head(ctx, current):
+            raise DomainError("户主的关系固定为“户主”；请先把户主换给他人")
+        code = _relation(relation, head=False)
+        return Result(resident_id, ctx.update("residents", resident_id,
+                                              {"relation_to_head": code}, current))
+
+
+def _is_head(ctx: Context, resident: dict) -> bool:
+    row = ctx.conn.execute("SELECT head_resident_id FROM households WHERE id = ?",
+                           (resident["household_id"],)).fetchone()
+    return bool(row) and row[0] == resident["id"]
+
+
+def _active(ctx: Context, resident_id: int) -> dict:
+    resident = ctx.get("residents", resident_id)
+    if resident["status"] != ACTIVE:
+        raise DomainError(f"{resident['name']}的状态是“{resident['status']}”，不能再办理此操作")
+    return resident
+
+
+def _leave_household(ctx: Context, resident: dict, new_head_id: int | None,
+                     old_head_relation: str | None) -> list[Change]:
+    """Handle the household the resident leaves: hand over the head, or close it when empty."""
+    from shequ_desktop.households import close_household, set_head
+
+    changes: list[Change] = []
+    household_id = resident["household_id"]
+    others = ctx.conn.execute(
+        "SELECT count(*) FROM residents WHERE household_id = ? AND status = ? AND id <> ?",
+        (household_id, ACTIVE, resident["id"])).fetchone()[0]
+    if not _is_head(ctx, resident):
+        return changes
+    if others and new_head_id is None:
+        raise DomainError(f"{resident['name']}是户主，户内还有 {others} 人，请先指定新户主")
+    if others:
+        changes += set_head(ctx, household_id, new_head_id,
+                            old_head_relation=old_head_relation or "99").changes
+    else:
+        changes += close_household(ctx, household_id).changes
+    return changes
+
+
+def move_to_household(ctx: Context, resident_id: int, household_id: int, relation: str,
+                      *, new_head_id: int | None = None) -> Result:
+    """Move an active resident into another active household, with their new relation."""
+    with ctx.transaction():
+        resident = _active(ctx, resident_id)
+        target = ctx.get("households", household_id)
+        if target["id"] == resident["household_id"]:
+            raise DomainError(f"{resident['name']}已在该户")
+        if target["status"] != ACTIVE:
+            raise DomainError("目标户已注销")
+        code = _relation(relation, head=False)
+        changes = _leave_household(ctx, resident, new_head_id, None)
+        changes += ctx.update("residents", resident_id,
+                              {"household_id": household_id, "relation_to_head": code})
+    return Result(resident_id, changes)
+
+
+def move_out(ctx: Context, resident_id: int, date=None, destination: str = "",
+             *, new_head_id: int | None = None) -> Result:
+    """迁出: the resident stays on record with status 迁出, the date and where they went."""
+    when = _date("moved_out_at", date)
+    with ctx.transaction():
+        resident = _active(ctx, resident_id)
+        changes = _leave_household(ctx, resident, new_head_id, None)
+        changes += ctx.update("residents", resident_id, {
+            "status": "迁出", "moved_out_at": when,
+            "moved_out_to": " ".join(str(destination or "").split()) or None})
+    return Result(resident_id, changes)
+
+
+def record_death(ctx: Context, resident_id: int, date=None,
+                 *, new_head_id: int | None = None) -> Result:
+    when = _date("death_date", date)
+    with ctx.transaction():
+        resident = _active(ctx, resident_id)
+        if resident["birth_date"] and when < resident["birth_date"]:
+            raise ValidationError([FieldError("death_date", "死亡日期", "早于出生日期")])
+        changes = _leave_household(ctx, resident, new_head_id, None)
+        changes += ctx.update("residents", resident_id, {"status": "死亡", "death_date": when})
+    return Result(resident_id, changes)
