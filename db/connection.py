@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from db import migrate
@@ -45,7 +46,7 @@ def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
     if path.is_dir():
         raise NotADatabaseError(f"“{shown}”是一个文件夹，不是数据库文件。")
     exists = path.exists() and path.stat().st_size > 0
-    if exists and not os.access(path, os.W_OK):
+    if exists and (not os.access(path, os.W_OK) or not path.stat().st_mode & stat.S_IWUSR):
         raise ReadOnlyDatabaseError(
             f"数据库文件“{shown}”是只读的，无法打开进行编辑。请检查文件属性或权限。")
     if not exists and not os.access(path.parent if str(path.parent) else ".", os.W_OK):

@@ -68,8 +68,11 @@ class Context:
             for callback in self._subscribers:
                 callback(committed)
 
+    def _require_transaction(self) -> None:
+        if self._pending is None:
+            raise RuntimeError("writes must run inside Context.transaction()")
+
     def _record(self, changes: list[Change]) -> list[Change]:
-        assert self._pending is not None, "writes must run inside Context.transaction()"
         self._pending.extend(changes)
         return changes
 
@@ -80,6 +83,7 @@ class Context:
         return dict(row)
 
     def insert(self, table: str, values: dict[str, Any]) -> tuple[int, list[Change]]:
+        self._require_transaction()
         values = {k: v for k, v in values.items() if v is not None}
         values["updated_at"] = now_utc()
         cols = ", ".join(values)
@@ -91,6 +95,7 @@ class Context:
 
     def bulk_insert(self, table: str, columns: list[str], rows: list[tuple]) -> list[Change]:
         """A bulk load (demo data, imports): one executemany, one summary change."""
+        self._require_transaction()
         if not rows:
             return []
         stamp = now_utc()
@@ -103,6 +108,7 @@ class Context:
     def update(self, table: str, id: int, values: dict[str, Any],
                current: dict | None = None) -> list[Change]:
         """Write only the fields that differ; bump version. Returns the field changes."""
+        self._require_transaction()
         current = current or self.get(table, id)
         diff = {k: v for k, v in values.items() if current.get(k) != v}
         if not diff:
@@ -115,6 +121,7 @@ class Context:
                              for k, v in diff.items()])
 
     def delete(self, table: str, id: int) -> list[Change]:
+        self._require_transaction()
         current = self.get(table, id)
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
         return self._record([Change(table, id, "delete", None, current, None)])

@@ -117,7 +117,7 @@ class _Generator:
             return family
         if r < 0.42:                                   # couple without children
             return family
-        head_age_years = self.today.year - head.birth.year
+        head_age_years = (self.today - head.birth).days // 365
         children = 1 if r < 0.75 else 2
         for i in range(children):
             g = self.rng.choice("12")
@@ -135,9 +135,10 @@ class _Generator:
         """Former members kept on record: a child who moved out, a grandparent who died."""
         head = family[0]
         gone = []
-        if len(family) >= 2 and self.rng.random() < 0.05:
+        head_age = (self.today - head.birth).days // 365
+        if len(family) >= 2 and head_age >= 42 and self.rng.random() < 0.05:
             g = self.rng.choice("12")
-            age = self.rng.randint(19, 35)
+            age = self.rng.randint(19, min(35, head_age - 22))
             p = Person(g, self.birth(age, age), "20" if g == "1" else "30", head.surname, "迁出")
             p.extra = {"moved_out_at": self.today - dt.timedelta(days=self.rng.randint(10, 2000)),
                        "moved_out_to": self.rng.choice(OTHER_AREAS_NAMES)}

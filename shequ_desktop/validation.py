@@ -111,6 +111,9 @@ def clean_record(entity: str, values: dict[str, Any], *, existing: dict | None =
     for name in names:
         f = by_name[name]
         try:
+            if f.kind == "id_number" and not _is_id_card(entity, values, existing):
+                out[name] = idnumber.clean(values[name]) if not _empty(values[name]) else None
+                continue
             out[name] = clean_value(f, values.get(name), today)
         except ValueError as exc:
             errors.append(FieldError(f.name, f.label, str(exc)))
@@ -121,11 +124,19 @@ def clean_record(entity: str, values: dict[str, Any], *, existing: dict | None =
     return out
 
 
+def _is_id_card(entity: str, values: dict, existing: dict | None) -> bool:
+    """Only a 居民身份证 number follows GB 11643; passports and permits are kept as typed."""
+    if entity != "residents":
+        return True
+    id_type = values["id_type"] if "id_type" in values else (existing or {}).get("id_type")
+    return codes.table("id_type").code_for(id_type or RESIDENT_ID_CARD) == RESIDENT_ID_CARD
+
+
 def _resident_rules(out: dict, existing: dict, today: dt.date) -> list[FieldError]:
     """ID number against birth date and gender: fill what is missing, flag what disagrees."""
     merged = {**existing, **out}
     number = merged.get("id_number")
-    if not number or (merged.get("id_type") or RESIDENT_ID_CARD) != RESIDENT_ID_CARD:
+    if not number or not _is_id_card("residents", merged, None):
         return []
     info = idnumber.parse(number, today)
     errors = []

@@ -1,0 +1,261 @@
+"""The query behind the resident table: which residents, in what order, shown how.
+
+`ResidentQuery.ids()` returns every matching id in display order (one SQL query, sorted by
+SQLite); `ResidentQuery.rows()` returns the display values for a page of those ids. A lazy table
+model asks for the ids once and for rows page by page (DESIGN.md §7).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, replace
+
+from shequ_desktop import codes
+from shequ_desktop.fields import field, fields
+from shequ_desktop.grid import SUBTREE_SQL
+
+STATUSES = ("在册", "迁出", "死亡")
+
+# Shown by default, in this order; the rest of the registry follows (for a column chooser).
+DEFAULT_COLUMNS = ("name", "gender", "birth_date", "age", "id_number", "phone",
+                   "relation_to_head", "residence_type", "address", "grid", "status")
+COLUMNS = DEFAULT_COLUMNS + tuple(
+    f.name for f in fields("residents") if f.name not in DEFAULT_COLUMNS)
+
+_EXTRA = {"address": ("地址", 12), "grid": ("网格", 6), "age": ("年龄", 3)}
+
+# Address parts: houses hang on a unit (单元) or directly on a building (楼栋); the grid (网格)
+# is at most four levels up (unit → building → compound → grid).
+_JOINS = """
+    LEFT JOIN households h ON h.id = r.household_id
+    LEFT JOIN houses ho ON ho.id = h.house_id
+    LEFT JOIN grid_units u1 ON u1.id = ho.unit_id
+    LEFT JOIN grid_units u2 ON u2.id = u1.parent_id
+"""
+_GRID_JOINS = """
+    LEFT JOIN grid_units u3 ON u3.id = u2.parent_id
+    LEFT JOIN grid_units u4 ON u4.id = u3.parent_id
+"""
+_BUILDING = ("CASE WHEN u1.level = 'building' THEN u1.name "
+             "WHEN u2.level = 'building' THEN u2.name END")
+_UNIT = "CASE WHEN u1.level = 'unit' THEN u1.name END"
+_GRID = ("CASE 'grid' WHEN u1.level THEN u1.name WHEN u2.level THEN u2.name "
+         "WHEN u3.level THEN u3.name WHEN u4.level THEN u4.name END")
+
+
+def _natural(expr: str) -> list[str]:
+    """Numbered names in number order: '3号楼' before '12号楼', room '501' before '1201'."""
+    return [f"length({expr})", expr]
+
+
+# Sort keys per column (whitelist): (SQL expressions, needs address joins, needs grid joins).
+# "address" has its own query (ResidentQuery._address_sql).
+_ORDER: dict[str, tuple[list[str], bool, bool]] = {
+    "id": ([], False, False),
+    # Pinyin initials first, so 安 comes before 张 as in a printed roster.
+    "name": (["r.name_initials", "r.name"], False, False),
+    "age": (["r.birth_date"], False, False),          # direction reversed below
+    "address": ([], True, False),
+    "grid": (["ho.id IS NULL", _GRID], True, True),
+}
+for _f in fields("residents"):
+    _ORDER.setdefault(_f.name, ([f"r.{_f.name}"], False, False))
+
+# Buildings and units ranked once by natural name order (a few thousand rows), so sorting
+# residents by address sorts by one integer and the room number.
+_UNIT_RANK = f"""unit_rank(id, k) AS (
+    SELECT u1.id, row_number() OVER (ORDER BY {", ".join(_natural(_BUILDING) + _natural(_UNIT))},
+                                     u1.id)
+    FROM grid_units u1 LEFT JOIN grid_units u2 ON u2.id = u1.parent_id
+    WHERE u1.level IN ('building', 'unit') {{within}})
+"""
+
+
+def label(column: str) -> str:
+    """The Chinese column header."""
+    if column in _EXTRA:
+        return _EXTRA[column][0]
+    return field("residents", column).label
+
+
+def width(column: str) -> int:
+    """Display width in Chinese characters (from the field registry)."""
+    if column in _EXTRA:
+        return _EXTRA[column][1]
+    return field("residents", column).width
+
+
+def age(birth_date: str | None, until: str | None = None,
+        today: dt.date | None = None) -> int | None:
+    """Whole years from an ISO birth date to `until` (a death date) or today."""
+    if not birth_date:
+        return None
+    try:
+        born = dt.date.fromisoformat(birth_date)
+        end = dt.date.fromisoformat(until) if until else (today or dt.date.today())
+    except ValueError:
+        return None
+    return end.year - born.year - ((end.month, end.day) < (born.month, born.day))
+
+
+def address(building: str | None, unit: str | None, room_no: str | None) -> str:
+    """'3号楼' + '2单元' + '501' → '3号楼2单元501'; empty when the household has no house."""
+    return "".join(part for part in (building, unit, room_no) if part)
+
+
+@dataclass
+class ResidentQuery:
+    unit_id: int | None = None        # a grid unit: residents whose house is in its subtree
+    statuses: tuple = ("在册",)        # empty: every status
+    order_by: str = "id"
+    descending: bool = False
+
+    def _check(self) -> None:
+        if self.order_by not in _ORDER:
+            raise ValueError(f"cannot sort residents by {self.order_by!r}")
+        unknown = set(self.statuses or ()) - set(STATUSES)
+        if unknown:
+            raise ValueError(f"unknown resident status {sorted(unknown)}")
+
+    def _status_sql(self) -> tuple[str, list]:
+        if not self.statuses:
+            return "1", []
+        return f"r.status IN ({', '.join('?' * len(self.statuses))})", list(self.statuses)
+
+    def _sql(self) -> tuple[str, list]:
+        """The SELECT of matching ids in order (for every order except address)."""
+        self._check()
+        keys, address_joins, grid_joins = _ORDER[self.order_by]
+        params: list = []
+        head = ""
+        if self.unit_id is not None:
+            head = SUBTREE_SQL
+            params.append(self.unit_id)
+            source = """subtree s
+                JOIN houses ho ON ho.unit_id = s.id
+                JOIN households h ON h.house_id = ho.id
+                JOIN residents r ON r.household_id = h.id
+                LEFT JOIN grid_units u1 ON u1.id = ho.unit_id
+                LEFT JOIN grid_units u2 ON u2.id = u1.parent_id"""
+        elif address_joins:
+            source = "residents r" + _JOINS
+        else:
+            source = "residents r"
+        if grid_joins:
+            source += _GRID_JOINS
+        where, more = self._status_sql()
+        params += more
+        desc = self.descending != (self.order_by == "age")   # older first = earlier birth
+        order = ", ".join(f"{k}{' DESC' if desc else ''}" for k in keys)
+        tie = " DESC" if self.descending else ""
+        order = f"{order}, r.id{tie}" if order else f"r.id{tie}"
+        return f"{head} SELECT r.id FROM {source} WHERE {where} ORDER BY {order}", params
+
+    def _address_sql(self) -> list[tuple[str, list]]:
+        """Residents with a house by (building, unit, room); then those without one."""
+        self._check()
+        where, status_params = self._status_sql()
+        d = " DESC" if self.descending else ""
+        if self.unit_id is not None:
+            head = SUBTREE_SQL + ", " + _UNIT_RANK.format(
+                within="AND u1.id IN (SELECT id FROM subtree)")
+            params = [self.unit_id]
+        else:
+            head = "WITH " + _UNIT_RANK.format(within="")
+            params = []
+        housed = (f"{head} SELECT r.id FROM unit_rank ur"
+                  " JOIN houses ho ON ho.unit_id = ur.id"
+                  " JOIN households h ON h.house_id = ho.id"
+                  " JOIN residents r ON r.household_id = h.id"
+                  f" WHERE {where} ORDER BY ur.k{d}, length(ho.room_no){d}, ho.room_no{d},"
+                  f" r.id{d}")
+        queries = [(housed, params + status_params)]
+        if self.unit_id is None:
+            queries.append((
+                "SELECT r.id FROM residents r LEFT JOIN households h ON h.id = r.household_id"
+                f" WHERE h.house_id IS NULL AND {where} ORDER BY r.id{d}", status_params))
+        return queries
+
+    def ids(self, conn: sqlite3.Connection) -> list[int]:
+        """Every matching resident id, in display order."""
+        queries = self._address_sql() if self.order_by == "address" else [self._sql()]
+        cur = conn.cursor()
+        cur.row_factory = None
+        out: list[int] = []
+        for sql, params in queries:
+            out += [row[0] for row in cur.execute(sql, params)]
+        return out
+
+    def count(self, conn: sqlite3.Connection) -> int:
+        """How many residents match (without fetching their ids)."""
+        sql, params = replace(self, order_by="id")._sql()
+        return conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+
+    @staticmethod
+    def rows(conn: sqlite3.Connection, ids: list[int]) -> list[dict]:
+        """Display values for `ids`, in that order (ids not found are left out)."""
+        return rows(conn, ids)
+
+
+_CODE_TABLES = {f.name: f.code_table for f in fields("residents") if f.kind == "code"}
+_BOOLS = tuple(f.name for f in fields("residents") if f.kind == "bool")
+_CHUNK = 500   # stay far below SQLite's limit on bound parameters
+
+
+def rows(conn: sqlite3.Connection, ids: list[int]) -> list[dict]:
+    """Display values for the residents `ids`, in the given order.
+
+    Each dict has every key of COLUMNS plus `id` and `household_id`; code fields hold their
+    labels, dates are ISO text, id_number and phone as stored, missing values are None.
+    """
+    found: dict[int, dict] = {}
+    today = dt.date.today()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start:start + _CHUNK])
+        sql = (f"SELECT r.*, {_BUILDING} AS _building, {_UNIT} AS _unit, "
+               f"ho.room_no AS _room, {_GRID} AS _grid FROM residents r {_JOINS} {_GRID_JOINS}"
+               f" WHERE r.id IN ({', '.join('?' * len(chunk))})")
+        for row in conn.execute(sql, chunk):
+            found[row["id"]] = _display(dict(row), today)
+    return [found[i] for i in ids if i in found]
+
+
+def _display(raw: dict, today: dt.date) -> dict:
+    out = {"id": raw["id"], "household_id": raw["household_id"]}
+    for name in COLUMNS:
+        if name in _EXTRA:
+            continue
+        value = raw.get(name)
+        if name in _CODE_TABLES and value is not None:
+            value = codes.table(_CODE_TABLES[name]).label(value) or value
+        elif name in _BOOLS:
+            value = "是" if value else "否"
+        out[name] = value
+    out["age"] = age(raw["birth_date"], raw["death_date"], today)
+    out["address"] = address(raw["_building"], raw["_unit"], raw["_room"])
+    out["grid"] = raw["_grid"]
+    return out
+
+
+def household_members(conn: sqlite3.Connection, household_id: int | None,
+                      include_inactive: bool = False) -> list[dict]:
+    """Members of a household for display: id, name, relation label, status, age.
+
+    The head first, then by relation code and birth date.
+    """
+    if household_id is None:
+        return []
+    sql = """SELECT r.id, r.name, r.relation_to_head, r.status, r.birth_date, r.death_date,
+                    r.id = h.head_resident_id AS is_head
+             FROM residents r JOIN households h ON h.id = r.household_id
+             WHERE r.household_id = ?"""
+    if not include_inactive:
+        sql += " AND r.status = '在册'"
+    sql += " ORDER BY is_head DESC, r.relation_to_head, r.birth_date, r.id"
+    relation = codes.table("relation")
+    today = dt.date.today()
+    return [{"id": r["id"], "name": r["name"],
+             "relation": relation.label(r["relation_to_head"]) or r["relation_to_head"] or "",
+             "status": r["status"], "age": age(r["birth_date"], r["death_date"], today),
+             "is_head": bool(r["is_head"])}
+            for r in conn.execute(sql, (household_id,))]
