@@ -145,4 +145,19 @@ def m002_default_tags(db):
         [(name, days, i) for i, (name, days) in enumerate(rows)])
 
 
-MIGRATIONS = [m001_core, m002_default_tags]
+
+def m003_search_index(db):
+    """Full-text indexes for the search box (filled by shequ_desktop.search, not by SQL).
+
+    resident_names: name characters spaced apart, pinyin initials and full pinyin, so that a
+    phrase query finds a name part of any length (FTS5 trigram finds nothing under 3 characters).
+    resident_digits: ID number and phone, trigram-tokenised, for fragments of 3 digits or more.
+    """
+    _script(db, """
+    CREATE VIRTUAL TABLE resident_names USING fts5(names, tokenize = 'unicode61 remove_diacritics 0');
+    CREATE VIRTUAL TABLE resident_digits USING fts5(digits, tokenize = 'trigram');
+    CREATE INDEX houses_room ON houses(room_no);
+    """)
+
+
+MIGRATIONS = [m001_core, m002_default_tags, m003_search_index]

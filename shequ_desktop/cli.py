@@ -58,6 +58,23 @@ def _check(args) -> int:
     return 0 if not failed else 1
 
 
+def _search(args) -> int:
+    from shequ_desktop import search
+
+    statuses = ("在册", "迁出", "死亡") if args.all else ("在册",)
+    found = search.search(open_db(args.db), args.query, limit=args.limit, statuses=statuses)
+    keys = ("id", "name", "gender", "birth_date", "id_number", "phone", "household_id",
+            "relation_to_head", "status")
+    for row in found:
+        if args.json:
+            print(json.dumps({k: row[k] for k in keys}, ensure_ascii=False))
+        else:
+            print("\t".join(str(row[k] or "") for k in keys))
+    if not args.json:
+        print(f"共 {len(found)} 人", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shequ", description="社区网格工作台命令行")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -79,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", required=True)
     p.add_argument("--json", action="store_true", help="每项检查输出一行 JSON")
     p.set_defaults(run=_check)
+
+    p = sub.add_parser("search", help="查找居民：姓名、拼音、身份证号或电话片段、地址")
+    p.add_argument("--db", required=True)
+    p.add_argument("query", help="如 王芳、wf、1234、3栋2单元501")
+    p.add_argument("--limit", type=int, default=50, help="最多显示多少人（默认 50，0 为不限）")
+    p.add_argument("--all", action="store_true", help="包括迁出和死亡人员")
+    p.add_argument("--json", action="store_true", help="每人输出一行 JSON")
+    p.set_defaults(run=_search)
     return parser
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from db import atomic
+from shequ_desktop import search
 from shequ_desktop.errors import NotFoundError
 from shequ_desktop.fields import ENTITY_LABELS
 
@@ -47,6 +48,7 @@ class Context:
         self.user = user
         self._subscribers: list[Callable[[list[Change]], None]] = []
         self._pending: list[Change] | None = None
+        search.ensure_index(conn)
 
     def subscribe(self, callback: Callable[[list[Change]], None]) -> None:
         """`callback(changes)` runs after each committed transaction that changed something."""
@@ -60,6 +62,8 @@ class Context:
         try:
             with atomic(self.conn):
                 yield self
+                if outer and self._pending:
+                    search.update_index(self.conn, self._pending)
             committed = self._pending if outer else []
         finally:
             if outer:

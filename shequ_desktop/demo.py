@@ -78,9 +78,13 @@ class _Generator:
         return self.rng.choices(self.surnames, self.surname_weights)[0]
 
     def given(self, gender: str) -> str:
-        chars = self.male_chars if gender == "1" else self.female_chars
-        n = 1 if self.rng.random() < 0.35 else 2
-        return "".join(self.rng.choice(chars) for _ in range(n))
+        """Faker's given names are one or two characters; join two one-character ones at times."""
+        names = self.male_chars if gender == "1" else self.female_chars
+        given = self.rng.choice(names)
+        if len(given) == 1 and self.rng.random() < 0.5:
+            second = self.rng.choice(names)
+            given += second if len(second) == 1 else ""
+        return given
 
     def birth(self, age_from: int, age_to: int) -> dt.date:
         age_days = self.rng.randint(age_from * 365 + 1, age_to * 365 + 364)

@@ -10,8 +10,7 @@ from shequ_desktop.validation import clean_record
 def create_household(ctx: Context, house_id: int | None, head: dict,
                      values: dict | None = None) -> Result:
     """A new household with its head (a new resident) in one transaction."""
-    clean = clean_record("households", {"status": None, **(values or {})})
-    clean.pop("status")
+    clean = clean_record("households", values or {})
     with ctx.transaction():
         if house_id is not None:
             ctx.get("houses", house_id)

@@ -1,26 +1,37 @@
-"""Pinyin initials of names for search ("wf" finds 王芳), with polyphonic surnames right."""
+"""Pinyin of names for search ("wf" and "wangfang" find 王芳), with polyphonic surnames right."""
 from __future__ import annotations
 
 from functools import lru_cache
 
-# Surnames whose reading differs from the character's everyday one.
-SURNAME_INITIALS = {
-    "单": "s", "曾": "z", "解": "x", "仇": "q", "区": "o", "覃": "q", "查": "z", "朴": "p",
-    "盖": "g", "乐": "y", "尉": "y", "缪": "m", "长": "c", "重": "c", "折": "s", "瞿": "q",
-    "翟": "z", "种": "c", "句": "g", "万俟": "mq", "尉迟": "yc",
+# Surnames read differently from the character's everyday reading.
+SURNAME_PINYIN = {
+    "单": ["shan"], "曾": ["zeng"], "解": ["xie"], "仇": ["qiu"], "区": ["ou"], "覃": ["qin"],
+    "查": ["zha"], "朴": ["piao"], "盖": ["ge"], "乐": ["yue"], "尉": ["yu"], "缪": ["miao"],
+    "长": ["chang"], "重": ["chong"], "折": ["she"], "瞿": ["qu"], "翟": ["zhai"],
+    "种": ["chong"], "句": ["gou"], "员": ["yun"], "祭": ["zhai"], "繁": ["po"],
+    "万俟": ["mo", "qi"], "尉迟": ["yu", "chi"],
 }
+_LONGEST_FIRST = sorted(SURNAME_PINYIN, key=len, reverse=True)
 
 
 @lru_cache(maxsize=200_000)
-def initials(name: str) -> str:
+def syllables(name: str) -> tuple[str, ...]:
+    """One lower-case syllable per character (non-Chinese characters kept as they are)."""
     from pypinyin import Style, lazy_pinyin
 
-    name = name.strip()
-    for surname in sorted(SURNAME_INITIALS, key=len, reverse=True):
+    name = "".join(name.split())
+    head: list[str] = []
+    for surname in _LONGEST_FIRST:
         if name.startswith(surname):
-            head, rest = SURNAME_INITIALS[surname], name[len(surname):]
+            head, name = SURNAME_PINYIN[surname], name[len(surname):]
             break
-    else:
-        head, rest = "", name
-    tail = lazy_pinyin(rest, style=Style.FIRST_LETTER, errors=lambda s: s.lower())
-    return (head + "".join(tail)).lower()
+    rest = lazy_pinyin(name, style=Style.NORMAL, errors=lambda s: list(s.lower()))
+    return tuple(head) + tuple(s.lower() for s in rest)
+
+
+def initials(name: str) -> str:
+    return "".join(s[0] for s in syllables(name) if s)
+
+
+def full(name: str) -> str:
+    return "".join(syllables(name))

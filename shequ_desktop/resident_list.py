@@ -10,7 +10,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass, replace
 
-from shequ_desktop import codes
+from shequ_desktop import codes, validation
 from shequ_desktop.fields import field, fields
 from shequ_desktop.grid import SUBTREE_SQL
 
@@ -60,6 +60,7 @@ _ORDER: dict[str, tuple[list[str], bool, bool]] = {
 }
 for _f in fields("residents"):
     _ORDER.setdefault(_f.name, ([f"r.{_f.name}"], False, False))
+del _f
 
 # Buildings and units ranked once by natural name order (a few thousand rows), so sorting
 # residents by address sorts by one integer and the room number.
@@ -85,17 +86,14 @@ def width(column: str) -> int:
     return field("residents", column).width
 
 
-def age(birth_date: str | None, until: str | None = None,
+def age(birth_date: str | None, death_date: str | None = None,
         today: dt.date | None = None) -> int | None:
-    """Whole years from an ISO birth date to `until` (a death date) or today."""
-    if not birth_date:
-        return None
+    """Age today, or at death; None when the birth date is missing or not a date."""
     try:
-        born = dt.date.fromisoformat(birth_date)
-        end = dt.date.fromisoformat(until) if until else (today or dt.date.today())
+        until = dt.date.fromisoformat(death_date) if death_date else today
+        return validation.age(birth_date, until)
     except ValueError:
         return None
-    return end.year - born.year - ((end.month, end.day) < (born.month, born.day))
 
 
 def address(building: str | None, unit: str | None, room_no: str | None) -> str:
@@ -120,31 +118,28 @@ class ResidentQuery:
     def _status_sql(self) -> tuple[str, list]:
         if not self.statuses:
             return "1", []
-        return f"r.status IN ({', '.join('?' * len(self.statuses))})", list(self.statuses)
+        # Under a unit the residents are reached through their household: "+" keeps SQLite
+        # from walking the status index instead.
+        column = "r.status" if self.unit_id is None else "+r.status"
+        return f"{column} IN ({', '.join('?' * len(self.statuses))})", list(self.statuses)
 
     def _sql(self) -> tuple[str, list]:
         """The SELECT of matching ids in order (for every order except address)."""
         self._check()
         keys, address_joins, grid_joins = _ORDER[self.order_by]
-        params: list = []
         head = ""
+        source = "residents r" + (_JOINS if address_joins else "")
+        where, params = self._status_sql()
         if self.unit_id is not None:
             head = SUBTREE_SQL
-            params.append(self.unit_id)
-            source = """subtree s
-                JOIN houses ho ON ho.unit_id = s.id
-                JOIN households h ON h.house_id = ho.id
-                JOIN residents r ON r.household_id = h.id
-                LEFT JOIN grid_units u1 ON u1.id = ho.unit_id
-                LEFT JOIN grid_units u2 ON u2.id = u1.parent_id"""
-        elif address_joins:
-            source = "residents r" + _JOINS
-        else:
-            source = "residents r"
+            # Through the households of the subtree's houses, so residents are reached by
+            # their household_id index.
+            where += (" AND r.household_id IN (SELECT h.id FROM subtree s"
+                      " CROSS JOIN houses ho ON ho.unit_id = s.id"
+                      " CROSS JOIN households h ON h.house_id = ho.id)")
+            params = [self.unit_id, *params]
         if grid_joins:
             source += _GRID_JOINS
-        where, more = self._status_sql()
-        params += more
         desc = self.descending != (self.order_by == "age")   # older first = earlier birth
         order = ", ".join(f"{k}{' DESC' if desc else ''}" for k in keys)
         tie = " DESC" if self.descending else ""
@@ -164,9 +159,9 @@ class ResidentQuery:
             head = "WITH " + _UNIT_RANK.format(within="")
             params = []
         housed = (f"{head} SELECT r.id FROM unit_rank ur"
-                  " JOIN houses ho ON ho.unit_id = ur.id"
-                  " JOIN households h ON h.house_id = ho.id"
-                  " JOIN residents r ON r.household_id = h.id"
+                  " CROSS JOIN houses ho ON ho.unit_id = ur.id"
+                  " CROSS JOIN households h ON h.house_id = ho.id"
+                  " CROSS JOIN residents r ON r.household_id = h.id"
                   f" WHERE {where} ORDER BY ur.k{d}, length(ho.room_no){d}, ho.room_no{d},"
                   f" r.id{d}")
         queries = [(housed, params + status_params)]
