@@ -160,4 +160,21 @@ def m003_search_index(db):
     """)
 
 
-MIGRATIONS = [m001_core, m002_default_tags, m003_search_index]
+def m004_resident_events(db):
+    """A resident's moves and life events, so the history stays visible after the fact."""
+    _script(db, f"""
+    CREATE TABLE resident_events (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents(id),
+        kind TEXT NOT NULL CHECK (kind IN ('迁入', '户间迁移', '迁出', '死亡', '设为户主')),
+        date TEXT NOT NULL,
+        household_id INTEGER REFERENCES households(id),
+        from_household_id INTEGER REFERENCES households(id),
+        note TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX resident_events_resident ON resident_events(resident_id, date);
+    """)
+
+
+MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events]

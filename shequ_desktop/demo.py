@@ -48,6 +48,23 @@ RESIDENT_COLUMNS = [
 
 
 @dataclass
+class Rows:
+    """Everything generated, as rows ready for bulk insert."""
+    tag_ids: dict[str, int]
+    units: list[tuple] = field(default_factory=list)
+    houses: list[tuple] = field(default_factory=list)
+    households: list[tuple] = field(default_factory=list)
+    people: list[tuple] = field(default_factory=list)
+    tags: list[tuple] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
+
+    def unit(self, parent, level, name, code=None, floors=None) -> int:
+        self.units.append((len(self.units) + 1, parent, level, name, code, len(self.units),
+                           floors))
+        return len(self.units)
+
+
+@dataclass
 class Person:
     gender: str
     birth: dt.date
@@ -223,52 +240,41 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
     if conn.execute("SELECT count(*) FROM grid_units").fetchone()[0]:
         raise DomainError("数据库中已有数据；演示数据只能载入空数据库")
     gen = _Generator(seed, today or dt.date.today())
-    rng = gen.rng
-    units: list[tuple] = []
-    houses: list[tuple] = []
-    households: list[tuple] = []
-    people: list[tuple] = []
-    tag_rows: list[tuple] = []
-    tag_ids = dict(conn.execute("SELECT name, id FROM tags"))
-
-    def unit(parent, level, name, code, floors=None):
-        units.append((len(units) + 1, parent, level, code, name, len(units), floors))
-        return len(units)
-
-    street = unit(None, "street", "幸福街道", "110105001")
+    out = Rows(dict(conn.execute("SELECT name, id FROM tags")))
+    street = out.unit(None, "street", "幸福街道", "110105001")
     n_comm = max(1, round(residents / 10000))
     made = 0
     for c in range(n_comm):
         comm_quota = residents // n_comm + (1 if c < residents % n_comm else 0)
-        comm = unit(street, "community", f"{COMMUNITY_WORDS[c % len(COMMUNITY_WORDS)]}社区"
-                    + (f"{c // len(COMMUNITY_WORDS) + 1}" if c >= len(COMMUNITY_WORDS) else ""),
-                    f"110105001{c + 1:03d}")
+        comm = out.unit(street, "community", f"{COMMUNITY_WORDS[c % len(COMMUNITY_WORDS)]}社区"
+                        + (f"{c // len(COMMUNITY_WORDS) + 1}" if c >= len(COMMUNITY_WORDS) else ""),
+                        f"110105001{c + 1:03d}")
         n_grid = max(1, round(comm_quota / 800))
         for g in range(n_grid):
             quota = comm_quota // n_grid + (1 if g < comm_quota % n_grid else 0)
-            grid_id = unit(comm, "grid", f"第{g + 1}网格", f"110105001{c + 1:03d}{g + 1:02d}")
-            made += _fill_grid(gen, grid_id, quota, unit, houses, households, people, tag_rows,
-                               tag_ids)
+            grid_id = out.unit(comm, "grid", f"第{g + 1}网格", f"110105001{c + 1:03d}{g + 1:02d}")
+            made += _fill_grid(gen, out, grid_id, quota)
             report(progress, made, residents)
 
     with ctx.transaction():
         ctx.bulk_insert("grid_units", ["id", "parent_id", "level", "name", "code", "sort",
-                                       "floors"],
-                        [(u[0], u[1], u[2], u[4], u[3], u[5], u[6]) for u in units])
+                                       "floors"], out.units)
         ctx.bulk_insert("houses", ["id", "unit_id", "room_no", "floor", "area", "usage",
-                                   "owner_name"], houses)
+                                   "owner_name"], out.houses)
         ctx.bulk_insert("households", ["id", "house_id", "household_no", "kind",
-                                       "head_resident_id", "phone", "status"], households)
-        for start in range(0, len(people), 20000):
-            ctx.bulk_insert("residents", RESIDENT_COLUMNS, people[start:start + 20000])
+                                       "head_resident_id", "phone", "status"], out.households)
+        for start in range(0, len(out.people), 20000):
+            ctx.bulk_insert("residents", RESIDENT_COLUMNS, out.people[start:start + 20000])
             report(progress, made, residents)
-        ctx.bulk_insert("resident_tags", ["resident_id", "tag_id", "since"], tag_rows)
-    return {"grid_units": len(units), "houses": len(houses), "households": len(households),
-            "residents": len(people), "resident_tags": len(tag_rows)}
+        ctx.bulk_insert("resident_tags", ["resident_id", "tag_id", "since"], out.tags)
+        ctx.bulk_insert("resident_events", ["resident_id", "kind", "date", "household_id",
+                                            "from_household_id", "note"], out.events)
+    return {"grid_units": len(out.units), "houses": len(out.houses),
+            "households": len(out.households), "residents": len(out.people),
+            "resident_tags": len(out.tags)}
 
 
-def _fill_grid(gen: _Generator, grid_id: int, quota: int, unit, houses, households, people,
-               tag_rows, tag_ids) -> int:
+def _fill_grid(gen: _Generator, out: Rows, grid_id: int, quota: int) -> int:
     rng = gen.rng
     made = 0
     compound = None
@@ -282,77 +288,79 @@ def _fill_grid(gen: _Generator, grid_id: int, quota: int, unit, houses, househol
                 name += "二期" if not name.endswith("期") else ""
                 name = name if name not in compound_names else name[:-2] + f"{len(compound_names)}期"
             compound_names.add(name)
-            compound = unit(grid_id, "compound", name, None)
+            compound = out.unit(grid_id, "compound", name)
             buildings_in_compound = 0
         buildings_in_compound += 1
         building_no += 1
         high = rng.random() < 0.3
         floors = rng.choice((11, 18, 24)) if high else rng.choice((5, 6, 6, 7))
-        building = unit(compound, "building", f"{building_no}号楼", None, floors)
+        building = out.unit(compound, "building", f"{building_no}号楼", None, floors)
         for u in range(1, (2 if high else rng.choice((2, 3, 4))) + 1):
-            unit_id = unit(building, "unit", f"{u}单元", None)
+            unit_id = out.unit(building, "unit", f"{u}单元")
             for floor in range(1, floors + 1):
                 for k in range(1, (4 if high else 2) + 1):
                     if made >= quota:
                         return made
-                    made += _house(gen, unit_id, floor, k, quota - made, houses, households,
-                                   people, tag_rows, tag_ids)
+                    made += _house(gen, out, unit_id, floor, k, quota - made)
     return made
 
 
-def _house(gen: _Generator, unit_id, floor, k, room_left, houses, households, people, tag_rows,
-           tag_ids) -> int:
+def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_left: int) -> int:
     """One room; returns how many residents it got."""
     rng = gen.rng
-    house_id = len(houses) + 1
+    house_id = len(out.houses) + 1
     r = rng.random()
     usage = "空置" if r < 0.08 else "出租" if r < 0.23 else "商用" if (r < 0.25 and floor == 1) \
         else "自住"
     family = gen.family() if usage in ("自住", "出租") else []
     family = family[:room_left]
-    owner = None
-    if family and usage == "自住":
-        owner = None  # filled below with the head's name
-    houses.append([house_id, unit_id, f"{floor}{k:02d}", floor,
-                   round(rng.uniform(45, 140), 1), usage, owner])
+    # the owner's name (last column) is the head's, filled in below for owner-occupied rooms
+    out.houses.append([house_id, unit_id, f"{floor}{k:02d}", floor,
+                       round(rng.uniform(45, 140), 1), usage, None])
     if not family:
-        houses[-1] = tuple(houses[-1])
+        out.houses[-1] = tuple(out.houses[-1])
         return 0
     local = usage == "自住" or rng.random() < 0.2
-    hh_id = len(households) + 1
-    head_id = len(people) + 1
+    hh_id = len(out.households) + 1
+    head_id = len(out.people) + 1
     alone = len(family) == 1
     elderly_couple = len(family) == 2 and all(
         (gen.today - p.birth).days // 365 >= 60 for p in family)
     for p in family + gen.history(family)[:room_left - len(family)]:
-        rid = len(people) + 1
+        rid = len(out.people) + 1
         name = p.surname + gen.given(p.gender)
         if p is family[0] and usage == "自住":
-            houses[-1][6] = name
+            out.houses[-1][6] = name
         values = gen.fill(p, local)
         age = (gen.today - p.birth).days // 365
         number = gen.id_number(p.birth, p.gender, local)
         moved_in = (gen.today - dt.timedelta(days=rng.randint(0, min(age, 30) * 365 + 30)))
         moved_in = max(moved_in, p.birth)
-        out = p.extra.get("moved_out_at")
+        left = p.extra.get("moved_out_at")
         died = p.extra.get("death_date")
-        if out or died:
-            moved_in = min(moved_in, out or died)
-        people.append((rid, hh_id, name, "01", number, p.gender, p.birth.isoformat(),
-                       values["ethnicity"], p.relation, values["residence_type"],
-                       values["separated"], values["phone"], values["political_status"],
-                       values["education"], values["marital_status"], values["occupation"],
-                       values["workplace"], values["health"], p.status,
-                       moved_in.isoformat(), out and out.isoformat(),
-                       p.extra.get("moved_out_to"), died and died.isoformat(),
-                       pinyin.initials(name)))
+        if left or died:
+            moved_in = min(moved_in, left or died)
+        out.people.append((rid, hh_id, name, "01", number, p.gender, p.birth.isoformat(),
+                           values["ethnicity"], p.relation, values["residence_type"],
+                           values["separated"], values["phone"], values["political_status"],
+                           values["education"], values["marital_status"], values["occupation"],
+                           values["workplace"], values["health"], p.status,
+                           moved_in.isoformat(), left and left.isoformat(),
+                           p.extra.get("moved_out_to"), died and died.isoformat(),
+                           pinyin.initials(name)))
+        out.events.append((rid, "迁入", moved_in.isoformat(), hh_id, None, None))
+        if left:
+            out.events.append((rid, "迁出", left.isoformat(), None, hh_id,
+                               p.extra["moved_out_to"]))
+        if died:
+            out.events.append((rid, "死亡", died.isoformat(), hh_id, None, None))
         if p.status != "在册":
             continue
         for tag in _tags_for(rng, p, age, alone, elderly_couple):
             since = gen.today - dt.timedelta(days=rng.randint(30, 1500))
-            tag_rows.append((rid, tag_ids[tag], max(since, p.birth).isoformat()))
+            out.tags.append((rid, out.tag_ids[tag], max(since, p.birth).isoformat()))
     household_no = f"{unit_id:05d}{k:02d}{hh_id:06d}"
-    households.append((hh_id, house_id, household_no, "1", head_id, people[head_id - 1][11],
-                       "在册"))
-    houses[-1] = tuple(houses[-1])
-    return len(people) - head_id + 1
+    out.households.append((hh_id, house_id, household_no, "1", head_id,
+                           out.people[head_id - 1][11], "在册"))
+    out.houses[-1] = tuple(out.houses[-1])
+    return len(out.people) - head_id + 1

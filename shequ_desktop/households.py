@@ -1,9 +1,11 @@
 """Households (户): exactly one head per active household."""
 from __future__ import annotations
 
+import datetime as dt
+
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError
-from shequ_desktop.residents import ACTIVE, HEAD, _relation, insert_resident
+from shequ_desktop.residents import ACTIVE, HEAD, _relation, add_event, insert_resident
 from shequ_desktop.validation import clean_record
 
 
@@ -49,6 +51,8 @@ def set_head(ctx: Context, household_id: int, resident_id: int,
                 changes += ctx.update("residents", old_id, {
                     "relation_to_head": _relation(old_head_relation, head=False)}, old)
         changes += ctx.update("residents", resident_id, {"relation_to_head": HEAD}, resident)
+        changes += add_event(ctx, resident_id, "设为户主", dt.date.today().isoformat(),
+                             household_id)
         changes += ctx.update("households", household_id, {"head_resident_id": resident_id},
                               household)
     return Result(household_id, changes)

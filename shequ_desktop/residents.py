@@ -43,6 +43,14 @@ def _relation(relation: str | None, head: bool) -> str:
     return code
 
 
+def add_event(ctx: Context, resident_id: int, kind: str, date: str, household_id: int | None,
+              from_household_id: int | None = None, note: str | None = None) -> list[Change]:
+    """One line of a resident's history (迁入, 户间迁移, 迁出, 死亡, 设为户主)."""
+    return ctx.insert("resident_events", {
+        "resident_id": resident_id, "kind": kind, "date": date, "household_id": household_id,
+        "from_household_id": from_household_id, "note": note})[1]
+
+
 def insert_resident(ctx: Context, household_id: int, values: dict, relation: str,
                     *, head: bool = False) -> tuple[int, list[Change]]:
     """Validate and insert one resident into a household (inside the caller's transaction)."""
@@ -54,7 +62,10 @@ def insert_resident(ctx: Context, household_id: int, values: dict, relation: str
     clean["name_initials"] = pinyin.initials(clean["name"])
     clean["household_id"] = household_id
     clean["status"] = ACTIVE
-    return ctx.insert("residents", clean)
+    new_id, changes = ctx.insert("residents", clean)
+    changes += add_event(ctx, new_id, "迁入", clean.get("moved_in_at") or dt.date.today().isoformat(),
+                         household_id)
+    return new_id, changes
 
 
 def add_member(ctx: Context, household_id: int, values: dict, relation: str) -> Result:
@@ -125,8 +136,9 @@ def _leave_household(ctx: Context, resident: dict, new_head_id: int | None,
 
 
 def move_to_household(ctx: Context, resident_id: int, household_id: int, relation: str,
-                      *, new_head_id: int | None = None) -> Result:
+                      date=None, *, new_head_id: int | None = None) -> Result:
     """Move an active resident into another active household, with their new relation."""
+    when = _date("moved_in_at", date)
     with ctx.transaction():
         resident = _active(ctx, resident_id)
         target = ctx.get("households", household_id)
@@ -138,6 +150,8 @@ def move_to_household(ctx: Context, resident_id: int, household_id: int, relatio
         changes = _leave_household(ctx, resident, new_head_id, None)
         changes += ctx.update("residents", resident_id,
                               {"household_id": household_id, "relation_to_head": code})
+        changes += add_event(ctx, resident_id, "户间迁移", when, household_id,
+                             resident["household_id"])
     return Result(resident_id, changes)
 
 
@@ -148,9 +162,11 @@ def move_out(ctx: Context, resident_id: int, date=None, destination: str = "",
     with ctx.transaction():
         resident = _active(ctx, resident_id)
         changes = _leave_household(ctx, resident, new_head_id, None)
+        where = " ".join(str(destination or "").split()) or None
         changes += ctx.update("residents", resident_id, {
-            "status": "迁出", "moved_out_at": when,
-            "moved_out_to": " ".join(str(destination or "").split()) or None})
+            "status": "迁出", "moved_out_at": when, "moved_out_to": where})
+        changes += add_event(ctx, resident_id, "迁出", when, None, resident["household_id"],
+                             where)
     return Result(resident_id, changes)
 
 
@@ -163,4 +179,43 @@ def record_death(ctx: Context, resident_id: int, date=None,
             raise ValidationError([FieldError("death_date", "死亡日期", "早于出生日期")])
         changes = _leave_household(ctx, resident, new_head_id, None)
         changes += ctx.update("residents", resident_id, {"status": "死亡", "death_date": when})
+        changes += add_event(ctx, resident_id, "死亡", when, resident["household_id"])
     return Result(resident_id, changes)
+
+
+def history(ctx: Context, resident_id: int) -> list[str]:
+    """The resident's history as lines a person reads, oldest first.
+
+    e.g. "2019-05-01 迁入 3号楼1单元501", "2026-03-02 迁出 → 朝阳区某社区".
+    """
+    lines = []
+    for e in ctx.conn.execute("""
+            SELECT e.kind, e.date, e.note, e.household_id, e.from_household_id
+            FROM resident_events e WHERE e.resident_id = ? ORDER BY e.date, e.id""",
+                              (resident_id,)):
+        text = f"{e['date']} {e['kind']}"
+        if e["kind"] in ("迁入", "户间迁移") and e["household_id"]:
+            text += f" {household_address(ctx, e['household_id'])}"
+        if e["kind"] == "户间迁移" and e["from_household_id"]:
+            text += f"（原 {household_address(ctx, e['from_household_id'])}）"
+        if e["note"]:
+            text += f" → {e['note']}" if e["kind"] == "迁出" else f"：{e['note']}"
+        lines.append(text)
+    return lines
+
+
+def household_address(ctx: Context, household_id: int) -> str:
+    """'幸福花园 3号楼1单元501' for a household's house, or '户 #12' when it has none."""
+    row = ctx.conn.execute("""
+        SELECT ho.room_no, u.name AS unit, u.level, b.name AS building, c.name AS compound
+        FROM households h LEFT JOIN houses ho ON ho.id = h.house_id
+        LEFT JOIN grid_units u ON u.id = ho.unit_id
+        LEFT JOIN grid_units b ON b.id = u.parent_id
+        LEFT JOIN grid_units c ON c.id = b.parent_id AND c.level = 'compound'
+        WHERE h.id = ?""", (household_id,)).fetchone()
+    if row is None or row["room_no"] is None:
+        return f"户 #{household_id}"
+    if row["level"] == "unit":
+        place = f"{row['building']}{row['unit']}{row['room_no']}"
+        return f"{row['compound']} {place}" if row["compound"] else place
+    return f"{row['unit']}{row['room_no']}"

@@ -72,7 +72,8 @@ def family(ctx, place):
     wife = residents.add_member(ctx, hh.id, {"name": "李秀英",
                                              "id_number": make_id("1972-03-08", "2")}, "妻").id
     son = residents.add_member(ctx, hh.id, {"name": "王小明",
-                                            "id_number": make_id("2001-09-01", "1")}, "子").id
+                                            "id_number": make_id("2001-09-01", "1"),
+                                            "moved_in_at": "2010-01-01"}, "子").id
     return hh.id, {"head": head, "wife": wife, "son": son}
 
 

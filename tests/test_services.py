@@ -98,7 +98,9 @@ def test_set_head_swaps_relations(ctx, family):
     assert ctx.get("households", hh_id)["head_resident_id"] == ids["wife"]
     assert ctx.get("residents", ids["wife"])["relation_to_head"] == "02"
     assert ctx.get("residents", ids["head"])["relation_to_head"] == "11"
-    assert {c.field for c in result.changes} == {"relation_to_head", "head_resident_id"}
+    assert {(c.entity, c.field) for c in result.changes} == {
+        ("residents", "relation_to_head"), ("households", "head_resident_id"),
+        ("resident_events", None)}
     all_checks_pass(ctx.conn)
 
 
@@ -175,20 +177,38 @@ def test_last_member_leaving_closes_the_household(ctx, place, family):
     all_checks_pass(ctx.conn)
 
 
+def test_history_stays_visible(ctx, place, family):
+    _, ids = family
+    other = households.create_household(ctx, place.house2, {
+        "name": "赵敏", "id_number": make_id("1988-01-01", "2", seq=40)})
+    residents.move_to_household(ctx, ids["son"], other.id, "其他", "2025-05-01")
+    residents.move_out(ctx, ids["son"], "2026-03-02", "朝阳区某社区")
+    lines = residents.history(ctx, ids["son"])
+    assert lines[1:] == ["2025-05-01 户间迁移 1号楼1单元102（原 1号楼1单元101）",
+                         "2026-03-02 迁出 → 朝阳区某社区"]
+    assert lines[0].endswith("迁入 1号楼1单元101")
+
+
 def test_move_household_to_another_room(ctx, place, family):
     hh_id, _ = family
     result = households.move_household(ctx, hh_id, place.house2)
+    assert residents.household_address(ctx, hh_id) == "1号楼1单元102"
     assert result.changes[0].old == place.house and result.changes[0].new == place.house2
 
 
 # --- the write path --------------------------------------------------------------------------
 
 def test_subscribers_hear_once_per_commit_and_never_on_rollback(ctx, family):
-    _, ids = family
+    hh_id, ids = family
     heard = []
     ctx.subscribe(heard.append)
     residents.move_out(ctx, ids["head"], "2026-03-02", new_head_id=ids["wife"])
-    assert len(heard) == 1 and len(heard[0]) == 5
+    assert len(heard) == 1
+    assert {(c.entity, c.id, c.field) for c in heard[0] if c.entity != "resident_events"} == {
+        ("residents", ids["head"], "relation_to_head"), ("residents", ids["wife"],
+                                                          "relation_to_head"),
+        ("households", hh_id, "head_resident_id"),
+        ("residents", ids["head"], "status"), ("residents", ids["head"], "moved_out_at")}
     with pytest.raises(DomainError):
         residents.move_out(ctx, ids["wife"], "2026-03-02")  # head with a member left
     assert len(heard) == 1
