@@ -32,3 +32,11 @@ class ValidationError(DomainError):
 
 class NotFoundError(DomainError):
     pass
+
+
+class ConflictError(DomainError):
+    """The record was changed by someone else since it was read (optimistic locking)."""
+
+    def __init__(self, message: str, changed: dict[str, tuple]):
+        super().__init__(message)
+        self.changed = changed      # field -> (value when read, value now)

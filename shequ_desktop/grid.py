@@ -123,5 +123,8 @@ def descendants(conn: sqlite3.Connection, unit_id: int) -> list[int]:
 
 def all_units(conn: sqlite3.Connection) -> list[dict]:
     """Every unit, parents before children, siblings in their order (for building a tree)."""
-    return [dict(r) for r in conn.execute(
-        "SELECT id, parent_id, level, code, name, sort FROM grid_units ORDER BY parent_id, sort, id")]
+    cur = conn.cursor()
+    cur.row_factory = None    # plain tuples: a street has thousands of units
+    keys = ("id", "parent_id", "level", "code", "name", "sort")
+    return [dict(zip(keys, r)) for r in cur.execute(
+        f"SELECT {', '.join(keys)} FROM grid_units ORDER BY parent_id, sort, id")]

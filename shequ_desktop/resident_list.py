@@ -7,6 +7,7 @@ model asks for the ids once and for rows page by page (DESIGN.md §7).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from dataclasses import dataclass, replace
 
@@ -70,6 +71,12 @@ _UNIT_RANK = f"""unit_rank(id, k) AS (
     FROM grid_units u1 LEFT JOIN grid_units u2 ON u2.id = u1.parent_id
     WHERE u1.level IN ('building', 'unit') {{within}})
 """
+
+
+def _split_with(sql: str) -> tuple[str, str]:
+    """Split 'WITH … SELECT r.id …' into its WITH clause and the SELECT (ordering kept)."""
+    at = sql.find(" SELECT r.id ")
+    return (sql[:at], sql[at:]) if at > 0 else ("", sql)
 
 
 def label(column: str) -> str:
@@ -171,14 +178,20 @@ class ResidentQuery:
                 f" WHERE h.house_id IS NULL AND {where} ORDER BY r.id{d}", status_params))
         return queries
 
-    def ids(self, conn: sqlite3.Connection) -> list[int]:
-        """Every matching resident id, in display order."""
+    def ids(self, conn: sqlite3.Connection, limit: int | None = None) -> list[int]:
+        """Every matching resident id in display order (or the first `limit` of them)."""
         queries = self._address_sql() if self.order_by == "address" else [self._sql()]
-        cur = conn.cursor()
-        cur.row_factory = None
         out: list[int] = []
         for sql, params in queries:
-            out += [row[0] for row in cur.execute(sql, params)]
+            if limit is not None:
+                sql += f" LIMIT {int(limit) - len(out)}"
+            # One JSON array parsed in C: about twice as fast as a row per id at 200k rows.
+            with_clause, select = _split_with(sql)
+            text = conn.execute(f"{with_clause} SELECT json_group_array(id) FROM ({select})",
+                                params).fetchone()[0]
+            out += json.loads(text)
+            if limit is not None and len(out) >= limit:
+                break
         return out
 
     def count(self, conn: sqlite3.Connection) -> int:

@@ -8,7 +8,7 @@ import datetime as dt
 
 from shequ_desktop import pinyin
 from shequ_desktop.context import Change, Context, Result
-from shequ_desktop.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.errors import ConflictError, DomainError, FieldError, ValidationError
 from shequ_desktop.fields import field, fields
 from shequ_desktop.validation import clean_record, clean_value
 
@@ -77,17 +77,38 @@ def add_member(ctx: Context, household_id: int, values: dict, relation: str) -> 
     return Result(new_id, changes)
 
 
-def update_resident(ctx: Context, resident_id: int, values: dict) -> Result:
-    """Edit a resident's own fields (moves, deaths and relations have their own actions)."""
+def update_resident(ctx: Context, resident_id: int, values: dict,
+                    expected: dict | None = None) -> Result:
+    """Edit a resident's own fields (moves, deaths and relations have their own actions).
+
+    `expected` is the record as the editor read it: if its version is no longer current,
+    someone else saved in between and the edit is refused (ConflictError), never overwriting.
+    """
     non_editable = set(values) - set(EDITABLE)
     if non_editable:
         raise DomainError(f"这些字段需通过专门的操作修改：{sorted(non_editable)}")
     with ctx.transaction():
         current = ctx.get("residents", resident_id)
+        if expected is not None:
+            check_version(current, expected)
         clean = clean_record("residents", values, existing=current)
         if "name" in clean:
             clean["name_initials"] = pinyin.initials(clean["name"])
         return Result(resident_id, ctx.update("residents", resident_id, clean, current))
+
+
+def check_version(current: dict, expected: dict) -> None:
+    """Refuse when the record changed since `expected` was read; say what changed."""
+    if current["version"] == expected.get("version"):
+        return
+    labels = {f.name: f.label for f in fields("residents")}
+    changed = {k: (expected.get(k), v) for k, v in current.items()
+               if k in labels and expected.get(k) != v}
+    detail = "、".join(f"{labels[k]}（{old or '空'} → {new or '空'}）"
+                      for k, (old, new) in changed.items())
+    raise ConflictError(f"{current['name']}的信息已被他人修改，本次保存未生效。"
+                        + (f"对方修改了：{detail}。" if detail else "")
+                        + "请重新打开后再编辑。", changed)
 
 
 def set_relation(ctx: Context, resident_id: int, relation: str) -> Result:

@@ -20,6 +20,17 @@ def make_id(birth: str, gender: str = "1", area: str = "110105", seq: int = 12) 
     return body + ric.calc_check_digit(body)
 
 
+@pytest.fixture(autouse=True)
+def background_work_runs_synchronously(monkeypatch):
+    """DESIGN.md §10: in tests, background work runs at once in the calling thread.
+
+    Tests of the runner's threading pass synchronous=False explicitly.
+    """
+    from ui import background
+
+    monkeypatch.setattr(background, "SYNCHRONOUS", True)
+
+
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "test.db"

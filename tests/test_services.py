@@ -243,3 +243,20 @@ def test_new_tag_and_interval_validation(ctx):
         tags.create_tag(ctx, "困境儿童")
     with pytest.raises(ValidationError, match="不能为负数"):
         tags.update_tag(ctx, tid, {"visit_interval_days": -3})
+
+
+def test_second_editor_is_refused_with_what_changed(ctx, db_path, family):
+    import db
+    from shequ_desktop.context import Context
+    from shequ_desktop.errors import ConflictError
+
+    _, ids = family
+    read_by_first = ctx.get("residents", ids["son"])
+    other = Context(db.open_db(db_path), "另一位网格员")   # a second process
+    residents.update_resident(other, ids["son"], {"phone": "13700001111"},
+                              expected=other.get("residents", ids["son"]))
+    with pytest.raises(ConflictError, match="已被他人修改.*联系电话（空 → 13700001111）") as err:
+        residents.update_resident(ctx, ids["son"], {"occupation": "教师"},
+                                  expected=read_by_first)
+    assert err.value.changed == {"phone": (None, "13700001111")}
+    assert ctx.get("residents", ids["son"])["occupation"] is None

@@ -1,0 +1,1 @@
+from ui.app import main; raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""Long work off the GUI thread (DESIGN.md §7).
+
+`run(...)` calls a domain function `fn(conn, progress)` in a QThread. The worker opens its own
+connection from the database path (a sqlite3 connection belongs to the thread that opened it).
+Progress, the result and any error come back to the GUI thread through signals. A progress
+dialog appears only when the work lasts longer than half a second; its cancel button makes
+the progress callback return False, which the domain turns into `Cancelled`.
+
+Tests set `SYNCHRONOUS = True` (or pass synchronous=True): the work then runs at once in the
+calling thread and the signals fire before `run` returns.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import (QCoreApplication, QEventLoop, QObject, QThread, QTimer, Qt, Signal,
+                            Slot)
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+
+import db
+from shequ_desktop.errors import DomainError
+from shequ_desktop.progress import Cancelled
+
+log = logging.getLogger(__name__)
+
+SYNCHRONOUS = False          # tests: run work in the calling thread
+SHOW_AFTER_MS = 500
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("background", text)
+
+
+Work = Callable[[Any, Callable[[int, int], bool]], Any]   # fn(conn, progress) -> result
+
+
+class Task(QObject):
+    """One piece of background work and its outcome. Lives in the GUI thread."""
+
+    progressed = Signal(int, int)     # done, total
+    succeeded = Signal(object)        # the function's result
+    failed = Signal(object)           # the exception (Cancelled when the user cancelled)
+    finished = Signal()               # after succeeded or failed
+    # Emitted in the worker thread; Qt queues them to this object's (the GUI) thread.
+    _reported = Signal(int, int)
+    _completed = Signal()
+
+    def __init__(self, db_path, fn: Work, parent: QObject | None = None):
+        super().__init__(parent)
+        self.db_path = db_path
+        self.fn = fn
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.dialog: QProgressDialog | None = None
+        self.throttle = 0.0               # seconds between progress reports (0: all of them)
+        self._last_report = 0.0
+        self._cancel = threading.Event()
+        self._thread: QThread | None = None
+        self._reported.connect(self.progressed)
+        self._completed.connect(self._deliver)
+
+    # --- runs in the worker thread (or inline when synchronous) -----------------------------
+    def progress(self, done: int, total: int) -> bool:
+        """The domain's progress callback: report, and say whether to go on.
+
+        With a throttle, reports closer together than `throttle` seconds are dropped (the last
+        one always goes through), so a loop reporting every row cannot flood the GUI thread.
+        """
+        now = time.monotonic()
+        if not self.throttle or done >= total or now - self._last_report >= self.throttle:
+            self._last_report = now
+            self._reported.emit(int(done), int(total))
+        return not self._cancel.is_set()
+
+    def execute(self) -> None:
+        conn = None
+        try:
+            conn = db.open_db(self.db_path)
+            self.result = self.fn(conn, self.progress)
+        except BaseException as exc:            # noqa: BLE001 - handed to the GUI thread
+            if not isinstance(exc, (Cancelled, DomainError, db.StorageError)):
+                log.error("background work failed\n%s", traceback.format_exc())
+            exc.traceback_text = traceback.format_exc()
+            self.error = exc
+        finally:
+            if conn is not None:
+                conn.close()
+        self._completed.emit()
+
+    # --- GUI thread -------------------------------------------------------------------------
+    @Slot()
+    def _deliver(self) -> None:
+        self.done = True
+        if self.error is None:
+            self.succeeded.emit(self.result)
+        else:
+            self.failed.emit(self.error)
+        self.finished.emit()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait(self) -> None:
+        """Block (keeping the GUI responsive) until the work has finished."""
+        if self.done:
+            return
+        loop = QEventLoop()
+        self.finished.connect(loop.quit)
+        if not self.done:
+            loop.exec()
+
+
+class _Worker(QThread):
+    def __init__(self, task: Task):
+        super().__init__()
+        self.task = task
+
+    def run(self) -> None:
+        self.task.execute()
+
+
+_running: set[Task] = set()      # keeps tasks and their threads alive until they finish
+_gc_state = {"was_enabled": True, "timer": None}
+
+
+def _pin_gc(start: bool) -> None:
+    """While workers run, Python's cyclic GC runs only in the GUI thread.
+
+    An automatic collection runs in whichever thread allocates; in a worker it can free
+    GUI-thread Qt objects caught in reference cycles, from the wrong thread, which crashes
+    PySide (seen in Shiboken's runDeletionInMainThread). The same pattern as calibre and
+    pyqtgraph: automatic collection off, a GUI-thread timer collects instead.
+    """
+    if start and not _running:
+        _gc_state["was_enabled"] = gc.isenabled()
+        gc.disable()
+        gc.collect()
+        timer = QTimer()
+        timer.setInterval(1000)
+        timer.timeout.connect(lambda: gc.collect(1))
+        timer.start()
+        _gc_state["timer"] = timer
+    elif not start and not _running:
+        timer = _gc_state["timer"]
+        if timer is not None:
+            timer.stop()
+            _gc_state["timer"] = None
+        if _gc_state["was_enabled"]:
+            gc.enable()
+
+
+def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None = None,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        synchronous: bool | None = None) -> Task:
+    """Run `fn(conn, progress)` off the GUI thread; report through callbacks on the GUI thread.
+
+    Without `on_failure`, expected problems (DomainError, StorageError) are shown as a warning,
+    a cancel is silent, and anything else is shown with its traceback.
+    """
+    task = Task(db_path, fn)
+    if on_success is not None:
+        task.succeeded.connect(on_success)
+    task.failed.connect(on_failure or (lambda exc: show_error(parent, exc)))
+    if on_progress is not None:
+        task.progressed.connect(on_progress)
+    if SYNCHRONOUS if synchronous is None else synchronous:
+        task.execute()
+        return task
+
+    dialog = QProgressDialog(label or _tr("正在处理…"), _tr("取消"), 0, 0, parent)
+    dialog.setWindowTitle(_tr("请稍候"))
+    dialog.setWindowModality(Qt.WindowModality.WindowModal if parent is not None
+                             else Qt.WindowModality.ApplicationModal)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.setMinimumDuration(SHOW_AFTER_MS)
+    dialog.setValue(0)
+    dialog.canceled.connect(task.cancel)
+    task.dialog = dialog
+    task.throttle = 0.05
+    updating = []
+
+    def show_progress(done: int, total: int) -> None:
+        # setValue on a modal dialog processes events, which may deliver the next report:
+        # skip nested calls instead of recursing.
+        if total <= 0 or task.done or updating:
+            return
+        updating.append(True)
+        try:
+            dialog.setMaximum(total)
+            dialog.setValue(min(done, total))
+        finally:
+            updating.clear()
+
+    def on_finished() -> None:
+        dialog.canceled.disconnect(task.cancel)   # closing the dialog would emit canceled
+        dialog.hide()
+        dialog.deleteLater()
+
+    def on_thread_finished() -> None:
+        thread.deleteLater()
+        _running.discard(task)
+        _pin_gc(False)
+
+    thread = _Worker(task)
+    task._thread = thread
+    task.progressed.connect(show_progress)
+    task.finished.connect(on_finished)
+    thread.finished.connect(on_thread_finished)
+    _pin_gc(True)
+    _running.add(task)
+    thread.start()
+    return task
+
+
+def show_error(parent: QWidget | None, exc: BaseException) -> None:
+    """Default handling of a failed task."""
+    if isinstance(exc, Cancelled):
+        return
+    if isinstance(exc, (DomainError, db.StorageError)):
+        QMessageBox.warning(parent, _tr("无法完成"), str(exc))
+        return
+    box = QMessageBox(QMessageBox.Icon.Critical, _tr("程序出错"),
+                      _tr("操作因程序错误而中止。请把下面的详细信息发给维护人员。"),
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setDetailedText(getattr(exc, "traceback_text", "") or repr(exc))
+    box.exec()

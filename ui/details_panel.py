@@ -1,0 +1,139 @@
+"""The details on the right of the main window: the chosen resident's registry fields and the
+members of their household."""
+from __future__ import annotations
+
+import sqlite3
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox, QHeaderView,
+                               QLabel, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from shequ_desktop.context import Change
+from shequ_desktop.fields import fields
+from shequ_desktop.resident_list import household_members, label, rows
+
+# Shown in this order: where the person lives, then the registry in its own order.
+DETAIL_FIELDS = ("address", "grid", "age") + tuple(
+    f.name for f in fields("residents") if f.name != "name")
+# Rows that only mean something after a move or a death: hidden while empty.
+WHEN_FILLED = ("moved_out_at", "moved_out_to", "death_date")
+
+
+class DetailsPanel(QWidget):
+    """Emits memberActivated(resident id) when a household member is double-clicked."""
+
+    memberActivated = Signal(int)
+
+    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.conn = conn
+        self.resident_id: int | None = None
+        self.household_id: int | None = None
+
+        self.title = QLabel()
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        self.title.setFont(font)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.placeholder = QLabel(self.tr("在左侧表格中选择一位居民，这里显示其详细信息。"))
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.values: dict[str, QLabel] = {}
+        form_box = QWidget()
+        self.form = form = QFormLayout(form_box)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        for key in DETAIL_FIELDS:
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.values[key] = value
+            form.addRow(self.tr("{0}：").format(label(key)), value)
+
+        self.members = QTableWidget(0, 3)
+        self.members.setHorizontalHeaderLabels([self.tr("姓名"), self.tr("与户主关系"),
+                                                self.tr("年龄")])
+        self.members.verticalHeader().setVisible(False)
+        self.members.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.members.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.members.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.members.itemDoubleClicked.connect(self._on_member)
+        members_box = QGroupBox(self.tr("同户成员"))
+        QVBoxLayout(members_box).addWidget(self.members)
+
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.title)
+        body.addWidget(form_box)
+        body.addWidget(members_box, 1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget()
+        inner_layout = QVBoxLayout(inner)
+        inner_layout.addWidget(self.placeholder)
+        inner_layout.addWidget(self.body)
+        scroll.setWidget(inner)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(scroll)
+        self.show_resident(None)
+
+    def show_resident(self, resident_id: int | None) -> None:
+        found = rows(self.conn, [resident_id]) if resident_id is not None else []
+        record = found[0] if found else None
+        self.resident_id = record["id"] if record else None
+        self.household_id = record["household_id"] if record else None
+        self.placeholder.setVisible(record is None)
+        self.body.setVisible(record is not None)
+        if record is None:
+            self.title.clear()
+            self.members.setRowCount(0)
+            return
+        self.title.setText(record["name"])
+        for key, widget in self.values.items():
+            value = record.get(key)
+            widget.setText("" if value is None else str(value))
+            if key in WHEN_FILLED:
+                self.form.setRowVisible(widget, value is not None)
+        members = household_members(self.conn, self.household_id)
+        self.members.setRowCount(len(members))
+        for row, m in enumerate(members):
+            for column, text in enumerate((m["name"], m["relation"],
+                                           "" if m["age"] is None else str(m["age"]))):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, m["id"])
+                if m["id"] == self.resident_id:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.members.setItem(row, column, item)
+
+    def text_of(self, key: str) -> str:
+        """What the panel shows for a field (for tests and copy)."""
+        return self.title.text() if key == "name" else self.values[key].text()
+
+    def member_names(self) -> list[str]:
+        return [self.members.item(r, 0).text() for r in range(self.members.rowCount())]
+
+    def refresh(self) -> None:
+        self.show_resident(self.resident_id)
+
+    def apply_changes(self, changes: list[Change]) -> None:
+        # One record and its household: re-reading them costs about a millisecond.
+        if self.resident_id is not None and any(
+                c.entity in ("residents", "households", "houses", "grid_units") for c in changes):
+            self.refresh()
+
+    def _on_member(self, item: QTableWidgetItem) -> None:
+        resident_id = item.data(Qt.ItemDataRole.UserRole)
+        if resident_id is not None and resident_id != self.resident_id:
+            self.memberActivated.emit(resident_id)

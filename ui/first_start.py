@@ -1,0 +1,119 @@
+"""First start on an empty database: load demo data, or start a blank community."""
+from __future__ import annotations
+
+import sqlite3
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel,
+                               QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+
+from shequ_desktop import community
+from shequ_desktop.context import Context
+from shequ_desktop.errors import DomainError
+from shequ_desktop.progress import Cancelled
+from ui import background
+
+DEMO_RESIDENTS = 8000
+
+
+class FirstStartDialog(QDialog):
+    """After exec(): `choice` is "demo" or "blank" (with community_name / street_name)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.choice: str | None = None
+        self.setWindowTitle(self.tr("欢迎使用社区网格工作台"))
+
+        intro = QLabel(self.tr("这是一个新的数据库，里面还没有任何社区。请选择如何开始："))
+        intro.setWordWrap(True)
+
+        demo_box = QGroupBox(self.tr("试用"))
+        demo_layout = QVBoxLayout(demo_box)
+        demo_text = QLabel(self.tr("生成一个虚构街道，约 {0} 名居民，用于熟悉各项功能。"
+                                   "其中的人员均为随机生成。").format(DEMO_RESIDENTS))
+        demo_text.setWordWrap(True)
+        self.demo_button = QPushButton(self.tr("载入演示数据"))
+        self.demo_button.clicked.connect(self._choose_demo)
+        demo_layout.addWidget(demo_text)
+        demo_layout.addWidget(self.demo_button)
+
+        blank_box = QGroupBox(self.tr("正式使用"))
+        blank_form = QFormLayout(blank_box)
+        self.community_edit = QLineEdit()
+        self.community_edit.setPlaceholderText(self.tr("例如：阳光社区"))
+        self.street_edit = QLineEdit()
+        self.street_edit.setPlaceholderText(self.tr("可不填，例如：幸福街道"))
+        self.blank_button = QPushButton(self.tr("新建空白社区"))
+        self.blank_button.setEnabled(False)
+        self.blank_button.clicked.connect(self._choose_blank)
+        self.community_edit.textChanged.connect(
+            lambda text: self.blank_button.setEnabled(bool(text.strip())))
+        blank_form.addRow(self.tr("社区名称："), self.community_edit)
+        blank_form.addRow(self.tr("所属街道："), self.street_edit)
+        blank_form.addRow(self.blank_button)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("退出"))
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(demo_box)
+        layout.addWidget(blank_box)
+        layout.addWidget(buttons)
+        self.resize(460, self.sizeHint().height())
+
+    @property
+    def community_name(self) -> str:
+        return self.community_edit.text().strip()
+
+    @property
+    def street_name(self) -> str | None:
+        return self.street_edit.text().strip() or None
+
+    def _choose_demo(self) -> None:
+        self.choice = "demo"
+        self.accept()
+
+    def _choose_blank(self) -> None:
+        if not self.community_name:
+            return
+        self.choice = "blank"
+        self.accept()
+
+
+def load_demo(path, parent: QWidget | None = None, residents: int | None = None) -> bool:
+    """Generate demo data in the background (own connection), with a cancellable progress
+    dialog. True when the data is in; False when cancelled or refused (already told)."""
+
+    def work(conn, progress):
+        from shequ_desktop import demo      # Faker and friends: only when asked for
+
+        return demo.generate(conn, residents=residents or DEMO_RESIDENTS, progress=progress)
+
+    label = QCoreApplication.translate("first_start", "正在生成演示数据…")
+    task = background.run(work, path, parent=parent, label=label,
+                          on_failure=lambda exc: None)
+    task.wait()
+    if task.error is not None:
+        if not isinstance(task.error, Cancelled):
+            background.show_error(parent, task.error)
+        return False
+    return True
+
+
+def run_first_start(conn: sqlite3.Connection, path, parent: QWidget | None = None) -> bool:
+    """Ask until the database has a community; False when the user quits instead."""
+    ctx = Context(conn)
+    while community.is_empty(ctx):
+        dialog = FirstStartDialog(parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        if dialog.choice == "demo":
+            load_demo(path, parent)
+            continue
+        try:
+            community.init_community(ctx, dialog.community_name, dialog.street_name)
+        except DomainError as exc:
+            QMessageBox.warning(parent, dialog.tr("无法新建社区"), str(exc))
+    return True

@@ -1,0 +1,1 @@
+"""The task pages shown in the middle of the main window."""

@@ -1,0 +1,170 @@
+"""The residents page: a lazy table of residents, a status filter and a count."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                               QTableView, QVBoxLayout, QWidget)
+
+from shequ_desktop.context import Change
+from shequ_desktop.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
+from ui.models.resident_table import ResidentTableModel
+
+# (combo text, statuses); an empty tuple means every status.
+STATUS_FILTERS = (("在册", ("在册",)), ("迁出", ("迁出",)), ("死亡", ("死亡",)), ("全部", ()))
+
+
+class ResidentsPage(QWidget):
+    """Emits residentSelected(resident id, or None) when the current row changes."""
+
+    residentSelected = Signal(object)
+
+    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.conn = conn
+        self.model = ResidentTableModel(conn, ResidentQuery(), self)
+        self._selected: int | None = None
+
+        self.status_combo = QComboBox()
+        for text, _statuses in STATUS_FILTERS:
+            self.status_combo.addItem(self.tr(text))
+        self.status_combo.currentIndexChanged.connect(self._on_status)
+        self.count_label = QLabel()
+
+        bar = QHBoxLayout()
+        title = QLabel(self.tr("人员"))
+        font = title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        title.setFont(font)
+        bar.addWidget(title)
+        bar.addSpacing(16)
+        bar.addWidget(QLabel(self.tr("状态：")))
+        bar.addWidget(self.status_combo)
+        bar.addStretch(1)
+        bar.addWidget(self.count_label)
+
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self._setup_view()
+        self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        self.model.modelAboutToBeReset.connect(self._before_reset)
+        self.model.modelReset.connect(self._after_reset)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        self._update_count()
+
+    def _setup_view(self) -> None:
+        view = self.view
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setAlternatingRowColors(True)
+        view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        metrics = view.fontMetrics()
+        # Fixed row height: the view never measures rows (resizeRowsToContents is 111 s at 200k).
+        rows = view.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(metrics.height() + 10)
+        rows.setVisible(False)
+        header = view.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        char = metrics.horizontalAdvance("汉")
+        for column, key in enumerate(self.model.columns):
+            header.resizeSection(column, max(width(key), 2) * char + 14)
+            header.setSectionHidden(column, key not in DEFAULT_COLUMNS)
+        header.setStretchLastSection(True)
+        # No sort indicator yet: the residents stay in the order they were entered.
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        view.setSortingEnabled(True)
+
+    # --- filters ---------------------------------------------------------------------------
+    def set_unit(self, unit_id: int | None) -> None:
+        """Show the residents of a grid unit's subtree (None: everyone)."""
+        if unit_id != self.model.query.unit_id:
+            self.model.set_query(replace(self.model.query, unit_id=unit_id))
+            self._update_count()
+
+    def set_statuses(self, statuses: tuple) -> None:
+        for i, (_text, s) in enumerate(STATUS_FILTERS):
+            if s == tuple(statuses):
+                self.status_combo.setCurrentIndex(i)     # triggers _on_status
+                return
+        raise ValueError(statuses)
+
+    def _on_status(self, i: int) -> None:
+        statuses = STATUS_FILTERS[i][1]
+        if statuses != self.model.query.statuses:
+            self.model.set_query(replace(self.model.query, statuses=statuses))
+            self._update_count()
+
+    def refresh(self) -> None:
+        self.model.refresh()
+        self._update_count()
+
+    def apply_changes(self, changes: list[Change]) -> None:
+        self.model.apply_changes(changes)
+        self._update_count()
+
+    def count(self) -> int:
+        return self.model.rowCount()
+
+    def _update_count(self) -> None:
+        self.count_label.setText(self.tr("共 {0} 人").format(f"{self.model.rowCount():,}"))
+
+    # --- selection -------------------------------------------------------------------------
+    def current_resident_id(self) -> int | None:
+        return self._selected
+
+    def select_resident(self, resident_id: int | None) -> bool:
+        row = None if resident_id is None else self.model.row_of(resident_id)
+        if row is None:
+            self.view.clearSelection()
+            self.view.selectionModel().setCurrentIndex(
+                QModelIndex(), QItemSelectionModel.SelectionFlag.Clear)
+            self._emit(None)
+            return False
+        index = self.model.index(row, self._first_visible_column())
+        self.view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.view.scrollTo(index)
+        return True
+
+    def _first_visible_column(self) -> int:
+        return self.view.horizontalHeader().logicalIndex(0) if self.model.columnCount() else 0
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._emit(self.model.resident_id(current.row()) if current.isValid() else None)
+
+    def _emit(self, resident_id: int | None) -> None:
+        if resident_id != self._selected:
+            self._selected = resident_id
+            self.residentSelected.emit(resident_id)
+
+    def _before_reset(self) -> None:
+        self._keep = self._selected
+
+    def _after_reset(self) -> None:
+        # A reset forgets the selection without signals: put it back, or say it is gone.
+        keep = getattr(self, "_keep", None)
+        if keep is not None and self.model.row_of(keep) is not None:
+            self.select_resident(keep)          # same resident: no new residentSelected
+        else:
+            self._emit(None)
+
+    # --- layout persistence ------------------------------------------------------------------
+    def save_state(self) -> QByteArray:
+        return self.view.horizontalHeader().saveState()
+
+    def restore_state(self, state) -> None:
+        if state:
+            self.view.horizontalHeader().restoreState(state)
