@@ -11,7 +11,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from shequ_desktop import codes, validation
+from shequ_desktop import codes, search, validation
 from shequ_desktop.fields import field, fields
 from shequ_desktop.grid import SUBTREE_SQL
 
@@ -73,6 +73,13 @@ _UNIT_RANK = f"""unit_rank(id, k) AS (
 """
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:            # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 def _split_with(sql: str) -> tuple[str, str]:
     """Split 'WITH … SELECT r.id …' into its WITH clause and the SELECT (ordering kept)."""
     at = sql.find(" SELECT r.id ")
@@ -114,6 +121,12 @@ class ResidentQuery:
     statuses: tuple = ("在册",)        # empty: every status
     order_by: str = "id"
     descending: bool = False
+    text: str = ""                    # the search box (search.clause)
+    tag_ids: tuple = ()               # in any of these focus groups (active assignment)
+    age_min: int | None = None
+    age_max: int | None = None
+    gender: str | None = None         # GB/T 2261.1 code
+    residence_type: str | None = None  # code of the residence_type table
 
     def _check(self) -> None:
         if self.order_by not in _ORDER:
@@ -122,13 +135,36 @@ class ResidentQuery:
         if unknown:
             raise ValueError(f"unknown resident status {sorted(unknown)}")
 
-    def _status_sql(self) -> tuple[str, list]:
-        if not self.statuses:
-            return "1", []
-        # Under a unit the residents are reached through their household: "+" keeps SQLite
-        # from walking the status index instead.
-        column = "r.status" if self.unit_id is None else "+r.status"
-        return f"{column} IN ({', '.join('?' * len(self.statuses))})", list(self.statuses)
+    def _where(self) -> tuple[str, list]:
+        """The WHERE conditions on r: status, then the filters and the search text."""
+        parts, params = [], []
+        if self.statuses:
+            # Under a unit the residents are reached through their household: "+" keeps
+            # SQLite from walking the status index instead.
+            column = "r.status" if self.unit_id is None else "+r.status"
+            parts.append(f"{column} IN ({', '.join('?' * len(self.statuses))})")
+            params += self.statuses
+        if self.tag_ids:
+            parts.append("r.id IN (SELECT resident_id FROM resident_tags WHERE until IS NULL"
+                         f" AND tag_id IN ({', '.join('?' * len(self.tag_ids))}))")
+            params += self.tag_ids
+        today = dt.date.today()
+        if self.age_min is not None:
+            parts.append("r.birth_date <= ?")
+            params.append(_years_before(today, self.age_min).isoformat())
+        if self.age_max is not None:
+            parts.append("r.birth_date > ?")
+            params.append(_years_before(today, self.age_max + 1).isoformat())
+        for column in ("gender", "residence_type"):
+            if getattr(self, column) is not None:
+                parts.append(f"r.{column} = ?")
+                params.append(getattr(self, column))
+        if self.text.strip():
+            sql, more = search.clause(self.text)
+            if sql:
+                parts.append(sql)
+                params += more
+        return " AND ".join(parts) or "1", params
 
     def _sql(self) -> tuple[str, list]:
         """The SELECT of matching ids in order (for every order except address)."""
@@ -136,7 +172,7 @@ class ResidentQuery:
         keys, address_joins, grid_joins = _ORDER[self.order_by]
         head = ""
         source = "residents r" + (_JOINS if address_joins else "")
-        where, params = self._status_sql()
+        where, params = self._where()
         if self.unit_id is not None:
             head = SUBTREE_SQL
             # Through the households of the subtree's houses, so residents are reached by
@@ -156,7 +192,7 @@ class ResidentQuery:
     def _address_sql(self) -> list[tuple[str, list]]:
         """Residents with a house by (building, unit, room); then those without one."""
         self._check()
-        where, status_params = self._status_sql()
+        where, where_params = self._where()
         d = " DESC" if self.descending else ""
         if self.unit_id is not None:
             head = SUBTREE_SQL + ", " + _UNIT_RANK.format(
@@ -171,11 +207,11 @@ class ResidentQuery:
                   " CROSS JOIN residents r ON r.household_id = h.id"
                   f" WHERE {where} ORDER BY ur.k{d}, length(ho.room_no){d}, ho.room_no{d},"
                   f" r.id{d}")
-        queries = [(housed, params + status_params)]
+        queries = [(housed, params + where_params)]
         if self.unit_id is None:
             queries.append((
                 "SELECT r.id FROM residents r LEFT JOIN households h ON h.id = r.household_id"
-                f" WHERE h.house_id IS NULL AND {where} ORDER BY r.id{d}", status_params))
+                f" WHERE h.house_id IS NULL AND {where} ORDER BY r.id{d}", where_params))
         return queries
 
     def ids(self, conn: sqlite3.Connection, limit: int | None = None) -> list[int]:

@@ -190,3 +190,37 @@ def test_labels():
     assert label("address") == "地址" and label("grid") == "网格" and label("age") == "年龄"
     assert COLUMNS[:3] == ("name", "gender", "birth_date")
     assert len(set(COLUMNS)) == len(COLUMNS)
+
+
+def test_filters_and_search_text_combine(tmp_path):
+    import datetime as dt
+
+    import db as storage
+    from shequ_desktop import demo
+    from shequ_desktop.resident_list import ResidentQuery
+
+    conn = storage.open_db(tmp_path / "f.db")
+    demo.generate(conn, residents=1500, seed=11)
+    one = lambda sql, *p: conn.execute(sql, p).fetchone()[0]  # noqa: E731
+    tag = one("SELECT id FROM tags WHERE name = '高龄老人'")
+    tagged = ResidentQuery(tag_ids=(tag,)).ids(conn)
+    assert sorted(tagged) == [r[0] for r in conn.execute(
+        "SELECT r.id FROM residents r JOIN resident_tags rt ON rt.resident_id = r.id "
+        "WHERE rt.tag_id = ? AND rt.until IS NULL AND r.status = '在册' ORDER BY r.id", (tag,))]
+    assert tagged
+    ages = ResidentQuery(age_min=60, age_max=69, gender="2").rows(
+        conn, ResidentQuery(age_min=60, age_max=69, gender="2").ids(conn))
+    assert ages and all(60 <= r["age"] <= 69 and r["gender"] == "女" for r in ages)
+    assert len(ages) == sum(
+        1 for (b,) in conn.execute(
+            "SELECT birth_date FROM residents WHERE status = '在册' AND gender = '2'")
+        if 60 <= (dt.date.today().year - int(b[:4])
+                  - ((dt.date.today().month, dt.date.today().day) < (int(b[5:7]), int(b[8:10]))))
+        <= 69)
+    floating = ResidentQuery(residence_type="2").count(conn)
+    assert floating == one("SELECT count(*) FROM residents WHERE status = '在册' "
+                           "AND residence_type = '2'")
+    name = one("SELECT name FROM residents WHERE status = '在册' LIMIT 1")
+    found = ResidentQuery(text=name, order_by="address").ids(conn)
+    assert found and set(found) == {r[0] for r in conn.execute(
+        "SELECT id FROM residents WHERE status = '在册' AND name LIKE ?", (f"%{name}%",))}

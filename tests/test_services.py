@@ -260,3 +260,22 @@ def test_second_editor_is_refused_with_what_changed(ctx, db_path, family):
                                   expected=read_by_first)
     assert err.value.changed == {"phone": (None, "13700001111")}
     assert ctx.get("residents", ids["son"])["occupation"] is None
+
+
+def test_unit_counts_roll_up_the_tree(ctx, place, family):
+    households.create_household(ctx, place.house2, {"name": "赵敏"})
+    counts = grid.unit_counts(ctx.conn)
+    assert counts[place.unit] == (2, 4)
+    assert counts[place.street] == (2, 4)
+    empty = grid.create_unit(ctx, place.grid, "building", "空楼").id
+    assert grid.unit_counts(ctx.conn)[empty] == (0, 0)
+    assert grid.child_levels("grid") == ["compound", "building", "unit"]
+    assert grid.child_levels(None) == ["street", "community"]
+
+
+def test_move_targets_are_higher_levels_outside_the_subtree(ctx, place):
+    other = grid.create_unit(ctx, place.community, "grid", "第二网格").id
+    targets = dict(grid.move_targets(ctx.conn, place.building))
+    assert targets == {place.street: "幸福街道", place.community: "幸福街道 / 阳光社区",
+                       other: "幸福街道 / 阳光社区 / 第二网格"}
+    assert place.unit not in dict(grid.move_targets(ctx.conn, place.grid))

@@ -215,9 +215,9 @@ def test_selecting_a_unit_filters_the_table(window, qtbot):
     assert w.residents_page.model.data(w.residents_page.model.index(0, NAME)) == "陈晨"
     tree.select_unit(u["street"])
     assert count_text(w) == "共 7 人"                 # 周游 has no house
-    w.residents_page.status_combo.setCurrentIndex(3)  # 全部
+    w.residents_page.filters.status.setCurrentIndex(3)  # 全部
     assert count_text(w) == "共 8 人"
-    w.residents_page.status_combo.setCurrentIndex(1)  # 迁出
+    w.residents_page.filters.status.setCurrentIndex(1)  # 迁出
     assert count_text(w) == "共 1 人"
     tree.select_unit(None)
     assert count_text(w) == "共 1 人"
@@ -274,8 +274,8 @@ def test_layout_is_saved_on_close_and_restored(qtbot, world, tmp_path):
     w = ui_app.build_main_window(conn, path, QSettings(ini, QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     w.show()
-    w.resize(700, 500)          # the offscreen screen is 800×600
-    w.splitter.setSizes([150, 350, 200])
+    w.resize(790, 560)          # the offscreen screen is 800×600
+    w.splitter.setSizes([150, 440, 200])
     qtbot.wait(10)
     sizes = w.splitter.sizes()
     w.close()
@@ -286,7 +286,7 @@ def test_layout_is_saved_on_close_and_restored(qtbot, world, tmp_path):
     qtbot.addWidget(w2)
     w2.show()
     qtbot.wait(10)
-    assert w2.size() == QSize(700, 500)
+    assert w2.size() == QSize(790, 560)
     assert w2.splitter.sizes() == sizes
 
 

@@ -7,22 +7,38 @@ from __future__ import annotations
 
 import sqlite3
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMenu, QMessageBox,
+                               QTreeView, QWidget)
 
+from shequ_desktop import grid
 from shequ_desktop.context import Change
-from shequ_desktop.grid import LEVEL_LABELS, all_units
+from shequ_desktop.errors import DomainError
+from shequ_desktop.grid import LEVEL_LABELS, all_units, child_levels, unit_counts
 
 ALL = 0                       # internal id of the 「全部人员」 row (unit ids start at 1)
 UNIT_ROLE = Qt.ItemDataRole.UserRole
 
 
 class GridTreeModel(QAbstractItemModel):
+    COLUMNS = ("名称", "层级", "户/人")
+
     def __init__(self, units: list[dict], parent=None):
         super().__init__(parent)
         self._level_brush: QBrush | None = None
+        self.counts: dict[int, tuple[int, int]] = {}
         self._set(units)
+
+    def set_counts(self, counts: dict[int, tuple[int, int]]) -> None:
+        """Households and residents per unit (computed in the background after start-up)."""
+        self.counts = counts
+        self.dataChanged.emit(self.index(0, 2), self.index(len(self._top) - 1, 2))
+        for parent_id, kids in self._children.items():
+            if parent_id is not None:
+                parent = self.index_of(parent_id)
+                self.dataChanged.emit(self.index(0, 2, parent),
+                                      self.index(len(kids) - 1, 2, parent))
 
     def _set(self, units: list[dict]) -> None:
         self._units = {u["id"]: u for u in units}
@@ -48,7 +64,7 @@ class GridTreeModel(QAbstractItemModel):
 
     def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
         kids = self._kids(parent)
-        if not (0 <= row < len(kids) and 0 <= column < 2):
+        if not (0 <= row < len(kids) and 0 <= column < len(self.COLUMNS)):
             return QModelIndex()
         return self.createIndex(row, column, kids[row])
 
@@ -66,7 +82,7 @@ class GridTreeModel(QAbstractItemModel):
         return len(self._kids(parent))
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 2
+        return len(self.COLUMNS)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -76,12 +92,20 @@ class GridTreeModel(QAbstractItemModel):
         if role == UNIT_ROLE:
             return None if uid == ALL else uid
         if role == Qt.ItemDataRole.DisplayRole:
+            column = index.column()
             if uid == ALL:
-                return "全部人员" if index.column() == 0 else ""
-            return unit["name"] if index.column() == 0 else LEVEL_LABELS[unit["level"]]
+                return "全部人员" if column == 0 else ""
+            if column == 2:
+                count = self.counts.get(uid)
+                return f"{count[0]}/{count[1]}" if count else ""
+            return unit["name"] if column == 0 else LEVEL_LABELS[unit["level"]]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 2 and uid in self.counts:
+            return "{0} 户，{1} 人（在册）".format(*self.counts[uid])
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and uid == ALL:
             return "全部在册人员，包括尚未登记房屋的"
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() in (1, 2):
             if self._level_brush is None:
                 self._level_brush = QBrush(QPalette().color(QPalette.ColorRole.PlaceholderText))
             return self._level_brush
@@ -90,7 +114,7 @@ class GridTreeModel(QAbstractItemModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return ("名称", "层级")[section] if 0 <= section < 2 else None
+            return self.COLUMNS[section] if 0 <= section < len(self.COLUMNS) else None
         return None
 
     def index_of(self, unit_id: int | None) -> QModelIndex:
@@ -122,6 +146,12 @@ class GridTree(QTreeView):
         # A fixed width: ResizeToContents asks every row of a street's thousands of units.
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(1, self.fontMetrics().horizontalAdvance("小区/院落") + 16)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, self.fontMetrics().horizontalAdvance("88888/888888") + 12)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.ctx = None                 # the window's Context, for editing (set_context)
+        QTimer.singleShot(0, self.load_counts)
         self.selectionModel().currentRowChanged.connect(self._on_current)
         self._current: int | None = None
         self._expand_roots()
@@ -169,3 +199,83 @@ class GridTree(QTreeView):
     def apply_changes(self, changes: list[Change]) -> None:
         if any(c.entity == "grid_units" for c in changes):
             self.reload()
+        if any(c.entity in ("grid_units", "households", "residents", "houses")
+               for c in changes):
+            self.load_counts()
+
+    # --- counts ------------------------------------------------------------------------------
+    def load_counts(self) -> None:
+        """Count households and residents per unit off the GUI thread (0.1 s for a street)."""
+        from ui import background
+
+        try:
+            path = self.conn.execute("PRAGMA database_list").fetchone()[2]
+        except sqlite3.ProgrammingError:      # the window was closed before this ran
+            return
+        background.run(lambda conn, progress: unit_counts(conn), path, parent=self,
+                       on_success=self._model.set_counts,
+                       on_failure=lambda exc: None)   # counts are a convenience only
+
+    # --- editing -----------------------------------------------------------------------------
+    def set_context(self, ctx) -> None:
+        self.ctx = ctx
+
+    def _menu(self, pos) -> None:
+        if self.ctx is None:
+            return
+        index = self.indexAt(pos)
+        unit_id = index.data(UNIT_ROLE) if index.isValid() else None
+        unit = self._model._units.get(unit_id)
+        menu = QMenu(self)
+        for level in child_levels(unit["level"] if unit else None):
+            action = menu.addAction(self.tr("新建{0}…").format(LEVEL_LABELS[level]))
+            action.triggered.connect(lambda _=False, lv=level: self._create(unit_id, lv))
+        if unit is not None:
+            menu.addSeparator()
+            menu.addAction(self.tr("重命名…"), lambda: self._rename(unit_id))
+            menu.addAction(self.tr("移动到…"), lambda: self._move(unit_id))
+            menu.addAction(self.tr("删除"), lambda: self._delete(unit_id))
+        menu.exec(self.viewport().mapToGlobal(pos))
+
+    def _run(self, action) -> bool:
+        try:
+            action()
+            return True
+        except DomainError as exc:
+            QMessageBox.warning(self, self.tr("无法完成"), str(exc))
+            return False
+
+    def _create(self, parent_id: int | None, level: str) -> None:
+        name, ok = QInputDialog.getText(self, self.tr("新建{0}").format(LEVEL_LABELS[level]),
+                                        self.tr("名称："))
+        if ok and self._run(lambda: grid.create_unit(self.ctx, parent_id, level, name)):
+            self.select_unit(self._model_unit_by_name(parent_id, name.strip()))
+
+    def _model_unit_by_name(self, parent_id, name) -> int | None:
+        for uid in self._model._children.get(parent_id, []):
+            if self._model._units[uid]["name"] == name:
+                return uid
+        return None
+
+    def _rename(self, unit_id: int) -> None:
+        old = self._model._units[unit_id]["name"]
+        name, ok = QInputDialog.getText(self, self.tr("重命名"), self.tr("新名称："), text=old)
+        if ok and name.strip() != old:
+            self._run(lambda: grid.rename_unit(self.ctx, unit_id, name))
+
+    def _move(self, unit_id: int) -> None:
+        targets = grid.move_targets(self.conn, unit_id)
+        if not targets:
+            QMessageBox.information(self, self.tr("移动"), self.tr("没有可以移入的上级单元"))
+            return
+        path, ok = QInputDialog.getItem(self, self.tr("移动到"), self.tr("新的上级单元："),
+                                        [p for _, p in targets], 0, False)
+        if ok:
+            target = dict((p, uid) for uid, p in targets)[path]
+            self._run(lambda: grid.move_unit(self.ctx, unit_id, target))
+
+    def _delete(self, unit_id: int) -> None:
+        name = self._model._units[unit_id]["name"]
+        if QMessageBox.question(self, self.tr("删除"), self.tr("删除“{0}”？").format(name)) \
+                == QMessageBox.StandardButton.Yes:
+            self._run(lambda: grid.delete_unit(self.ctx, unit_id))

@@ -29,6 +29,7 @@ class MainWindow(QMainWindow):
         self.ctx = Context(conn, user=USER)
 
         self.tree = GridTree(conn)
+        self.tree.set_context(self.ctx)
         self.residents_page = ResidentsPage(conn)
         self.details = DetailsPanel(conn)
         self.pages = QStackedWidget()

@@ -1,25 +1,26 @@
-"""The residents page: a lazy table of residents, a status filter and a count."""
+"""The residents page: search and filters, a lazy table of residents, and a count."""
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu,
                                QTableView, QVBoxLayout, QWidget)
 
 from shequ_desktop.context import Change
 from shequ_desktop.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
 from ui.models.resident_table import ResidentTableModel
-
-# (combo text, statuses); an empty tuple means every status.
-STATUS_FILTERS = (("在册", ("在册",)), ("迁出", ("迁出",)), ("死亡", ("死亡",)), ("全部", ()))
+from ui.pages.resident_filters import ResidentFilters
 
 
 class ResidentsPage(QWidget):
-    """Emits residentSelected(resident id, or None) when the current row changes."""
+    """Emits residentSelected(resident id, or None) when the current row changes, and
+    residentOpened(resident id) on Enter or a double click."""
 
     residentSelected = Signal(object)
+    residentOpened = Signal(int)
 
     def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
         super().__init__(parent)
@@ -27,10 +28,8 @@ class ResidentsPage(QWidget):
         self.model = ResidentTableModel(conn, ResidentQuery(), self)
         self._selected: int | None = None
 
-        self.status_combo = QComboBox()
-        for text, _statuses in STATUS_FILTERS:
-            self.status_combo.addItem(self.tr(text))
-        self.status_combo.currentIndexChanged.connect(self._on_status)
+        self.filters = ResidentFilters(conn, self)
+        self.filters.changed.connect(self._on_filters)
         self.count_label = QLabel()
 
         bar = QHBoxLayout()
@@ -40,10 +39,9 @@ class ResidentsPage(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.2)
         title.setFont(font)
         bar.addWidget(title)
-        bar.addSpacing(16)
-        bar.addWidget(QLabel(self.tr("状态：")))
-        bar.addWidget(self.status_combo)
-        bar.addStretch(1)
+        bar.addSpacing(12)
+        bar.addWidget(self.filters.search, 1)
+        bar.addSpacing(12)
         bar.addWidget(self.count_label)
 
         self.view = QTableView()
@@ -56,13 +54,14 @@ class ResidentsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
+        layout.addWidget(self.filters.bar)
         layout.addWidget(self.view, 1)
         self._update_count()
 
     def _setup_view(self) -> None:
         view = self.view
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         view.setAlternatingRowColors(True)
         view.setWordWrap(False)
@@ -85,6 +84,14 @@ class ResidentsPage(QWidget):
         # No sort indicator yet: the residents stay in the order they were entered.
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         view.setSortingEnabled(True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+        view.activated.connect(self._on_activated)         # Enter, or a double click
+        copy = QAction(self.tr("复制"), view)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(self.copy_selection)
+        view.addAction(copy)
 
     # --- filters ---------------------------------------------------------------------------
     def set_unit(self, unit_id: int | None) -> None:
@@ -94,17 +101,17 @@ class ResidentsPage(QWidget):
             self._update_count()
 
     def set_statuses(self, statuses: tuple) -> None:
-        for i, (_text, s) in enumerate(STATUS_FILTERS):
-            if s == tuple(statuses):
-                self.status_combo.setCurrentIndex(i)     # triggers _on_status
-                return
-        raise ValueError(statuses)
+        self.filters.set_statuses(statuses)     # emits changed → _on_filters
 
-    def _on_status(self, i: int) -> None:
-        statuses = STATUS_FILTERS[i][1]
-        if statuses != self.model.query.statuses:
-            self.model.set_query(replace(self.model.query, statuses=statuses))
+    def _on_filters(self, values: dict) -> None:
+        query = replace(self.model.query, **values)
+        if query != self.model.query:
+            self.model.set_query(query)
             self._update_count()
+
+    def focus_search(self) -> None:
+        self.filters.search.setFocus()
+        self.filters.search.selectAll()
 
     def refresh(self) -> None:
         self.model.refresh()
@@ -160,6 +167,45 @@ class ResidentsPage(QWidget):
             self.select_resident(keep)          # same resident: no new residentSelected
         else:
             self._emit(None)
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        resident_id = self.model.resident_id(index.row())
+        if resident_id is not None:
+            self.residentOpened.emit(resident_id)
+
+    # --- columns and clipboard ---------------------------------------------------------------
+    def _column_menu(self, pos) -> None:
+        """Right click on the header: choose the columns shown."""
+        header = self.view.horizontalHeader()
+        menu = QMenu(self)
+        for column in range(self.model.columnCount()):
+            action = menu.addAction(self.model.headerData(column, Qt.Orientation.Horizontal))
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(column))
+            action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
+        menu.exec(header.mapToGlobal(pos))
+
+    def copy_selection(self) -> None:
+        """Selected rows, shown columns in shown order, as text for Excel/WPS.
+
+        Plain tab-separated text, plus an HTML table whose cells are marked as text, so an
+        18-digit ID number pastes whole instead of turning into 1.10105E+17.
+        """
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        if not rows:
+            return
+        header = self.view.horizontalHeader()
+        columns = [header.logicalIndex(v) for v in range(header.count())
+                   if not header.isSectionHidden(header.logicalIndex(v))]
+        table = [[self.model.headerData(c, Qt.Orientation.Horizontal) for c in columns]]
+        table += [[self.model.index(r, c).data() or "" for c in columns] for r in rows]
+        mime = QMimeData()
+        mime.setText("\n".join("\t".join(cells) for cells in table) + "\n")
+        escape = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
+        html = "".join("<tr>" + "".join(f'<td style="mso-number-format:\'\\@\'">{escape(t)}</td>'
+                                         for t in cells) + "</tr>" for cells in table)
+        mime.setHtml(f"<table>{html}</table>")
+        QGuiApplication.clipboard().setMimeData(mime)
 
     # --- layout persistence ------------------------------------------------------------------
     def save_state(self) -> QByteArray:

@@ -1,0 +1,1 @@
+"""Small dialogs: each a QDialog with a classmethod `ask(...)` returning the answer or None."""

@@ -1,0 +1,96 @@
+"""The search box and filters above the resident table; emits the query fields they set."""
+from __future__ import annotations
+
+import sqlite3
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
+
+from shequ_desktop import codes
+
+# (combo text, statuses); an empty tuple means every status.
+STATUS_FILTERS = (("在册", ("在册",)), ("迁出", ("迁出",)), ("死亡", ("死亡",)), ("全部", ()))
+DEBOUNCE_MS = 250
+NO_AGE = -1                    # the spin boxes' "不限" value
+
+
+class ResidentFilters(QObject):
+    """The search box `search` and the filter bar `bar` (the page lays them out).
+
+    changed(dict) carries ResidentQuery fields: text, statuses, tag_ids, ages, codes.
+    """
+
+    changed = Signal(dict)
+
+    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.search = QLineEdit(parent)
+        self.search.setPlaceholderText(self.tr("查找：姓名、拼音首字母、身份证号、电话、地址（3栋2单元501）"))
+        self.search.setClearButtonEnabled(True)
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit)
+        self.search.textChanged.connect(self._debounce.start)
+        self.search.returnPressed.connect(self._emit_now)
+
+        self.status = self._combo([(self.tr(t), s) for t, s in STATUS_FILTERS])
+        self.tag = self._combo([(self.tr("全部"), None)] + [
+            (name, tag_id) for tag_id, name in conn.execute(
+                "SELECT id, name FROM tags WHERE active = 1 ORDER BY sort, id")])
+        self.gender = self._code_combo("gender", ("1", "2"))
+        self.residence = self._code_combo("residence_type")
+        self.age_min, self.age_max = self._age_box(), self._age_box()
+
+        # The page places the search box and the filter bar in two rows, so it still fits
+        # beside the tree and the details on a laptop screen.
+        self.bar = QWidget(parent)
+        row = QHBoxLayout(self.bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        for label, widget in ((self.tr("状态"), self.status), (self.tr("重点人群"), self.tag),
+                              (self.tr("性别"), self.gender), (self.tr("类型"), self.residence),
+                              (self.tr("年龄"), self.age_min), ("–", self.age_max)):
+            row.addWidget(QLabel(label))
+            row.addWidget(widget)
+        row.addStretch(1)
+
+    def _combo(self, items) -> QComboBox:
+        combo = QComboBox()
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for text, data in items:
+            combo.addItem(text, data)
+        combo.currentIndexChanged.connect(self._emit_now)
+        return combo
+
+    def _code_combo(self, table: str, only: tuple = ()) -> QComboBox:
+        items = [(item.label, item.code) for item in codes.table(table)
+                 if not only or item.code in only]
+        return self._combo([(self.tr("全部"), None), *items])
+
+    def _age_box(self) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(NO_AGE, 130)
+        box.setSpecialValueText(self.tr("不限"))
+        box.setValue(NO_AGE)
+        box.valueChanged.connect(self._debounce.start)
+        return box
+
+    def _emit_now(self) -> None:
+        self._debounce.stop()
+        self._emit()
+
+    def _emit(self) -> None:
+        self.changed.emit(self.values())
+
+    def values(self) -> dict:
+        tag = self.tag.currentData()
+        age = lambda box: None if box.value() == NO_AGE else box.value()  # noqa: E731
+        return {"text": self.search.text().strip(), "statuses": self.status.currentData(),
+                "tag_ids": () if tag is None else (tag,), "gender": self.gender.currentData(),
+                "residence_type": self.residence.currentData(),
+                "age_min": age(self.age_min), "age_max": age(self.age_max)}
+
+    def set_statuses(self, statuses: tuple) -> None:
+        for i in range(self.status.count()):
+            if self.status.itemData(i) == tuple(statuses):
+                self.status.setCurrentIndex(i)
+                return
+        raise ValueError(statuses)
