@@ -1,6 +1,10 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Nothing a test runs may write into the real user's data folder (default db, logs).
+import tempfile  # noqa: E402
+
+os.environ["SHEQU_DATA_DIR"] = tempfile.mkdtemp(prefix="shequ-test-data-")
 
 import datetime as dt  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -26,9 +30,12 @@ def background_work_runs_synchronously(monkeypatch):
 
     Tests of the runner's threading pass synchronous=False explicitly.
     """
+    import sys
+
     from ui import background
 
     monkeypatch.setattr(background, "SYNCHRONOUS", True)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)   # ui.app.main installs its own
 
 
 @pytest.fixture

@@ -128,9 +128,7 @@ class BuildingView(QWidget):
         self.table.setShowGrid(False)
         self.table.setFrameShape(QFrame.Shape.NoFrame)
         self.table.setMouseTracking(True)
-        hint = TileDelegate().sizeHint(self.table.viewOptions()
-                                       if hasattr(self.table, "viewOptions")
-                                       else self._option(), QModelIndex())
+        hint = TileDelegate().sizeHint(self._option(), QModelIndex())
         for header, size in ((self.table.horizontalHeader(), hint.width()),
                              (self.table.verticalHeader(), hint.height())):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -158,14 +156,14 @@ class BuildingView(QWidget):
     def _legend(self) -> QHBoxLayout:
         legend = QHBoxLayout()
         legend.setSpacing(4)
-        swatches = [(usage, color) for usage, color in USAGE_COLORS.items()]
-        for usage, color in swatches + [(self.tr("重点人群"), FOCUS_COLOR)]:
+        # The usages are stored values (houses.usage), shown as they are.
+        for text, color in [*USAGE_COLORS.items(), (self.tr("重点人群"), FOCUS_COLOR)]:
             swatch = QLabel()
             swatch.setFixedSize(14, 14)
             swatch.setStyleSheet(f"background: {color}; border: 1px solid #999; "
                                  "border-radius: 2px;")
             legend.addWidget(swatch)
-            legend.addWidget(QLabel(self.tr(usage)))
+            legend.addWidget(QLabel(text))
             legend.addSpacing(8)
         return legend
 
@@ -218,7 +216,7 @@ class BuildingView(QWidget):
                                        for f in m.floors])
         table.setHorizontalHeaderLabels([f"{unit}\n{suffix}" if unit else suffix
                                          for unit, suffix in m.columns])
-        cells = [c for c in m.cells.values()]
+        cells = list(m.cells.values())
         for row, floor in enumerate(m.floors):
             for column, key in enumerate(m.columns):
                 cell = m.cell(floor, key)
