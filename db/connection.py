@@ -61,6 +61,8 @@ def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
         if migrate.pending(conn):
             migrate.apply(conn)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+            analyze(conn)
     except sqlite3.Error as exc:
         conn.close()
         raise translate(exc, shown) from exc
@@ -68,6 +70,13 @@ def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
         conn.close()
         raise
     return conn
+
+
+def analyze(conn: sqlite3.Connection) -> None:
+    """Table statistics for the query planner. Without them SQLite walks the status index
+    (nearly every resident is 在册) instead of a selective one: 45 ms instead of 5 ms for an
+    address search at street scale. 0.1 s for a street; run after bulk loads."""
+    conn.execute("ANALYZE")
 
 
 def _check_ours(conn: sqlite3.Connection, shown: str) -> None:

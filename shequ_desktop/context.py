@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from db import atomic
+from db import analyze, atomic
 from shequ_desktop import search
 from shequ_desktop.errors import NotFoundError
 from shequ_desktop.fields import ENTITY_LABELS
@@ -68,6 +68,8 @@ class Context:
         finally:
             if outer:
                 self._pending = None
+        if any(c.action == "bulk_create" for c in committed):
+            analyze(self.conn)     # the planner needs fresh statistics after a bulk load
         if committed:
             for callback in self._subscribers:
                 callback(committed)

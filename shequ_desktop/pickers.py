@@ -124,7 +124,8 @@ def households_of_residents(conn: sqlite3.Connection, resident_ids) -> set[int]:
     out: set[int] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
         out.update(r[0] for r in conn.execute(
-            f"SELECT DISTINCT household_id FROM residents WHERE id IN ({','.join('?' * len(chunk))})"
+            f"SELECT DISTINCT household_id FROM residents WHERE id IN ({marks})"
             " AND household_id IS NOT NULL", chunk))
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QDate, QRegularExpression, Qt, Signal
+from PySide6.QtCore import QDate, QLocale, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (QCalendarWidget, QCheckBox, QComboBox, QFrame, QGridLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
@@ -80,6 +80,7 @@ class DateEdit(QWidget):
         if self.calendar is None:
             self.calendar = QCalendarWidget(self)
             self.calendar.setWindowFlag(Qt.WindowType.Popup)
+            self.calendar.setLocale(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
             self.calendar.setGridVisible(True)
             self.calendar.setVerticalHeaderFormat(
                 QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
@@ -341,8 +342,8 @@ class ResidentForm(QWidget):
         self.subtitle.setText(self.tr("{0}　{1}：{2}").format(where, status, record["status"]))
         active = record["status"] == residents.ACTIVE
         self.tags_box.setEnabled(active)
-        self.tags_box.setToolTip("" if active else self.tr("已{0}的居民不能再标记重点人群")
-                                 .format(record["status"]))
+        self.tags_box.setToolTip(
+            "" if active else self.tr("已{0}的居民不能再标记重点人群").format(record["status"]))
         self._finish_start()
 
     def new_in_household(self, household_id: int, relation: str | None = None) -> None:
@@ -466,8 +467,8 @@ class ResidentForm(QWidget):
         for e in exc.errors:
             if e.field in self.errors and not self.errors[e.field].text():
                 self._show_error(e.field, e.message)
-                editor = self.relation_combo if e.field == RELATION.name else self.editors[e.field]
-                first = first or editor
+                first = first or (self.relation_combo if e.field == RELATION.name
+                                  else self.editors[e.field])
             elif e.field not in self.errors:
                 others.append(str(e))
         if others:

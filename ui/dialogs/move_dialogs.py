@@ -31,6 +31,7 @@ class _Dialog(QDialog):
     def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setMinimumWidth(380)
         self.layout_ = QVBoxLayout(self)
         self.form = QFormLayout()
         self.layout_.addLayout(self.form)
@@ -142,13 +143,16 @@ class RelationDialog(_Dialog):
         pass
 
     def _complete(self) -> bool:
-        return self.relation.currentIndex() >= 0
+        return self.relation_code() is not None
 
     def set_relation(self, code: str) -> None:
         self.relation.setCurrentIndex(self.relation.findData(code))
 
-    def answer(self) -> str:
-        return self.relation.currentData()
+    def relation_code(self) -> str | None:
+        return self.relation.currentData() if self.relation.currentIndex() >= 0 else None
+
+    def answer(self) -> str | None:
+        return self.relation_code()
 
     @classmethod
     def ask(cls, parent: QWidget | None, title: str, prompt: str) -> str | None:
@@ -166,8 +170,9 @@ class MoveRelationDialog(RelationDialog):
         self.date = date_edit()
         self.form.addRow(self.tr("迁入日期："), self.date)
 
-    def answer(self) -> tuple[str, str]:
-        return self.relation.currentData(), _iso(self.date)
+    def answer(self) -> tuple[str, str] | None:
+        code = self.relation_code()
+        return None if code is None else (code, _iso(self.date))
 
     @classmethod
     def ask(cls, parent: QWidget | None, name: str, target: str) -> tuple[str, str] | None:
@@ -332,7 +337,7 @@ class HousePickerDialog(_PickerDialog):
         self.refresh()
 
     def refresh(self, *_args) -> None:
-        unit = self.scope.currentData()
+        unit = self.scope.currentData() if self.scope.currentIndex() >= 0 else None
         houses = [] if unit is None else pickers.list_houses(
             self.conn, unit, only_empty=self.only_empty.isChecked(), exclude_id=self.house_id)
         text = "".join(self.filter.text().split())

@@ -17,12 +17,16 @@ from shiboken6 import isValid
 from shequ_desktop import grid, pickers
 from shequ_desktop.buildings import BuildingMap, Cell, building_map
 from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import NotFoundError
+from shequ_desktop.errors import DomainError
 
 USAGE_COLORS = {"自住": "#d8f0cf", "出租": "#d3e5fa", "空置": "#e3e3e3", "商用": "#fde0c0",
                 "其他": "#ffffff"}
 FOCUS_COLOR = "#d9352b"
-CELL_ROLE = Qt.ItemDataRole.UserRole      # the Cell of a room
+# Every position holds an item whose CELL_ROLE is an int: the room's index in
+# BuildingView.cells, or -1 where the floor has no such room (plain ints, not Python objects
+# wrapped in QVariants, and never an empty role read back as None).
+CELL_ROLE = Qt.ItemDataRole.UserRole
+NO_ROOM = -1
 INK = QColor("#202020")
 FAINT = QColor("#707070")
 
@@ -34,13 +38,22 @@ def usage_color(usage: str) -> QColor:
 class TileDelegate(QStyledItemDelegate):
     """Paints a room: number, head and member count, usage colour, focus badge."""
 
+    UNIT_GAP = 8     # pixels between the last room of one unit and the first of the next
+
+    def __init__(self, cells: list[Cell], parent=None):
+        super().__init__(parent)
+        self.cells = cells
+        self.unit_starts: set[int] = set()     # columns that begin a new unit (not the first)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex):
-        cell: Cell | None = index.data(CELL_ROLE)
-        if cell is None:
+        position = index.data(CELL_ROLE) if index.isValid() else NO_ROOM
+        if not isinstance(position, int) or not 0 <= position < len(self.cells):
             return
+        cell = self.cells[position]
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(option.rect).adjusted(2, 2, -2, -2)
+        gap = self.UNIT_GAP if index.column() in self.unit_starts else 0
+        rect = QRectF(option.rect).adjusted(2 + gap, 2, -2, -2)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         border = option.palette.highlight().color() if selected else QColor("#b8b8b8")
         painter.setPen(QPen(border, 2.5 if selected else 1))
@@ -61,6 +74,7 @@ class TileDelegate(QStyledItemDelegate):
         if cell.focus:
             self._badge(painter, option, top)
         painter.setFont(option.font)
+        painter.setPen(INK)
         if cell.household_id is not None:
             who = f"{cell.head_name or '？'} {cell.members}人"
         else:
@@ -106,6 +120,7 @@ class BuildingView(QWidget):
         self._unit_ids: set[int] = set()
         self._house_ids: set[int] = set()
         self._household_ids: set[int] = set()
+        self.cells: list[Cell] = []           # the rooms drawn, indexed by CELL_ROLE
         self.reloads = 0
 
         self.title = QLabel()
@@ -122,13 +137,14 @@ class BuildingView(QWidget):
         top.addLayout(self._legend())
 
         self.table = QTableWidget()
-        self.table.setItemDelegate(TileDelegate(self.table))
+        self.delegate = TileDelegate(self.cells, self.table)
+        self.table.setItemDelegate(self.delegate)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setShowGrid(False)
         self.table.setFrameShape(QFrame.Shape.NoFrame)
         self.table.setMouseTracking(True)
-        hint = TileDelegate().sizeHint(self._option(), QModelIndex())
+        hint = self.delegate.sizeHint(self._option(), QModelIndex())
         for header, size in ((self.table.horizontalHeader(), hint.width()),
                              (self.table.verticalHeader(), hint.height())):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -137,7 +153,7 @@ class BuildingView(QWidget):
         self.table.verticalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
         self.table.cellClicked.connect(self._on_click)
 
-        self.placeholder = QLabel(self.tr("在左侧选择一栋楼，这里按楼层和房号显示各户。"))
+        self.placeholder = QLabel()
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -173,11 +189,14 @@ class BuildingView(QWidget):
         same = building_id == self.building_id
         self.building_id = building_id
         self.map = None
+        message = self.tr("在左侧选择一栋楼，这里按楼层和房号显示各户。")
         if building_id is not None:
             try:
                 self.map = building_map(self.ctx.conn, building_id)
-            except NotFoundError:
+            except DomainError as exc:       # not a building (any more)
                 self.building_id = None
+                message = str(exc)
+        self.placeholder.setText(message)
         self.placeholder.setVisible(self.map is None)
         self.table.setVisible(self.map is not None)
         if self.map is None:
@@ -186,6 +205,7 @@ class BuildingView(QWidget):
             self.table.clear()
             self.table.setRowCount(0)
             self.table.setColumnCount(0)
+            self.cells.clear()
             self._unit_ids = self._house_ids = self._household_ids = set()
             return
         self.reloads += 1
@@ -216,17 +236,27 @@ class BuildingView(QWidget):
                                        for f in m.floors])
         table.setHorizontalHeaderLabels([f"{unit}\n{suffix}" if unit else suffix
                                          for unit, suffix in m.columns])
-        cells = list(m.cells.values())
+        header = table.horizontalHeader()
+        starts = {i for i in range(1, len(m.columns)) if m.columns[i][0] != m.columns[i - 1][0]}
+        self.delegate.unit_starts = starts
+        for i in range(len(m.columns)):
+            header.resizeSection(i, header.defaultSectionSize()
+                                 + (TileDelegate.UNIT_GAP if i in starts else 0))
+        cells = self.cells
+        cells.clear()
         for row, floor in enumerate(m.floors):
             for column, key in enumerate(m.columns):
                 cell = m.cell(floor, key)
-                if cell is None:
-                    continue
                 item = QTableWidgetItem()
-                item.setData(CELL_ROLE, cell)
-                item.setData(Qt.ItemDataRole.DisplayRole, cell.room_no)
-                item.setBackground(usage_color(cell.usage))
-                item.setToolTip(self._tooltip(cell))
+                if cell is None:
+                    item.setData(CELL_ROLE, NO_ROOM)
+                    item.setFlags(Qt.ItemFlag.NoItemFlags)
+                else:
+                    item.setData(CELL_ROLE, len(cells))
+                    cells.append(cell)
+                    item.setText(cell.room_no)
+                    item.setBackground(usage_color(cell.usage))
+                    item.setToolTip(self._tooltip(cell))
                 table.setItem(row, column, item)
         table.setUpdatesEnabled(True)
         self._house_ids = {c.house_id for c in cells}
@@ -254,22 +284,26 @@ class BuildingView(QWidget):
             return None
         return self.table.item(self.map.floors.index(floor), self.map.columns.index(column))
 
+    def cell_of(self, item: QTableWidgetItem | None) -> Cell | None:
+        position = item.data(CELL_ROLE) if item is not None else NO_ROOM
+        return self.cells[position] if 0 <= position < len(self.cells) else None
+
     def selected_cell(self) -> Cell | None:
         items = self.table.selectedItems()
-        return items[0].data(CELL_ROLE) if items else None
+        return self.cell_of(items[0]) if items else None
 
     def select_house(self, house_id: int) -> bool:
         for row in range(self.table.rowCount()):
             for column in range(self.table.columnCount()):
                 item = self.table.item(row, column)
-                if item is not None and item.data(CELL_ROLE).house_id == house_id:
+                cell = self.cell_of(item)
+                if cell is not None and cell.house_id == house_id:
                     self.table.setCurrentItem(item)
                     return True
         return False
 
     def _on_click(self, row: int, column: int) -> None:
-        item = self.table.item(row, column)
-        cell: Cell | None = item.data(CELL_ROLE) if item is not None else None
+        cell = self.cell_of(self.table.item(row, column))
         if cell is None:
             return
         if cell.household_id is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QListWidget, QMessageBox, QPushButton,
+                               QLabel, QListWidget, QMessageBox, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 from shiboken6 import isValid
 
@@ -70,8 +70,10 @@ class HouseholdView(QWidget):
         self.table.setWordWrap(False)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         cols = self.table.horizontalHeader()
-        cols.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        cols.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        char = self.fontMetrics().horizontalAdvance("汉")
+        for column, chars in enumerate((8, 7, 4)):
+            cols.resizeSection(column, chars * char + 16)
+        cols.setStretchLastSection(True)
         cols.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemDoubleClicked.connect(self._on_double_click)
