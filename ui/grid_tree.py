@@ -174,6 +174,10 @@ class GridTree(QTreeView):
     def current_unit(self) -> int | None:
         return self._current
 
+    def unit(self, unit_id: int | None) -> dict | None:
+        """The unit's row (id, parent_id, level, code, name, sort) as loaded, or None."""
+        return self._model._units.get(unit_id)
+
     def select_unit(self, unit_id: int | None) -> None:
         index = self._model.index_of(unit_id)
         if index.isValid():

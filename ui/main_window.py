@@ -9,11 +9,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from shequ_desktop.context import Change, Context
+from ui import resident_dialog
 from ui.details_panel import DetailsPanel
 from ui.grid_tree import GridTree
+from ui.pages.building_page import BuildingView
+from ui.pages.household_view import HouseholdView
 from ui.pages.residents_page import ResidentsPage
 
 USER = "管理员"
@@ -32,8 +35,17 @@ class MainWindow(QMainWindow):
         self.tree.set_context(self.ctx)
         self.residents_page = ResidentsPage(conn)
         self.details = DetailsPanel(conn)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.residents_page)
+        # The household and building pages are built the first time they are shown.
+        self.household_view: HouseholdView | None = None
+        self.building_view: BuildingView | None = None
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.residents_page, self.tr("人员"))
+        self.pages.addTab(QWidget(), self.tr("户"))
+        self.pages.addTab(QWidget(), self.tr("楼栋图"))
+        self.pages.currentChanged.connect(self._on_page)
+        self._unit_id: int | None = None
+        self._household_id: int | None = None
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tree)
@@ -51,11 +63,78 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.path_label, 1)
         self._build_menus()
 
-        self.tree.unitSelected.connect(self.residents_page.set_unit)
-        self.residents_page.residentSelected.connect(self.details.show_resident)
+        self.tree.unitSelected.connect(self._on_unit)
+        self.residents_page.residentSelected.connect(self._on_resident)
+        self.residents_page.residentOpened.connect(self.edit_resident)
         self.details.memberActivated.connect(self._show_member)
         self.ctx.subscribe(self._on_changes)
         self._restore_layout()
+
+    # --- pages ---------------------------------------------------------------------------------
+    def _on_unit(self, unit_id: int | None) -> None:
+        self._unit_id = unit_id
+        self.residents_page.set_unit(unit_id)
+        if self.building_view is not None:
+            self.building_view.show_building(self._building_of(unit_id))
+
+    def _building_of(self, unit_id: int | None) -> int | None:
+        """The building a tree node stands for (a unit's parent building), else None."""
+        unit = self.tree.unit(unit_id)
+        if unit and unit["level"] == "unit":
+            unit = self.tree.unit(unit["parent_id"])
+        return unit["id"] if unit and unit["level"] == "building" else None
+
+    def _on_resident(self, resident_id: int | None) -> None:
+        self.details.show_resident(resident_id)
+        if resident_id is not None:
+            self._household_id = self.ctx.get("residents", resident_id)["household_id"]
+            if self.household_view is not None:
+                self.household_view.show_household(self._household_id)
+
+    def _on_page(self, index: int) -> None:
+        if index == 1 and self.household_view is None:
+            self.household_view = HouseholdView(self.ctx)
+            self.household_view.residentActivated.connect(self.edit_resident)
+            self.household_view.addMemberRequested.connect(self.new_member)
+            self._replace_tab(1, self.household_view, self.tr("户"))
+            self.household_view.show_household(self._household_id)
+        if index == 2 and self.building_view is None:
+            self.building_view = BuildingView(self.ctx)
+            self.building_view.householdActivated.connect(self.show_household)
+            self.building_view.houseActivated.connect(self.new_household)
+            self._replace_tab(2, self.building_view, self.tr("楼栋图"))
+            self.building_view.show_building(self._building_of(self._unit_id))
+
+    def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
+        blocker = self.pages.blockSignals(True)
+        self.pages.removeTab(index)
+        self.pages.insertTab(index, widget, title)
+        self.pages.setCurrentIndex(index)
+        self.pages.blockSignals(blocker)
+
+    def show_household(self, household_id: int) -> None:
+        self._household_id = household_id
+        self.pages.setCurrentIndex(1)
+        self.household_view.show_household(household_id)
+
+    # --- records ---------------------------------------------------------------------------------
+    def edit_resident(self, resident_id: int) -> None:
+        resident_dialog.open_resident(self, self.ctx, resident_id)
+
+    def new_member(self, household_id: int) -> None:
+        resident_dialog.open_new_member(self, self.ctx, household_id)
+
+    def new_household(self, house_id: int) -> None:
+        resident_dialog.open_new_household(self, self.ctx, house_id)
+
+    def new_resident(self) -> None:
+        """Ctrl+N: a member of the household in view, or of the selected resident's household."""
+        household_id = self._household_id
+        if household_id is None:
+            QMessageBox.information(self, self.tr("新增居民"), self.tr(
+                "请先选择一位居民（新成员加入其所在户），或在楼栋图中点击空房间登记新户。"))
+            return
+        self.new_member(household_id)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("文件(&F)"))
@@ -68,6 +147,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = self.menuBar().addMenu(self.tr("编辑(&E)"))
+        self.find_action = edit_menu.addAction(self.tr("查找(&F)"), QKeySequence.StandardKey.Find,
+                                               self._find)
+        self.new_action = edit_menu.addAction(self.tr("新增居民(&N)"), QKeySequence.StandardKey.New,
+                                              self.new_resident)
+
+    def _find(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.residents_page.focus_search()
 
     # --- keeping the parts current ----------------------------------------------------------
     def _on_changes(self, changes: list[Change]) -> None:
@@ -79,8 +167,12 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         """F5: re-read everything (for changes made outside this window)."""
         self.tree.reload()
+        self.tree.load_counts()
         self.residents_page.refresh()
         self.details.refresh()
+        for view in (self.household_view, self.building_view):
+            if view is not None:
+                view.refresh()
 
     def _show_member(self, resident_id: int) -> None:
         if not self.residents_page.select_resident(resident_id):

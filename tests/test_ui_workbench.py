@@ -1,0 +1,78 @@
+"""The main window as a workbench: pages, keyboard, and opening records."""
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+
+import db
+from shequ_desktop import demo
+from ui import app as ui_app
+from ui import resident_dialog
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "demo.db"
+    demo.generate(db.open_db(path), residents=600, seed=9)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, demo_path, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    conn = db.open_db(demo_path)
+    w = ui_app.build_main_window(conn, demo_path,
+                                 QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_ctrl_f_focuses_the_search_box(qtbot, window):
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    window.find_action.trigger()
+    assert window.find_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Find)
+    assert window.residents_page.filters.search.hasFocus()
+
+
+def test_building_in_the_tree_shows_in_the_building_page(qtbot, window):
+    conn = window.conn
+    unit_id, building_id, name = conn.execute(
+        "SELECT u.id, b.id, b.name FROM grid_units u JOIN grid_units b ON b.id = u.parent_id "
+        "WHERE u.level = 'unit' LIMIT 1").fetchone()
+    window.tree.select_unit(unit_id)
+    window.pages.setCurrentIndex(2)
+    view = window.building_view
+    assert view is not None and view.building_id == building_id
+    assert window.pages.currentWidget() is view
+
+    cell = next(c for c in view.map.cells.values() if c.household_id)
+    view.householdActivated.emit(cell.household_id)
+    assert window.pages.currentIndex() == 1
+    assert window.household_view.household_id == cell.household_id
+
+
+def test_enter_in_the_table_opens_the_record(qtbot, window, monkeypatch):
+    opened = []
+    monkeypatch.setattr(resident_dialog, "open_resident",
+                        lambda parent, ctx, rid: opened.append(rid))
+    view = window.residents_page.view
+    view.setFocus()
+    view.setCurrentIndex(window.residents_page.model.index(2, 0))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert opened == [window.residents_page.model.resident_id(2)]
+
+
+def test_ctrl_n_adds_a_member_to_the_selected_residents_household(qtbot, window, monkeypatch):
+    added, infos = [], []
+    monkeypatch.setattr(resident_dialog, "open_new_member",
+                        lambda parent, ctx, hid, relation=None: added.append(hid))
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.information",
+                        lambda *a: infos.append(a[2]))
+    window.new_action.trigger()
+    assert added == [] and "请先选择一位居民" in infos[0]
+    rid = window.residents_page.model.resident_id(0)
+    window.residents_page.select_resident(rid)
+    window.new_action.trigger()
+    assert added == [window.ctx.get("residents", rid)["household_id"]]
