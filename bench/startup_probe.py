@@ -11,6 +11,8 @@ T0 = time.perf_counter()
 
 def shown():
     print(f"shown {time.perf_counter() - T0:.4f}", flush=True)
+    if "ui.background" in sys.modules:
+        sys.modules["ui.background"].finish_all()
     sys.exit(0)
 
 

@@ -5,7 +5,6 @@ import sqlite3
 
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.validation import clean_record
 
 LEVELS = ("street", "community", "grid", "compound", "building", "unit")
 LEVEL_LABELS = {"street": "街道", "community": "社区", "grid": "网格", "compound": "小区/院落",
@@ -38,6 +37,8 @@ def _check_name_free(ctx: Context, parent_id: int | None, name: str, own_id: int
 def create_unit(ctx: Context, parent_id: int | None, level: str, name: str, *,
                 code: str | None = None, floors: int | None = None,
                 sort: int | None = None) -> Result:
+    from shequ_desktop.validation import clean_record  # not needed to show the tree
+
     values = clean_record("grid_units", {"name": name, "code": code, "floors": floors,
                                          "notes": None})
     with ctx.transaction():
@@ -56,6 +57,8 @@ def update_unit(ctx: Context, unit_id: int, values: dict) -> Result:
     """Rename or change code, floors, notes."""
     with ctx.transaction():
         current = ctx.get("grid_units", unit_id)
+        from shequ_desktop.validation import clean_record
+
         clean = clean_record("grid_units", values, existing=current)
         if "name" in clean:
             _check_name_free(ctx, current["parent_id"], clean["name"], unit_id)
@@ -121,13 +124,29 @@ def descendants(conn: sqlite3.Connection, unit_id: int) -> list[int]:
     return [r[0] for r in conn.execute(SUBTREE_SQL + "SELECT id FROM subtree", (unit_id,))]
 
 
-def all_units(conn: sqlite3.Connection) -> list[dict]:
-    """Every unit, parents before children, siblings in their order (for building a tree)."""
+_UNIT_KEYS = ("id", "parent_id", "level", "code", "name", "sort")
+TOP_LEVELS = ("street", "community", "grid")   # what a tree shows before any grid is opened
+
+
+def _unit_rows(conn: sqlite3.Connection, sql: str, params=()) -> list[dict]:
     cur = conn.cursor()
     cur.row_factory = None    # plain tuples: a street has thousands of units
-    keys = ("id", "parent_id", "level", "code", "name", "sort")
-    return [dict(zip(keys, r)) for r in cur.execute(
-        f"SELECT {', '.join(keys)} FROM grid_units ORDER BY parent_id, sort, id")]
+    return [dict(zip(_UNIT_KEYS, r)) for r in cur.execute(sql, params)]
+
+
+def all_units(conn: sqlite3.Connection, levels: tuple[str, ...] = LEVELS) -> list[dict]:
+    """Units of the given levels, siblings in their order (for building a tree)."""
+    return _unit_rows(conn, f"""
+        SELECT {', '.join(_UNIT_KEYS)} FROM grid_units
+        WHERE level IN ({', '.join('?' * len(levels))}) ORDER BY parent_id, sort, id""", levels)
+
+
+def subtree_units(conn: sqlite3.Connection, unit_id: int) -> list[dict]:
+    """Every unit below `unit_id` (not itself), siblings in their order."""
+    return _unit_rows(conn, SUBTREE_SQL + f"""
+        SELECT {', '.join('g.' + k for k in _UNIT_KEYS)} FROM subtree s
+        JOIN grid_units g ON g.id = s.id WHERE g.id <> ? ORDER BY g.parent_id, g.sort, g.id""",
+                      (unit_id, unit_id))
 
 
 def unit_counts(conn: sqlite3.Connection) -> dict[int, tuple[int, int]]:

@@ -1,8 +1,10 @@
-"""The program's log file: <data dir>/logs/shequ.log, rotated at 1 MB, 5 kept."""
+"""The program's log file: <data dir>/logs/shequ.log, rotated at 1 MB, 5 kept.
+
+`logging` is imported on first use (it costs ~6 ms of start-up, and a healthy session logs
+nothing).
+"""
 from __future__ import annotations
 
-import logging
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from shequ_desktop.paths import data_dir
@@ -13,6 +15,9 @@ def log_path() -> Path:
 
 
 def setup_logging() -> Path:
+    import logging
+    from logging.handlers import RotatingFileHandler
+
     path = log_path()
     root = logging.getLogger()
     if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
@@ -23,3 +28,14 @@ def setup_logging() -> Path:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     return path
+
+
+def log_error(message: str) -> None:
+    """Write an error to the log file (and to any other handler, e.g. in tests)."""
+    import logging
+
+    try:
+        setup_logging()
+    except OSError:            # no writable data folder: the message still reaches handlers
+        pass
+    logging.getLogger("shequ").error(message)

@@ -233,7 +233,8 @@ class ResidentQuery:
     def count(self, conn: sqlite3.Connection) -> int:
         """How many residents match (without fetching their ids)."""
         sql, params = replace(self, order_by="id")._sql()
-        return conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        unordered = sql.rsplit(" ORDER BY ", 1)[0]      # sorting only slows the count down
+        return conn.execute(f"SELECT count(*) FROM ({unordered})", params).fetchone()[0]
 
     @staticmethod
     def rows(conn: sqlite3.Connection, ids: list[int]) -> list[dict]:

@@ -18,14 +18,15 @@ def tree(qtbot, ctx, place, family):
 
 
 def cell(tree, unit_id, column):
+    tree.unit(unit_id)                        # below a grid, units load when it is opened
     model = tree.model()
     index = model.index_of(unit_id)
     return model.index(index.row(), column, index.parent()).data()
 
 
 def test_counts_of_households_and_residents(tree, place):
-    assert cell(tree, place.unit, 2) == "2/4"
-    assert cell(tree, place.community, 2) == "2/4"
+    assert cell(tree, place.unit, 1) == "2/4"
+    assert cell(tree, place.community, 1) == "2/4"
 
 
 def test_create_rename_move_and_delete_units(tree, ctx, place, monkeypatch):
@@ -42,7 +43,7 @@ def test_create_rename_move_and_delete_units(tree, ctx, place, monkeypatch):
                         lambda *a, **k: ("幸福街道 / 阳光社区 / 第二网格（西）", True))
     tree._move(place.building)
     assert ctx.get("grid_units", place.building)["parent_id"] == new
-    assert cell(tree, new, 2) == "2/4" and cell(tree, place.grid, 2) == "0/0"
+    assert cell(tree, new, 1) == "2/4" and cell(tree, place.grid, 1) == "0/0"
 
     warnings = []
     monkeypatch.setattr(QMessageBox, "question",
@@ -57,3 +58,15 @@ def test_create_rename_move_and_delete_units(tree, ctx, place, monkeypatch):
 
 def test_tree_model_passes_the_model_tester(qtmodeltester, tree):
     qtmodeltester.check(tree.model())
+
+
+def test_units_below_a_grid_load_when_it_is_opened(qtmodeltester, tree, place):
+    model = tree.model()
+    grid_index = model.index_of(place.grid)
+    assert model.hasChildren(grid_index) and model.rowCount(grid_index) == 0
+    assert model.canFetchMore(grid_index)
+    tree.expand(grid_index)
+    model.fetchMore(grid_index)
+    assert model.rowCount(grid_index) == 1 and not model.canFetchMore(grid_index)
+    assert model.index(0, 0, grid_index).data() == "1号楼"
+    qtmodeltester.check(model)

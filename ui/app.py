@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 import db
 from shequ_desktop import community
 from shequ_desktop.context import Context
-from ui import crash
+from ui import background, crash
 from ui.main_window import MainWindow
 
 ORGANIZATION = "shequ"
@@ -76,11 +76,8 @@ def build_main_window(conn: sqlite3.Connection, path, settings: QSettings | None
 def main(argv: list[str] | None = None) -> int:
     args, qt_args = parse_args(sys.argv[1:] if argv is None else list(argv))
     app = make_app(qt_args)
-    try:
-        from shequ_desktop.logs import setup_logging
-        crash.install(str(setup_logging()))
-    except OSError:                     # no log file (read-only profile): still show crashes
-        crash.install()
+    from shequ_desktop.logs import log_path
+    crash.install(str(log_path()))
     try:
         if args.db:
             path = Path(args.db).expanduser()
@@ -101,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
         window = build_main_window(conn, path)
         window.show()
-        return app.exec()
+        try:
+            return app.exec()
+        finally:
+            background.finish_all()
     finally:
         conn.close()

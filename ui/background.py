@@ -12,7 +12,6 @@ calling thread and the signals fire before `run` returns.
 from __future__ import annotations
 
 import gc
-import logging
 import threading
 import time
 import traceback
@@ -24,9 +23,9 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 import db
 from shequ_desktop.errors import DomainError
+from shequ_desktop.logs import log_error
 from shequ_desktop.progress import Cancelled
 
-log = logging.getLogger(__name__)
 
 SYNCHRONOUS = False          # tests: run work in the calling thread
 SHOW_AFTER_MS = 500
@@ -84,7 +83,7 @@ class Task(QObject):
             self.result = self.fn(conn, self.progress)
         except BaseException as exc:            # noqa: BLE001 - handed to the GUI thread
             if not isinstance(exc, (Cancelled, DomainError, db.StorageError)):
-                log.error("background work failed\n%s", traceback.format_exc())
+                log_error("background work failed\n" + traceback.format_exc())
             exc.traceback_text = traceback.format_exc()
             self.error = exc
         finally:
@@ -222,6 +221,15 @@ def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None =
     _running.add(task)
     thread.start()
     return task
+
+
+def finish_all() -> None:
+    """Before the program exits: ask running work to stop and wait for its threads
+    (a QThread destroyed while running aborts the process)."""
+    for task in list(_running):
+        task.cancel()
+        if task._thread is not None:
+            task._thread.wait()
 
 
 def show_error(parent: QWidget | None, exc: BaseException) -> None:

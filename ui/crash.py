@@ -1,7 +1,6 @@
 """Anything unexpected is a bug: log it and show it with the traceback and a copy button."""
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 
@@ -11,8 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from db import StorageError
 from shequ_desktop.errors import DomainError
-
-log = logging.getLogger("shequ")
+from shequ_desktop.logs import log_error
 
 
 def _tr(text: str) -> str:
@@ -44,7 +42,7 @@ def install(log_file: str = "") -> None:
             QMessageBox.warning(QApplication.activeWindow(), _tr("无法完成"), str(exc))
             return
         text = "".join(traceback.format_exception(kind, exc, tb))
-        log.error("uncaught exception\n%s", text)
+        log_error("uncaught exception\n" + text)
         if QApplication.instance() is not None:
             crash_box(text, log_file).exec()
         else:

@@ -15,45 +15,101 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMe
 from shequ_desktop import grid
 from shequ_desktop.context import Change
 from shequ_desktop.errors import DomainError
-from shequ_desktop.grid import LEVEL_LABELS, all_units, child_levels, unit_counts
+from shequ_desktop.grid import (LEVEL_LABELS, TOP_LEVELS, all_units, child_levels, subtree_units,
+                                unit_counts)
 
 ALL = 0                       # internal id of the 「全部人员」 row (unit ids start at 1)
 UNIT_ROLE = Qt.ItemDataRole.UserRole
 
 
 class GridTreeModel(QAbstractItemModel):
-    COLUMNS = ("名称", "层级", "户/人")
+    COLUMNS = ("名称", "户/人")      # the level (街道/社区/网格…) is in the tooltip
 
-    def __init__(self, units: list[dict], parent=None):
+    def __init__(self, units: list[dict], loader=None, parent=None):
+        """`units`: the top levels (street, community, grid); `loader(grid_id)` returns the
+        units below a grid, fetched when the grid is first opened (a street has thousands)."""
         super().__init__(parent)
         self._level_brush: QBrush | None = None
         self.counts: dict[int, tuple[int, int]] = {}
+        self._loader = loader
+        self._loaded: set[int] = set()       # grids whose units are in the model
         self._set(units)
 
     def set_counts(self, counts: dict[int, tuple[int, int]]) -> None:
         """Households and residents per unit (computed in the background after start-up)."""
         self.counts = counts
-        self.dataChanged.emit(self.index(0, 2), self.index(len(self._top) - 1, 2))
+        self.dataChanged.emit(self.index(0, 1), self.index(len(self._top) - 1, 1))
         for parent_id, kids in self._children.items():
             if parent_id is not None:
                 parent = self.index_of(parent_id)
-                self.dataChanged.emit(self.index(0, 2, parent),
-                                      self.index(len(kids) - 1, 2, parent))
+                self.dataChanged.emit(self.index(0, 1, parent),
+                                      self.index(len(kids) - 1, 1, parent))
 
     def _set(self, units: list[dict]) -> None:
-        self._units = {u["id"]: u for u in units}
+        self._units: dict[int, dict] = {}
         self._children: dict[int | None, list[int]] = {}
-        for u in units:               # all_units: parents before children, siblings in order
-            self._children.setdefault(u["parent_id"], []).append(u["id"])
+        self._row: dict[int, int] = {}
+        self._add(units)
         self._top = [ALL, *self._children.get(None, [])]
-        self._row = {uid: row for kids in self._children.values()
-                     for row, uid in enumerate(kids)}
         self._row.update({uid: row for row, uid in enumerate(self._top)})
+
+    def _add(self, units: list[dict]) -> None:
+        for u in units:               # siblings arrive in their order
+            self._units[u["id"]] = u
+            kids = self._children.setdefault(u["parent_id"], [])
+            self._row[u["id"]] = len(kids)
+            kids.append(u["id"])
 
     def reload(self, units: list[dict]) -> None:
         self.beginResetModel()
+        loaded = self._loaded
+        self._loaded = set()
         self._set(units)
+        for grid_id in loaded:
+            if grid_id in self._units:
+                self._load(grid_id)
         self.endResetModel()
+
+    # --- fetching a grid's units when it is opened ---------------------------------------------
+    def _lazy(self, uid: int) -> bool:
+        unit = self._units.get(uid)
+        return (self._loader is not None and unit is not None and unit["level"] == "grid"
+                and uid not in self._loaded)
+
+    def _load(self, grid_id: int) -> list[dict]:
+        self._loaded.add(grid_id)
+        units = self._loader(grid_id)
+        self._add(units)
+        return units
+
+    def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:
+        if parent.isValid() and parent.column() == 0 and self._lazy(parent.internalId()):
+            return True
+        return self.rowCount(parent) > 0
+
+    def canFetchMore(self, parent: QModelIndex) -> bool:
+        return parent.isValid() and parent.column() == 0 and self._lazy(parent.internalId())
+
+    def fetchMore(self, parent: QModelIndex) -> None:
+        grid_id = parent.internalId()
+        if not self._lazy(grid_id):
+            return
+        units = self._loader(grid_id)
+        direct = sum(1 for u in units if u["parent_id"] == grid_id)
+        if direct:
+            self.beginInsertRows(parent, 0, direct - 1)
+        self._loaded.add(grid_id)
+        self._add(units)
+        if direct:
+            self.endInsertRows()
+
+    def ensure_loaded(self, unit_id: int | None, grid_of) -> None:
+        """Make sure `unit_id` is in the model; `grid_of(unit_id)` names its grid."""
+        if unit_id is None or unit_id in self._units:
+            return
+        grid_id = grid_of(unit_id)
+        if grid_id is not None and self._lazy(grid_id):
+            self.fetchMore(self.index_of(grid_id))
 
     def _kids(self, parent: QModelIndex) -> list[int]:
         if not parent.isValid():
@@ -92,20 +148,22 @@ class GridTreeModel(QAbstractItemModel):
         if role == UNIT_ROLE:
             return None if uid == ALL else uid
         if role == Qt.ItemDataRole.DisplayRole:
-            column = index.column()
             if uid == ALL:
-                return "全部人员" if column == 0 else ""
-            if column == 2:
+                return "全部人员" if index.column() == 0 else ""
+            if index.column() == 1:
                 count = self.counts.get(uid)
                 return f"{count[0]}/{count[1]}" if count else ""
-            return unit["name"] if column == 0 else LEVEL_LABELS[unit["level"]]
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 2 and uid in self.counts:
-            return "{0} 户，{1} 人（在册）".format(*self.counts[uid])
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
+            return unit["name"]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if uid == ALL:
+                return "全部在册人员，包括尚未登记房屋的"
+            tip = f"{LEVEL_LABELS[unit['level']]}：{unit['name']}"
+            if uid in self.counts:
+                tip += "\n{0} 户，{1} 人（在册）".format(*self.counts[uid])
+            return tip
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and uid == ALL:
-            return "全部在册人员，包括尚未登记房屋的"
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() in (1, 2):
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
             if self._level_brush is None:
                 self._level_brush = QBrush(QPalette().color(QPalette.ColorRole.PlaceholderText))
             return self._level_brush
@@ -135,7 +193,8 @@ class GridTree(QTreeView):
     def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
         super().__init__(parent)
         self.conn = conn
-        self._model = GridTreeModel(all_units(conn), self)
+        self._model = GridTreeModel(all_units(conn, TOP_LEVELS),
+                                    lambda grid_id: subtree_units(conn, grid_id), self)
         self.setModel(self._model)
         self.setUniformRowHeights(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -143,15 +202,13 @@ class GridTree(QTreeView):
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        # A fixed width: ResizeToContents asks every row of a street's thousands of units.
+        # A fixed width: ResizeToContents would ask every row of a street's thousands of units.
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(1, self.fontMetrics().horizontalAdvance("小区/院落") + 16)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(2, self.fontMetrics().horizontalAdvance("88888/888888") + 12)
+        header.resizeSection(1, self.fontMetrics().horizontalAdvance("8888/88888") + 12)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.ctx = None                 # the window's Context, for editing (set_context)
-        QTimer.singleShot(0, self.load_counts)
+        self._counted = False           # counts are fetched once the tree has been painted
         self.selectionModel().currentRowChanged.connect(self._on_current)
         self._current: int | None = None
         self._expand_roots()
@@ -175,10 +232,19 @@ class GridTree(QTreeView):
         return self._current
 
     def unit(self, unit_id: int | None) -> dict | None:
-        """The unit's row (id, parent_id, level, code, name, sort) as loaded, or None."""
+        """The unit's row (id, parent_id, level, code, name, sort), or None."""
+        self._model.ensure_loaded(unit_id, self._grid_of)
         return self._model._units.get(unit_id)
 
+    def _grid_of(self, unit_id: int) -> int | None:
+        for uid in grid.ancestors(self.conn, unit_id):
+            if self.conn.execute("SELECT level FROM grid_units WHERE id = ?",
+                                 (uid,)).fetchone()[0] == "grid":
+                return uid
+        return None
+
     def select_unit(self, unit_id: int | None) -> None:
+        self._model.ensure_loaded(unit_id, self._grid_of)
         index = self._model.index_of(unit_id)
         if index.isValid():
             self.setCurrentIndex(index)
@@ -190,7 +256,7 @@ class GridTree(QTreeView):
         expanded = [uid for uid in self._model._units
                     if self.isExpanded(self._model.index_of(uid))]
         blocker = self.selectionModel().blockSignals(True)
-        self._model.reload(all_units(self.conn))
+        self._model.reload(all_units(self.conn, TOP_LEVELS))
         self._expand_roots()
         for uid in expanded:
             index = self._model.index_of(uid)
@@ -208,6 +274,12 @@ class GridTree(QTreeView):
             self.load_counts()
 
     # --- counts ------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._counted:
+            self._counted = True
+            QTimer.singleShot(0, self.load_counts)
+
     def load_counts(self) -> None:
         """Count households and residents per unit off the GUI thread (0.1 s for a street)."""
         from ui import background
@@ -252,14 +324,11 @@ class GridTree(QTreeView):
     def _create(self, parent_id: int | None, level: str) -> None:
         name, ok = QInputDialog.getText(self, self.tr("新建{0}").format(LEVEL_LABELS[level]),
                                         self.tr("名称："))
-        if ok and self._run(lambda: grid.create_unit(self.ctx, parent_id, level, name)):
-            self.select_unit(self._model_unit_by_name(parent_id, name.strip()))
-
-    def _model_unit_by_name(self, parent_id, name) -> int | None:
-        for uid in self._model._children.get(parent_id, []):
-            if self._model._units[uid]["name"] == name:
-                return uid
-        return None
+        if not ok:
+            return
+        created = []
+        if self._run(lambda: created.append(grid.create_unit(self.ctx, parent_id, level, name))):
+            self.select_unit(created[0].id)
 
     def _rename(self, unit_id: int) -> None:
         old = self._model._units[unit_id]["name"]

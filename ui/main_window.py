@@ -12,11 +12,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from shequ_desktop.context import Change, Context
-from ui import resident_dialog
 from ui.details_panel import DetailsPanel
 from ui.grid_tree import GridTree
-from ui.pages.building_page import BuildingView
-from ui.pages.household_view import HouseholdView
 from ui.pages.residents_page import ResidentsPage
 
 USER = "管理员"
@@ -36,8 +33,8 @@ class MainWindow(QMainWindow):
         self.residents_page = ResidentsPage(conn)
         self.details = DetailsPanel(conn)
         # The household and building pages are built the first time they are shown.
-        self.household_view: HouseholdView | None = None
-        self.building_view: BuildingView | None = None
+        self.household_view = None          # HouseholdView
+        self.building_view = None           # BuildingView
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.residents_page, self.tr("人员"))
@@ -93,12 +90,14 @@ class MainWindow(QMainWindow):
 
     def _on_page(self, index: int) -> None:
         if index == 1 and self.household_view is None:
+            from ui.pages.household_view import HouseholdView
             self.household_view = HouseholdView(self.ctx)
             self.household_view.residentActivated.connect(self.edit_resident)
             self.household_view.addMemberRequested.connect(self.new_member)
             self._replace_tab(1, self.household_view, self.tr("户"))
             self.household_view.show_household(self._household_id)
         if index == 2 and self.building_view is None:
+            from ui.pages.building_page import BuildingView
             self.building_view = BuildingView(self.ctx)
             self.building_view.householdActivated.connect(self.show_household)
             self.building_view.houseActivated.connect(self.new_household)
@@ -119,12 +118,15 @@ class MainWindow(QMainWindow):
 
     # --- records ---------------------------------------------------------------------------------
     def edit_resident(self, resident_id: int) -> None:
+        from ui import resident_dialog  # the form costs 12 ms to import: not at start-up
         resident_dialog.open_resident(self, self.ctx, resident_id)
 
     def new_member(self, household_id: int) -> None:
+        from ui import resident_dialog  # the form costs 12 ms to import: not at start-up
         resident_dialog.open_new_member(self, self.ctx, household_id)
 
     def new_household(self, house_id: int) -> None:
+        from ui import resident_dialog  # the form costs 12 ms to import: not at start-up
         resident_dialog.open_new_household(self, self.ctx, house_id)
 
     def new_resident(self) -> None:
@@ -186,7 +188,7 @@ class MainWindow(QMainWindow):
             self.resize(1280, 780)
         splitter = s.value("main_window/splitter")
         if splitter is None or not self.splitter.restoreState(splitter):
-            self.splitter.setSizes([220, 780, 290])
+            self.splitter.setSizes([250, 800, 280])
         self.residents_page.restore_state(s.value("residents/header"))
 
     def save_layout(self) -> None:

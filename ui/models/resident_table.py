@@ -10,12 +10,12 @@ import sqlite3
 from collections import OrderedDict
 from dataclasses import replace
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
 from shequ_desktop.context import Change
 from shequ_desktop.resident_list import COLUMNS, ResidentQuery, label, rows
 
-PAGE_SIZE = 200
+PAGE_SIZE = 100                  # a screen shows ~30 rows
 MAX_PAGES = 50
 ID_ROLE = Qt.ItemDataRole.UserRole          # data(index, ID_ROLE) -> resident id
 _NUMERIC = {"age"}
@@ -38,11 +38,13 @@ class ResidentTableModel(QAbstractTableModel):
         # street) is fetched when a later row, a lookup by id or a refresh needs it.
         self._count = self.query.count(conn)
         self._ids = self.query.ids(conn, limit=PAGE_SIZE)
+        self._prefetch = len(self._ids) < self._count   # the rest, once the first rows show
 
     def _load_all_ids(self) -> None:
         if len(self._ids) < self._count:
             self._ids = self.query.ids(self.conn)
             self._rows_of = None
+            self._prefetch = False
             if len(self._ids) != self._count:          # changed in between: start over
                 self.set_query(self.query)
 
@@ -88,6 +90,9 @@ class ResidentTableModel(QAbstractTableModel):
         start = page_no * PAGE_SIZE
         if start + PAGE_SIZE > len(self._ids):
             self._load_all_ids()
+        if self._prefetch:                  # first rows being painted: fetch the full id list
+            self._prefetch = False          # right after, so a later jump needs only its page
+            QTimer.singleShot(0, self._load_all_ids)
         ids = self._ids[start:start + PAGE_SIZE]
         by_id = {r["id"]: r for r in rows(self.conn, ids)}
         page = [by_id.get(i) for i in ids]      # None: deleted since the ids were fetched
