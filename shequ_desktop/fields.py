@@ -22,6 +22,7 @@ class Field:
     width: int = 8          # display width, in Chinese characters
     editable: bool = True   # False: derived or changed only by a dedicated action
     max_length: int = 200
+    multiline: bool = False  # text that keeps its line breaks (notes)
 
 
 RESIDENT_FIELDS = (
@@ -52,7 +53,7 @@ RESIDENT_FIELDS = (
     Field("moved_out_at", "迁出日期", "date", editable=False, synonyms=("迁出时间",), width=6),
     Field("moved_out_to", "迁往地", editable=False, synonyms=("迁往地址", "去向"), width=8),
     Field("death_date", "死亡日期", "date", editable=False, width=6),
-    Field("notes", "备注", synonyms=("说明",), width=10, max_length=2000),
+    Field("notes", "备注", synonyms=("说明",), width=10, max_length=2000, multiline=True),
 )
 
 HOUSEHOLD_FIELDS = (
@@ -60,7 +61,7 @@ HOUSEHOLD_FIELDS = (
     Field("kind", "户别", "code", "household_kind", synonyms=("户类型", "户口类别"), width=4),
     Field("phone", "户联系电话", "phone", sensitive=True, synonyms=("家庭电话",), width=7),
     Field("status", "户状态", editable=False, width=3),
-    Field("notes", "备注", width=10, max_length=2000),
+    Field("notes", "备注", width=10, max_length=2000, multiline=True),
 )
 
 HOUSE_FIELDS = (
@@ -75,14 +76,14 @@ HOUSE_FIELDS = (
           width=7),
     Field("owner_id_number", "产权人证件号", "id_number", sensitive=True,
           synonyms=("房主身份证号", "业主身份证号"), width=11),
-    Field("notes", "备注", width=10, max_length=2000),
+    Field("notes", "备注", width=10, max_length=2000, multiline=True),
 )
 
 GRID_UNIT_FIELDS = (
     Field("name", "名称", required=True, width=8, max_length=50),
     Field("code", "编码", synonyms=("代码",), width=8, max_length=30),
     Field("floors", "层数", "int", width=3),
-    Field("notes", "备注", width=10, max_length=2000),
+    Field("notes", "备注", width=10, max_length=2000, multiline=True),
 )
 
 TAG_FIELDS = (

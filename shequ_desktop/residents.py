@@ -57,8 +57,18 @@ def insert_resident(ctx: Context, household_id: int, values: dict, relation: str
     non_editable = set(values) - set(EDITABLE)
     if non_editable:
         raise DomainError(f"这些字段不能直接填写：{sorted(non_editable)}")
-    clean = clean_record("residents", values)
-    clean["relation_to_head"] = _relation(relation, head)
+    try:
+        relation_code = _relation(relation, head)
+        relation_errors = []
+    except ValidationError as exc:
+        relation_errors = exc.errors
+    try:
+        clean = clean_record("residents", values)
+    except ValidationError as exc:       # every wrong field at once, the relation too
+        raise ValidationError(exc.errors + relation_errors) from None
+    if relation_errors:
+        raise ValidationError(relation_errors)
+    clean["relation_to_head"] = relation_code
     clean["name_initials"] = pinyin.initials(clean["name"])
     clean["household_id"] = household_id
     clean["status"] = ACTIVE

@@ -52,7 +52,8 @@ def clean_value(f: Field, value: Any, today: dt.date) -> Any:
             raise ValueError("不能为空")
         return 0 if f.kind == "bool" else None
     if f.kind == "text":
-        text = " ".join(str(value).split())
+        lines = str(value).splitlines() if f.multiline else [str(value)]
+        text = "\n".join(" ".join(line.split()) for line in lines).strip()
         if len(text) > f.max_length:
             raise ValueError(f"不能超过{f.max_length}个字")
         return text

@@ -279,3 +279,10 @@ def test_move_targets_are_higher_levels_outside_the_subtree(ctx, place):
     assert targets == {place.street: "幸福街道", place.community: "幸福街道 / 阳光社区",
                        other: "幸福街道 / 阳光社区 / 第二网格"}
     assert place.unit not in dict(grid.move_targets(ctx.conn, place.grid))
+
+
+def test_missing_relation_is_reported_with_the_other_errors(ctx, family):
+    hh_id, _ = family
+    with pytest.raises(ValidationError) as err:
+        residents.add_member(ctx, hh_id, {"name": "", "phone": "123"}, None)
+    assert set(err.value.by_field()) == {"name", "phone", "relation_to_head"}

@@ -124,3 +124,9 @@ def test_invalid_phones(text):
 def test_masking():
     assert idnumber.mask("11010519491231070X") == "110105********070X"
     assert phone.mask("13912345678") == "139****5678"
+
+
+def test_notes_keep_their_line_breaks_but_names_do_not():
+    out = clean_record("residents", {"name": "王\n芳", "notes": " 第一行 \n\n 第二行  有空格 "})
+    assert out["name"] == "王 芳"
+    assert out["notes"] == "第一行\n\n第二行 有空格"

@@ -6,7 +6,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QLocale, QSettings
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -51,6 +51,8 @@ def make_app(qt_args: list[str] | None = None) -> QApplication:
                                                    *(qt_args or [])])
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
+    # Dates, calendars and numbers the Chinese way, whatever the PC's own locale is.
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
     set_chinese_font(app)
     return app
 
