@@ -30,3 +30,4 @@ def test_uncaught_errors_are_logged_and_shown(qapp, monkeypatch, caplog):
     assert "uncaught exception" in caplog.text
     sys.excepthook(DomainError, DomainError("不能删除"), None)
     assert warned == ["不能删除"] and len(shown) == 1
+

@@ -76,3 +76,14 @@ def test_ctrl_n_adds_a_member_to_the_selected_residents_household(qtbot, window,
     window.residents_page.select_resident(rid)
     window.new_action.trigger()
     assert added == [window.ctx.get("residents", rid)["household_id"]]
+
+
+def test_qt_standard_buttons_speak_chinese(qapp):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from ui.app import make_app
+
+    make_app([])
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                           | QDialogButtonBox.StandardButton.Cancel)
+    assert sorted(b.text() for b in box.buttons()) == sorted(["确定", "取消"])

@@ -6,7 +6,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLocale, QSettings
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -52,7 +52,12 @@ def make_app(qt_args: list[str] | None = None) -> QApplication:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     # Dates, calendars and numbers the Chinese way, whatever the PC's own locale is.
-    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+    chinese = QLocale(QLocale.Language.Chinese, QLocale.Country.China)
+    QLocale.setDefault(chinese)
+    translator = QTranslator(app)     # Qt's own words: 确定/取消, context menus, dialogs
+    if translator.load(chinese, "qtbase", "_",
+                       QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
     set_chinese_font(app)
     return app
 
