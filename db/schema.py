@@ -177,4 +177,70 @@ def m004_resident_events(db):
     """)
 
 
-MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events]
+def m005_visits_events(db):
+    """Focus-group visits (走访), and events (事件) with their closed-loop log."""
+    _script(db, f"""
+    CREATE TABLE visits (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents(id),
+        visited_on TEXT NOT NULL,
+        method TEXT NOT NULL CHECK (method IN ('入户', '电话', '视频', '其他')),
+        visitor TEXT NOT NULL CHECK (trim(visitor) <> ''),
+        findings TEXT,
+        follow_up INTEGER NOT NULL DEFAULT 0 CHECK (follow_up IN (0, 1)),
+        follow_up_note TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX visits_resident ON visits(resident_id, visited_on);
+    CREATE INDEX visits_date ON visits(visited_on);
+
+    CREATE TABLE event_categories (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE CHECK (trim(name) <> ''),
+        sort INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        {_SYNC}
+    );
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        category_id INTEGER NOT NULL REFERENCES event_categories(id),
+        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
+        household_id INTEGER REFERENCES households(id),
+        resident_id INTEGER REFERENCES residents(id),
+        description TEXT NOT NULL CHECK (trim(description) <> ''),
+        location TEXT,
+        found_at TEXT NOT NULL,
+        reporter TEXT NOT NULL CHECK (trim(reporter) <> ''),
+        status TEXT NOT NULL DEFAULT '上报'
+            CHECK (status IN ('上报', '受理', '处置中', '办结', '归档')),
+        accepted_at TEXT,
+        deadline_days INTEGER CHECK (deadline_days IS NULL OR deadline_days > 0),
+        deadline TEXT,
+        resolution TEXT,
+        closed_at TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX events_status ON events(status, deadline);
+    CREATE INDEX events_unit ON events(unit_id);
+
+    CREATE TABLE event_log (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        at TEXT NOT NULL,
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_status TEXT,
+        to_status TEXT,
+        note TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX event_log_event ON event_log(event_id, id);
+    """)
+    db.conn.executemany("INSERT INTO event_categories (name, sort) VALUES (?, ?)",
+                        [(name, i) for i, name in enumerate(
+                            ("矛盾纠纷", "安全隐患", "环境卫生", "民生诉求", "其他"))])
+
+
+MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
+              m005_visits_events]
