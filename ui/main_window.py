@@ -117,17 +117,19 @@ class MainWindow(QMainWindow):
         self.household_view.show_household(household_id)
 
     # --- records ---------------------------------------------------------------------------------
-    def edit_resident(self, resident_id: int) -> None:
+    @staticmethod
+    def _dialogs():
         from ui import resident_dialog  # the form costs 12 ms to import: not at start-up
-        resident_dialog.open_resident(self, self.ctx, resident_id)
+        return resident_dialog
+
+    def edit_resident(self, resident_id: int) -> None:
+        self._dialogs().open_resident(self, self.ctx, resident_id)
 
     def new_member(self, household_id: int) -> None:
-        from ui import resident_dialog  # the form costs 12 ms to import: not at start-up
-        resident_dialog.open_new_member(self, self.ctx, household_id)
+        self._dialogs().open_new_member(self, self.ctx, household_id)
 
     def new_household(self, house_id: int) -> None:
-        from ui import resident_dialog  # the form costs 12 ms to import: not at start-up
-        resident_dialog.open_new_household(self, self.ctx, house_id)
+        self._dialogs().open_new_household(self, self.ctx, house_id)
 
     def new_resident(self) -> None:
         """Ctrl+N: a member of the household in view, or of the selected resident's household."""
