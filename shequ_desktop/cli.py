@@ -75,6 +75,47 @@ def _search(args) -> int:
     return 0
 
 
+def _visits_due(args) -> int:
+    from shequ_desktop import visits
+
+    on = _date_arg(args.on)
+    rows = visits.due_records(open_db(args.db), on, args.unit)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print("\t".join(str(v if v is not None else "") for v in row.values()))
+    if not args.json:
+        print(f"共 {len(rows)} 人到期或逾期", file=sys.stderr)
+    return 0
+
+
+def _events_list(args) -> int:
+    from shequ_desktop import events
+
+    rows = events.list_records(open_db(args.db), status=args.status, overdue=args.overdue,
+                               on=_date_arg(args.on))
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print("\t".join(str(v if v is not None else "") for v in row.values()))
+    return 0
+
+
+def _date_arg(text: str | None):
+    import datetime as dt
+
+    from shequ_desktop.validation import parse_date
+
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(parse_date(text))
+    except ValueError as exc:
+        raise DomainError(f"日期{exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shequ", description="社区网格工作台命令行")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -104,6 +145,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="包括迁出和死亡人员")
     p.add_argument("--json", action="store_true", help="每人输出一行 JSON")
     p.set_defaults(run=_search)
+
+    visits_cmd = sub.add_parser("visits", help="重点人群走访").add_subparsers(
+        dest="visits_command", required=True, metavar="子命令")
+    p = visits_cmd.add_parser("due", help="到期和逾期未访的重点人员")
+    p.add_argument("--db", required=True)
+    p.add_argument("--unit", help="网格单元编码（默认全部）")
+    p.add_argument("--on", help="按哪一天计算（默认今天）")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_visits_due)
+
+    events_cmd = sub.add_parser("events", help="事件").add_subparsers(
+        dest="events_command", required=True, metavar="子命令")
+    p = events_cmd.add_parser("list", help="列出事件")
+    p.add_argument("--db", required=True)
+    p.add_argument("--status", help="上报、受理、处置中、办结、归档")
+    p.add_argument("--overdue", action="store_true", help="只列逾期未办结的")
+    p.add_argument("--on", help="按哪一天判断逾期（默认今天）")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_events_list)
     return parser
 
 

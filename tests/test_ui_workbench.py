@@ -87,3 +87,14 @@ def test_qt_standard_buttons_speak_chinese(qapp):
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                            | QDialogButtonBox.StandardButton.Cancel)
     assert sorted(b.text() for b in box.buttons()) == sorted(["确定", "取消"])
+
+
+def test_visits_and_events_pages_follow_the_tree(qtbot, window):
+    grid_id = window.conn.execute("SELECT id FROM grid_units WHERE level = 'grid' LIMIT 1"
+                                  ).fetchone()[0]
+    window.pages.setCurrentIndex(3)
+    window.pages.setCurrentIndex(4)
+    assert window.pages.widget(3) is window.visits_page
+    assert window.pages.widget(4) is window.events_page
+    window.tree.select_unit(grid_id)
+    assert window.visits_page.unit_id == grid_id and window.events_page.unit_id == grid_id

@@ -6,9 +6,10 @@ import sqlite3
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox, QHeaderView,
-                               QLabel, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QLabel, QListView, QListWidget, QScrollArea, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
+from shequ_desktop import visits
 from shequ_desktop.context import Change
 from shequ_desktop.fields import fields
 from shequ_desktop.resident_list import household_members, label, rows
@@ -18,6 +19,7 @@ DETAIL_FIELDS = ("address", "grid", "age") + tuple(
     f.name for f in fields("residents") if f.name != "name")
 # Rows that only mean something after a move or a death: hidden while empty.
 WHEN_FILLED = ("moved_out_at", "moved_out_to", "death_date")
+VISITS_SHOWN = 10          # the latest visits in the 走访记录 group
 
 
 class DetailsPanel(QWidget):
@@ -73,6 +75,7 @@ class DetailsPanel(QWidget):
         body.addWidget(self.title)
         body.addWidget(form_box)
         body.addWidget(members_box, 1)
+        body.addWidget(self._build_visits_box(), 1)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -97,6 +100,7 @@ class DetailsPanel(QWidget):
         if record is None:
             self.title.clear()
             self.members.setRowCount(0)
+            self._show_visits()
             return
         self.title.setText(record["name"])
         for key, widget in self.values.items():
@@ -116,6 +120,7 @@ class DetailsPanel(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.members.setItem(row, column, item)
+        self._show_visits()
 
     def text_of(self, key: str) -> str:
         """What the panel shows for a field (for tests and copy)."""
@@ -132,8 +137,45 @@ class DetailsPanel(QWidget):
         if self.resident_id is not None and any(
                 c.entity in ("residents", "households", "houses", "grid_units") for c in changes):
             self.refresh()
+        elif self.resident_id is not None and any(
+                c.entity == "visits" and (c.id is None or isinstance(c.new, dict) and
+                                          c.new.get("resident_id") == self.resident_id)
+                for c in changes):
+            self._show_visits()
 
     def _on_member(self, item: QTableWidgetItem) -> None:
         resident_id = item.data(Qt.ItemDataRole.UserRole)
         if resident_id is not None and resident_id != self.resident_id:
             self.memberActivated.emit(resident_id)
+
+    # --- 走访记录: the resident's latest visits ----------------------------------------------------
+    def _build_visits_box(self) -> QGroupBox:
+        # A list of two-line entries (date, method, visitor / findings): the panel is narrow.
+        self.visits = QListWidget()
+        self.visits.setWordWrap(True)
+        self.visits.setAlternatingRowColors(True)
+        self.visits.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.visits.setResizeMode(QListView.ResizeMode.Adjust)
+        self.no_visits = QLabel(self.tr("暂无走访记录"))
+        self.visits_box = QGroupBox(self.tr("走访记录"))
+        box = QVBoxLayout(self.visits_box)
+        box.addWidget(self.no_visits)
+        box.addWidget(self.visits)
+        return self.visits_box
+
+    def _show_visits(self) -> None:
+        shown = (visits.history(self.conn, self.resident_id, limit=VISITS_SHOWN)
+                 if self.resident_id is not None else [])
+        self.no_visits.setVisible(not shown)
+        self.visits.setVisible(bool(shown))
+        self.visits.clear()
+        for v in shown:
+            text = f"{v['visited_on']}  {v['method']}  {v['visitor']}"
+            findings = " ".join((v["findings"] or "").split())
+            if v["follow_up"]:
+                findings = self.tr("【需跟进：{0}】").format(v["follow_up_note"]) + findings
+            self.visits.addItem(f"{text}\n{findings}" if findings else text)
+
+    def visit_lines(self) -> list[str]:
+        """The 走访记录 entries, newest first (for tests)."""
+        return [self.visits.item(r).text() for r in range(self.visits.count())]

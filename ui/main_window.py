@@ -32,14 +32,16 @@ class MainWindow(QMainWindow):
         self.tree.set_context(self.ctx)
         self.residents_page = ResidentsPage(conn)
         self.details = DetailsPanel(conn)
-        # The household and building pages are built the first time they are shown.
+        # The other pages are built the first time they are shown (start-up stays light).
         self.household_view = None          # HouseholdView
         self.building_view = None           # BuildingView
+        self.visits_page = None             # VisitsPage
+        self.events_page = None             # EventsPage
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.residents_page, self.tr("人员"))
-        self.pages.addTab(QWidget(), self.tr("户"))
-        self.pages.addTab(QWidget(), self.tr("楼栋图"))
+        for title in (self.tr("户"), self.tr("楼栋图"), self.tr("走访"), self.tr("事件")):
+            self.pages.addTab(QWidget(), title)
         self.pages.currentChanged.connect(self._on_page)
         self._unit_id: int | None = None
         self._household_id: int | None = None
@@ -73,6 +75,9 @@ class MainWindow(QMainWindow):
         self.residents_page.set_unit(unit_id)
         if self.building_view is not None:
             self.building_view.show_building(self._building_of(unit_id))
+        for page in (self.visits_page, self.events_page):
+            if page is not None:
+                page.set_unit(unit_id)
 
     def _building_of(self, unit_id: int | None) -> int | None:
         """The building a tree node stands for (a unit's parent building), else None."""
@@ -103,6 +108,17 @@ class MainWindow(QMainWindow):
             self.building_view.houseActivated.connect(self.new_household)
             self._replace_tab(2, self.building_view, self.tr("楼栋图"))
             self.building_view.show_building(self._building_of(self._unit_id))
+        if index == 3 and self.visits_page is None:
+            from ui.pages.visits_page import VisitsPage
+            self.visits_page = VisitsPage(self.ctx)
+            self.visits_page.residentSelected.connect(self._on_resident)
+            self._replace_tab(3, self.visits_page, self.tr("走访"))
+            self.visits_page.set_unit(self._unit_id)
+        if index == 4 and self.events_page is None:
+            from ui.pages.events_page import EventsPage
+            self.events_page = EventsPage(self.ctx)
+            self._replace_tab(4, self.events_page, self.tr("事件"))
+            self.events_page.set_unit(self._unit_id)
 
     def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
         blocker = self.pages.blockSignals(True)
@@ -174,7 +190,8 @@ class MainWindow(QMainWindow):
         self.tree.load_counts()
         self.residents_page.refresh()
         self.details.refresh()
-        for view in (self.household_view, self.building_view):
+        for view in (self.household_view, self.building_view, self.visits_page,
+                     self.events_page):
             if view is not None:
                 view.refresh()
 

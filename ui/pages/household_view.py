@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLay
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 from shiboken6 import isValid
 
-from shequ_desktop import households, pickers, residents
+from shequ_desktop import households, pickers, residents, visits
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError, NotFoundError
 from shequ_desktop.resident_list import household_members
@@ -25,6 +25,7 @@ from ui.dialogs.move_dialogs import (DateDialog, HousePickerDialog, HouseholdPic
 ACTIVE = "在册"
 ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("name", "relation", "age", "status")
+VISITS_SHOWN = 20          # the household's latest visits in 走访记录
 
 
 class HouseholdView(QWidget):
@@ -99,9 +100,18 @@ class HouseholdView(QWidget):
         self.history.setAlternatingRowColors(True)
         QVBoxLayout(self.history_box).addWidget(self.history)
 
+        self.visits_box = QGroupBox(self.tr("走访记录"))
+        self.visits = QListWidget()
+        self.visits.setAlternatingRowColors(True)
+        QVBoxLayout(self.visits_box).addWidget(self.visits)
+        records = QSplitter(Qt.Orientation.Horizontal)
+        records.addWidget(self.history_box)
+        records.addWidget(self.visits_box)
+        records.setChildrenCollapsible(False)
+
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
-        split.addWidget(self.history_box)
+        split.addWidget(records)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
@@ -154,6 +164,7 @@ class HouseholdView(QWidget):
         if hh["status"] != ACTIVE:
             text += self.tr("（该户已{0}）").format(hh["status"])
         self.count.setText(text)
+        self._fill_visits()
 
     def _fill_table(self, *_args, select: int | None = None) -> None:
         if select is None:
@@ -227,6 +238,25 @@ class HouseholdView(QWidget):
 
     def history_lines(self) -> list[str]:
         return [self.history.item(r).text() for r in range(self.history.count())]
+
+    # --- 走访记录: visits to the household's members, newest first --------------------------------
+    def _fill_visits(self) -> None:
+        self.visits.clear()
+        if self.household_id is None:
+            return
+        for v in visits.household_visits(self.ctx.conn, self.household_id, VISITS_SHOWN):
+            text = f"{v['visited_on']} {v['name']} {v['method']}（{v['visitor']}）"
+            findings = " ".join((v["findings"] or "").split())
+            if findings:
+                text += f"：{findings}"
+            if v["follow_up"]:
+                text += self.tr(" 【需跟进：{0}】").format(v["follow_up_note"])
+            self.visits.addItem(text)
+        if not self.visits.count():
+            self.visits.addItem(self.tr("暂无走访记录"))
+
+    def visit_lines(self) -> list[str]:
+        return [self.visits.item(r).text() for r in range(self.visits.count())]
 
     def _on_double_click(self, item: QTableWidgetItem) -> None:
         self.residentActivated.emit(item.data(ID_ROLE))
@@ -345,6 +375,8 @@ class HouseholdView(QWidget):
                     or (c.field == "household_id" and hid in (c.old, c.new))):
                 return True
             if c.entity == "resident_events" and new.get("resident_id") in members:
+                return True
+            if c.entity == "visits" and new.get("resident_id") in members:
                 return True
             if c.entity == "houses" and c.id == house:
                 return True

@@ -1,0 +1,243 @@
+"""The events page and its dialogs as real widgets over a real SQLite file (offscreen).
+Dialog answers are monkeypatched where a test is about the page; the dialogs are driven in
+their own tests."""
+import datetime as dt
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from shequ_desktop import events, grid, workdays  # noqa: E402
+from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog  # noqa: E402
+from ui.pages.events_page import OVERDUE_BACKGROUND, EventsPage  # noqa: E402
+
+TODAY = dt.date.today()
+
+
+def category(conn, name):
+    return conn.execute("SELECT id FROM event_categories WHERE name = ?", (name,)).fetchone()[0]
+
+
+def texts(page, column):
+    return [page.model.index(r, column).data() for r in range(page.model.rowCount())]
+
+
+def log_lines(page):
+    table = page.log_table
+    return [tuple(table.item(r, c).text() for c in range(5)) for r in range(table.rowCount())]
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text: shown.append(text))
+    return shown
+
+
+@pytest.fixture
+def page(qtbot, ctx, place):
+    widget = EventsPage(ctx)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 600)
+    widget.show()
+    return widget
+
+
+def report(ctx, place, description, name="安全隐患", found=None):
+    return events.report_event(ctx, place.unit, category(ctx.conn, name), description,
+                               found or TODAY, "张网格").id
+
+
+def test_report_through_the_page(page, ctx, place, monkeypatch, warnings):
+    asked = []
+
+    def fake_ask(parent, conn, unit_id, user):
+        asked.append((unit_id, user))
+        return {"unit_id": place.unit, "category_id": category(conn, "环境卫生"),
+                "description": "2单元门口垃圾堆积", "location": "2单元门口",
+                "found_at": TODAY.isoformat(), "reporter": user}
+    monkeypatch.setattr(EventDialog, "ask", fake_ask)
+    page.set_unit(place.grid)
+    reloads = page.reloads
+    page.buttons["report"].click()
+    assert asked == [(place.grid, "测试员")]
+    assert page.reloads == reloads + 1                      # one re-read, from the subscription
+    assert page.model.rowCount() == 1
+    assert [page.model.index(0, c).data() for c in range(7)] == [
+        "环境卫生", "2单元门口垃圾堆积", "第一网格", TODAY.isoformat(), "上报", "", "已用 0 天"]
+    assert page.current_event_id() == page.model.event_id(0)       # the new one is selected
+    assert [line[2:4] for line in log_lines(page)] == [("上报", "上报")]
+    assert page.buttons["accept"].isEnabled() and not page.buttons["close"].isEnabled()
+    assert page.count_label.text() == "共 1 件"
+    assert warnings == []
+
+
+def test_take_an_event_through_the_loop_with_the_buttons(page, ctx, place, monkeypatch,
+                                                         warnings):
+    event_id = report(ctx, place, "楼道堆放杂物")
+    assert page.select_event(event_id)
+    monkeypatch.setattr(AcceptDialog, "ask", lambda parent, description: (3, "转物业"))
+    page.buttons["accept"].click()
+    deadline = workdays.add_workdays(TODAY, 3).isoformat()
+    assert texts(page, 4) == ["受理"] and texts(page, 5) == [deadline]
+    assert page.buttons["start"].isEnabled() and not page.buttons["accept"].isEnabled()
+
+    monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "已通知物业清理")
+    page.buttons["start"].click()
+    assert texts(page, 4) == ["处置中"]
+    monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "杂物已清理，通道畅通")
+    page.buttons["close"].click()
+    assert texts(page, 4) == ["办结"] and texts(page, 6) == ["用时 0 天"]
+    assert page.buttons["archive"].isEnabled() and page.buttons["send_back"].isEnabled()
+
+    lines = log_lines(page)
+    assert [line[1:4] for line in lines] == [
+        ("测试员", "上报", "上报"), ("测试员", "受理", "上报 → 受理"),
+        ("测试员", "处置", "受理 → 处置中"), ("测试员", "办结", "处置中 → 办结")]
+    assert lines[1][4] == f"期限 3 个工作日，至 {deadline}；转物业"
+    assert lines[3][4] == "杂物已清理，通道畅通"
+    assert "处置结果：杂物已清理，通道畅通" in page.summary.text()
+
+    monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "居民反映仍有杂物")
+    page.buttons["send_back"].click()
+    assert texts(page, 4) == ["处置中"]
+    assert log_lines(page)[-1][2:] == ("退回", "办结 → 处置中", "居民反映仍有杂物")
+    assert warnings == []
+
+
+def test_closing_without_a_resolution_is_refused_with_a_message(page, ctx, place,
+                                                                 monkeypatch, warnings):
+    event_id = report(ctx, place, "路灯不亮")
+    events.accept(ctx, event_id, 5)
+    events.start(ctx, event_id, None)
+    page.select_event(event_id)
+    monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "")
+    page.buttons["close"].click()
+    assert warnings == ["办结情况：办结必须填写处置结果，不能为空"]
+    assert texts(page, 4) == ["处置中"]
+    assert len(log_lines(page)) == 3
+    # cancelling the question does nothing at all
+    monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: None)
+    page.buttons["close"].click()
+    assert len(warnings) == 1
+
+
+def test_a_refused_jump_is_shown(page, ctx, place, warnings):
+    """The buttons follow the status; a stale page still gets the service's reason."""
+    event_id = report(ctx, place, "井盖缺失")
+    page.select_event(event_id)
+    page.archive_event()
+    assert warnings == ["事件当前为“上报”，需先受理，才能归档"]
+
+
+def test_only_overdue(page, ctx, place):
+    late = report(ctx, place, "违章搭建", found=TODAY - dt.timedelta(days=40))
+    events.accept(ctx, late, 3, on=TODAY - dt.timedelta(days=30))
+    fresh = report(ctx, place, "噪音扰民")
+    events.accept(ctx, fresh, 5)
+    report(ctx, place, "树枝折断")
+    assert page.model.rowCount() == 3
+    assert page.count_label.text() == "共 3 件，逾期 1 件"
+    page.overdue_only.setChecked(True)
+    assert texts(page, 1) == ["违章搭建"]
+    assert texts(page, 6)[0].startswith("逾期 ")
+    index = page.model.index(0, 6)
+    assert index.data(Qt.ItemDataRole.BackgroundRole).color() == OVERDUE_BACKGROUND
+    page.overdue_only.setChecked(False)
+    row = page.model.row_of(fresh)
+    assert page.model.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_status_category_and_unit_filters(page, ctx, place):
+    report(ctx, place, "漏水", name="民生诉求")
+    accepted = report(ctx, place, "电线私拉")
+    events.accept(ctx, accepted, 5)
+    other_grid = grid.create_unit(ctx, place.community, "grid", "第二网格").id
+    events.report_event(ctx, other_grid, category(ctx.conn, "其他"), "别处的事", TODAY, "王")
+    assert page.model.rowCount() == 3
+    page.status_filter.setCurrentIndex(page.status_filter.findData("受理"))
+    assert texts(page, 1) == ["电线私拉"]
+    page.status_filter.setCurrentIndex(0)
+    page.category_filter.setCurrentIndex(
+        page.category_filter.findData(category(ctx.conn, "民生诉求")))
+    assert texts(page, 1) == ["漏水"]
+    page.category_filter.setCurrentIndex(0)
+    page.set_unit(other_grid)
+    assert texts(page, 1) == ["别处的事"]
+    page.set_unit(None)
+    assert page.model.rowCount() == 3
+
+
+def test_refreshes_only_for_event_changes(page, ctx, place, family):
+    from shequ_desktop import residents
+    reloads = page.reloads
+    residents.update_resident(ctx, family[1]["son"], {"phone": "13700001111"})
+    assert page.reloads == reloads
+    events.create_category(ctx, "物业服务")
+    assert page.reloads == reloads + 1
+    assert page.category_filter.findText("物业服务") > 0
+
+
+def test_model_passes_the_model_tester(qtmodeltester, page, ctx, place):
+    late = report(ctx, place, "违章搭建", found=TODAY - dt.timedelta(days=20))
+    events.accept(ctx, late, 3, on=TODAY - dt.timedelta(days=15))
+    report(ctx, place, "噪音扰民")
+    qtmodeltester.check(page.model)
+    qtmodeltester.check(page.model, force_py=True)
+    page.view.sortByColumn(6, Qt.SortOrder.AscendingOrder)
+    assert texts(page, 1)[0] == "违章搭建"
+    page.view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    assert texts(page, 1) == ["违章搭建", "噪音扰民"]
+    qtmodeltester.check(page.model)
+
+
+# --- the dialogs -----------------------------------------------------------------------------
+
+def test_event_dialog(qtbot, ctx, place):
+    dialog = EventDialog(ctx.conn, place.unit, "测试员")
+    qtbot.addWidget(dialog)
+    assert dialog.unit.currentText() == "第一网格 / 1号楼 / 1单元"
+    assert dialog.reporter.text() == "测试员"
+    assert not dialog.ok_button().isEnabled()
+    dialog.category.setCurrentIndex(dialog.category.findText("矛盾纠纷"))
+    dialog.description.setPlainText("邻里因漏水起纠纷")
+    assert dialog.ok_button().isEnabled()
+    values = dialog.answer()
+    assert values == {"unit_id": place.unit, "category_id": category(ctx.conn, "矛盾纠纷"),
+                      "description": "邻里因漏水起纠纷", "location": None,
+                      "found_at": TODAY.isoformat(), "reporter": "测试员"}
+    assert events.report_event(ctx, **values).id
+    # a community chosen in the tree: no grid is preselected
+    at_community = EventDialog(ctx.conn, place.community, "测试员")
+    qtbot.addWidget(at_community)
+    assert at_community.unit.currentIndex() == -1
+    assert at_community.unit.findText("阳光社区 / 第一网格") >= 0
+
+
+def test_accept_dialog_shows_the_deadline_and_warns_past_the_calendar(qtbot):
+    dialog = AcceptDialog("楼道堆放杂物", today=dt.date(2026, 2, 13))
+    qtbot.addWidget(dialog)
+    assert dialog.days.value() == 5
+    assert dialog.deadline.text().startswith("2026-02-27（星期五）")
+    assert dialog.warning.text() == ""
+    year = next(y for y in range(2026, 2100) if not workdays.covered(y))
+    late = AcceptDialog("x", today=dt.date(year - 1, 12, 28))
+    qtbot.addWidget(late)
+    late.days.setValue(10)
+    assert late.warning.text() == f"{year}年节假日安排尚未公布，期限按周一至周五计算"
+    late.days.setValue(1)
+    assert late.answer() == (1, None)
+
+
+def test_text_dialog_waits_for_required_text(qtbot):
+    dialog = TextDialog("办结", "填写处置结果（必填）：")
+    qtbot.addWidget(dialog)
+    assert not dialog.ok_button().isEnabled()
+    dialog.text.setPlainText("  已处理 ")
+    assert dialog.ok_button().isEnabled() and dialog.answer() == "已处理"
+    optional = TextDialog("处置", "说明：", required=False)
+    qtbot.addWidget(optional)
+    assert optional.ok_button().isEnabled()

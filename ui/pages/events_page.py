@@ -1,0 +1,450 @@
+"""The events page (事件): filters, a table of events with overdue ones highlighted, the actions
+of the closed loop, and the selected event's log.
+
+Each action asks its question with ui.dialogs.event_dialog, then calls one service of
+shequ_desktop.events through the main window's Context; a refusal is shown as a warning. The
+page re-reads its events when a committed change touches events, their log or categories.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
+                               QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from shequ_desktop import events
+from shequ_desktop.context import Change, Context
+from shequ_desktop.errors import DomainError
+from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+OVERDUE_BACKGROUND = QColor("#fde4e1")
+OVERDUE_INK = QColor("#b3261e")
+DONE_INK = QColor("#6b6b6b")
+# column key, width in characters (headers: EventTableModel._headers)
+COLUMNS = (("category", 5), ("description", 22), ("grid", 7), ("found_at", 6), ("status", 4),
+           ("deadline", 6), ("days", 7))
+# Which action each status allows (the buttons follow; the services refuse the rest anyway).
+NEXT_ACTION = {events.REPORTED: "accept", events.ACCEPTED: "start",
+               events.IN_PROGRESS: "close", events.CLOSED: "archive"}
+SENDS_BACK = (events.ACCEPTED, events.IN_PROGRESS, events.CLOSED)
+
+
+class EventTableModel(QAbstractTableModel):
+    """A plain list of event rows (events.list_events); a community has hundreds to a few
+    thousand, so the whole list is held and sorted in Python."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.rows: list[dict] = []
+        self._headers = [self.tr("类别"), self.tr("描述"), self.tr("网格"), self.tr("发现时间"),
+                         self.tr("状态"), self.tr("期限"), self.tr("已用/逾期天数")]
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def set_rows(self, rows: list[dict]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole):
+        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
+                and 0 <= section < len(COLUMNS)):
+            return self._headers[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        row = self.rows[index.row()]
+        key = COLUMNS[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.days_text(row) if key == "days" else _one_line(row[key])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if key == "description":
+                return row["description"]
+            if key == "grid":
+                return row["unit_path"]
+            return None
+        if role == Qt.ItemDataRole.BackgroundRole and row["overdue"]:
+            return QBrush(OVERDUE_BACKGROUND)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if row["overdue"] and key in ("days", "deadline"):
+                return QBrush(OVERDUE_INK)
+            if row["status"] in events.DONE_STATUSES:
+                return QBrush(DONE_INK)
+            return None
+        if role == Qt.ItemDataRole.FontRole and row["overdue"] and key == "days":
+            return self._bold
+        if role == ID_ROLE:
+            return row["id"]
+        return None
+
+    def days_text(self, row: dict) -> str:
+        if row["status"] in events.DONE_STATUSES:
+            text = self.tr("用时 {0} 天").format(row["days_open"])
+            if row["overdue_days"]:
+                text += self.tr("（超期 {0} 天）").format(row["overdue_days"])
+            return text
+        if row["overdue"]:
+            return self.tr("逾期 {0} 天").format(row["overdue_days"])
+        return self.tr("已用 {0} 天").format(row["days_open"])
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        key = COLUMNS[column][0]
+
+        def sort_key(row: dict):
+            if key == "days":      # overdue by days overdue, then open by days, then closed
+                return (row["status"] in events.DONE_STATUSES, not row["overdue"],
+                        -row["overdue_days"] if row["overdue"] else -row["days_open"])
+            return (row[key] is None, row[key] or "")
+
+        self.layoutAboutToBeChanged.emit()
+        old = {id(r): i for i, r in enumerate(self.rows)}
+        persistent = self.persistentIndexList()
+        self.rows.sort(key=sort_key, reverse=order == Qt.SortOrder.DescendingOrder)
+        new = {id(r): i for i, r in enumerate(self.rows)}
+        by_old = {i: new[k] for k, i in old.items()}
+        self.changePersistentIndexList(
+            persistent, [self.index(by_old[p.row()], p.column()) for p in persistent])
+        self.layoutChanged.emit()
+
+    def event_id(self, row: int) -> int | None:
+        return self.rows[row]["id"] if 0 <= row < len(self.rows) else None
+
+    def row_of(self, event_id: int) -> int | None:
+        for i, row in enumerate(self.rows):
+            if row["id"] == event_id:
+                return i
+        return None
+
+
+def _one_line(value) -> str:
+    return "" if value is None else " ".join(str(value).split())
+
+
+class EventsPage(QWidget):
+    """Events of the grid unit chosen in the tree (and below it), with the loop's actions."""
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.unit_id: int | None = None
+        self.reloads = 0                         # how often the page re-read the database
+        self.model = EventTableModel(self)
+
+        title = QLabel(self.tr("事件"))
+        font = title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        title.setFont(font)
+        self.status_filter = QComboBox()
+        self.status_filter.addItem(self.tr("全部状态"), None)
+        self.status_filter.addItem(self.tr("未办结"), events.OPEN_STATUSES)
+        for status in events.STATUSES:
+            self.status_filter.addItem(status, status)
+        self.category_filter = QComboBox()
+        self._fill_categories()
+        self.overdue_only = QCheckBox(self.tr("仅逾期"))
+        self.count_label = QLabel()
+        for signal in (self.status_filter.currentIndexChanged,
+                       self.category_filter.currentIndexChanged, self.overdue_only.toggled):
+            signal.connect(self.reload)
+        bar = QHBoxLayout()
+        bar.addWidget(title)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel(self.tr("状态：")))
+        bar.addWidget(self.status_filter)
+        bar.addWidget(QLabel(self.tr("类别：")))
+        bar.addWidget(self.category_filter)
+        bar.addWidget(self.overdue_only)
+        bar.addStretch(1)
+        bar.addWidget(self.count_label)
+
+        self.buttons: dict[str, QPushButton] = {}
+        actions = QHBoxLayout()
+        for key, text, slot in (
+                ("report", self.tr("上报事件"), self.report),
+                ("accept", self.tr("受理"), self.accept_event),
+                ("start", self.tr("处置"), self.start_event),
+                ("close", self.tr("办结"), self.close_event),
+                ("archive", self.tr("归档"), self.archive_event),
+                ("send_back", self.tr("退回"), self.send_back),
+                ("note", self.tr("添加备注"), self.add_note)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            self.buttons[key] = button
+            actions.addWidget(button)
+            if key == "report":
+                actions.addSpacing(16)
+        actions.addStretch(1)
+
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self._setup_view()
+        self.view.selectionModel().currentRowChanged.connect(self._on_current)
+
+        self.log_box = QGroupBox(self.tr("处理记录"))
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log_table = QTableWidget(0, 5)
+        self.log_table.setHorizontalHeaderLabels([self.tr("时间"), self.tr("操作人"),
+                                                  self.tr("操作"), self.tr("状态"),
+                                                  self.tr("说明")])
+        self._setup_log()
+        box = QVBoxLayout(self.log_box)
+        box.addWidget(self.summary)
+        box.addWidget(self.log_table, 1)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.view)
+        split.addWidget(self.log_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addLayout(actions)
+        layout.addWidget(split, 1)
+
+        ctx.subscribe(self._on_changes)
+        self.reload()
+
+    def _setup_view(self) -> None:
+        view = self.view
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        metrics = view.fontMetrics()
+        rows = view.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(metrics.height() + 10)
+        rows.setVisible(False)
+        header = view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        char = metrics.horizontalAdvance("汉")
+        for column, (_key, chars) in enumerate(COLUMNS):
+            header.resizeSection(column, chars * char + 14)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        view.setSortingEnabled(True)
+
+    def _setup_log(self) -> None:
+        table = self.log_table
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setWordWrap(False)
+        table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = table.horizontalHeader()
+        metrics = self.fontMetrics()
+        for column, sample in enumerate(("2026-01-01 00:00:00", "汉汉汉汉汉", "汉汉汉",
+                                         "处置中 → 办结")):
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
+        header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+    # --- what is shown ---------------------------------------------------------------------------
+    def set_unit(self, unit_id: int | None) -> None:
+        """Show the events of a grid unit's subtree (None: all)."""
+        if unit_id != self.unit_id:
+            self.unit_id = unit_id
+            self.reload()
+
+    def _fill_categories(self) -> None:
+        keep = self.category_filter.currentData()
+        blocker = self.category_filter.blockSignals(True)
+        self.category_filter.clear()
+        self.category_filter.addItem(self.tr("全部类别"), None)
+        for c in events.categories(self.ctx.conn, include_inactive=True):
+            label = c["name"] if c["active"] else self.tr("{0}（停用）").format(c["name"])
+            self.category_filter.addItem(label, c["id"])
+        self.category_filter.setCurrentIndex(max(0, self.category_filter.findData(keep)))
+        self.category_filter.blockSignals(blocker)
+
+    def reload(self, *_args) -> None:
+        """Re-read the events for the filters, keeping the selected event selected."""
+        keep = self.current_event_id()
+        rows = events.list_events(
+            self.ctx.conn, status=self.status_filter.currentData(),
+            category_id=self.category_filter.currentData(), unit_id=self.unit_id,
+            overdue=True if self.overdue_only.isChecked() else None)
+        self.reloads += 1
+        self.model.set_rows(rows)
+        header = self.view.horizontalHeader()
+        if header.sortIndicatorSection() >= 0:
+            self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        overdue = sum(1 for r in rows if r["overdue"])
+        text = self.tr("共 {0} 件").format(len(rows))
+        if overdue:
+            text += self.tr("，逾期 {0} 件").format(overdue)
+        self.count_label.setText(text)
+        self.select_event(keep)
+
+    def refresh(self) -> None:
+        """F5: categories and events again (days open change with the date too)."""
+        self._fill_categories()
+        self.reload()
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        touched = {c.entity for c in changes}
+        if "event_categories" in touched:
+            self._fill_categories()
+        if touched & set(events.TABLES):
+            self.reload()
+
+    # --- selection --------------------------------------------------------------------------------
+    def current_event_id(self) -> int | None:
+        index = self.view.selectionModel().currentIndex()
+        return self.model.event_id(index.row()) if index.isValid() else None
+
+    def current_event(self) -> dict | None:
+        index = self.view.selectionModel().currentIndex()
+        return self.model.rows[index.row()] if index.isValid() else None
+
+    def select_event(self, event_id: int | None) -> bool:
+        row = None if event_id is None else self.model.row_of(event_id)
+        selection = self.view.selectionModel()
+        if row is None:
+            selection.clear()
+            self._show_event(None)
+            return False
+        index = self.model.index(row, 0)
+        selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                  | QItemSelectionModel.SelectionFlag.Rows)
+        self.view.scrollTo(index)
+        self._show_event(self.model.rows[row])
+        return True
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_event(self.model.rows[current.row()] if current.isValid() else None)
+
+    def _show_event(self, row: dict | None) -> None:
+        status = row["status"] if row else None
+        for key in ("accept", "start", "close", "archive"):
+            self.buttons[key].setEnabled(NEXT_ACTION.get(status) == key)
+        self.buttons["send_back"].setEnabled(status in SENDS_BACK)
+        self.buttons["note"].setEnabled(row is not None)
+        self.log_table.setRowCount(0)
+        if row is None:
+            self.summary.setText(self.tr("选择一件事件，这里显示它的处理经过。"))
+            return
+        self.summary.setText(self._summary(row))
+        lines = events.log(self.ctx.conn, row["id"])
+        self.log_table.setRowCount(len(lines))
+        for i, line in enumerate(lines):
+            if line["from_status"] == line["to_status"] or line["from_status"] is None:
+                change = line["to_status"] or ""
+            else:
+                change = f"{line['from_status']} → {line['to_status']}"
+            for column, text in enumerate((line["at"], line["user"], line["action"], change,
+                                           _one_line(line["note"]))):
+                item = QTableWidgetItem(text)
+                if column == 4:
+                    item.setToolTip(line["note"] or "")
+                self.log_table.setItem(i, column, item)
+        self.log_table.scrollToBottom()
+
+    def _summary(self, row: dict) -> str:
+        def line(*facts) -> str:
+            return "　".join(f for f in facts if f)
+        lines = [self.tr("{0}：{1}").format(row["category"], row["description"]),
+                 line(self.tr("地点：{0}").format(row["location"]) if row["location"] else "",
+                      self.tr("位置：{0}").format(row["unit_path"]),
+                      self.tr("上报人：{0}").format(row["reporter"])),
+                 line(self.tr("发现：{0}").format(row["found_at"]),
+                      self.tr("受理：{0}").format(row["accepted_at"]) if row["accepted_at"] else "",
+                      self.tr("期限：{0}（{1} 个工作日）").format(row["deadline"],
+                                                            row["deadline_days"])
+                      if row["deadline"] else "",
+                      self.tr("办结：{0}").format(row["closed_at"]) if row["closed_at"] else "")]
+        if row["resolution"]:
+            lines.append(self.tr("处置结果：{0}").format(row["resolution"]))
+        return "\n".join(lines)
+
+    # --- actions ----------------------------------------------------------------------------------
+    def _run(self, title: str, action: Callable[[], object]) -> bool:
+        """Run one service call; a refusal is shown, not raised."""
+        try:
+            action()
+        except DomainError as exc:
+            QMessageBox.warning(self, title, str(exc))
+            return False
+        return True
+
+    def report(self) -> None:
+        values = EventDialog.ask(self, self.ctx.conn, self.unit_id, self.ctx.user)
+        if values is None:
+            return
+        result = []
+        if self._run(self.tr("上报事件"),
+                     lambda: result.append(events.report_event(self.ctx, **values))):
+            self.select_event(result[0].id)
+
+    def accept_event(self) -> None:
+        row = self.current_event()
+        if row is None:
+            return
+        answer = AcceptDialog.ask(self, row["description"])
+        if answer is not None:
+            days, note = answer
+            self._run(self.tr("受理"), lambda: events.accept(self.ctx, row["id"], days, note))
+
+    def start_event(self) -> None:
+        row = self.current_event()
+        if row is None:
+            return
+        note = TextDialog.ask(self, self.tr("处置"), self.tr("开始处置，说明由谁、如何处置："),
+                              required=False, placeholder=self.tr("如：已通知物业，现场清理"))
+        if note is not None:
+            self._run(self.tr("处置"), lambda: events.start(self.ctx, row["id"], note))
+
+    def close_event(self) -> None:
+        row = self.current_event()
+        if row is None:
+            return
+        resolution = TextDialog.ask(self, self.tr("办结"), self.tr("填写处置结果（必填）："),
+                                    placeholder=self.tr("如：杂物已清理，通道畅通，居民满意"))
+        if resolution is not None:
+            self._run(self.tr("办结"), lambda: events.close(self.ctx, row["id"], resolution))
+
+    def archive_event(self) -> None:
+        row = self.current_event()
+        if row is None:
+            return
+        self._run(self.tr("归档"), lambda: events.archive(self.ctx, row["id"]))
+
+    def send_back(self) -> None:
+        row = self.current_event()
+        if row is None:
+            return
+        reason = TextDialog.ask(self, self.tr("退回"), self.tr(
+            "退回到上一步（当前“{0}”），填写退回原因（必填）：").format(row["status"]))
+        if reason is not None:
+            self._run(self.tr("退回"), lambda: events.send_back(self.ctx, row["id"], reason))
+
+    def add_note(self) -> None:
+        row = self.current_event()
+        if row is None:
+            return
+        note = TextDialog.ask(self, self.tr("添加备注"), self.tr("备注（不改变事件状态）："))
+        if note is not None:
+            self._run(self.tr("添加备注"), lambda: events.add_note(self.ctx, row["id"], note))
