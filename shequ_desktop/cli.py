@@ -36,7 +36,8 @@ def _demo(args) -> int:
         print(file=sys.stderr)
     print(f"已生成演示数据：{counts['grid_units']} 个网格单元，{counts['houses']} 套房屋，"
           f"{counts['households']} 户，{counts['residents']} 人，"
-          f"{counts['resident_tags']} 条重点人群标记")
+          f"{counts['resident_tags']} 条重点人群标记，{counts['visits']} 条走访记录，"
+          f"{counts['events']} 件事件")
     return 0
 
 

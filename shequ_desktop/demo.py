@@ -7,7 +7,6 @@ leaves the database as it was.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 from dataclasses import dataclass, field
 
@@ -35,6 +34,15 @@ OTHER_AREAS_NAMES = ("朝阳区望京街道", "海淀区学院路街道", "河�
                      "河南省郑州市", "四川省成都市", "广东省广州市", "上海市浦东新区")
 WORKPLACES = ("区人民医院", "第一中学", "华联超市", "市政公司", "街道办事处", "建设银行",
               "城建集团", "顺丰速运", "物业公司", "区图书馆", "科技有限公司", "餐饮店")
+VISIT_METHODS = ("入户", "电话", "视频", "其他")
+VISITORS = ("张晓燕", "李建华", "王丽", "刘洋", "陈静", "赵磊")    # the grid workers
+FINDINGS = ("身体状况良好，生活能自理", "家中整洁，无异常", "反映楼道灯不亮，已报物业",
+            "血压偏高，已提醒按时服药", "子女每周探望", "生活困难，已告知救助政策", "无异常")
+INCIDENTS = (("矛盾纠纷", "邻里因噪音发生争执"), ("矛盾纠纷", "楼上漏水引发邻里纠纷"),
+             ("安全隐患", "楼道堆放杂物堵塞消防通道"), ("安全隐患", "电动车在楼道内充电"),
+             ("环境卫生", "垃圾桶满溢未及时清运"), ("环境卫生", "绿化带内有建筑垃圾"),
+             ("民生诉求", "老人反映助餐点排队时间长"), ("民生诉求", "单元门禁损坏"),
+             ("其他", "路灯不亮"))
 # (tag name, share of eligible residents); eligibility is decided in _tags_for.
 TAG_SHARES = {"残疾人": 0.025, "低保": 0.015, "特困": 0.002, "严重精神障碍": 0.004,
               "社区矫正": 0.0005, "刑满释放": 0.001, "退役军人": 0.04, "优抚对象": 0.003,
@@ -56,7 +64,12 @@ class Rows:
     households: list[tuple] = field(default_factory=list)
     people: list[tuple] = field(default_factory=list)
     tags: list[tuple] = field(default_factory=list)
-    events: list[tuple] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)      # resident_events (history)
+    visits: list[tuple] = field(default_factory=list)
+    incidents: list[tuple] = field(default_factory=list)   # events (事件) and their log
+    incident_log: list[tuple] = field(default_factory=list)
+
+    intervals: dict[str, int] = field(default_factory=dict)
 
     def unit(self, parent, level, name, code=None, floors=None) -> int:
         self.units.append((len(self.units) + 1, parent, level, name, code, len(self.units),
@@ -171,6 +184,20 @@ class _Generator:
             gone.append(p)
         return gone
 
+    def visits(self, out: "Rows", resident_id: int, interval: int, since: dt.date) -> None:
+        """A focus-group member's visits: most are on schedule, some overdue, a few never."""
+        if self.rng.random() < 0.06:
+            return
+        last = self.today - dt.timedelta(days=self.rng.randint(0, int(interval * 1.15)))
+        day = max(last, since)
+        for _ in range(self.rng.randint(1, 3)):
+            if day < since:
+                break
+            out.visits.append((resident_id, day.isoformat(),
+                               self.rng.choices(VISIT_METHODS, (70, 20, 5, 5))[0],
+                               self.rng.choice(VISITORS), self.rng.choice(FINDINGS)))
+            day -= dt.timedelta(days=interval)
+
     def fill(self, p: Person, local: bool) -> dict:
         age = (self.today - p.birth).days // 365
         rng = self.rng
@@ -241,6 +268,7 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
         raise DomainError("数据库中已有数据；演示数据只能载入空数据库")
     gen = _Generator(seed, today or dt.date.today())
     out = Rows(dict(conn.execute("SELECT name, id FROM tags")))
+    out.intervals = dict(conn.execute("SELECT name, visit_interval_days FROM tags"))
     street = out.unit(None, "street", "幸福街道", "110105001")
     n_comm = max(1, round(residents / 10000))
     made = 0
@@ -254,6 +282,8 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
             quota = comm_quota // n_grid + (1 if g < comm_quota % n_grid else 0)
             grid_id = out.unit(comm, "grid", f"第{g + 1}网格", f"110105001{c + 1:03d}{g + 1:02d}")
             made += _fill_grid(gen, out, grid_id, quota)
+            _incidents(gen, out, grid_id, quota, dict(conn.execute(
+                "SELECT name, id FROM event_categories")))
             report(progress, made, residents)
 
     with ctx.transaction():
@@ -269,9 +299,51 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
         ctx.bulk_insert("resident_tags", ["resident_id", "tag_id", "since"], out.tags)
         ctx.bulk_insert("resident_events", ["resident_id", "kind", "date", "household_id",
                                             "from_household_id", "note"], out.events)
+        ctx.bulk_insert("visits", ["resident_id", "visited_on", "method", "visitor",
+                                   "findings"], out.visits)
+        ctx.bulk_insert("events", ["id", "category_id", "unit_id", "description", "found_at",
+                                   "reporter", "status", "accepted_at", "deadline_days",
+                                   "deadline", "resolution", "closed_at"], out.incidents)
+        ctx.bulk_insert("event_log", ["event_id", "at", "user", "action", "from_status",
+                                      "to_status", "note"], out.incident_log)
     return {"grid_units": len(out.units), "houses": len(out.houses),
             "households": len(out.households), "residents": len(out.people),
-            "resident_tags": len(out.tags)}
+            "resident_tags": len(out.tags), "visits": len(out.visits),
+            "events": len(out.incidents)}
+
+
+def _incidents(gen: _Generator, out: Rows, grid_id: int, residents: int,
+               categories: dict[str, int]) -> None:
+    """About one event per 250 residents over the last 90 days, at every stage of the loop."""
+    from shequ_desktop.workdays import add_workdays
+
+    rng = gen.rng
+    flow = ("上报", "受理", "处置中", "办结", "归档")
+    for _ in range(max(1, residents // 250)):
+        event_id = len(out.incidents) + 1
+        category, text = rng.choice(INCIDENTS)
+        found = gen.today - dt.timedelta(days=rng.randint(0, 90))
+        stage = rng.choices(range(5), (10, 15, 20, 35, 20))[0]
+        if (gen.today - found).days < 3:
+            stage = min(stage, 1)
+        accepted = found + dt.timedelta(days=1) if stage >= 1 else None
+        days = rng.choice((3, 5, 10)) if accepted else None
+        deadline = add_workdays(accepted, days) if accepted else None
+        closed = None
+        if stage >= 3:
+            closed = min(gen.today, accepted + dt.timedelta(days=rng.randint(1, days + 4)))
+        visitor = rng.choice(VISITORS)
+        out.incidents.append((
+            event_id, categories[category], grid_id, text, found.isoformat(), visitor,
+            flow[stage], accepted and accepted.isoformat(), days,
+            deadline and deadline.isoformat(), "已协调处理完毕" if closed else None,
+            closed and closed.isoformat()))
+        times = [found, accepted, accepted, closed, closed]
+        for step in range(stage + 1):
+            out.incident_log.append((
+                event_id, f"{times[step].isoformat()} 09:00:00", visitor,
+                ("上报", "受理", "处置", "办结", "归档")[step],
+                flow[step - 1] if step else None, flow[step], None))
 
 
 def _fill_grid(gen: _Generator, out: Rows, grid_id: int, quota: int) -> int:
@@ -356,9 +428,15 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
             out.events.append((rid, "死亡", died.isoformat(), hh_id, None, None))
         if p.status != "在册":
             continue
+        shortest = None
         for tag in _tags_for(rng, p, age, alone, elderly_couple):
-            since = gen.today - dt.timedelta(days=rng.randint(30, 1500))
-            out.tags.append((rid, out.tag_ids[tag], max(since, p.birth).isoformat()))
+            since = max(gen.today - dt.timedelta(days=rng.randint(30, 1500)), p.birth)
+            out.tags.append((rid, out.tag_ids[tag], since.isoformat()))
+            interval = out.intervals.get(tag)
+            if interval and (shortest is None or interval < shortest[0]):
+                shortest = (interval, since)
+        if shortest:
+            gen.visits(out, rid, *shortest)
     household_no = f"{unit_id:05d}{k:02d}{hh_id:06d}"
     out.households.append((hh_id, house_id, household_no, "1", head_id,
                            out.people[head_id - 1][11], "在册"))

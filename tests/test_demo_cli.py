@@ -71,6 +71,24 @@ def test_demo_is_believable(demo_db):
     assert one("SELECT count(DISTINCT usage) FROM houses") >= 4
 
 
+def test_demo_visits_and_events_are_consistent(demo_db):
+    conn, counts = demo_db
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    assert counts["visits"] > 0 and counts["events"] > 0
+    assert one(f"SELECT count(*) FROM visits WHERE visited_on > '{TODAY}'") == 0
+    assert one("""SELECT count(*) FROM visits v JOIN residents r ON r.id = v.resident_id
+                  WHERE r.status <> '在册' OR NOT EXISTS (SELECT 1 FROM resident_tags t
+                  WHERE t.resident_id = r.id AND t.since <= v.visited_on)""") == 0
+    # every event has one log line per step it went through, closed ones a resolution
+    steps = "CASE status WHEN '上报' THEN 1 WHEN '受理' THEN 2 WHEN '处置中' THEN 3 " \
+            "WHEN '办结' THEN 4 ELSE 5 END"
+    assert one(f"""SELECT count(*) FROM events e WHERE {steps} <>
+                   (SELECT count(*) FROM event_log l WHERE l.event_id = e.id)""") == 0
+    assert one("SELECT count(*) FROM events WHERE status IN ('办结', '归档') "
+               "AND (resolution IS NULL OR closed_at IS NULL)") == 0
+    assert one("SELECT count(*) FROM events WHERE status <> '上报' AND deadline IS NULL") == 0
+
+
 def test_demo_is_reproducible(tmp_path):
     names = []
     for i in range(2):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
                                QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -19,12 +19,9 @@ from shequ_desktop import events
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
+from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 
-ID_ROLE = Qt.ItemDataRole.UserRole
-OVERDUE_BACKGROUND = QColor("#fde4e1")
-OVERDUE_INK = QColor("#b3261e")
-DONE_INK = QColor("#6b6b6b")
-# column key, width in characters (headers: EventTableModel._headers)
+# column key, width in characters (headers: EventTableModel.headers)
 COLUMNS = (("category", 5), ("description", 22), ("grid", 7), ("found_at", 6), ("status", 4),
            ("deadline", 6), ("days", 7))
 # Which action each status allows (the buttons follow; the services refuse the rest anyway).
@@ -33,40 +30,16 @@ NEXT_ACTION = {events.REPORTED: "accept", events.ACCEPTED: "start",
 SENDS_BACK = (events.ACCEPTED, events.IN_PROGRESS, events.CLOSED)
 
 
-class EventTableModel(QAbstractTableModel):
+class EventTableModel(RowListModel):
     """A plain list of event rows (events.list_events); a community has hundreds to a few
     thousand, so the whole list is held and sorted in Python."""
 
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self.rows: list[dict] = []
-        self._headers = [self.tr("类别"), self.tr("描述"), self.tr("网格"), self.tr("发现时间"),
-                         self.tr("状态"), self.tr("期限"), self.tr("已用/逾期天数")]
-        self._bold = QFont()
-        self._bold.setBold(True)
-
-    def set_rows(self, rows: list[dict]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole):
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(COLUMNS)):
-            return self._headers[section]
-        return None
+    headers = ("类别", "描述", "网格", "发现时间", "状态", "期限", "已用/逾期天数")
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        row = self.row_at(index)
+        if row is None:
             return None
-        row = self.rows[index.row()]
         key = COLUMNS[index.column()][0]
         if role == Qt.ItemDataRole.DisplayRole:
             return self.days_text(row) if key == "days" else _one_line(row[key])

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from PySide6.QtCore import (QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt,
+from PySide6.QtCore import (QItemSelectionModel, QModelIndex, QObject, Qt,
                             Signal)
-from PySide6.QtGui import QBrush, QColor, QFont, QShowEvent
+from PySide6.QtGui import QBrush, QShowEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 from shiboken6 import isValid
@@ -21,10 +21,8 @@ from shequ_desktop import visits
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
+from ui.models.row_list import ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 
-ID_ROLE = Qt.ItemDataRole.UserRole
-OVERDUE_BACKGROUND = QColor("#fde4e1")
-OVERDUE_INK = QColor("#b3261e")
 # column key, width in characters
 COLUMNS = (("name", 5), ("address", 14), ("grid", 10), ("tags", 11), ("interval_days", 4),
            ("last_visit", 6), ("due_on", 6), ("days_overdue", 5))
@@ -39,18 +37,14 @@ def _natural(text: str | None) -> list:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text or "")]
 
 
-class VisitTableModel(QAbstractTableModel):
+class VisitTableModel(RowListModel):
     """The due list held in memory (at most a street's focus-group members), sorted in Python."""
+
+    headers = ("姓名", "地址", "网格", "重点人群", "周期(天)", "上次走访", "应访日期", "逾期天数")
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.rows: list[dict] = []
         self._order: list[dict] = []          # the list's own order (column -1)
-        self._headers = [self.tr("姓名"), self.tr("地址"), self.tr("网格"), self.tr("重点人群"),
-                         self.tr("周期(天)"), self.tr("上次走访"), self.tr("应访日期"),
-                         self.tr("逾期天数")]
-        self._bold = QFont()
-        self._bold.setBold(True)
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.with_community = False       # grid names repeat across communities: name both
 
@@ -61,24 +55,10 @@ class VisitTableModel(QAbstractTableModel):
         self.rows = self._sorted(self._order, *self._sort)
         self.endResetModel()
 
-    # --- Qt model interface ------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole):
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(COLUMNS)):
-            return self._headers[section]
-        return None
-
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        row = self.row_at(index)
+        if row is None:
             return None
-        row = self.rows[index.row()]
         key = COLUMNS[index.column()][0]
         overdue = row["days_overdue"] > 0
         if role == Qt.ItemDataRole.DisplayRole:
