@@ -59,12 +59,17 @@ class Context:
         outer = self._pending is None
         if outer:
             self._pending = []
+        mark = len(self._pending)
         try:
             with atomic(self.conn):
                 yield self
                 if outer and self._pending:
                     search.update_index(self.conn, self._pending)
             committed = self._pending if outer else []
+        except BaseException:
+            if not outer:              # a rolled-back savepoint's changes never happened
+                del self._pending[mark:]
+            raise
         finally:
             if outer:
                 self._pending = None

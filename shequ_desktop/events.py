@@ -33,7 +33,12 @@ TABLES = ("events", "event_log", "event_categories")   # what the events page li
 
 
 def _today(on) -> dt.date:
-    return dt.date.fromisoformat(parse_date(on)) if on is not None else dt.date.today()
+    if on is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(parse_date(on))
+    except ValueError as exc:
+        raise ValidationError([FieldError("date", "日期", str(exc))]) from None
 
 
 def _now() -> str:
@@ -91,6 +96,10 @@ def _transition(ctx: Context, event_id: int, target: str, values: dict, note: st
         event = _get_event(ctx, event_id)
         if action is None:
             _check_step(event, target)
+        accepted = values.get("accepted_at")
+        if accepted and accepted < event["found_at"]:
+            raise ValidationError([FieldError("accepted_at", "受理日期",
+                                              f"早于发现时间 {event['found_at']}")])
         changes = ctx.update("events", event_id, {**values, "status": target}, event)
         changes += _log(ctx, event_id, action or ACTIONS[target], event["status"], target, note)
     return Result(event_id, changes)

@@ -58,13 +58,14 @@ def set_head(ctx: Context, household_id: int, resident_id: int,
     return Result(household_id, changes)
 
 
-def close_household(ctx: Context, household_id: int) -> Result:
-    """注销 a household whose last member has left (the head stays recorded as history)."""
+def close_household(ctx: Context, household_id: int, leaving_id: int | None = None) -> Result:
+    """注销 a household whose last member has left, or is leaving (`leaving_id`); the head
+    stays recorded as history."""
     with ctx.transaction():
         left = ctx.conn.execute(
-            "SELECT count(*) FROM residents WHERE household_id = ? AND status = ?",
-            (household_id, ACTIVE)).fetchone()[0]
-        if left > 1:
+            "SELECT count(*) FROM residents WHERE household_id = ? AND status = ? "
+            "AND id IS NOT ?", (household_id, ACTIVE, leaving_id)).fetchone()[0]
+        if left:
             raise DomainError(f"户内还有 {left} 名在册成员，不能注销")
         return Result(household_id, ctx.update("households", household_id, {"status": "注销"}))
 

@@ -8,15 +8,14 @@ from shequ_desktop.validation import clean_record
 
 
 def create_house(ctx: Context, unit_id: int, values: dict) -> Result:
-    clean = clean_record("houses", values)
+    clean = clean_record("houses", {"usage": "自住", **values})
     with ctx.transaction():
         unit = ctx.get("grid_units", unit_id)
         if unit["level"] not in HOUSE_LEVELS:
             raise DomainError(f"房屋只能登记在楼栋或单元下，“{unit['name']}”是"
                               f"{LEVEL_LABELS[unit['level']]}")
         _check_room_free(ctx, unit_id, clean["room_no"])
-        new_id, changes = ctx.insert("houses", {**clean, "unit_id": unit_id,
-                                                "usage": clean.get("usage") or "自住"})
+        new_id, changes = ctx.insert("houses", {**clean, "unit_id": unit_id})
     return Result(new_id, changes)
 
 

@@ -138,8 +138,11 @@ class ResidentQuery:
         if unknown:
             raise ValueError(f"unknown resident status {sorted(unknown)}")
 
-    def _where(self) -> tuple[str, list]:
-        """The WHERE conditions on r: status, then the filters and the search text."""
+    def _where(self, lookup_only: bool = False) -> tuple[str, list]:
+        """The WHERE conditions on r: status, then the filters and the search text.
+
+        `lookup_only`: another table drives the query (see search.clause)."""
+        plus = "+" if lookup_only else ""
         parts, params = [], []
         if self.statuses:
             # Under a unit the residents are reached through their household: "+" keeps
@@ -148,7 +151,7 @@ class ResidentQuery:
             parts.append(f"{column} IN ({', '.join('?' * len(self.statuses))})")
             params += self.statuses
         if self.tag_ids:
-            parts.append("r.id IN (SELECT resident_id FROM resident_tags WHERE until IS NULL"
+            parts.append(f"{plus}r.id IN (SELECT resident_id FROM resident_tags WHERE until IS NULL"
                          f" AND tag_id IN ({', '.join('?' * len(self.tag_ids))}))")
             params += self.tag_ids
         today = dt.date.today()
@@ -163,7 +166,7 @@ class ResidentQuery:
                 parts.append(f"r.{column} = ?")
                 params.append(getattr(self, column))
         if self.text.strip():
-            sql, more = search.clause(self.text)
+            sql, more = search.clause(self.text, lookup_only)
             if sql:
                 parts.append(sql)
                 params += more
@@ -195,7 +198,7 @@ class ResidentQuery:
     def _address_sql(self) -> list[_Select]:
         """Residents with a house by (building, unit, room); then those without one."""
         self._check()
-        where, where_params = self._where()
+        where, where_params = self._where(lookup_only=True)    # the houses drive this one
         d = " DESC" if self.descending else ""
         if self.unit_id is not None:
             head = SUBTREE_SQL + ", " + _UNIT_RANK.format(
@@ -212,6 +215,7 @@ class ResidentQuery:
             f"ur.k{d}, length(ho.room_no){d}, ho.room_no{d}, r.id{d}", params + where_params)
         if self.unit_id is not None:
             return [housed]
+        where, where_params = self._where()
         homeless = _Select(
             "", "SELECT r.id FROM residents r LEFT JOIN households h ON h.id = r.household_id"
                 f" WHERE h.house_id IS NULL AND {where}", f"r.id{d}", where_params)

@@ -72,6 +72,7 @@ def insert_resident(ctx: Context, household_id: int, values: dict, relation: str
     clean["name_initials"] = pinyin.initials(clean["name"])
     clean["household_id"] = household_id
     clean["status"] = ACTIVE
+    _check_id_free(ctx, clean.get("id_number"))
     new_id, changes = ctx.insert("residents", clean)
     changes += add_event(ctx, new_id, "迁入", clean.get("moved_in_at") or dt.date.today().isoformat(),
                          household_id)
@@ -102,6 +103,8 @@ def update_resident(ctx: Context, resident_id: int, values: dict,
         if expected is not None:
             check_version(current, expected)
         clean = clean_record("residents", values, existing=current)
+        if clean.get("id_number"):
+            _check_id_free(ctx, clean["id_number"], resident_id)
         if "name" in clean:
             clean["name_initials"] = pinyin.initials(clean["name"])
         return Result(resident_id, ctx.update("residents", resident_id, clean, current))
@@ -158,12 +161,37 @@ def _leave_household(ctx: Context, resident: dict, new_head_id: int | None,
         return changes
     if others and new_head_id is None:
         raise DomainError(f"{resident['name']}是户主，户内还有 {others} 人，请先指定新户主")
+    if new_head_id == resident["id"]:
+        raise DomainError(f"{resident['name']}正要离开本户，不能再任户主，请指定其他成员")
     if others:
         changes += set_head(ctx, household_id, new_head_id,
                             old_head_relation=old_head_relation or "99").changes
     else:
-        changes += close_household(ctx, household_id).changes
+        changes += close_household(ctx, household_id, leaving_id=resident["id"]).changes
     return changes
+
+
+def _end_tags(ctx: Context, resident_id: int, when: str) -> list[Change]:
+    """Someone who moved out or died leaves their focus groups on that day."""
+    changes: list[Change] = []
+    for row in ctx.conn.execute("SELECT * FROM resident_tags WHERE resident_id = ? "
+                                "AND until IS NULL", (resident_id,)).fetchall():
+        changes += ctx.update("resident_tags", row["id"],
+                              {"until": max(when, row["since"])}, dict(row))
+    return changes
+
+
+def _check_id_free(ctx: Context, id_number: str | None, own_id: int | None = None) -> None:
+    """One ID number, one person on record."""
+    if not id_number:
+        return
+    other = ctx.conn.execute(
+        "SELECT id, name FROM residents WHERE id_number = ? AND status = '在册' AND id IS NOT ?",
+        (id_number, own_id)).fetchone()
+    if other:
+        raise ValidationError([FieldError(
+            "id_number", "身份证号",
+            f"已登记给在册人员{other['name']}（编号 {other['id']}），请勿重复登记")])
 
 
 def move_to_household(ctx: Context, resident_id: int, household_id: int, relation: str,
@@ -198,6 +226,7 @@ def move_out(ctx: Context, resident_id: int, date=None, destination: str = "",
             "status": "迁出", "moved_out_at": when, "moved_out_to": where})
         changes += add_event(ctx, resident_id, "迁出", when, None, resident["household_id"],
                              where)
+        changes += _end_tags(ctx, resident_id, when)
     return Result(resident_id, changes)
 
 
@@ -211,6 +240,7 @@ def record_death(ctx: Context, resident_id: int, date=None,
         changes = _leave_household(ctx, resident, new_head_id, None)
         changes += ctx.update("residents", resident_id, {"status": "死亡", "death_date": when})
         changes += add_event(ctx, resident_id, "死亡", when, resident["household_id"])
+        changes += _end_tags(ctx, resident_id, when)
     return Result(resident_id, changes)
 
 

@@ -12,8 +12,10 @@ import unicodedata
 
 from db import atomic
 from shequ_desktop import pinyin
+from shequ_desktop.errors import DomainError
 
 INDEX_VERSION = "1"
+MAX_WORDS = 10
 INDEXED_FIELDS = {"name", "id_number", "phone"}
 _ADDRESS = re.compile(
     r"(?:(\d+)(?:栋|号楼|幢|座|号|-))?(?:(\d+)(?:单元|-))?(\d+)(?:室|号)?")
@@ -90,41 +92,51 @@ def _phrase(tokens: list[str]) -> str:
     return '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
 
 
-def clause(text: str) -> tuple[str, list]:
-    """SQL condition on r.id for the typed text; every word must match. ('', []) for no text."""
+def clause(text: str, lookup_only: bool = False) -> tuple[str, list]:
+    """SQL condition on r.id for the typed text; every word must match. ('', []) for no text.
+
+    `lookup_only`: the query is driven by another table (e.g. sorting by address walks the
+    houses), so the conditions must only test each row ("+r.id" keeps SQLite from scanning by
+    id and probing the whole list for every household: 47 s instead of 0.15 s at 200k).
+    """
+    plus = "+" if lookup_only else ""
     text = unicodedata.normalize("NFKC", text or "").lower()
+    words = text.split()
+    if len(words) > MAX_WORDS:
+        raise DomainError(f"查找条件过多：最多 {MAX_WORDS} 个词（现为 {len(words)} 个）")
     parts, params = [], []
-    for word in text.split():
+    for word in words:
         m = _ADDRESS.fullmatch(word)
         if m and _ADDRESS_HINT.search(word):
-            sql, p = _address(*m.groups())
+            sql, p = _address(*m.groups(), plus)
         elif _DIGITS.fullmatch(word):
-            sql, p = _digits(word.upper())
+            sql, p = _digits(word.upper(), plus)
         elif _LETTERS.fullmatch(word):
-            sql = "r.id IN (SELECT rowid FROM resident_names WHERE resident_names MATCH ?)"
+            sql = f"{plus}r.id IN (SELECT rowid FROM resident_names WHERE resident_names MATCH ?)"
             p = [f"names : {_phrase([word])} *"]
         else:
             chars = [ch for ch in word if ch.isalnum()]
             if not chars:
                 continue
-            sql = "r.id IN (SELECT rowid FROM resident_names WHERE resident_names MATCH ?)"
+            sql = f"{plus}r.id IN (SELECT rowid FROM resident_names WHERE resident_names MATCH ?)"
             p = [f"names : {_phrase(chars)}"]
         parts.append(sql)
         params += p
     return " AND ".join(parts), params
 
 
-def _digits(word: str) -> tuple[str, list]:
+def _digits(word: str, plus: str = "") -> tuple[str, list]:
     if len(word) >= 3:
-        return ("r.id IN (SELECT rowid FROM resident_digits WHERE resident_digits MATCH ?)",
+        return (f"{plus}r.id IN (SELECT rowid FROM resident_digits WHERE resident_digits MATCH ?)",
                 [_phrase([word])])
     pattern = f"*{word}*"
     return "(r.id_number GLOB ? OR r.phone GLOB ?)", [pattern, pattern]
 
 
-def _address(building: str | None, unit: str | None, room: str) -> tuple[str, list]:
+def _address(building: str | None, unit: str | None, room: str,
+             plus: str = "") -> tuple[str, list]:
     """'3栋2单元501', '3-2-501', '5号楼301': the houses whose names and room number fit."""
-    sql = """r.household_id IN (
+    sql = plus + """r.household_id IN (
         SELECT hh.id FROM households hh JOIN houses ho ON ho.id = hh.house_id
         JOIN grid_units u ON u.id = ho.unit_id
         LEFT JOIN grid_units b ON b.id = u.parent_id

@@ -8,11 +8,19 @@ from shequ_desktop.errors import DomainError, FieldError, ValidationError
 from shequ_desktop.validation import clean_record, parse_date
 
 
+def _check_tag(ctx: Context, clean: dict, own_id: int | None = None) -> None:
+    if clean.get("visit_interval_days") == 0:
+        raise ValidationError([FieldError("visit_interval_days", "走访周期(天)",
+                                          "至少为 1 天；不需走访请留空")])
+    if "name" in clean and ctx.conn.execute(
+            "SELECT 1 FROM tags WHERE name = ? AND id IS NOT ?", (clean["name"], own_id)).fetchone():
+        raise ValidationError([FieldError("name", "名称", f"已有“{clean['name']}”")])
+
+
 def create_tag(ctx: Context, name: str, visit_interval_days: int | None = None) -> Result:
     clean = clean_record("tags", {"name": name, "visit_interval_days": visit_interval_days})
     with ctx.transaction():
-        if ctx.conn.execute("SELECT 1 FROM tags WHERE name = ?", (clean["name"],)).fetchone():
-            raise ValidationError([FieldError("name", "名称", f"已有“{clean['name']}”")])
+        _check_tag(ctx, clean)
         new_id, changes = ctx.insert("tags", clean)
     return Result(new_id, changes)
 
@@ -21,6 +29,7 @@ def update_tag(ctx: Context, tag_id: int, values: dict) -> Result:
     with ctx.transaction():
         current = ctx.get("tags", tag_id)
         clean = clean_record("tags", values, existing=current)
+        _check_tag(ctx, clean, tag_id)
         return Result(tag_id, ctx.update("tags", tag_id, clean, current))
 
 

@@ -113,7 +113,8 @@ def clean_record(entity: str, values: dict[str, Any], *, existing: dict | None =
         f = by_name[name]
         try:
             if f.kind == "id_number" and not _is_id_card(entity, values, existing):
-                out[name] = idnumber.clean(values[name]) if not _empty(values[name]) else None
+                value = values.get(name)
+                out[name] = idnumber.clean(value) if not _empty(value) else None
                 continue
             out[name] = clean_value(f, values.get(name), today)
         except ValueError as exc:
@@ -139,7 +140,10 @@ def _resident_rules(out: dict, existing: dict, today: dt.date) -> list[FieldErro
     number = merged.get("id_number")
     if not number or not _is_id_card("residents", merged, None):
         return []
-    info = idnumber.parse(number, today)
+    try:
+        info = idnumber.parse(number, today)
+    except ValueError as exc:        # a stored passport number, now said to be an ID card
+        return [FieldError("id_number", "身份证号", str(exc))]
     errors = []
     for name, label, derived, shown in (
         ("birth_date", "出生日期", info.birth_date, info.birth_date),

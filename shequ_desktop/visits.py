@@ -167,7 +167,8 @@ _DUE_SQL = """
 {head}
 SELECT a.resident_id, r.name, r.household_id, ho.unit_id, ho.room_no,
        a.interval_days, a.tag_ids, a.last_visit,
-       coalesce(julianday(a.last_visit) + a.interval_days, julianday(a.first_since)) AS due_jd
+       max(coalesce(julianday(a.last_visit) + a.interval_days, 0),
+           julianday(a.first_since)) AS due_jd   -- a visit before the tag does not count
 FROM (SELECT rt.resident_id, min(t.visit_interval_days) AS interval_days,
              min(rt.since) AS first_since, group_concat(rt.tag_id) AS tag_ids,
              (SELECT max(v.visited_on) FROM visits v

@@ -13,13 +13,16 @@ D = dt.date
 TODAY = dt.date.today()
 
 
+FOUND = dt.date(2026, 1, 5)     # early enough for every acceptance date the tests use
+
+
 def category(conn, name="安全隐患"):
     return conn.execute("SELECT id FROM event_categories WHERE name = ?", (name,)).fetchone()[0]
 
 
 def report(ctx, unit_id, description="楼道堆放杂物", found_at=None, name="安全隐患", **kw):
     return events.report_event(ctx, unit_id, category(ctx.conn, name), description,
-                               found_at or TODAY, kw.pop("reporter", ctx.user), **kw).id
+                               found_at or FOUND, kw.pop("reporter", ctx.user), **kw).id
 
 
 def status(conn, event_id):
