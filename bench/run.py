@@ -92,8 +92,10 @@ def startup(workdir: Path, residents: int) -> str:
     _startup(["bare"], 1)  # warm the OS file cache for both
     _startup(["app", str(path)], 1)
     peer = _startup(["bare"], 5)
+    views = _startup(["views"], 5)
     ours = _startup(["app", str(path)], 5)
-    return line(f"startup_{residents}", ours, peer, "s")
+    return "\n".join([line(f"startup_{residents}", ours, peer, "s"),
+                      line(f"startup_{residents}_vs_item_views", ours, views, "s")])
 
 
 def _ms(fn, runs: int) -> tuple[list[float], object]:
