@@ -89,6 +89,10 @@ def _startup(args: list[str], runs: int) -> float:
 def startup(workdir: Path, residents: int) -> str:
     """Process start to main window shown on a street database; peer: bare QMainWindow."""
     path = street_db(workdir, residents)
+    # As installed: byte-compiled (.ci/bootstrap does this; PYTHONDONTWRITEBYTECODE would
+    # otherwise make every start compile the project's modules again).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "shequ_desktop", "db", "ui"],
+                   cwd=ROOT, check=True, capture_output=True)
     _startup(["bare"], 1)  # warm the OS file cache for both
     _startup(["app", str(path)], 1)
     peer = _startup(["bare"], 5)
