@@ -368,3 +368,33 @@ def test_escape_with_changes_asks_before_discarding(qtbot, ctx, family, question
     assert len(questions.asked) == 2 and not dialog.isVisible()
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert row(ctx.conn, ids["son"])["phone"] is None
+
+
+def test_a_locked_database_keeps_the_form_open_with_the_typing(qtbot, db_path, family,
+                                                                 monkeypatch):
+    import sqlite3
+
+    import db as storage
+    from PySide6.QtWidgets import QMessageBox
+
+    from shequ_desktop.context import Context
+    from ui.resident_form import ResidentForm
+
+    _, ids = family
+    ctx = Context(storage.open_db(db_path, busy_timeout_ms=50), "测试员")
+    form = ResidentForm(ctx)
+    qtbot.addWidget(form)
+    form.load(ids["son"])
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: warnings.append(text))
+    form.editors["occupation"].setText("学生")
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        assert form.save(ctx) is False
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert warnings and "占用" in warnings[0]
+    assert form.editors["occupation"].text() == "学生"            # the typing is kept
+    assert ctx.get("residents", ids["son"])["occupation"] is None  # nothing half-written

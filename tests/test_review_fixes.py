@@ -6,7 +6,6 @@ import pytest
 from shequ_desktop import events, households, houses, residents, search, tags, visits
 from shequ_desktop.checks import run_checks
 from shequ_desktop.errors import DomainError, ValidationError
-from tests.conftest import make_id
 
 
 def failing_checks(conn):

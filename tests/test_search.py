@@ -1,6 +1,6 @@
 import pytest
 
-from shequ_desktop import households, residents, search
+from shequ_desktop import residents, search
 from shequ_desktop.context import Context
 from tests.conftest import make_id
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCalendarWidget, QCheckBox, QComboBox, QFrame, QG
                                QPlainTextEdit, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
 from shequ_desktop import codes, grid, households, idnumber, residents, tags, validation
+from db import StorageError
 from shequ_desktop.context import Context
 from shequ_desktop.errors import ConflictError, DomainError, ValidationError
 from shequ_desktop.fields import RESIDENT_FIELDS, Field, field
@@ -494,7 +495,7 @@ class ResidentForm(QWidget):
         except ConflictError as exc:
             QMessageBox.warning(self, self.tr("保存未生效"), str(exc))
             return False
-        except DomainError as exc:
+        except (DomainError, StorageError) as exc:     # refused, or a locked / full disk
             QMessageBox.warning(self, self.tr("无法保存"), str(exc))
             return False
         self.load(resident_id)
