@@ -66,11 +66,7 @@ def _search(args) -> int:
     found = search.search(open_db(args.db), args.query, limit=args.limit, statuses=statuses)
     keys = ("id", "name", "gender", "birth_date", "id_number", "phone", "household_id",
             "relation_to_head", "status")
-    for row in found:
-        if args.json:
-            print(json.dumps({k: row[k] for k in keys}, ensure_ascii=False))
-        else:
-            print("\t".join(str(row[k] or "") for k in keys))
+    _print_rows([{k: row[k] for k in keys} for row in found], args.json)
     if not args.json:
         print(f"共 {len(found)} 人", file=sys.stderr)
     return 0
@@ -81,11 +77,7 @@ def _visits_due(args) -> int:
 
     on = _date_arg(args.on)
     rows = visits.due_records(open_db(args.db), on, args.unit)
-    for row in rows:
-        if args.json:
-            print(json.dumps(row, ensure_ascii=False))
-        else:
-            print("\t".join(str(v if v is not None else "") for v in row.values()))
+    _print_rows(rows, args.json)
     if not args.json:
         print(f"共 {len(rows)} 人到期或逾期", file=sys.stderr)
     return 0
@@ -96,12 +88,17 @@ def _events_list(args) -> int:
 
     rows = events.list_records(open_db(args.db), status=args.status, overdue=args.overdue,
                                on=_date_arg(args.on))
+    _print_rows(rows, args.json)
+    return 0
+
+
+def _print_rows(rows: list[dict], as_json: bool) -> None:
+    """One JSON object a line, or tab-separated values."""
     for row in rows:
-        if args.json:
+        if as_json:
             print(json.dumps(row, ensure_ascii=False))
         else:
-            print("\t".join(str(v if v is not None else "") for v in row.values()))
-    return 0
+            print("\t".join("" if v is None else str(v) for v in row.values()))
 
 
 def _date_arg(text: str | None):

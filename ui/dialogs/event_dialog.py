@@ -10,46 +10,15 @@ import datetime as dt
 import sqlite3
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QLabel, QLineEdit, QPlainTextEdit,
+                               QSpinBox, QWidget)
 
+
+from ui.dialogs.form_dialog import FormDialog
 from shequ_desktop import events, grid, workdays
 
 WEEKDAYS = "一二三四五六日"
 WARNING_STYLE = "color: #b3261e;"
-
-
-class _Dialog(QDialog):
-    """A form over OK/Cancel; OK is enabled only while `_complete()` holds."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setMinimumWidth(420)
-        self.layout_ = QVBoxLayout(self)
-        self.form = QFormLayout()
-        self.layout_.addLayout(self.form)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-
-    def _finish(self) -> None:
-        self.layout_.addWidget(self.buttons)
-        self._update_ok()
-
-    def _complete(self) -> bool:
-        return True
-
-    def _update_ok(self, *_args) -> None:
-        self.ok_button().setEnabled(self._complete())
-
-    def ok_button(self):
-        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-
-    @classmethod
-    def _run(cls, dialog: "_Dialog"):
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 def _text_edit(placeholder: str, lines: int = 4) -> QPlainTextEdit:
@@ -60,12 +29,12 @@ def _text_edit(placeholder: str, lines: int = 4) -> QPlainTextEdit:
     return edit
 
 
-class EventDialog(_Dialog):
+class EventDialog(FormDialog):
     """上报事件: where, category, description, location, when found, who reports."""
 
     def __init__(self, conn: sqlite3.Connection, unit_id: int | None, user: str,
                  parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__("", parent, min_width=420)
         self.setWindowTitle(self.tr("上报事件"))
         self.unit = QComboBox()
         self.unit.setMaxVisibleItems(20)
@@ -128,12 +97,12 @@ class EventDialog(_Dialog):
         return cls._run(cls(conn, unit_id, user, parent))
 
 
-class AcceptDialog(_Dialog):
+class AcceptDialog(FormDialog):
     """受理: the deadline in working days, with the date it falls on, and a note."""
 
     def __init__(self, description: str, today: dt.date | None = None,
                  parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__("", parent, min_width=420)
         self.setWindowTitle(self.tr("受理事件"))
         self.today = today or dt.date.today()
         about = QLabel(description)
@@ -175,12 +144,12 @@ class AcceptDialog(_Dialog):
         return cls._run(cls(description, parent=parent))
 
 
-class TextDialog(_Dialog):
+class TextDialog(FormDialog):
     """One text: 办结 resolution, 退回 reason, a note. OK waits for text when it is required."""
 
     def __init__(self, title: str, prompt: str, required: bool = True,
                  placeholder: str = "", parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__("", parent, min_width=420)
         self.setWindowTitle(title)
         self.required = required
         label = QLabel(prompt)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import sqlite3
 
 from PySide6.QtCore import QCoreApplication, QDate, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog,
-                               QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QTableWidget, QTableWidgetItem, QWidget)
 
+
+from ui.dialogs.form_dialog import FormDialog
 from shequ_desktop import codes, pickers
 from shequ_desktop.residents import HEAD_RELATIONS
 
@@ -23,42 +24,6 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 def _tr(text: str) -> str:
     """tr() for texts needed before the QDialog exists (window titles passed to the base)."""
     return QCoreApplication.translate("move_dialogs", text)
-
-
-class _Dialog(QDialog):
-    """A form over OK/Cancel; OK is enabled only while `_complete()` holds."""
-
-    def __init__(self, title: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.setMinimumWidth(380)
-        self.layout_ = QVBoxLayout(self)
-        self.form = QFormLayout()
-        self.layout_.addLayout(self.form)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-
-    def _finish(self) -> None:
-        self.layout_.addWidget(self.buttons)
-        self._update_ok()
-
-    def _complete(self) -> bool:
-        return True
-
-    def _update_ok(self, *_args) -> None:
-        self.ok_button().setEnabled(self._complete())
-
-    def ok_button(self):
-        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-
-    def answer(self):
-        raise NotImplementedError
-
-    @classmethod
-    def _run(cls, dialog: "_Dialog"):
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 def date_edit() -> QDateEdit:
@@ -86,7 +51,7 @@ def _iso(edit: QDateEdit) -> str:
     return edit.date().toString(Qt.DateFormat.ISODate)
 
 
-class DateDialog(_Dialog):
+class DateDialog(FormDialog):
     """One date, e.g. the date of death."""
 
     def __init__(self, title: str, prompt: str, parent: QWidget | None = None):
@@ -104,7 +69,7 @@ class DateDialog(_Dialog):
         return cls._run(cls(title, prompt, parent))
 
 
-class MoveOutDialog(_Dialog):
+class MoveOutDialog(FormDialog):
     """迁出: the date and where the person went."""
 
     def __init__(self, name: str, parent: QWidget | None = None):
@@ -125,7 +90,7 @@ class MoveOutDialog(_Dialog):
         return cls._run(cls(name, parent))
 
 
-class RelationDialog(_Dialog):
+class RelationDialog(FormDialog):
     """A relation to the head, e.g. the old head's relation to the new one."""
 
     def __init__(self, title: str, prompt: str, parent: QWidget | None = None):
@@ -179,7 +144,7 @@ class MoveRelationDialog(RelationDialog):
         return cls._run(cls(name, target, parent))
 
 
-class NewHeadDialog(_Dialog):
+class NewHeadDialog(FormDialog):
     """Who becomes the head when the head leaves: one of the members who stay."""
 
     def __init__(self, leaving: str, candidates: list[dict], parent: QWidget | None = None):
@@ -242,7 +207,7 @@ def _fill(table: QTableWidget, rows: list[tuple[int, list[str]]]) -> None:
         table.selectRow(0)
 
 
-class _PickerDialog(_Dialog):
+class _PickerDialog(FormDialog):
     """A search box or filters over a table of choices; double-click or OK picks one."""
 
     def __init__(self, title: str, headers: list[str], parent: QWidget | None = None):

@@ -12,13 +12,14 @@ from typing import Callable
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
-                               QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QLabel, QMessageBox, QPushButton, QSplitter, QTableView,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from shequ_desktop import events
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
+from ui.table_setup import setup_table
 from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 
 # column key, width in characters (headers: EventTableModel.headers)
@@ -199,26 +200,7 @@ class EventsPage(QWidget):
         self.reload()
 
     def _setup_view(self) -> None:
-        view = self.view
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        metrics = view.fontMetrics()
-        rows = view.verticalHeader()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(metrics.height() + 10)
-        rows.setVisible(False)
-        header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        char = metrics.horizontalAdvance("汉")
-        for column, (_key, chars) in enumerate(COLUMNS):
-            header.resizeSection(column, chars * char + 14)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        view.setSortingEnabled(True)
+        setup_table(self.view, [chars for _, chars in COLUMNS], stretch=1)   # 描述 stretches
 
     def _setup_log(self) -> None:
         table = self.log_table

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu,
-                               QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
 
 from shequ_desktop.context import Change
 from shequ_desktop.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
 from ui.models.resident_table import ResidentTableModel
 from ui.pages.resident_filters import ResidentFilters
+from ui.table_setup import setup_table
 
 
 class ResidentsPage(QWidget):
@@ -60,30 +60,14 @@ class ResidentsPage(QWidget):
 
     def _setup_view(self) -> None:
         view = self.view
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        columns = self.model.columns
+        setup_table(view, [width(key) for key in columns], multi=True)
         view.setAlternatingRowColors(True)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        metrics = view.fontMetrics()
-        # Fixed row height: the view never measures rows (resizeRowsToContents is 111 s at 200k).
-        rows = view.verticalHeader()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(metrics.height() + 10)
-        rows.setVisible(False)
         header = view.horizontalHeader()
         header.setSectionsMovable(True)
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        char = metrics.horizontalAdvance("汉")
-        for column, key in enumerate(self.model.columns):
-            header.resizeSection(column, max(width(key), 2) * char + 14)
+        for column, key in enumerate(columns):
             header.setSectionHidden(column, key not in DEFAULT_COLUMNS)
         header.setStretchLastSection(True)
-        # No sort indicator yet: the residents stay in the order they were entered.
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        view.setSortingEnabled(True)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
         view.activated.connect(self._on_activated)         # Enter, or a double click

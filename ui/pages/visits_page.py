@@ -13,14 +13,15 @@ import re
 from PySide6.QtCore import (QItemSelectionModel, QModelIndex, QObject, Qt,
                             Signal)
 from PySide6.QtGui import QBrush, QShowEvent
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                               QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QTableView, QVBoxLayout, QWidget)
 from shiboken6 import isValid
 
 from shequ_desktop import visits
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
+from ui.table_setup import setup_table
 from ui.models.row_list import ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 
 # column key, width in characters
@@ -187,27 +188,9 @@ class VisitsPage(QWidget):
         self._update_buttons()
 
     def _setup_view(self) -> None:
-        view = self.view
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        rows = view.verticalHeader()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(view.fontMetrics().height() + 10)
-        rows.setVisible(False)
-        header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        char = view.fontMetrics().horizontalAdvance("汉")
-        for column, (_key, chars) in enumerate(COLUMNS):
-            header.resizeSection(column, chars * char + 16)
         # 重点人群 takes what is left: one person may be in several groups.
-        header.setSectionResizeMode([k for k, _ in COLUMNS].index("tags"),
-                                    QHeaderView.ResizeMode.Stretch)
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        view.setSortingEnabled(True)
+        setup_table(self.view, [chars for _, chars in COLUMNS], multi=True,
+                    stretch=[k for k, _ in COLUMNS].index("tags"))
 
     # --- what is shown -----------------------------------------------------------------------
     def set_unit(self, unit_id: int | None) -> None:
