@@ -1,5 +1,5 @@
 """Storage: opening a database, pragmas, migrations, transactions. No domain, no Qt."""
-from db.connection import analyze, atomic, connect, open_db
+from db.connection import analyze, atomic, connect, db_path, open_db
 from db.errors import (
     DatabaseLockedError,
     DiskFullError,
@@ -10,7 +10,7 @@ from db.errors import (
 )
 
 __all__ = [
-    "analyze", "atomic", "connect", "open_db",
+    "analyze", "atomic", "connect", "db_path", "open_db",
     "StorageError", "NotADatabaseError", "NewerDatabaseError",
     "ReadOnlyDatabaseError", "DatabaseLockedError", "DiskFullError",
 ]

@@ -72,6 +72,11 @@ def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
     return conn
 
 
+def db_path(conn: sqlite3.Connection) -> str:
+    """The file a connection is on (a worker thread opens its own connection to it)."""
+    return conn.execute("PRAGMA database_list").fetchone()[2]
+
+
 def analyze(conn: sqlite3.Connection) -> None:
     """Table statistics for the query planner. Without them SQLite walks the status index
     (nearly every resident is 在册) instead of a selective one: 45 ms instead of 5 ms for an

@@ -54,6 +54,10 @@ class Context:
         """`callback(changes)` runs after each committed transaction that changed something."""
         self._subscribers.append(callback)
 
+    def unsubscribe(self, callback: Callable[[list[Change]], None]) -> None:
+        if callback in self._subscribers:
+            self._subscribers.remove(callback)
+
     @contextlib.contextmanager
     def transaction(self):
         outer = self._pending is None

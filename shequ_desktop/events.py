@@ -16,7 +16,7 @@ from shequ_desktop import workdays
 from shequ_desktop.context import Change, Context, Result
 from shequ_desktop.errors import DomainError, FieldError, NotFoundError, ValidationError
 from shequ_desktop.grid import SUBTREE_SQL
-from shequ_desktop.validation import parse_date
+from shequ_desktop.validation import clean_text, parse_date
 
 REPORTED, ACCEPTED, IN_PROGRESS, CLOSED, ARCHIVED = STATUSES = (
     "上报", "受理", "处置中", "办结", "归档")
@@ -46,11 +46,7 @@ def _now() -> str:
     return dt.datetime.now().isoformat(sep=" ", timespec="seconds")
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = "\n".join(" ".join(line.split()) for line in str(value).splitlines()).strip()
-    return text or None
+_text = clean_text
 
 
 def _required(value: Any, name: str, label: str) -> str:

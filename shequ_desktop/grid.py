@@ -105,6 +105,14 @@ def ancestors(conn: sqlite3.Connection, unit_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+def grid_of(conn: sqlite3.Connection, unit_id: int) -> int | None:
+    """The 网格 a unit belongs to (itself when it is one), or None above grid level."""
+    ids = ancestors(conn, unit_id)
+    levels = dict(conn.execute(
+        f"SELECT id, level FROM grid_units WHERE id IN ({','.join('?' * len(ids))})", ids))
+    return next((uid for uid in ids if levels[uid] == "grid"), None)
+
+
 def path_names(conn: sqlite3.Connection, unit_id: int) -> list[str]:
     """Names from the top down to the unit, e.g. ['幸福街道', '阳光社区', '第一网格']."""
     ids = ancestors(conn, unit_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
@@ -80,5 +81,6 @@ def active_tags(ctx: Context, resident_id: int) -> list[dict]:
         WHERE rt.resident_id = ? AND rt.until IS NULL ORDER BY t.sort""", (resident_id,))]
 
 
-def all_tags(ctx: Context) -> list[dict]:
-    return [dict(r) for r in ctx.conn.execute("SELECT * FROM tags ORDER BY sort, id")]
+def all_tags(conn: sqlite3.Connection, active_only: bool = False) -> list[dict]:
+    sql = "SELECT * FROM tags" + (" WHERE active = 1" if active_only else "")
+    return [dict(r) for r in conn.execute(sql + " ORDER BY sort, id")]

@@ -41,6 +41,14 @@ def parse_date(value: Any) -> str:
     raise ValueError(f"“{text}”不是可识别的日期（请写成 2024-03-02）")
 
 
+def clean_text(value: Any, multiline: bool = True) -> str | None:
+    """Trimmed text, runs of spaces folded (per line when multi-line); None when empty."""
+    if value is None:
+        return None
+    lines = str(value).splitlines() if multiline else [str(value)]
+    return "\n".join(" ".join(line.split()) for line in lines).strip() or None
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -52,8 +60,7 @@ def clean_value(f: Field, value: Any, today: dt.date) -> Any:
             raise ValueError("不能为空")
         return 0 if f.kind == "bool" else None
     if f.kind == "text":
-        lines = str(value).splitlines() if f.multiline else [str(value)]
-        text = "\n".join(" ".join(line.split()) for line in lines).strip()
+        text = clean_text(value, f.multiline) or ""
         if len(text) > f.max_length:
             raise ValueError(f"不能超过{f.max_length}个字")
         return text

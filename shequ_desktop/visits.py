@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
 from shequ_desktop.grid import SUBTREE_SQL
-from shequ_desktop.validation import parse_date
+from shequ_desktop.validation import clean_text, parse_date
 
 METHODS = ("入户", "电话", "视频", "其他")
 ACTIVE = "在册"
@@ -35,12 +35,7 @@ NEVER = "从未走访"
 # --- recording ---------------------------------------------------------------------------------
 
 def _text(value: Any) -> str | None:
-    """Trimmed text with inner runs of spaces collapsed per line; None when empty."""
-    if value is None:
-        return None
-    lines = unicodedata.normalize("NFC", str(value)).splitlines()
-    text = "\n".join(" ".join(line.split()) for line in lines).strip()
-    return text or None
+    return clean_text(unicodedata.normalize("NFC", str(value))) if value is not None else None
 
 
 def _clean(visited_on, method, visitor, findings, follow_up, follow_up_note,

@@ -79,7 +79,7 @@ def row(conn, resident_id) -> dict:
 
 
 def tag_id(ctx, name: str) -> int:
-    return next(t["id"] for t in tags.all_tags(ctx) if t["name"] == name)
+    return next(t["id"] for t in tags.all_tags(ctx.conn) if t["name"] == name)
 
 
 # --- the ID number while typing -------------------------------------------------------------

@@ -286,3 +286,9 @@ def test_missing_relation_is_reported_with_the_other_errors(ctx, family):
     with pytest.raises(ValidationError) as err:
         residents.add_member(ctx, hh_id, {"name": "", "phone": "123"}, None)
     assert set(err.value.by_field()) == {"name", "phone", "relation_to_head"}
+
+
+def test_grid_of_a_unit(ctx, place):
+    assert grid.grid_of(ctx.conn, place.unit) == place.grid
+    assert grid.grid_of(ctx.conn, place.grid) == place.grid
+    assert grid.grid_of(ctx.conn, place.community) is None

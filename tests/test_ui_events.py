@@ -68,7 +68,7 @@ def test_report_through_the_page(page, ctx, place, monkeypatch, warnings):
     assert page.model.rowCount() == 1
     assert [page.model.index(0, c).data() for c in range(7)] == [
         "环境卫生", "2单元门口垃圾堆积", "第一网格", TODAY.isoformat(), "上报", "", "已用 0 天"]
-    assert page.current_event_id() == page.model.event_id(0)       # the new one is selected
+    assert page.current_event_id() == page.model.id_at(0)       # the new one is selected
     assert [line[2:4] for line in log_lines(page)] == [("上报", "上报")]
     assert page.buttons["accept"].isEnabled() and not page.buttons["close"].isEnabled()
     assert page.count_label.text() == "共 1 件"

@@ -4,7 +4,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
 import db
-from shequ_desktop import demo
+from shequ_desktop import demo, grid
 from ui import app as ui_app
 from ui import resident_dialog
 
@@ -98,3 +98,16 @@ def test_visits_and_events_pages_follow_the_tree(qtbot, window):
     assert window.pages.widget(4) is window.events_page
     window.tree.select_unit(grid_id)
     assert window.visits_page.unit_id == grid_id and window.events_page.unit_id == grid_id
+
+
+def test_a_destroyed_page_stops_hearing_changes(qtbot, ctx, place):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from ui.pages.events_page import EventsPage
+
+    page = EventsPage(ctx)
+    heard_before = len(ctx._subscribers)
+    page.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert len(ctx._subscribers) == heard_before - 1
+    grid.rename_unit(ctx, place.grid, "第一网格（东）")     # would crash if still subscribed

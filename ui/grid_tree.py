@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMenu, QMessageBox,
                                QTreeView, QWidget)
 
+from db import db_path
 from shequ_desktop import grid
 from shequ_desktop.context import Change
 from shequ_desktop.errors import DomainError
@@ -237,11 +238,7 @@ class GridTree(QTreeView):
         return self._model._units.get(unit_id)
 
     def _grid_of(self, unit_id: int) -> int | None:
-        for uid in grid.ancestors(self.conn, unit_id):
-            if self.conn.execute("SELECT level FROM grid_units WHERE id = ?",
-                                 (uid,)).fetchone()[0] == "grid":
-                return uid
-        return None
+        return grid.grid_of(self.conn, unit_id)
 
     def select_unit(self, unit_id: int | None) -> None:
         self._model.ensure_loaded(unit_id, self._grid_of)
@@ -285,7 +282,7 @@ class GridTree(QTreeView):
         from ui import background
 
         try:
-            path = self.conn.execute("PRAGMA database_list").fetchone()[2]
+            path = db_path(self.conn)
         except sqlite3.ProgrammingError:      # the window was closed before this ran
             return
         background.run(lambda conn, progress: unit_counts(conn), path, parent=self,

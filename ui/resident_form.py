@@ -264,7 +264,7 @@ class ResidentForm(QWidget):
             old.setParent(None)
             old.deleteLater()
         self.tag_boxes = {}
-        shown = [t for t in tags.all_tags(self.ctx) if t["active"]
+        shown = [t for t in tags.all_tags(self.ctx.conn) if t["active"]
                  or t["id"] in {a["tag_id"] for a in extra_assigned}]
         for i, tag in enumerate(shown):
             box = QCheckBox(tag["name"])

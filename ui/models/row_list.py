@@ -11,9 +11,10 @@ DONE_INK = QColor("#6b6b6b")
 
 
 class RowListModel(QAbstractTableModel):
-    """Subclasses give `headers` (one per column) and implement data()."""
+    """Subclasses give `headers` (one per column), `id_key` (the row's record id) and data()."""
 
     headers: tuple[str, ...] = ()
+    id_key = "id"
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -43,3 +44,12 @@ class RowListModel(QAbstractTableModel):
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
         return self.rows[index.row()]
+
+    def id_at(self, row: int) -> int | None:
+        return self.rows[row][self.id_key] if 0 <= row < len(self.rows) else None
+
+    def row_of(self, record_id: int) -> int | None:
+        for i, row in enumerate(self.rows):
+            if row[self.id_key] == record_id:
+                return i
+        return None

@@ -12,12 +12,12 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
-from shiboken6 import isValid
 
 from shequ_desktop import grid, pickers
 from shequ_desktop.buildings import BuildingMap, Cell, building_map
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
+from ui.follow import follow_changes
 
 USAGE_COLORS = {"自住": "#d8f0cf", "出租": "#d3e5fa", "空置": "#e3e3e3", "商用": "#fde0c0",
                 "其他": "#ffffff"}
@@ -160,7 +160,7 @@ class BuildingView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.table, 1)
-        ctx.subscribe(self._on_changes)
+        follow_changes(self, ctx, self._on_changes)
         self.show_building(None)
 
     def _option(self) -> QStyleOptionViewItem:
@@ -313,8 +313,6 @@ class BuildingView(QWidget):
 
     # --- keeping current -----------------------------------------------------------------------
     def _on_changes(self, changes: list[Change]) -> None:
-        if not isValid(self):          # the widget is gone; Context cannot unsubscribe
-            return
         if self.concerns(changes):
             self.refresh()
 

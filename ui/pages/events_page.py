@@ -19,6 +19,7 @@ from shequ_desktop import events
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
+from ui.follow import follow_changes
 from ui.table_setup import setup_table
 from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 
@@ -95,14 +96,6 @@ class EventTableModel(RowListModel):
             persistent, [self.index(by_old[p.row()], p.column()) for p in persistent])
         self.layoutChanged.emit()
 
-    def event_id(self, row: int) -> int | None:
-        return self.rows[row]["id"] if 0 <= row < len(self.rows) else None
-
-    def row_of(self, event_id: int) -> int | None:
-        for i, row in enumerate(self.rows):
-            if row["id"] == event_id:
-                return i
-        return None
 
 
 def _one_line(value) -> str:
@@ -196,7 +189,7 @@ class EventsPage(QWidget):
         layout.addLayout(actions)
         layout.addWidget(split, 1)
 
-        ctx.subscribe(self._on_changes)
+        follow_changes(self, ctx, self._on_changes)
         self.reload()
 
     def _setup_view(self) -> None:
@@ -269,7 +262,7 @@ class EventsPage(QWidget):
     # --- selection --------------------------------------------------------------------------------
     def current_event_id(self) -> int | None:
         index = self.view.selectionModel().currentIndex()
-        return self.model.event_id(index.row()) if index.isValid() else None
+        return self.model.id_at(index.row()) if index.isValid() else None
 
     def current_event(self) -> dict | None:
         index = self.view.selectionModel().currentIndex()

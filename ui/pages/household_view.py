@@ -12,7 +12,6 @@ from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout,
                                QLabel, QListWidget, QMessageBox, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
-from shiboken6 import isValid
 
 from shequ_desktop import households, pickers, residents, visits
 from shequ_desktop.context import Change, Context
@@ -21,6 +20,7 @@ from shequ_desktop.resident_list import household_members
 from ui.dialogs.move_dialogs import (DateDialog, HousePickerDialog, HouseholdPickerDialog,
                                      MoveOutDialog, MoveRelationDialog, NewHeadDialog,
                                      RelationDialog)
+from ui.follow import follow_changes
 
 ACTIVE = "在册"
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -129,7 +129,7 @@ class HouseholdView(QWidget):
         layout.addWidget(self.placeholder)
         layout.addWidget(self.body, 1)
 
-        ctx.subscribe(self._on_changes)
+        follow_changes(self, ctx, self._on_changes)
         self.show_household(None)
 
     # --- showing -------------------------------------------------------------------------------
@@ -352,8 +352,6 @@ class HouseholdView(QWidget):
 
     # --- keeping current -----------------------------------------------------------------------
     def _on_changes(self, changes: list[Change]) -> None:
-        if not isValid(self):          # the widget is gone; Context cannot unsubscribe
-            return
         if self.concerns(changes):
             self.refresh()
 

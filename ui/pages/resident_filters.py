@@ -6,7 +6,7 @@ import sqlite3
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
-from shequ_desktop import codes
+from shequ_desktop import codes, tags
 
 # (combo text, statuses); an empty tuple means every status.
 STATUS_FILTERS = (("在册", ("在册",)), ("迁出", ("迁出",)), ("死亡", ("死亡",)), ("全部", ()))
@@ -34,8 +34,7 @@ class ResidentFilters(QObject):
 
         self.status = self._combo([(self.tr(t), s) for t, s in STATUS_FILTERS])
         self.tag = self._combo([(self.tr("全部"), None)] + [
-            (name, tag_id) for tag_id, name in conn.execute(
-                "SELECT id, name FROM tags WHERE active = 1 ORDER BY sort, id")])
+            (t["name"], t["id"]) for t in tags.all_tags(conn, active_only=True)])
         self.gender = self._code_combo("gender", ("1", "2"))
         self.residence = self._code_combo("residence_type")
         self.age_min, self.age_max = self._age_box(), self._age_box()

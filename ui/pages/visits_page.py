@@ -15,12 +15,12 @@ from PySide6.QtCore import (QItemSelectionModel, QModelIndex, QObject, Qt,
 from PySide6.QtGui import QBrush, QShowEvent
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
-from shiboken6 import isValid
 
 from shequ_desktop import visits
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
+from ui.follow import follow_changes
 from ui.table_setup import setup_table
 from ui.models.row_list import ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 
@@ -41,6 +41,7 @@ def _natural(text: str | None) -> list:
 class VisitTableModel(RowListModel):
     """The due list held in memory (at most a street's focus-group members), sorted in Python."""
 
+    id_key = "resident_id"
     headers = ("姓名", "地址", "网格", "重点人群", "周期(天)", "上次走访", "应访日期", "逾期天数")
 
     def __init__(self, parent: QObject | None = None):
@@ -124,15 +125,6 @@ class VisitTableModel(RowListModel):
             sort_key = lambda r: (r[key] is None, r[key] if r[key] is not None else 0)  # noqa
         return sorted(rows, key=sort_key, reverse=order == Qt.SortOrder.DescendingOrder)
 
-    # --- lookups -----------------------------------------------------------------------------
-    def resident_id(self, row: int) -> int | None:
-        return self.rows[row]["resident_id"] if 0 <= row < len(self.rows) else None
-
-    def row_of(self, resident_id: int) -> int | None:
-        for i, row in enumerate(self.rows):
-            if row["resident_id"] == resident_id:
-                return i
-        return None
 
 
 class VisitsPage(QWidget):
@@ -184,7 +176,7 @@ class VisitsPage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
-        ctx.subscribe(self._on_changes)
+        follow_changes(self, ctx, self._on_changes)
         self._update_buttons()
 
     def _setup_view(self) -> None:
@@ -256,7 +248,7 @@ class VisitsPage(QWidget):
     # --- selection ---------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:
         rows = sorted(i.row() for i in self.view.selectionModel().selectedRows())
-        return [self.model.resident_id(r) for r in rows]
+        return [self.model.id_at(r) for r in rows]
 
     def select_residents(self, resident_ids: list[int]) -> None:
         self._select(resident_ids, resident_ids[0] if resident_ids else None)
@@ -280,10 +272,10 @@ class VisitsPage(QWidget):
 
     def _current_id(self) -> int | None:
         index = self.view.currentIndex()
-        return self.model.resident_id(index.row()) if index.isValid() else None
+        return self.model.id_at(index.row()) if index.isValid() else None
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        resident_id = self.model.resident_id(current.row()) if current.isValid() else None
+        resident_id = self.model.id_at(current.row()) if current.isValid() else None
         if resident_id is not None:
             self.residentSelected.emit(resident_id)
 
@@ -308,7 +300,5 @@ class VisitsPage(QWidget):
 
     # --- keeping current -----------------------------------------------------------------------
     def _on_changes(self, changes: list[Change]) -> None:
-        if not isValid(self):              # the widget is gone; Context cannot unsubscribe
-            return
         if any(c.entity in RELEVANT for c in changes):
             self._reload_when_shown()
