@@ -242,5 +242,29 @@ def m005_visits_events(db):
                             ("矛盾纠纷", "安全隐患", "环境卫生", "民生诉求", "其他"))])
 
 
+def m006_audit_log(db):
+    """An append-only, hash-chained audit log (the audit trail, shequ_desktop/audit.py)."""
+    _script(db, """
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        entity TEXT,
+        entity_id INTEGER,
+        summary TEXT NOT NULL DEFAULT '',
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_entity ON audit_log(entity, entity_id);
+    CREATE INDEX audit_log_action ON audit_log(action, at);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, '审计日志只能追加，不能修改'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, '审计日志只能追加，不能删除'); END;
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
-              m005_visits_events]
+              m005_visits_events, m006_audit_log]

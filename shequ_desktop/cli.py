@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
 from db import StorageError, open_db
 from shequ_desktop.errors import DomainError
+
+# Modules that add their own commands: each has add_commands(subparsers) and keeps its heavy
+# imports inside the command functions.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _init(args) -> int:
@@ -162,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on", help="按哪一天判断逾期（默认今天）")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_events_list)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
     return parser
 
 

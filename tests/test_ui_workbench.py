@@ -43,14 +43,14 @@ def test_building_in_the_tree_shows_in_the_building_page(qtbot, window):
         "WHERE u.level = 'unit' LIMIT 1").fetchone()
     window.tree.select_unit(unit_id)
     window.pages.setCurrentIndex(2)
-    view = window.building_view
+    view = window.page("building")
     assert view is not None and view.building_id == building_id
     assert window.pages.currentWidget() is view
 
     cell = next(c for c in view.map.cells.values() if c.household_id)
     view.householdActivated.emit(cell.household_id)
     assert window.pages.currentIndex() == 1
-    assert window.household_view.household_id == cell.household_id
+    assert window.page("household").household_id == cell.household_id
 
 
 def test_enter_in_the_table_opens_the_record(qtbot, window, monkeypatch):
@@ -94,10 +94,10 @@ def test_visits_and_events_pages_follow_the_tree(qtbot, window):
                                   ).fetchone()[0]
     window.pages.setCurrentIndex(3)
     window.pages.setCurrentIndex(4)
-    assert window.pages.widget(3) is window.visits_page
-    assert window.pages.widget(4) is window.events_page
+    assert window.pages.widget(3) is window.page("visits")
+    assert window.pages.widget(4) is window.page("events")
     window.tree.select_unit(grid_id)
-    assert window.visits_page.unit_id == grid_id and window.events_page.unit_id == grid_id
+    assert window.page("visits").unit_id == grid_id and window.page("events").unit_id == grid_id
 
 
 def test_a_destroyed_page_stops_hearing_changes(qtbot, ctx, place):

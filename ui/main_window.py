@@ -18,6 +18,16 @@ from ui.pages.residents_page import ResidentsPage
 
 USER = "管理员"
 
+# (key, tab title) in tab order. A page is built by `_build_<key>` the first time it is shown;
+# pages may offer set_unit(unit_id), refresh() and apply_changes(changes).
+PAGES = (
+    ("residents", "人员"),
+    ("household", "户"),
+    ("building", "楼栋图"),
+    ("visits", "走访"),
+    ("events", "事件"),
+)
+
 
 class MainWindow(QMainWindow):
     def __init__(self, conn: sqlite3.Connection, path, settings: QSettings | None = None,
@@ -33,15 +43,11 @@ class MainWindow(QMainWindow):
         self.residents_page = ResidentsPage(conn)
         self.details = DetailsPanel(conn)
         # The other pages are built the first time they are shown (start-up stays light).
-        self.household_view = None          # HouseholdView
-        self.building_view = None           # BuildingView
-        self.visits_page = None             # VisitsPage
-        self.events_page = None             # EventsPage
+        self.built: dict[str, QWidget] = {"residents": self.residents_page}
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
-        self.pages.addTab(self.residents_page, self.tr("人员"))
-        for title in (self.tr("户"), self.tr("楼栋图"), self.tr("走访"), self.tr("事件")):
-            self.pages.addTab(QWidget(), title)
+        for key, title in PAGES:
+            self.pages.addTab(self.built.get(key) or QWidget(), self.tr(title))
         self.pages.currentChanged.connect(self._on_page)
         self._unit_id: int | None = None
         self._household_id: int | None = None
@@ -72,12 +78,21 @@ class MainWindow(QMainWindow):
     # --- pages ---------------------------------------------------------------------------------
     def _on_unit(self, unit_id: int | None) -> None:
         self._unit_id = unit_id
-        self.residents_page.set_unit(unit_id)
-        if self.building_view is not None:
-            self.building_view.show_building(self._building_of(unit_id))
-        for page in (self.visits_page, self.events_page):
-            if page is not None:
+        for key, page in self.built.items():
+            if key == "building":
+                page.show_building(self._building_of(unit_id))
+            elif hasattr(page, "set_unit"):
                 page.set_unit(unit_id)
+
+    def page(self, key: str) -> QWidget | None:
+        """The page with this key if it has been built."""
+        return self.built.get(key)
+
+    def show_page(self, key: str) -> QWidget:
+        index = [k for k, _title in PAGES].index(key)
+        self.pages.setCurrentIndex(index)
+        self._on_page(index)
+        return self.built[key]
 
     def _building_of(self, unit_id: int | None) -> int | None:
         """The building a tree node stands for (a unit's parent building), else None."""
@@ -90,47 +105,52 @@ class MainWindow(QMainWindow):
         self.details.show_resident(resident_id)
         if resident_id is not None:
             self._household_id = self.ctx.get("residents", resident_id)["household_id"]
-            if self.household_view is not None:
-                self.household_view.show_household(self._household_id)
+            if "household" in self.built:
+                self.built["household"].show_household(self._household_id)
 
     def _on_page(self, index: int) -> None:
-        if index == 1 and self.household_view is None:
-            from ui.pages.household_view import HouseholdView
-            self.household_view = HouseholdView(self.ctx)
-            self.household_view.residentActivated.connect(self.edit_resident)
-            self.household_view.addMemberRequested.connect(self.new_member)
-            self._replace_tab(1, self.household_view, self.tr("户"))
-            self.household_view.show_household(self._household_id)
-        if index == 2 and self.building_view is None:
-            from ui.pages.building_page import BuildingView
-            self.building_view = BuildingView(self.ctx)
-            self.building_view.householdActivated.connect(self.show_household)
-            self.building_view.houseActivated.connect(self.new_household)
-            self._replace_tab(2, self.building_view, self.tr("楼栋图"))
-            self.building_view.show_building(self._building_of(self._unit_id))
-        if index == 3 and self.visits_page is None:
-            from ui.pages.visits_page import VisitsPage
-            self.visits_page = VisitsPage(self.ctx)
-            self.visits_page.residentSelected.connect(self._on_resident)
-            self._replace_tab(3, self.visits_page, self.tr("走访"))
-            self.visits_page.set_unit(self._unit_id)
-        if index == 4 and self.events_page is None:
-            from ui.pages.events_page import EventsPage
-            self.events_page = EventsPage(self.ctx)
-            self._replace_tab(4, self.events_page, self.tr("事件"))
-            self.events_page.set_unit(self._unit_id)
-
-    def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
+        key, title = PAGES[index]
+        if key in self.built:
+            return
+        page = getattr(self, f"_build_{key}")()
+        self.built[key] = page
         blocker = self.pages.blockSignals(True)
         self.pages.removeTab(index)
-        self.pages.insertTab(index, widget, title)
+        self.pages.insertTab(index, page, self.tr(title))
         self.pages.setCurrentIndex(index)
         self.pages.blockSignals(blocker)
+        if key not in ("household", "building") and hasattr(page, "set_unit"):
+            page.set_unit(self._unit_id)
+
+    def _build_household(self) -> QWidget:
+        from ui.pages.household_view import HouseholdView
+        view = HouseholdView(self.ctx)
+        view.residentActivated.connect(self.edit_resident)
+        view.addMemberRequested.connect(self.new_member)
+        view.show_household(self._household_id)
+        return view
+
+    def _build_building(self) -> QWidget:
+        from ui.pages.building_page import BuildingView
+        view = BuildingView(self.ctx)
+        view.householdActivated.connect(self.show_household)
+        view.houseActivated.connect(self.new_household)
+        view.show_building(self._building_of(self._unit_id))
+        return view
+
+    def _build_visits(self) -> QWidget:
+        from ui.pages.visits_page import VisitsPage
+        page = VisitsPage(self.ctx)
+        page.residentSelected.connect(self._on_resident)
+        return page
+
+    def _build_events(self) -> QWidget:
+        from ui.pages.events_page import EventsPage
+        return EventsPage(self.ctx)
 
     def show_household(self, household_id: int) -> None:
         self._household_id = household_id
-        self.pages.setCurrentIndex(1)
-        self.household_view.show_household(household_id)
+        self.show_page("household").show_household(household_id)
 
     # --- records ---------------------------------------------------------------------------------
     @staticmethod
@@ -174,15 +194,17 @@ class MainWindow(QMainWindow):
                                               self.new_resident)
 
     def _find(self) -> None:
-        self.pages.setCurrentIndex(0)
+        self.show_page("residents")
         self.residents_page.focus_search()
 
     # --- keeping the parts current ----------------------------------------------------------
     def _on_changes(self, changes: list[Change]) -> None:
         """After each committed write through self.ctx: each part refreshes what it shows."""
         self.tree.apply_changes(changes)
-        self.residents_page.apply_changes(changes)
         self.details.apply_changes(changes)
+        for page in self.built.values():
+            if hasattr(page, "apply_changes"):
+                page.apply_changes(changes)
 
     def refresh(self) -> None:
         """F5: re-read everything (for changes made outside this window)."""
@@ -190,10 +212,9 @@ class MainWindow(QMainWindow):
         self.tree.load_counts()
         self.residents_page.refresh()
         self.details.refresh()
-        for view in (self.household_view, self.building_view, self.visits_page,
-                     self.events_page):
-            if view is not None:
-                view.refresh()
+        for key, page in self.built.items():
+            if key != "residents" and hasattr(page, "refresh"):
+                page.refresh()
 
     def _show_member(self, resident_id: int) -> None:
         if not self.residents_page.select_resident(resident_id):

@@ -1,0 +1,1 @@
+"""PDF output (ReportLab): fonts, the ledger engine, ledgers, reports, certificates."""

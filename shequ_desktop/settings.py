@@ -1,0 +1,21 @@
+"""Settings kept in the database (shared by every PC using it): JSON values by key
+(the `settings` table of m001)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from db import atomic
+
+
+def get(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return default if row is None else json.loads(row[0])
+
+
+def put(conn: sqlite3.Connection, key: str, value: Any) -> None:
+    with atomic(conn):
+        conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key)"
+                     " DO UPDATE SET value = excluded.value",
+                     (key, json.dumps(value, ensure_ascii=False)))
