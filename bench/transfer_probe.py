@@ -1,0 +1,223 @@
+"""Started as a fresh process by bench/run.py (so each side's peak memory is its own): one
+import or export, then `result SECONDS PEAK_MB ROWS` (peak = ru_maxrss of this process, or
+the sampled peak of it and its child process together when larger).
+
+    sheet OUT.xlsx N            write an N-row sheet as grid workers keep it (not timed)
+    import-ours FILE DB         shequ_desktop.importing: read, plan, apply, end to end
+    import-peer FILE DB         pandas.read_excel(openpyxl) + an INSERT per row (no checks)
+    import-peer-same FILE DB    pandas.read_excel(openpyxl) + the domain's own services row by
+                                row (clean_record, create_household / add_member) in one
+                                transaction: the same database as ours, the straightforward way
+    export-ours DB OUT.xlsx     shequ_desktop.exporting, district template, masked
+    export-peer DB OUT.xlsx     pandas.read_sql + DataFrame.to_excel (xlsxwriter)
+"""
+import datetime as dt
+import os
+import random
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+HEADERS = ["序号", "户号", "姓名", "公民身份号码", "与户主关系", "性别", "出生日期", "民族",
+           "联系电话", "文化程度", "婚姻状况", "现住址"]
+
+
+def peak_mb() -> float:
+    """This process's peak, or the peak of this process and its children together (the
+    import's second process) as sampled every 20 ms, whichever is larger. (ru_maxrss of
+    the children would count the parent's pages a child has between fork and exec.)"""
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _tree_peak[0])
+
+
+_tree_peak = [0.0]
+
+
+def _rss_mb(pid: int | str) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return 0.0
+
+
+def _execed(pid: str) -> bool:
+    """False for a child between fork and exec: its RSS is still our pages, not its own."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"shequ_desktop.importing.worker" in f.read()
+    except OSError:
+        return False
+
+
+def _sample_tree() -> None:
+    """Keep _tree_peak at the largest RSS of this process plus its children (Linux)."""
+    me = os.getpid()
+    while True:
+        total = _rss_mb(me)
+        for task in os.listdir(f"/proc/{me}/task"):
+            try:
+                with open(f"/proc/{me}/task/{task}/children") as f:
+                    total += sum(_rss_mb(pid) for pid in f.read().split() if _execed(pid))
+            except OSError:
+                pass
+        _tree_peak[0] = max(_tree_peak[0], total)
+        time.sleep(0.02)
+
+
+def write_sheet(path: str, n: int) -> None:
+    """Households of 1–4 with valid IDs, mixed date spellings, addresses 3栋2单元501 / 3-2-501,
+    a title row above and a 合计 row below."""
+    import xlsxwriter
+    from shequ_desktop.idnumber import check_digit
+
+    rng = random.Random(5)
+    book = xlsxwriter.Workbook(path, {"constant_memory": True})
+    ws = book.add_worksheet("居民")
+    ws.write(0, 0, "某社区居民信息登记表")
+    ws.write_row(1, 0, HEADERS)
+    surnames = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
+    row, household, used = 2, 0, set()
+    while row - 2 < n:
+        household += 1
+        building, unit, floor, room = household // 96 + 1, household // 24 % 4 + 1, \
+            household // 2 % 12 + 1, household % 2 + 1
+        address = (f"{building}栋{unit}单元{floor}{room:02d}" if household % 3
+                   else f"{building}-{unit}-{floor}{room:02d}")
+        surname = rng.choice(surnames)
+        for k, relation in enumerate(("户主", "妻", "子", "女")[:rng.randint(1, 4)]):
+            if row - 2 >= n:
+                break
+            while True:
+                birth = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(365 * 80))
+                male = relation in ("户主", "子")
+                seq = rng.randrange(500) * 2 + (1 if male else 0)
+                body = f"110105{birth:%Y%m%d}{seq:03d}"
+                if body not in used:
+                    used.add(body)
+                    break
+            number = body + check_digit(body)
+            spelled = (birth.isoformat(), f"{birth.year}.{birth.month}.{birth.day}",
+                       f"{birth.year}年{birth.month}月{birth.day}日", f"{birth:%Y%m%d}")[row % 4]
+            ws.write_row(row, 0, [row - 1, f"H{household:06d}",
+                                  (surname if k != 1 else rng.choice(surnames))
+                                  + rng.choice(given) + rng.choice(given), number, relation,
+                                  "男" if male else "女", spelled, "汉族",
+                                  f"13{rng.randrange(10**9):09d}", rng.choice(
+                                      ("小学", "初中", "高中", "大学本科")), "已婚", address])
+            row += 1
+    ws.write_row(row, 0, ["合计", "", f"{n}人"])
+    book.close()
+
+
+def import_ours(path: str, db_path: str) -> int:
+    import db
+    from shequ_desktop import community
+    from shequ_desktop.context import Context
+    from shequ_desktop.importing import apply_plan, build_plan, read_table
+
+    conn = db.open_db(db_path)
+    ctx = Context(conn, "bench")
+    unit = community.init_community(ctx, "新社区").id
+    plan = build_plan(conn, read_table(path))
+    counts = apply_plan(ctx, plan, unit)
+    assert counts["errors"] == 0, [r.reason() for r in plan.error_rows()[:3]]
+    return counts["created"]
+
+
+def import_peer(path: str, db_path: str) -> int:
+    import pandas as pd
+
+    import db
+    conn = db.open_db(db_path)
+    frame = pd.read_excel(path, engine="openpyxl", header=1, dtype=str)
+    frame = frame[frame["姓名"].notna()]
+    n = 0
+    conn.execute("BEGIN")
+    for row in frame.itertuples(index=False):
+        conn.execute("INSERT INTO residents (name, id_number, gender, birth_date, phone,"
+                     " relation_to_head, ethnicity, education, marital_status, notes)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (row[2], row[3], row[5], row[6], row[8], row[4], row[7], row[9], row[10],
+                      row[11]))
+        n += 1
+    conn.execute("COMMIT")
+    return n
+
+
+def import_peer_same(path: str, db_path: str) -> int:
+    import pandas as pd
+
+    import db
+    from shequ_desktop import community, households, residents
+    from shequ_desktop.context import Context
+
+    conn = db.open_db(db_path)
+    ctx = Context(conn, "bench")
+    community.init_community(ctx, "新社区")
+    frame = pd.read_excel(path, engine="openpyxl", header=1, dtype=str)
+    n = 0
+    current = {}
+    with ctx.transaction():
+        for row in frame.itertuples(index=False):
+            if row[0] == "合计":
+                continue
+            values = {"name": row[2], "id_number": row[3], "gender": row[5],
+                      "birth_date": row[6], "ethnicity": row[7], "phone": row[8],
+                      "education": row[9], "marital_status": row[10]}
+            if row[4] == "户主":
+                current[row[1]] = households.create_household(
+                    ctx, None, values, {"household_no": row[1]}).id
+            else:
+                residents.add_member(ctx, current[row[1]], values, row[4])
+            n += 1
+    return n
+
+
+def export_ours(db_path: str, out: str) -> int:
+    import db
+    from shequ_desktop import exporting
+
+    conn = db.open_db(db_path)
+    return exporting.export(conn, exporting.for_what("residents"), out, "xlsx")["rows"]
+
+
+def export_peer(db_path: str, out: str) -> int:
+    import pandas as pd
+
+    import db
+    conn = db.open_db(db_path)
+    frame = pd.read_sql("SELECT r.id_number, r.name, r.gender, r.ethnicity, r.birth_date,"
+                        " r.id_type, r.residence_type, r.relation_to_head, h.household_no,"
+                        " r.separated, r.phone, r.political_status, r.education,"
+                        " r.marital_status, r.occupation, r.workplace, r.health,"
+                        " ho.room_no, r.moved_in_at FROM residents r"
+                        " LEFT JOIN households h ON h.id = r.household_id"
+                        " LEFT JOIN houses ho ON ho.id = h.house_id"
+                        " WHERE r.status = '在册'", conn)
+    frame.to_excel(out, engine="xlsxwriter", index=False)
+    return len(frame)
+
+
+def main() -> None:
+    mode, *args = sys.argv[1:]
+    if mode == "sheet":
+        write_sheet(args[0], int(args[1]))
+        print(f"result 0 {peak_mb():.1f} {args[1]}")
+        return
+    fn = {"import-ours": import_ours, "import-peer": import_peer,
+          "import-peer-same": import_peer_same,
+          "export-ours": export_ours, "export-peer": export_peer}[mode]
+    if Path("/proc/self/task").is_dir():
+        threading.Thread(target=_sample_tree, daemon=True).start()
+    start = time.perf_counter()
+    rows = fn(*args)
+    print(f"result {time.perf_counter() - start:.3f} {peak_mb():.1f} {rows}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

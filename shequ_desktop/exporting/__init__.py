@@ -1,0 +1,9 @@
+"""Exports for upload and backup (issue 5): templates (resources/export_templates) over
+sources (what can be listed), written as xlsx or CSV with masking and formula escaping."""
+from __future__ import annotations
+
+from shequ_desktop.exporting.templates import DEFAULTS, WHAT, Template, for_what, load, names
+from shequ_desktop.exporting.writer import FORMATS, default_file_name, escape, export
+
+__all__ = ["DEFAULTS", "FORMATS", "WHAT", "Template", "default_file_name", "escape", "export",
+           "for_what", "load", "names"]

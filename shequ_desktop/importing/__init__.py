@@ -1,0 +1,26 @@
+"""Importing the sheets grid workers keep (issue 5), as a pipeline of small steps:
+
+reading (file → rows) → mapping (header row, columns → fields) → normalize (cells) →
+plan (validation, households, duplicates: the dry run) → apply (one transaction) → report
+(the rows in error as an .xlsx to fix and import again).
+"""
+from __future__ import annotations
+
+from shequ_desktop.importing.apply import apply_plan
+from shequ_desktop.importing.plan import DECISIONS, Plan, PlanRow, build_plan
+from shequ_desktop.importing.reading import Table, UnreadableFile, read_table, sheet_names
+from shequ_desktop.importing.report import write_error_report
+
+__all__ = ["DECISIONS", "Plan", "PlanRow", "Table", "UnreadableFile", "apply_plan",
+           "build_plan", "read_table", "sheet_names", "write_error_report", "import_file"]
+
+
+def import_file(ctx, path, target_unit_id, *, sheet=None, on_duplicate="skip",
+                dry_run=False, all_or_nothing=False, progress=None) -> tuple[Plan, dict]:
+    """Read, plan and (unless dry_run) apply: the whole import in one call."""
+    plan = build_plan(ctx.conn, read_table(path, sheet), on_duplicate=on_duplicate,
+                      progress=progress)
+    if dry_run:
+        return plan, plan.counts()
+    return plan, apply_plan(ctx, plan, target_unit_id, all_or_nothing=all_or_nothing,
+                            progress=progress)

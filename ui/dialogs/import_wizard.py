@@ -1,0 +1,480 @@
+"""导入表格: a wizard over shequ_desktop.importing.
+
+file + sheet + where to → mapping table the user can fix → preview (counts, each row's result,
+a decision per duplicate) → the import in the background with progress and cancel → result,
+with "save error report". Reading and the dry run also run in the background (a 100,000-row
+sheet takes seconds). Nothing is written before the last page; the mapping is remembered for
+the next file with the same headers when the import lands.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
+                               QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget, QWizard, QWizardPage)
+
+from db import StorageError
+from shequ_desktop import grid, masking
+from shequ_desktop.context import Context
+from shequ_desktop.errors import DomainError
+from shequ_desktop.importing import mapping as mapping_mod
+from shequ_desktop.importing import normalize
+from shequ_desktop.importing.plan import DECISION_LABELS, DECISIONS, STATUS_LABELS, Plan
+from shequ_desktop.importing.places import TARGET_LEVELS
+from shequ_desktop.progress import Cancelled
+from ui import background
+from ui.table_setup import setup_table
+
+ERROR_BACKGROUND = QColor("#FDE2E1")
+SAMPLE_ROWS = 3
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ImportWizard", text)
+
+
+def target_units(conn) -> list[tuple[int, str]]:
+    """(id, '幸福街道 / 阳光社区 / 第一网格') of the units an import may land beneath."""
+    units = grid.all_units(conn, TARGET_LEVELS)
+    by_id = {u["id"]: u for u in units}
+
+    def path(u):
+        names = []
+        while u is not None:
+            names.append(u["name"])
+            u = by_id.get(u["parent_id"])
+        return " / ".join(reversed(names))
+
+    return sorted(((u["id"], path(u)) for u in units), key=lambda t: t[1])
+
+
+class PlanModel(QAbstractTableModel):
+    """The dry run's rows: line, name, ID (masked), result, decision, reason."""
+
+    COLUMNS = ("行号", "姓名", "身份证号", "结果", "处理方式", "原因")
+
+    def __init__(self, plan: Plan | None = None, parent=None):
+        super().__init__(parent)
+        self.plan = plan
+        self.rows = []
+        self.only_errors = False
+        self.set_plan(plan)
+
+    def set_plan(self, plan: Plan | None, only_errors: bool | None = None) -> None:
+        self.beginResetModel()
+        self.plan = plan
+        if only_errors is not None:
+            self.only_errors = only_errors
+        rows = plan.rows if plan is not None else []
+        self.rows = [r for r in rows if r.errors] if self.only_errors else list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(self.COLUMNS):
+            return _tr(self.COLUMNS[section])
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return str(row.line)
+            if column == 1:
+                return row.values.get("name") or _cell_text(row, self.plan, "name")
+            if column == 2:
+                return masking.mask_id(row.values.get("id_number")
+                                       or _cell_text(row, self.plan, "id_number"))
+            if column == 3:
+                return _tr(STATUS_LABELS[row.status])
+            if column == 4:
+                return _tr(DECISION_LABELS[row.decision]) if row.existing is not None else ""
+            if column == 5:
+                if row.errors:
+                    return row.reason()
+                if row.existing is not None:
+                    changes = row.diff(None if row.decision != "skip" else "update")
+                    how = _tr("按{0}匹配到已登记人员").format(row.match_how)
+                    if changes:
+                        how += _tr("；不同：{0}").format("、".join(
+                            mapping_mod.TARGET_LABELS.get(k, k) for k in changes))
+                    return how
+                return ""
+        if role == Qt.ItemDataRole.BackgroundRole and row.errors:
+            return QBrush(ERROR_BACKGROUND)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 5 and row.errors:
+            return row.reason()
+        return None
+
+    def plan_rows(self, indexes) -> list:
+        return [self.rows[i.row()] for i in indexes if 0 <= i.row() < len(self.rows)]
+
+    def refresh_rows(self) -> None:
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self.rows) - 1, len(self.COLUMNS) - 1))
+
+
+def _cell_text(row, plan, key) -> str:
+    column = plan.column(key) if plan is not None else None
+    if column is None or column >= len(row.cells):
+        return ""
+    return normalize.text(row.cells[column])
+
+
+class FilePage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle(_tr("选择文件"))
+        self.setSubTitle(_tr("可导入 Excel/WPS 表格（.xlsx、.xls）或 CSV 文件（UTF-8 或 GBK）。"))
+        self.path = QLineEdit()
+        self.path.setPlaceholderText(_tr("表格文件"))
+        self.path.textChanged.connect(self._path_changed)
+        browse = QPushButton(_tr("浏览…"))
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        self.sheet = QComboBox()
+        self.target = QComboBox()
+        for unit_id, path in target_units(wizard.ctx.conn):
+            self.target.addItem(path, unit_id)
+        self.duplicates = QComboBox()
+        for key in DECISIONS:
+            self.duplicates.addItem({"skip": _tr("跳过（不改已登记的信息）"),
+                                     "update": _tr("覆盖（用表中非空的值更新）"),
+                                     "fill": _tr("补空（只填已登记信息中空着的项）")}[key], key)
+        form = QFormLayout(self)
+        form.addRow(_tr("文件："), row)
+        form.addRow(_tr("工作表："), self.sheet)
+        form.addRow(_tr("导入到："), self.target)
+        form.addRow(_tr("已登记的人："), self.duplicates)
+        note = QLabel(_tr("楼栋、单元、房屋按“现住址”（如 3栋2单元501、3-2-501）在所选单元下查找，"
+                          "没有的自动新建；地址无法识别的户不分配房屋，地址记在户的备注中。"))
+        note.setWordWrap(True)
+        form.addRow(note)
+        self.registerField("path*", self.path)
+
+    def select_unit(self, unit_id: int | None) -> None:
+        """Preselect the unit chosen in the grid tree, or the nearest one above it."""
+        if unit_id is None:
+            return
+        for candidate in grid.ancestors(self.w.ctx.conn, unit_id):
+            index = self.target.findData(candidate)
+            if index >= 0:
+                self.target.setCurrentIndex(index)
+                return
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, _tr("选择要导入的表格"), "",
+                                              _tr("表格文件 (*.xlsx *.xls *.xlsm *.csv)"))
+        if path:
+            self.path.setText(path)
+
+    def _path_changed(self, text: str) -> None:
+        from shequ_desktop.importing import UnreadableFile, sheet_names
+
+        self.sheet.clear()
+        if not text or not Path(text).is_file():
+            return
+        try:
+            self.sheet.addItems(sheet_names(text))
+        except UnreadableFile:
+            pass
+
+    def validatePage(self) -> bool:
+        if self.target.count() == 0:
+            QMessageBox.warning(self, _tr("无法导入"), _tr("请先在网格树中建立社区或网格。"))
+            return False
+        return self.w.read(self.path.text(), self.sheet.currentText() or None)
+
+
+class MappingPage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle(_tr("核对列的对应关系"))
+        self.header_label = QLabel()
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels([_tr("表格中的列"), _tr("示例"), _tr("导入为")])
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header_label)
+        layout.addWidget(self.table)
+        self.combos: list[QComboBox] = []
+
+    def initializePage(self) -> None:
+        w = self.w
+        self.header_label.setText(_tr("表头在第 {0} 行；下面的对应关系确认后会被记住，"
+                                      "下次导入同样表头的表格时直接使用。")
+                                  .format(w.header_row + 1)
+                                  + (_tr("（文件编码：{0}）").format(w.table.encoding)
+                                     if w.table.encoding else ""))
+        self.table.setRowCount(len(w.headers))
+        self.combos = []
+        samples = [r for r in w.table.rows[w.header_row + 1:] if not mapping_mod.is_blank(r)]
+        for i, header in enumerate(w.headers):
+            self.table.setItem(i, 0, QTableWidgetItem(header or _tr("（无列名）")))
+            example = "、".join(normalize.text(r[i]) for r in samples[:SAMPLE_ROWS]
+                               if i < len(r) and normalize.text(r[i]))
+            self.table.setItem(i, 1, QTableWidgetItem(example))
+            for c in (0, 1):
+                self.table.item(i, c).setFlags(Qt.ItemFlag.ItemIsEnabled)
+            combo = QComboBox()
+            combo.addItem(_tr("（不导入）"), None)
+            for target, _words in mapping_mod.TARGETS:
+                combo.addItem(target.label, target.key)
+            combo.setCurrentIndex(max(0, combo.findData(w.mapping[i])))
+            combo.currentIndexChanged.connect(self.completeChanged)
+            self.table.setCellWidget(i, 2, combo)
+            self.combos.append(combo)
+        self.table.resizeColumnToContents(0)
+        self.table.setColumnWidth(2, 140)
+
+    def mapping(self) -> list[str | None]:
+        return [c.currentData() for c in self.combos]
+
+    def isComplete(self) -> bool:
+        chosen = [k for k in self.mapping() if k]
+        return "name" in chosen and len(chosen) == len(set(chosen))
+
+    def validatePage(self) -> bool:
+        chosen = [k for k in self.mapping() if k]
+        if len(chosen) != len(set(chosen)):
+            return False
+        self.w.mapping = self.mapping()
+        return self.w.make_plan()
+
+
+class PreviewPage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle(_tr("预览（尚未导入）"))
+        self.counts = QLabel()
+        self.counts.setWordWrap(True)
+        self.model = PlanModel()
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        setup_table(self.view, [4, 5, 11, 4, 4, 30], multi=True, stretch=5)
+        self.view.setSortingEnabled(False)
+        self.only_errors = QCheckBox(_tr("只看错误行"))
+        self.only_errors.toggled.connect(lambda on: self.model.set_plan(self.w.plan, on))
+        self.decision = QComboBox()
+        for key in DECISIONS:
+            self.decision.addItem(_tr(DECISION_LABELS[key]), key)
+        apply_selected = QPushButton(_tr("用于选中的行"))
+        apply_selected.clicked.connect(self.decide_selected)
+        apply_all = QPushButton(_tr("用于全部已登记的人"))
+        apply_all.clicked.connect(self.decide_all)
+        self.save_errors = QPushButton(_tr("保存错误报告…"))
+        self.save_errors.clicked.connect(self.w.save_error_report)
+        bar = QHBoxLayout()
+        bar.addWidget(self.only_errors)
+        bar.addStretch(1)
+        bar.addWidget(QLabel(_tr("已登记的人：")))
+        bar.addWidget(self.decision)
+        bar.addWidget(apply_selected)
+        bar.addWidget(apply_all)
+        bar.addWidget(self.save_errors)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.counts)
+        layout.addLayout(bar)
+        layout.addWidget(self.view)
+
+    def initializePage(self) -> None:
+        self.decision.setCurrentIndex(max(0, self.decision.findData(self.w.plan.on_duplicate)))
+        self.model.set_plan(self.w.plan, self.only_errors.isChecked())
+        self.show_counts()
+
+    def show_counts(self) -> None:
+        c = self.w.plan.counts()
+        self.counts.setText(_tr("共 {0} 行：新增 {1}，更新 {2}，无变化 {3}，跳过 {4}，错误 {5}。"
+                                "点“导入”后，除错误行以外的数据一次全部导入。")
+                            .format(c["rows"], c["created"], c["updated"], c["unchanged"],
+                                    c["skipped"], c["errors"]))
+        self.save_errors.setEnabled(c["errors"] > 0)
+
+    def decide_selected(self) -> None:
+        rows = self.model.plan_rows(self.view.selectionModel().selectedRows())
+        self.w.plan.set_decision(self.decision.currentData(),
+                                 [r for r in rows if r.existing is not None])
+        self.model.refresh_rows()
+        self.show_counts()
+
+    def decide_all(self) -> None:
+        self.w.plan.set_decision(self.decision.currentData())
+        self.model.refresh_rows()
+        self.show_counts()
+
+
+class RunPage(QWizardPage):
+    def __init__(self, wizard: "ImportWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle(_tr("导入"))
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.save_errors = QPushButton(_tr("保存错误报告…"))
+        self.save_errors.clicked.connect(self.w.save_error_report)
+        self.save_errors.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.result)
+        layout.addWidget(self.save_errors, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+        self.done = False
+
+    def initializePage(self) -> None:
+        self.done = False
+        self.result.setText(_tr("正在导入…"))
+        self.w.run_import(self._finished)
+
+    def _finished(self, counts: dict | None, error: BaseException | None) -> None:
+        self.done = True
+        if counts is not None:
+            self.result.setText(_tr(
+                "导入完成：新增 {0} 人（{1} 户），更新 {2} 人，无变化 {3}，跳过 {4}，错误 {5} 行未导入。")
+                .format(counts["created"], counts.get("households_created", 0),
+                        counts["updated"], counts["unchanged"], counts["skipped"],
+                        counts["errors"]))
+            self.save_errors.setVisible(counts["errors"] > 0)
+        else:
+            self.result.setText(_tr("已取消，未导入任何数据。") if isinstance(error, Cancelled)
+                                else _tr("导入失败，未导入任何数据：{0}").format(error))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.done
+
+
+class ImportWizard(QWizard):
+    """The wizard; `imported(counts)` after an import has landed."""
+
+    imported = Signal(dict)
+
+    def __init__(self, ctx: Context, db_path, unit_id: int | None = None, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.db_path = db_path
+        self.setWindowTitle(_tr("导入表格"))
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.setButtonText(QWizard.WizardButton.FinishButton, _tr("完成"))
+        self.setButtonText(QWizard.WizardButton.NextButton, _tr("下一步"))
+        self.setButtonText(QWizard.WizardButton.BackButton, _tr("上一步"))
+        self.setButtonText(QWizard.WizardButton.CancelButton, _tr("取消"))
+        self.resize(860, 560)
+        self.table = None
+        self.headers: list[str] = []
+        self.header_row = 0
+        self.mapping: list[str | None] = []
+        self.plan: Plan | None = None
+        self.counts: dict | None = None
+        self.file_page = FilePage(self)
+        self.mapping_page = MappingPage(self)
+        self.preview_page = PreviewPage(self)
+        self.run_page = RunPage(self)
+        for page in (self.file_page, self.mapping_page, self.preview_page, self.run_page):
+            self.addPage(page)
+        self.preview_page.setButtonText(QWizard.WizardButton.NextButton, _tr("导入"))
+        self.file_page.select_unit(unit_id)
+
+    # --- the steps, each in the background ----------------------------------------------
+    def read(self, path: str, sheet: str | None) -> bool:
+        from shequ_desktop.importing import read_table
+
+        task = background.run(lambda conn, progress: read_table(path, sheet), self.db_path,
+                              parent=self, label=_tr("正在读取表格…"))
+        task.wait()
+        if task.error is not None:
+            return False
+        self.table = task.result
+        self.header_row = mapping_mod.find_header(self.table.rows)
+        if self.header_row < 0:
+            QMessageBox.warning(self, _tr("无法导入"), _tr(
+                "在“{0}”的前 {1} 行中没有找到表头（应有“姓名”“身份证号”等列名）。")
+                .format(self.table.sheet, mapping_mod.HEADER_SCAN))
+            return False
+        self.headers = [normalize.text(h) for h in self.table.rows[self.header_row]]
+        self.mapping = mapping_mod.mapping_for(self.ctx.conn, self.headers)
+        return True
+
+    def make_plan(self) -> bool:
+        from shequ_desktop.importing import build_plan
+
+        table, mapping, header_row = self.table, list(self.mapping), self.header_row
+        decision = self.file_page.duplicates.currentData()
+        task = background.run(
+            lambda conn, progress: build_plan(conn, table, mapping, header_row=header_row,
+                                              on_duplicate=decision, progress=progress),
+            self.db_path, parent=self, label=_tr("正在检查每一行…"))
+        task.wait()
+        if task.error is not None:
+            return False
+        self.plan = task.result
+        return True
+
+    def run_import(self, finished) -> None:
+        from shequ_desktop.importing import apply_plan
+
+        plan, user = self.plan, self.ctx.user
+        target = self.file_page.target.currentData()
+
+        def work(conn, progress):
+            return apply_plan(Context(conn, user), plan, target, progress=progress)
+
+        def succeeded(counts):
+            self.counts = counts
+            finished(counts, None)
+            self.imported.emit(counts)
+
+        def failed(exc):
+            finished(None, exc)             # the page says what happened
+            if not isinstance(exc, (Cancelled, DomainError, StorageError)):
+                background.show_error(self, exc)      # a bug: with its traceback
+
+        background.run(work, self.db_path, parent=self, label=_tr("正在导入…"),
+                       on_success=succeeded, on_failure=failed)
+
+    def save_error_report(self) -> str | None:
+        from shequ_desktop.importing import write_error_report
+
+        if self.plan is None:
+            return None
+        suggested = str(Path(self.plan.path).with_name(Path(self.plan.path).stem + "_错误行.xlsx"))
+        path, _ = QFileDialog.getSaveFileName(self, _tr("保存错误报告"), suggested,
+                                              _tr("Excel 表格 (*.xlsx)"))
+        if not path:
+            return None
+        try:
+            n = write_error_report(self.plan, path)
+        except OSError as exc:
+            QMessageBox.warning(self, _tr("无法保存"), _tr("无法写入“{0}”：{1}").format(path, exc))
+            return None
+        QMessageBox.information(self, _tr("已保存"), _tr(
+            "已把 {0} 行错误写入“{1}”。改正标红的单元格后，可直接导入这个文件。").format(n, path))
+        return path
+
+
+def open_import(parent, ctx: Context, db_path, unit_id: int | None = None) -> ImportWizard:
+    wizard = ImportWizard(ctx, db_path, unit_id, parent)
+    wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    wizard.open()
+    return wizard
