@@ -14,6 +14,15 @@ class IdInfo:
     upgraded: bool      # True when a 15-digit legacy number was converted
 
 
+def check_digit(body: str) -> str:
+    """The GB 11643 check digit of the first 17 digits.
+
+    stdnum's calc_check_digit takes the whole 18-character number and ignores its last
+    character, so a placeholder goes in its place."""
+    from stdnum.cn import ric
+    return ric.calc_check_digit(body[:17] + "0")
+
+
 def clean(text: str) -> str:
     """Full-width to half-width, spaces removed, lower-case x made upper-case."""
     return "".join(unicodedata.normalize("NFKC", str(text)).split()).upper()
@@ -30,7 +39,7 @@ def parse(text: str, today: dt.date | None = None) -> IdInfo:
         if not number.isdigit():
             raise ValueError("15位旧号码只能由数字组成")
         body = number[:6] + "19" + number[6:]
-        number = body + ric.calc_check_digit(body)
+        number = body + check_digit(body)
         upgraded = True
     if len(number) != 18:
         raise ValueError(f"应为18位（现为{len(number)}位）")
@@ -42,14 +51,8 @@ def parse(text: str, today: dt.date | None = None) -> IdInfo:
         raise ValueError(f"出生日期“{number[6:14]}”不是有效日期") from None
     if birth > (today or dt.date.today()) or birth.year < 1890:
         raise ValueError(f"出生日期“{birth.isoformat()}”不合理")
-    if ric.calc_check_digit(number[:17]) != number[17]:
-        raise ValueError(f"校验位错误（末位应为 {ric.calc_check_digit(number[:17])}，请核对号码）")
+    expected = check_digit(number)
+    if expected != number[17]:
+        raise ValueError(f"校验位错误（末位应为 {expected}，请核对号码）")
     gender = "1" if int(number[16]) % 2 else "2"
     return IdInfo(number, birth.isoformat(), gender, upgraded)
-
-
-def mask(number: str | None) -> str:
-    """110105********1234 style masking for paper and exports."""
-    if not number:
-        return ""
-    return number[:6] + "*" * (len(number) - 10) + number[-4:] if len(number) > 10 else "*" * len(number)
