@@ -36,11 +36,22 @@ def connect(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
     return conn
 
 
+_READ_ONLY: set[str] = set()
+
+
+def mark_read_only(path: str | os.PathLike) -> None:
+    """From now on this process opens the file read-only (a damaged database: every open_db,
+    the background workers' included, gives a connection that cannot write)."""
+    _READ_ONLY.add(os.path.realpath(path))
+
+
 def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """Open (or create) a database, check it is ours and not newer, apply pending migrations.
 
     Raises a StorageError subclass with a Chinese message; on error nothing in the file changes.
     """
+    if os.path.realpath(path) in _READ_ONLY:
+        return open_read_only(path)
     path = Path(path)
     shown = str(path)
     if path.is_dir():
@@ -69,6 +80,17 @@ def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
     except StorageError:
         conn.close()
         raise
+    return conn
+
+
+def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
+    """A damaged database, for looking only: no migrations, no pragmas that write."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
+                               isolation_level=None)
+    except sqlite3.Error as exc:
+        raise translate(exc, os.fspath(path)) from exc
+    conn.row_factory = sqlite3.Row
     return conn
 
 

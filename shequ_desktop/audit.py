@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from db import atomic
+from shequ_desktop.fields import ENTITY_LABELS, REGISTRY
 
 GENESIS = "0" * 64
 
@@ -33,24 +34,82 @@ def _digest(prev_hash: str, at: str, actor: str, action: str, entity: str | None
 def record(conn: sqlite3.Connection, actor: str, action: str, *, entity: str | None = None,
            entity_id: int | None = None, summary: str = "", detail: Any = None) -> int:
     """Append one entry. Runs inside the caller's transaction when there is one, so the entry
-    lands with the change it describes or not at all."""
-    detail_text = None if detail is None else json.dumps(detail, ensure_ascii=False,
-                                                         sort_keys=True, default=str)
+    lands with the change it describes or not at all. Returns its id."""
+    return append(conn, actor, [(action, entity, entity_id, summary, detail)])
+
+
+def append(conn: sqlite3.Connection, actor: str,
+           items: list[tuple[str, str | None, int | None, str, Any]]) -> int:
+    """Append (action, entity, entity_id, summary, detail) entries in order; the id of the last."""
     at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with atomic(conn):
         row = conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
         prev = row[0] if row else GENESIS
-        digest = _digest(prev, at, actor, action, entity, entity_id, summary, detail_text)
-        cur = conn.execute(
+        rows = []
+        for action, entity, entity_id, summary, detail in items:
+            detail_text = None if detail is None else json.dumps(
+                detail, ensure_ascii=False, sort_keys=True, default=str)
+            digest = _digest(prev, at, actor, action, entity, entity_id, summary, detail_text)
+            rows.append((at, actor, action, entity, entity_id, summary, detail_text, prev,
+                         digest))
+            prev = digest
+        conn.executemany(
             "INSERT INTO audit_log (at, actor, action, entity, entity_id, summary, detail,"
-            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (at, actor, action, entity, entity_id, summary, detail_text, prev, digest))
-    return cur.lastrowid
+            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+
+
+def field_label(entity: str, name: str) -> str:
+    return next((f.label for f in REGISTRY.get(entity, ()) if f.name == name), name)
+
+
+def shown_value(entity: str, name: str, value) -> str:
+    """A value as the audit page shows it: ID numbers and phones masked, empty as （空）."""
+    if value is None or value == "":
+        return "（空）"
+    field = next((f for f in REGISTRY.get(entity, ()) if f.name == name), None)
+    if field is not None and field.sensitive:
+        from shequ_desktop.masking import mask_id, mask_phone
+        return mask_phone(str(value)) if field.kind == "phone" else mask_id(str(value))
+    return str(value)
+
+
+def changes_to_entries(changes) -> list[tuple]:
+    """One entry per record touched by a transaction: what was created, deleted, or which
+    fields changed from what to what (a status field change is a "status" entry)."""
+    entries: dict[tuple, dict] = {}
+    for c in changes:
+        if c.action == "update":
+            key = (c.entity, c.id, "update")
+            entries.setdefault(key, {})[c.field] = [c.old, c.new]
+        elif c.action == "bulk_create":
+            entries[(c.entity, None, "bulk_create", len(entries))] = {"rows": c.new}
+        else:
+            values = c.new if c.action == "create" else c.old
+            entries[(c.entity, c.id, c.action)] = {
+                k: v for k, v in (values or {}).items() if k not in ("updated_at", "version")}
+    out = []
+    for key, detail in entries.items():
+        entity, entity_id, action = key[:3]
+        label = ENTITY_LABELS.get(entity, entity)
+        if action == "update":
+            kind = "status" if "status" in detail else "update"
+            text = f"修改{label}：{'、'.join(field_label(entity, f) for f in detail)}"
+        elif action == "bulk_create":
+            kind, text = "create", f"批量新增{label} {detail['rows']} 条"
+        else:
+            kind, text = action, f"{ACTIONS[action]}{label}"
+        out.append((kind, entity, entity_id, text, detail))
+    return out
 
 
 def broken_links(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     """(id, why) of every entry whose hash or link to the previous entry does not hold."""
     bad: list[tuple[int, str]] = []
+    triggers = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")}
+    if not {"audit_log_no_update", "audit_log_no_delete"} <= triggers:
+        bad.append((0, "审计日志的防修改触发器被删除了"))
     prev = GENESIS
     for row in conn.execute("SELECT id, at, actor, action, entity, entity_id, summary, detail,"
                             " prev_hash, hash FROM audit_log ORDER BY id"):
@@ -64,16 +123,40 @@ def broken_links(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     return bad
 
 
+def utc_bound(day: dt.date) -> str:
+    """The UTC timestamp text at which a local calendar day starts (entries are stored in UTC)."""
+    local = dt.datetime.combine(day, dt.time()).astimezone()
+    return local.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def local_time(at: str) -> str:
+    """An entry's UTC time as local 'YYYY-MM-DD HH:MM:SS'."""
+    moment = dt.datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
 def entries(conn: sqlite3.Connection, *, action: str | None = None,
             entity: str | None = None, entity_id: int | None = None,
-            limit: int = 1000) -> list[dict]:
-    """Newest first, optionally filtered."""
+            actor: str | None = None, since: dt.date | None = None,
+            until: dt.date | None = None, limit: int = 1000) -> list[dict]:
+    """Newest first, optionally filtered (since/until: local days, both included)."""
     where, params = [], []
-    for column, value in (("action", action), ("entity", entity), ("entity_id", entity_id)):
+    for column, value in (("action", action), ("entity", entity), ("entity_id", entity_id),
+                          ("actor", actor)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if since is not None:
+        where.append("at >= ?")
+        params.append(utc_bound(since))
+    if until is not None:
+        where.append("at < ?")
+        params.append(utc_bound(until + dt.timedelta(days=1)))
     sql = ("SELECT id, at, actor, action, entity, entity_id, summary, detail FROM audit_log"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
     return [dict(zip(("id", "at", "actor", "action", "entity", "entity_id", "summary",
                       "detail"), row)) for row in conn.execute(sql, (*params, limit))]
+
+
+def actors(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT actor FROM audit_log ORDER BY actor")]

@@ -1,7 +1,7 @@
 """The one write path. Every change to the database goes through a Context, which knows the
 acting user, stamps version and updated_at, and reports what changed (entity, id, field, old,
-new) to the caller and, after commit, to subscribers (the GUI's refresh; later the audit trail
-and the multi-PC exchange hang here too).
+new) to the caller, to the audit trail (in the same transaction) and, after commit, to
+subscribers (the GUI's refresh; later the multi-PC exchange hangs here too).
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from db import analyze, atomic
-from shequ_desktop import search
-from shequ_desktop.errors import NotFoundError
+from shequ_desktop import audit, search
+from shequ_desktop.access import PARENT, Access
+from shequ_desktop.errors import NotFoundError, ReadOnlyError
 from shequ_desktop.fields import ENTITY_LABELS
 
 SYSTEM_USER = "系统"
@@ -46,6 +47,10 @@ class Context:
     def __init__(self, conn: sqlite3.Connection, user: str = SYSTEM_USER):
         self.conn = conn
         self.user = user
+        # When set, the reason no write is allowed now (a database being checked or damaged).
+        self.read_only: str | None = None
+        # The signed-in user's role and grid scope; None: unrestricted (command line, tests).
+        self.access: Access | None = None
         self._subscribers: list[Callable[[list[Change]], None]] = []
         self._pending: list[Change] | None = None
         search.ensure_index(conn)
@@ -62,6 +67,8 @@ class Context:
     def transaction(self):
         outer = self._pending is None
         if outer:
+            if self.read_only:
+                raise ReadOnlyError(self.read_only)
             self._pending = []
         mark = len(self._pending)
         try:
@@ -69,6 +76,7 @@ class Context:
                 yield self
                 if outer and self._pending:
                     search.update_index(self.conn, self._pending)
+                    audit.append(self.conn, self.user, audit.changes_to_entries(self._pending))
             committed = self._pending if outer else []
         except BaseException:
             if not outer:              # a rolled-back savepoint's changes never happened
@@ -97,9 +105,16 @@ class Context:
             raise NotFoundError(f"找不到{ENTITY_LABELS.get(table, table)}（编号 {id}）")
         return dict(row)
 
+    def _check(self, table: str, *records: dict) -> None:
+        if self.access is not None:
+            self.access.check_table(table)
+            for record in records:
+                self.access.check_record(self.conn, table, record)
+
     def insert(self, table: str, values: dict[str, Any]) -> tuple[int, list[Change]]:
         self._require_transaction()
         values = {k: v for k, v in values.items() if v is not None}
+        self._check(table, values)
         values["updated_at"] = now_utc()
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
@@ -113,6 +128,10 @@ class Context:
         self._require_transaction()
         if not rows:
             return []
+        if self.access is not None:
+            column = _parent_column(table)
+            refs = {row[columns.index(column)] for row in rows} if column in columns else {None}
+            self._check(table, *({column: ref} for ref in refs))
         stamp = now_utc()
         cols = ", ".join([*columns, "updated_at"])
         marks = ", ".join("?" for _ in range(len(columns) + 1))
@@ -128,6 +147,9 @@ class Context:
         diff = {k: v for k, v in values.items() if current.get(k) != v}
         if not diff:
             return []
+        if self.access is not None:
+            moved = _parent_column(table) in diff       # it now belongs elsewhere: check both
+            self._check(table, current, *([{**current, **diff}] if moved else []))
         sets = ", ".join(f"{k} = ?" for k in diff)
         self.conn.execute(
             f"UPDATE {table} SET {sets}, version = version + 1, updated_at = ? WHERE id = ?",
@@ -138,5 +160,11 @@ class Context:
     def delete(self, table: str, id: int) -> list[Change]:
         self._require_transaction()
         current = self.get(table, id)
+        self._check(table, current)
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
         return self._record([Change(table, id, "delete", None, current, None)])
+
+
+def _parent_column(table: str) -> str | None:
+    """The column that says which grid unit a record belongs to (directly or not)."""
+    return "parent_id" if table == "grid_units" else PARENT.get(table, (None,))[0]

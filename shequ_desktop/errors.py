@@ -40,3 +40,8 @@ class ConflictError(DomainError):
     def __init__(self, message: str, changed: dict[str, tuple]):
         super().__init__(message)
         self.changed = changed      # field -> (value when read, value now)
+
+
+class ReadOnlyError(DomainError):
+    """No write is allowed now: the database is being checked, is damaged, or the user may
+    only read."""

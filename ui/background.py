@@ -20,6 +20,7 @@ from typing import Any, Callable
 from PySide6.QtCore import (QCoreApplication, QEventLoop, QObject, QThread, QTimer, Qt, Signal,
                             Slot)
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+import shiboken6
 
 import db
 from shequ_desktop.errors import DomainError
@@ -161,8 +162,10 @@ def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None =
         on_success: Callable[[Any], None] | None = None,
         on_failure: Callable[[BaseException], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
-        synchronous: bool | None = None) -> Task:
+        synchronous: bool | None = None, quiet: bool = False) -> Task:
     """Run `fn(conn, progress)` off the GUI thread; report through callbacks on the GUI thread.
+
+    `quiet` work (an automatic backup, a check) shows no progress dialog.
 
     Without `on_failure`, expected problems (DomainError, StorageError) are shown as a warning,
     a cancel is silent, and anything else is shown with its traceback.
@@ -177,6 +180,24 @@ def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None =
         task.execute()
         return task
 
+    def on_thread_finished() -> None:
+        thread.deleteLater()
+        _running.discard(task)
+        _pin_gc(False)
+
+    task.throttle = 0.05
+    thread = _Worker(task)
+    task._thread = thread
+    thread.finished.connect(on_thread_finished)
+    if not quiet:
+        _add_dialog(task, parent, label)
+    _pin_gc(True)
+    _running.add(task)
+    thread.start()
+    return task
+
+
+def _add_dialog(task: Task, parent: QWidget | None, label: str | None) -> None:
     dialog = QProgressDialog(label or _tr("正在处理…"), _tr("取消"), 0, 0, parent)
     dialog.setWindowTitle(_tr("请稍候"))
     dialog.setWindowModality(Qt.WindowModality.WindowModal if parent is not None
@@ -187,7 +208,6 @@ def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None =
     dialog.setValue(0)
     dialog.canceled.connect(task.cancel)
     task.dialog = dialog
-    task.throttle = 0.05
     updating = []
 
     def show_progress(done: int, total: int) -> None:
@@ -203,24 +223,14 @@ def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None =
             updating.clear()
 
     def on_finished() -> None:
+        if not shiboken6.isValid(dialog):        # its parent window was closed meanwhile
+            return
         dialog.canceled.disconnect(task.cancel)   # closing the dialog would emit canceled
         dialog.hide()
         dialog.deleteLater()
 
-    def on_thread_finished() -> None:
-        thread.deleteLater()
-        _running.discard(task)
-        _pin_gc(False)
-
-    thread = _Worker(task)
-    task._thread = thread
     task.progressed.connect(show_progress)
     task.finished.connect(on_finished)
-    thread.finished.connect(on_thread_finished)
-    _pin_gc(True)
-    _running.add(task)
-    thread.start()
-    return task
 
 
 def finish_all() -> None:

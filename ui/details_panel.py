@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox, QHeaderView,
-                               QLabel, QListView, QListWidget, QScrollArea, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QListView, QListWidget, QPushButton,
+                               QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from shequ_desktop import visits
 from shequ_desktop.context import Change
@@ -26,6 +27,7 @@ class DetailsPanel(QWidget):
     """Emits memberActivated(resident id) when a household member is double-clicked."""
 
     memberActivated = Signal(int)
+    historyRequested = Signal(int)      # the audit trail of this resident
 
     def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
         super().__init__(parent)
@@ -72,7 +74,15 @@ class DetailsPanel(QWidget):
         self.body = QWidget()
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.title)
+        self.history_button = QPushButton(self.tr("修改记录…"))
+        self.history_button.setToolTip(self.tr("谁在什么时候改过这条记录（审计日志）"))
+        self.history_button.setFlat(True)
+        self.history_button.clicked.connect(
+            lambda: self.resident_id is not None and self.historyRequested.emit(self.resident_id))
+        heading = QHBoxLayout()
+        heading.addWidget(self.title, 1)
+        heading.addWidget(self.history_button)
+        body.addLayout(heading)
         body.addWidget(form_box)
         body.addWidget(members_box, 1)
         body.addWidget(self._build_visits_box(), 1)

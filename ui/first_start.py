@@ -7,6 +7,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
+from db import db_path
 from shequ_desktop import community
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
@@ -87,9 +88,12 @@ def load_demo(path, parent: QWidget | None = None, residents: int | None = None)
     dialog. True when the data is in; False when cancelled or refused (already told)."""
 
     def work(conn, progress):
-        from shequ_desktop import demo      # Faker and friends: only when asked for
+        from shequ_desktop import demo, users      # Faker and friends: only when asked for
 
-        return demo.generate(conn, residents=residents or DEMO_RESIDENTS, progress=progress)
+        counts = demo.generate(conn, residents=residents or DEMO_RESIDENTS, progress=progress)
+        if users.needs_admin(conn):
+            users.create_demo_admin(Context(conn, "系统"), db_path(conn))
+        return counts
 
     label = QCoreApplication.translate("first_start", "正在生成演示数据…")
     task = background.run(work, path, parent=parent, label=label,

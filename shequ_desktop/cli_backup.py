@@ -1,0 +1,44 @@
+"""`shequ backup` and `shequ restore`."""
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+
+def _backup(args) -> int:
+    from db import open_db
+    from shequ_desktop import backups
+
+    conn = open_db(args.db)
+    try:
+        target = backups.backup_to(conn, args.output, args.user)
+    finally:
+        conn.close()
+    print(f"已备份到 {target}")
+    return 0
+
+
+def _restore(args) -> int:
+    from shequ_desktop import backups
+
+    folder = Path(args.keep_dir) if args.keep_dir else backups.default_folder()
+    kept = backups.restore(args.db, args.backup, folder, args.user)
+    print(f"已从 {args.backup} 恢复；恢复前的数据库保存在 {kept}", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("backup", help="备份数据库（SQLite 在线备份，校验后写入）")
+    p.add_argument("--db", required=True)
+    p.add_argument("-o", "--output", required=True, help="备份文件路径")
+    p.add_argument("--user", default=getpass.getuser())
+    p.set_defaults(run=_backup)
+
+    p = sub.add_parser("restore", help="用备份替换数据库（先校验备份，并保存当前数据库；"
+                                       "请先关闭正在使用该数据库的程序）")
+    p.add_argument("--db", required=True)
+    p.add_argument("backup", help="备份文件")
+    p.add_argument("--keep-dir", help="恢复前的数据库副本存放的文件夹（默认：程序的备份文件夹）")
+    p.add_argument("--user", default=getpass.getuser())
+    p.set_defaults(run=_restore)

@@ -1,0 +1,215 @@
+"""Crash safety: a process killed (SIGKILL) at random moments leaves a database that passes the
+checks and holds each operation whole or not at all (real processes, real files)."""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import db
+from shequ_desktop import audit, demo
+from shequ_desktop.checks import run_checks
+
+WORKER = Path(__file__).with_name("crash_worker.py")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spawn(*args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def kill_after(proc: subprocess.Popen, seconds: float) -> None:
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def sound(path) -> None:
+    """What must hold after every kill."""
+    conn = db.open_db(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        failed = [r.label for r in run_checks(conn) if not r.ok]
+        assert failed == []
+        assert audit.broken_links(conn) == []
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory):
+    path = tmp_path_factory.mktemp("crash") / "street.db"
+    conn = db.open_db(path)
+    demo.generate(conn, residents=400, seed=11)
+    h1, m = conn.execute(
+        "SELECT household_id, id FROM residents WHERE status = '在册' AND relation_to_head"
+        " NOT IN ('01', '02') ORDER BY id LIMIT 1").fetchone()
+    h2 = conn.execute("SELECT id FROM households WHERE status = '在册' AND id <> ?"
+                      " ORDER BY id LIMIT 1", (h1,)).fetchone()[0]
+    a, b = [r[0] for r in conn.execute(
+        "SELECT id FROM residents WHERE status = '在册' AND id <> ? AND household_id NOT IN"
+        " (?, ?) ORDER BY id LIMIT 2", (m, h1, h2))]
+    conn.close()
+    return path, {"a": a, "b": b, "m": m, "h1": h1, "h2": h2}
+
+
+@pytest.fixture(scope="module")
+def sheet(tmp_path_factory):
+    """500 new households of 3 (1,500 residents) as a grid worker's spreadsheet."""
+    import xlsxwriter
+
+    from conftest import make_id
+    path = tmp_path_factory.mktemp("sheet") / "居民.xlsx"
+    book = xlsxwriter.Workbook(path)
+    ws = book.add_worksheet("居民")
+    ws.write_row(0, 0, ["户号", "姓名", "身份证号", "与户主关系", "现住址", "联系电话"])
+    row = 1
+    for h in range(500):
+        for k, relation in enumerate(("户主", "配偶", "子")):
+            birth = f"{1950 + h % 40}-0{1 + k}-1{h % 9}"
+            ws.write_row(row, 0, [f"H{h:04d}", f"测试{h}号{k}",
+                                  make_id(birth, "2" if k == 1 else "1", area="110106", seq=h),
+                                  relation, f"{20 + h // 40}栋{1 + h % 2}单元{101 + h % 40}",
+                                  f"139{h:04d}{k:04d}"])
+            row += 1
+    book.close()
+    return path, 1500
+
+
+def residents_count(path) -> int:
+    conn = db.open_db(path)
+    try:
+        return conn.execute("SELECT count(*) FROM residents").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_imports_survive_sigkill_whole_or_not_at_all(street, sheet, tmp_path):
+    base, _ids = street
+    file, rows = sheet
+    before = residents_count(base)
+    rng = random.Random(7)
+    outcomes = []
+    for i in range(15):
+        path = tmp_path / f"import{i}.db"
+        path.write_bytes(base.read_bytes())
+        proc = spawn("-m", "shequ_desktop", "import", str(file), "--db", str(path), "--json")
+        kill_after(proc, rng.uniform(0.1, 0.8))
+        sound(path)
+        after = residents_count(path)
+        assert after in (before, before + rows)              # the whole sheet, or none of it
+        outcomes.append(after == before + rows)
+    assert any(outcomes) and not all(outcomes)               # kills fell before and after
+
+
+def test_ledgers_survive_sigkill_and_leave_no_half_pdf(street, tmp_path):
+    from pypdf import PdfReader
+    path, _ids = street
+    rng = random.Random(5)
+    complete = 0
+    for i in range(15):
+        out = tmp_path / f"ledger{i}.pdf"
+        proc = spawn("-m", "shequ_desktop", "ledger", "--db", str(path), "--kind",
+                     "residents", "-o", str(out))
+        kill_after(proc, rng.uniform(0.1, 0.7))
+        sound(path)
+        if out.exists():                                     # a PDF exists only when whole
+            pages = PdfReader(out).pages
+            assert "审核人" in pages[-1].extract_text()
+            complete += 1
+    assert 0 < complete < 15
+
+
+def test_edits_survive_sigkill_whole_or_not_at_all(street):
+    path, ids = street
+    rng = random.Random(2026)
+    kills, steps_seen = 20, set()
+    for _ in range(kills):
+        proc = spawn(str(WORKER), "edits", str(path), *(str(ids[k]) for k in
+                                                         ("a", "b", "m", "h1", "h2")))
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        kill_after(proc, rng.uniform(0.0, 0.25))
+        sound(path)
+        conn = db.open_db(path)
+        note_a, note_b, home = (
+            conn.execute("SELECT notes FROM residents WHERE id = ?", (ids["a"],)).fetchone()[0],
+            conn.execute("SELECT notes FROM residents WHERE id = ?", (ids["b"],)).fetchone()[0],
+            conn.execute("SELECT household_id FROM residents WHERE id = ?",
+                         (ids["m"],)).fetchone()[0])
+        conn.close()
+        assert note_a == note_b                               # both notes of a step, or neither
+        step = int((note_a or "op0")[2:])
+        assert home == (ids["h2"] if step % 2 else ids["h1"])  # and the move with them
+        steps_seen.add(step)
+    assert len(steps_seen) > kills // 2                       # the kills fell mid-stream
+
+
+def test_a_second_instance_writing_makes_us_wait_then_both_changes_land(street):
+    from shequ_desktop import residents
+    from shequ_desktop.context import Context
+    path, ids = street
+    other = spawn(str(WORKER), "hold_lock", str(path), "1.0")
+    assert other.stdout.readline().strip() == "locked"
+    conn = db.open_db(path)
+    started = time.monotonic()
+    residents.update_resident(Context(conn, "本机"), ids["b"], {"phone": "13700001111"})
+    waited = time.monotonic() - started
+    other.wait()
+    assert waited > 0.5                                      # it waited for the other write
+    assert conn.execute("SELECT phone FROM residents WHERE id = ?",
+                        (ids["b"],)).fetchone()[0] == "13700001111"
+    assert conn.execute("SELECT notes FROM residents ORDER BY id LIMIT 1").fetchone()[0] == \
+        "另一实例"                                            # and the other's write is kept
+    conn.close()
+
+
+def test_a_second_instance_holding_the_lock_too_long_gives_a_clear_message(street):
+    from shequ_desktop import residents
+    from shequ_desktop.context import Context
+    path, ids = street
+    other = spawn(str(WORKER), "hold_lock", str(path), "2.5")
+    assert other.stdout.readline().strip() == "locked"
+    conn = db.open_db(path, busy_timeout_ms=300)
+    before = conn.execute("SELECT version, notes FROM residents WHERE id = ?",
+                          (ids["a"],)).fetchone()
+    with pytest.raises(db.DatabaseLockedError, match="正被其他程序或另一个窗口占用"):
+        residents.update_resident(Context(conn, "本机"), ids["a"], {"notes": "等不到"})
+    other.wait()
+    assert conn.execute("SELECT version, notes FROM residents WHERE id = ?",
+                        (ids["a"],)).fetchone() == before      # nothing half-written
+    conn.close()
+
+
+def dump(conn) -> dict:
+    """Every row of every table (content, not bytes: WAL checkpoints may move pages)."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        " AND name NOT LIKE 'resident_%_data' AND name NOT LIKE '%_idx'"
+        " AND name NOT LIKE '%_docsize' AND name NOT LIKE '%_config'"
+        " AND name NOT LIKE '%_content'")]
+    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+
+
+def test_a_full_disk_during_an_import_is_explained_and_nothing_is_half_written(street, sheet,
+                                                                               tmp_path):
+    from shequ_desktop.context import Context
+    from shequ_desktop.importing import import_file
+    base, _ids = street
+    path = tmp_path / "full.db"
+    path.write_bytes(base.read_bytes())
+    conn = db.open_db(path)
+    community = conn.execute("SELECT id FROM grid_units WHERE level = 'community'").fetchone()[0]
+    before = dump(conn)
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages + 20}")    # the disk fills up mid-import
+    with pytest.raises(db.DiskFullError, match="磁盘空间不足"):
+        import_file(Context(conn, "网格员"), sheet[0], community)
+    assert dump(conn) == before
+    conn.close()
+    sound(path)

@@ -1,0 +1,106 @@
+"""Signing in through the real dialogs (offscreen): first administrator, login, idle lock."""
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDialog, QLineEdit
+
+from shequ_desktop import audit, keys, users
+from shequ_desktop.context import Context
+from ui import app as ui_app
+from ui import login
+
+
+@pytest.fixture(autouse=True)
+def fast_scrypt(monkeypatch):
+    monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
+
+
+def test_first_admin_dialog_checks_the_password_then_signs_in(qtbot, conn, db_path):
+    dialog = login.FirstAdminDialog(conn, db_path)
+    qtbot.addWidget(dialog)
+    dialog.password.setText("12345678")
+    dialog.again.setText("12345678")
+    dialog.submit()
+    assert "不能全是数字" in dialog.error.text() and users.needs_admin(conn)
+    dialog.password.setText("Jiedao-2026")
+    dialog.submit()
+    assert "不一致" in dialog.error.text()
+    dialog.again.setText("Jiedao-2026")
+    dialog.submit()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.user.role == "管理员" and len(dialog.db_key) == 32
+
+
+def test_login_dialog_says_what_is_wrong_and_the_demo_is_filled_in(qtbot, conn, db_path):
+    users.create_demo_admin(Context(conn), db_path)
+    dialog = login.LoginDialog(conn, db_path)
+    qtbot.addWidget(dialog)
+    assert dialog.username.text() == "admin" and dialog.password.text() == "demo2026"
+    assert "演示数据库" in dialog.intro.text()
+    dialog.password.setText("wrong-pass")
+    dialog.submit()
+    assert "用户名或密码错误" in dialog.error.text() and dialog.result() != QDialog.DialogCode.Accepted
+    dialog.password.setText("demo2026")
+    dialog.submit()
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.user.username == "admin"
+    assert audit.entries(conn, action="login_failed")
+
+
+def test_idle_lock_keeps_open_work_and_asks_for_the_password(qtbot, conn, db_path, tmp_path,
+                                                            monkeypatch):
+    users.create_first_admin(Context(conn), db_path, "admin", "Jiedao-2026")
+    user = users.load(conn, "admin")
+    settings = QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat)
+    settings.setValue("security/idle_minutes", 1)
+    window = ui_app.build_main_window(conn, db_path, settings, user=user)
+    qtbot.addWidget(window)
+    assert window.ctx.user == "admin" and window.ctx.access.role == "管理员"
+    lock = login.IdleLock(window, settings)
+    assert lock.timer.isActive() and lock.timer.interval() == 60_000
+    unsaved = QLineEdit(window)
+    unsaved.setText("写了一半的走访记录")
+    asked = []
+
+    window.show()
+
+    def answer(dialog):
+        asked.append(dialog.username.isReadOnly())
+        assert not window.isVisible()                       # nothing readable while locked
+        dialog.password.setText("Jiedao-2026")
+        dialog.submit()
+        return dialog.result()
+
+    monkeypatch.setattr(login.LoginDialog, "exec", answer)
+    assert lock.lock() and asked == [True]
+    assert unsaved.text() == "写了一半的走访记录" and window.isVisible()
+    monkeypatch.setattr(login.LoginDialog, "exec", lambda dialog: QDialog.DialogCode.Rejected)
+    closed = []
+    monkeypatch.setattr(window, "close", lambda: closed.append(1))
+    assert not lock.lock() and closed == [1]
+
+
+def test_changing_ones_own_password_and_locking_by_hand(qtbot, conn, db_path, tmp_path,
+                                                        monkeypatch):
+    users.create_first_admin(Context(conn), db_path, "admin", "Jiedao-2026")
+    settings = QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat)
+    window = ui_app.build_main_window(conn, db_path, settings, user=users.load(conn, "admin"))
+    qtbot.addWidget(window)
+    lock = login.IdleLock(window, settings)
+    locked = []
+    monkeypatch.setattr(lock, "lock", lambda: locked.append(1))
+    login.add_account_actions(window, lock)
+    texts = [a.text() for a in window.file_menu.actions()]
+    assert texts[:2] == ["修改密码…", "锁定窗口"]
+    dialog = login.ChangePasswordDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.old.setText("wrong-pass")
+    dialog.new.setText("Newpass-2026")
+    dialog.again.setText("Newpass-2026")
+    dialog.submit()
+    assert "用户名或密码错误" in dialog.error.text()
+    dialog.old.setText("Jiedao-2026")
+    dialog.submit()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert users.sign_in(conn, db_path, "admin", "Newpass-2026")[0].username == "admin"
+    assert audit.entries(conn, action="user")[0]["summary"].endswith("修改了自己的密码")
+    window.file_menu.actions()[1].trigger()
+    assert locked == [1]

@@ -1,0 +1,196 @@
+"""Keeping the records safe while the program runs: automatic backups (at most once a day
+while it runs, and when it closes), backups and restores by hand, and what happens when the
+database is found damaged at start (it is opened read-only and the newest good backup is
+offered). The backup folder is per PC (QSettings "backup/folder"), so it can be a USB drive.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from db.backup import check_file
+from shequ_desktop import backups
+from ui import background
+
+DAMAGED = "数据库文件已损坏，只能查看，不能修改。请从备份恢复。"
+BACKUP_EVERY_MS = 30 * 60 * 1000          # look every half hour whether today's backup is due
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("safety", text)
+
+
+def backup_folder(settings: QSettings | None = None) -> Path:
+    settings = settings if settings is not None else QSettings()
+    return Path(settings.value("backup/folder", str(backups.default_folder())))
+
+
+def _database_id(path: Path) -> str | None:
+    """The id of a (possibly damaged) database, read without writing; None if unreadable."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key = 'database_id'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return row[0].strip('"') if row else None
+
+
+def when_damaged(path: Path, problem: str, parent: QWidget | None = None) -> str | None:
+    """Before anything is opened: tell the user and offer the newest good backup.
+    Returns "restored", "read" (open read-only) or None (quit)."""
+    folder = backup_folder()
+    good = backups.newest_good(folder, path.stem, _database_id(path))
+    text = _tr("数据库文件已损坏，为保护数据，不会以可写方式打开它。\n\n{0}").format(problem)
+    box = QMessageBox(QMessageBox.Icon.Critical, _tr("数据库已损坏"), text, parent=parent)
+    if good is not None:
+        box.setInformativeText(_tr("最新的完好备份：{0}").format(good.name))
+        restore = box.addButton(_tr("从这个备份恢复"), QMessageBox.ButtonRole.AcceptRole)
+    else:
+        box.setInformativeText(_tr("在备份文件夹“{0}”中没有找到这个数据库的完好备份。"
+                                   "可以选择其他备份文件，或把数据库文件交给维护人员。")
+                               .format(folder))
+        restore = box.addButton(_tr("选择备份文件…"), QMessageBox.ButtonRole.AcceptRole)
+    read = box.addButton(_tr("只读查看"), QMessageBox.ButtonRole.RejectRole)
+    box.addButton(_tr("退出"), QMessageBox.ButtonRole.DestructiveRole)
+    box.exec()
+    if box.clickedButton() is read:
+        return "read"
+    if box.clickedButton() is not restore:
+        return None
+    if good is None:
+        chosen, _ = QFileDialog.getOpenFileName(parent, _tr("选择要恢复的备份"), str(folder),
+                                                _tr("数据库备份 (*.db)"))
+        if not chosen:
+            return None
+        good = Path(chosen)
+    try:
+        kept = backups.restore(path, good, folder, "系统")
+    except Exception as exc:                         # noqa: BLE001 - shown to the user
+        QMessageBox.critical(parent, _tr("恢复失败"), _tr(
+            "没有替换任何文件。\n\n{0}").format(exc))
+        return None
+    QMessageBox.information(parent, _tr("恢复完成"), _tr(
+        "已从备份“{0}”恢复。损坏的数据库保存在：\n{1}").format(good.name, kept))
+    return "restored"
+
+
+class Safety(QObject):
+    def __init__(self, window, settings: QSettings | None = None, damaged: str | None = None):
+        super().__init__(window)
+        self.window = window
+        self.ctx = window.ctx
+        self.path = Path(window.path)
+        self.settings = settings if settings is not None else window.settings
+        self.damaged = damaged
+        self.closed = False                  # the window has closed: no more backups
+        self.timer = QTimer(self)
+        self.timer.setInterval(BACKUP_EVERY_MS)
+        self.timer.timeout.connect(self.backup_if_due)
+        self._add_actions(window.file_menu)
+
+    # --- settings ---------------------------------------------------------------------------
+    def folder(self) -> Path:
+        return backup_folder(self.settings)
+
+    def choose_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self.window, _tr("选择备份文件夹（可以是 U 盘）"),
+                                                  str(self.folder()))
+        if chosen:
+            self.settings.setValue("backup/folder", chosen)
+
+    def _add_actions(self, menu) -> None:
+        first = menu.actions()[0] if menu.actions() else None
+        self.backup_action = menu.addAction(_tr("立即备份(&B)"), self.backup_now)
+        self.restore_action = menu.addAction(_tr("从备份恢复…"), self.restore_from_file)
+        self.folder_action = menu.addAction(_tr("备份文件夹…"), self.choose_folder)
+        if first is not None:                   # before 刷新/退出
+            for action in (self.backup_action, self.restore_action, self.folder_action):
+                menu.removeAction(action)
+                menu.insertAction(first, action)
+            menu.insertSeparator(first)
+
+    def start(self) -> None:
+        """Call once the window is shown."""
+        if self.closed:
+            return
+        if self.damaged:
+            self.ctx.read_only = DAMAGED
+            self.window.statusBar().showMessage(_tr("数据库已损坏，只读"))
+            return
+        self.timer.start()
+        QTimer.singleShot(0, self, self.backup_if_due)
+
+    # --- backups ----------------------------------------------------------------------------
+    def backup_if_due(self) -> None:
+        if self.closed or self.damaged is not None:
+            return
+        db_id = backups.database_id(self.window.conn, create=False)
+        if backups.is_due(self.folder(), self.path.stem, db_id):
+            self._backup(quiet=True)
+
+    def backup_now(self) -> None:
+        if self.damaged is not None:
+            QMessageBox.warning(self.window, _tr("无法备份"), DAMAGED)
+            return
+        self._backup(quiet=False, done=lambda target: QMessageBox.information(
+            self.window, _tr("备份完成"), _tr("已备份到：\n{0}").format(target)))
+
+    def _backup(self, *, quiet: bool, done=None, parent: QWidget | None = None):
+        folder, user = self.folder(), self.ctx.user
+
+        def work(conn, progress):
+            return backups.make_backup(conn, folder, user, progress=progress)
+
+        def failed(exc: BaseException) -> None:
+            self.window.statusBar().showMessage(_tr("自动备份失败：{0}").format(exc))
+            if not quiet:
+                background.show_error(self.window, exc)
+
+        return background.run(
+            work, self.path, parent=parent or self.window, quiet=quiet,
+            label=_tr("正在备份数据库…"), on_failure=failed,
+            on_success=done or (lambda target: self.window.statusBar().showMessage(
+                _tr("已自动备份到 {0}").format(target), 10000)))
+
+    def backup_on_close(self) -> None:
+        """The last backup, with progress and cancel (the window is already closed)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.timer.stop()
+        if self.damaged is None:
+            self._backup(quiet=False, parent=None).wait()
+
+    # --- restore ----------------------------------------------------------------------------
+    def restore_from_file(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self.window, _tr("选择要恢复的备份"),
+                                                str(self.folder()), _tr("数据库备份 (*.db)"))
+        if chosen:
+            answer = QMessageBox.question(self.window, _tr("从备份恢复"), _tr(
+                "用备份“{0}”替换当前数据库？\n当前数据库会先另存一份到备份文件夹。"
+                "恢复后程序将关闭，请重新打开。").format(Path(chosen).name))
+            if answer == QMessageBox.StandardButton.Yes:
+                self.restore(Path(chosen))
+
+    def restore(self, backup: Path) -> None:
+        problem = check_file(backup, full=True)
+        if problem:
+            QMessageBox.warning(self.window, _tr("无法恢复"), problem)
+            return
+        self.window.conn.close()
+        self.damaged = self.damaged or "restoring"      # no backup of the replaced database
+        try:
+            kept = backups.restore(self.path, backup, self.folder(), self.ctx.user)
+        except Exception as exc:                         # noqa: BLE001 - shown to the user
+            QMessageBox.critical(self.window, _tr("恢复失败"), _tr(
+                "没有替换任何文件，程序将关闭，请重新打开。\n\n{0}").format(exc))
+        else:
+            QMessageBox.information(self.window, _tr("恢复完成"), _tr(
+                "已从备份恢复。恢复前的数据库保存在：\n{0}\n\n程序将关闭，请重新打开。").format(kept))
+        QCoreApplication.quit()
