@@ -227,6 +227,212 @@ def table(workdir: Path, residents: int) -> str:
     return "\n".join(out)
 
 
+@benchmark
+def volunteer_hours(workdir: Path, residents: int) -> str:
+    """The volunteer register (hours in a period, this month, this year, total, star, points
+    balance) for a whole street. Ours: one aggregate (volunteer_points.hours_summary).
+    Peer: the straightforward way, a query per volunteer per figure."""
+    import db
+    from shequ_desktop import volunteer_points
+
+    conn = db.open_db(street_db(workdir, residents))
+    today = __import__("datetime").date.today()
+    start, end = f"{today.year}-01-01", today.isoformat()
+    ours, rows = _ms(lambda: volunteer_points.hours_summary(conn, start, end, today=today), 5)
+
+    def peer():
+        out = []
+        for vid, name in conn.execute("SELECT id, name FROM volunteers ORDER BY name, id"):
+            figures = [conn.execute(
+                "SELECT coalesce(sum(s.hours), 0) FROM service_records s JOIN activities a"
+                " ON a.id = s.activity_id WHERE s.volunteer_id = ? AND " + cond,
+                (vid, *params)).fetchone()[0] for cond, params in (
+                    ("a.starts_at BETWEEN ? AND ?", (start, end + " 99")),
+                    ("substr(a.starts_at, 1, 7) = ?", (f"{today:%Y-%m}",)),
+                    ("substr(a.starts_at, 1, 4) = ?", (f"{today:%Y}",)),
+                    ("1", ()))]
+            out.append((vid, name, *figures, volunteer_points.balance(conn, vid)))
+        return out
+    theirs, peer_rows = _ms(peer, 5)
+    assert len(rows) == len(peer_rows)
+    return line(f"volunteer_hours_{residents}", statistics.median(ours),
+                statistics.median(theirs), "ms")
+
+
+def _ledger_probe(mode: str, path: Path, out: Path) -> tuple[float, int]:
+    """(seconds, rows) of one resident ledger in a fresh process (bench/ledger_probe.py)."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ledger_probe.py"), mode,
+                           str(path), str(out)], capture_output=True, text=True, cwd=ROOT)
+    found = [t for t in done.stdout.splitlines() if t.startswith("result ")]
+    if done.returncode or not found:
+        raise RuntimeError(f"ledger_probe {mode}: {done.stderr}")
+    seconds, _pages, rows = found[0].split()[1:4]
+    return float(seconds), int(rows)
+
+
+@benchmark
+def ledger(workdir: Path, residents: int) -> str:
+    """The resident ledger (人口信息台账) as PDF for 10,000 and 50,000 residents (fixed sizes;
+    --residents does not apply), each run in a fresh process: reading the rows and writing
+    the file. Ours: the canvas engine (shequ_desktop/pdf/ledger.py). Peer: one platypus
+    LongTable of the same rows, columns and font (bench/ledger_probe.py). Median of 3 runs at
+    10k, one at 50k (the peer takes minutes there). The `_per_1000_rows` lines show growth:
+    seconds per 1,000 rows at 50k (ours=) against the same at 10k (peer=); ratio 1 is linear.
+    """
+    out, per_1000 = [], {}
+    for n in (10_000, 50_000):
+        path = street_db(workdir, n)
+        runs = 3 if n == 10_000 else 1
+        timed = {}
+        for mode in ("ours", "peer"):
+            results = [_ledger_probe(mode, path, workdir / f"{mode}.pdf") for _ in range(runs)]
+            timed[mode] = statistics.median(r[0] for r in results)
+            per_1000[(mode, n)] = timed[mode] / results[0][1] * 1000
+        out.append(line(f"ledger_residents_{n}", timed["ours"], timed["peer"], "s"))
+    for mode in ("ours", "peer"):
+        out.append(line(f"ledger_{mode}_per_1000_rows", per_1000[(mode, 50_000)],
+                        per_1000[(mode, 10_000)], "s"))
+    return "\n".join(out)
+
+
+def _transfer(mode: str, *args) -> tuple[float, float, int]:
+    """(seconds, peak MB, rows) of one bench/transfer_probe.py run in a fresh process."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "transfer_probe.py"), mode,
+                           *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    found = [t for t in done.stdout.splitlines() if t.startswith("result ")]
+    if done.returncode or not found:
+        raise RuntimeError(f"transfer_probe {mode}: {done.stderr[-2000:]}")
+    seconds, peak, rows = found[0].split()[1:4]
+    return float(seconds), float(peak), int(rows)
+
+
+IMPORT_ROWS = 100_000
+SERVICES_ROWS = 20_000        # the service-per-row peer is too slow for 100,000 rows
+
+
+def _import_runs(workdir: Path, rows: int, modes: tuple[str, ...]) -> dict:
+    sheet = workdir / f"import_{rows}.xlsx"
+    if not sheet.exists():
+        _transfer("sheet", sheet, rows)
+    runs = {}
+    for mode in modes:
+        path = workdir / f"{mode}-{rows}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        runs[mode] = _transfer(mode, sheet, path)
+    return runs
+
+
+@benchmark
+def import_xlsx(workdir: Path, residents: int) -> str:
+    """A 100,000-row xlsx (title row, 合计 row, mixed date spellings, addresses, households of
+    1–4) into an empty database, end to end, each side in a fresh process
+    (bench/transfer_probe.py); peak memory is each process's ru_maxrss.
+
+    Ours: shequ_desktop.importing (calamine, the form's validation, households, rooms, search
+    index, one transaction). Peer: pandas.read_excel(openpyxl) + an INSERT per row with no
+    checks, no households, no index (the issue's straightforward peer). A second pair, on
+    20,000 rows: the peer that builds the same database as ours the straightforward way,
+    pandas.read_excel(openpyxl) + the domain's services row by row in one transaction."""
+    runs = _import_runs(workdir, IMPORT_ROWS, ("import-ours", "import-peer"))
+    ours, peer = runs["import-ours"], runs["import-peer"]
+    same = _import_runs(workdir, SERVICES_ROWS, ("import-ours", "import-peer-same"))
+    n, m = IMPORT_ROWS // 1000, SERVICES_ROWS // 1000
+    return "\n".join([
+        line(f"import_xlsx_{n}k", ours[0], peer[0], "s"),
+        line(f"import_xlsx_{n}k_peak_memory", ours[1], peer[1], "MB"),
+        line(f"import_xlsx_{m}k_vs_services", same["import-ours"][0],
+             same["import-peer-same"][0], "s"),
+        line(f"import_xlsx_{m}k_vs_services_peak_memory", same["import-ours"][1],
+             same["import-peer-same"][1], "MB")])
+
+
+@benchmark
+def export_xlsx(workdir: Path, residents: int) -> str:
+    """The district upload sheet of a street (every resident on record) to xlsx, each side in a
+    fresh process. Ours: shequ_desktop.exporting (xlsxwriter constant_memory, masking, code
+    labels, addresses). Peer: pandas.read_sql + DataFrame.to_excel(engine="xlsxwriter") of the
+    raw columns (no masking, no labels)."""
+    path = street_db(workdir, residents)
+    ours = _transfer("export-ours", path, workdir / "ours.xlsx")
+    peer = _transfer("export-peer", path, workdir / "peer.xlsx")
+    return "\n".join([line(f"export_xlsx_{residents}", ours[0], peer[0], "s"),
+                      line(f"export_xlsx_{residents}_peak_memory", ours[1], peer[1], "MB")])
+
+
+def _dashboard_peer(conn) -> dict:
+    """The dashboard's figures the straightforward way: every row fetched, counted in Python
+    (the visits rule is the program's own: there is no other)."""
+    import collections
+    import datetime as dt
+
+    from shequ_desktop import events, visits
+
+    today = dt.date.today()
+    rows = conn.execute("SELECT gender, birth_date, residence_type, separated, household_id"
+                        " FROM residents WHERE status = '在册'").fetchall()
+    ages = collections.Counter()
+    kinds = collections.Counter()
+    for gender, birth, kind, separated, _hh in rows:
+        b = dt.date.fromisoformat(birth) if birth else None
+        age = today.year - b.year - ((today.month, today.day) < (b.month, b.day)) if b else -1
+        ages[(gender, min(age, 100) // 5)] += 1
+        kinds[(kind, separated)] += 1
+    households = len({r[4] for r in rows})
+    tags = collections.Counter(t for (t,) in conn.execute(
+        "SELECT rt.tag_id FROM resident_tags rt JOIN residents r ON r.id = rt.resident_id"
+        " WHERE rt.until IS NULL AND r.status = '在册'"))
+    due = visits.due(conn, today, None, within_days=6 - today.weekday())
+    open_events = events.list_events(conn, status=events.OPEN_STATUSES)
+    by_grid = collections.Counter(conn.execute(
+        "SELECT ho.unit_id, substr(v.visited_on, 1, 7) FROM visits v"
+        " JOIN residents r ON r.id = v.resident_id JOIN households h ON h.id = r.household_id"
+        " JOIN houses ho ON ho.id = h.house_id WHERE v.visited_on >= ?",
+        ((today - dt.timedelta(days=366)).isoformat(),)).fetchall())
+    return {"households": households, "ages": ages, "kinds": kinds, "tags": tags,
+            "due": len(due), "events": len(open_events), "by_grid": len(by_grid)}
+
+
+@benchmark
+def dashboard(workdir: Path, residents: int) -> str:
+    """Every figure of the home page for the whole street (stats.dashboard), each run on a
+    fresh connection as the page's background worker does. Peer: the same figures by
+    fetching the rows and counting in Python. A second line for one community."""
+    import db
+    from shequ_desktop import stats
+
+    path = street_db(workdir, residents)
+
+    def fresh(fn):
+        def run():
+            conn = db.open_db(path)
+            try:
+                return fn(conn)
+            finally:
+                conn.close()
+        return run
+
+    ours, figures = _ms(fresh(stats.dashboard), 7)
+    peer, expected = _ms(fresh(_dashboard_peer), 3)
+    if figures["population"]["households"] != expected["households"]:
+        print("dashboard: households differ", figures["population"]["households"],
+              expected["households"], file=sys.stderr)
+    conn = db.open_db(path)
+    community = conn.execute("SELECT id FROM grid_units WHERE level = 'community' ORDER BY id"
+                             " LIMIT 1").fetchone()[0]
+    conn.close()
+    one, _ = _ms(fresh(lambda c: stats.dashboard(c, community)), 7)
+    print(f"  dashboard: {figures['population']['residents']:,} residents,"
+          f" parts in ms: " + ", ".join(
+              f"{k}={statistics.median(_ms(fresh(getattr(stats, f)), 3)[0]):.0f}"
+              for k, f in (("population", "population"), ("focus", "focus_groups"),
+                           ("visits_due", "visits_due"), ("by_grid", "visits_by_grid"))),
+          file=sys.stderr)
+    return "\n".join([line(f"dashboard_{residents}", statistics.median(ours),
+                            statistics.median(peer), "ms"),
+                      line(f"dashboard_{residents}_one_community", statistics.median(one),
+                           statistics.median(peer), "ms")])
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=sorted(BENCHMARKS))

@@ -266,5 +266,113 @@ def m006_audit_log(db):
     """)
 
 
+def m007_volunteers(db):
+    """Volunteers (志愿者), teams (服务队), activities, service records and points (积分).
+
+    Times of an activity are local 'YYYY-MM-DD HH:MM'. Points of a service record are fixed
+    when it is entered, from the rate then in force. Balance = earned + adjustments − redeemed.
+    """
+    _script(db, f"""
+    CREATE TABLE volunteer_teams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE CHECK (trim(name) <> ''),
+        unit_id INTEGER REFERENCES grid_units(id),
+        leader_id INTEGER REFERENCES volunteers(id) DEFERRABLE INITIALLY DEFERRED,
+        founded_on TEXT,
+        notes TEXT,
+        {_SYNC}
+    );
+
+    CREATE TABLE volunteers (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER REFERENCES residents(id),
+        name TEXT NOT NULL CHECK (trim(name) <> ''),
+        id_number TEXT,
+        gender TEXT,
+        birth_date TEXT,
+        phone TEXT,
+        skills TEXT,
+        team_id INTEGER REFERENCES volunteer_teams(id),
+        joined_on TEXT NOT NULL,
+        left_on TEXT CHECK (left_on IS NULL OR left_on >= joined_on),
+        status TEXT NOT NULL DEFAULT '在册' CHECK (status IN ('在册', '退出')),
+        notes TEXT,
+        {_SYNC}
+    );
+    CREATE UNIQUE INDEX volunteers_id_number ON volunteers(id_number) WHERE id_number IS NOT NULL;
+    CREATE INDEX volunteers_resident ON volunteers(resident_id);
+    CREATE INDEX volunteers_team ON volunteers(team_id);
+    CREATE INDEX volunteers_name ON volunteers(name);
+
+    CREATE TABLE activities (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL CHECK (trim(title) <> ''),
+        category TEXT NOT NULL CHECK (trim(category) <> ''),
+        organiser TEXT,
+        place TEXT,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL CHECK (ends_at > starts_at),
+        unit_id INTEGER REFERENCES grid_units(id),
+        notes TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX activities_starts ON activities(starts_at);
+
+    CREATE TABLE service_records (
+        id INTEGER PRIMARY KEY,
+        activity_id INTEGER NOT NULL REFERENCES activities(id),
+        volunteer_id INTEGER NOT NULL REFERENCES volunteers(id),
+        hours REAL NOT NULL CHECK (hours > 0 AND hours <= 24),
+        points REAL NOT NULL DEFAULT 0,
+        notes TEXT,
+        {_SYNC},
+        UNIQUE (activity_id, volunteer_id)
+    );
+    CREATE INDEX service_records_volunteer ON service_records(volunteer_id);
+
+    CREATE TABLE point_adjustments (
+        id INTEGER PRIMARY KEY,
+        volunteer_id INTEGER NOT NULL REFERENCES volunteers(id),
+        points REAL NOT NULL CHECK (points <> 0),
+        reason TEXT NOT NULL CHECK (trim(reason) <> ''),
+        made_on TEXT NOT NULL,
+        made_by TEXT NOT NULL,
+        {_SYNC}
+    );
+    CREATE INDEX point_adjustments_volunteer ON point_adjustments(volunteer_id);
+
+    CREATE TABLE point_redemptions (
+        id INTEGER PRIMARY KEY,
+        volunteer_id INTEGER NOT NULL REFERENCES volunteers(id),
+        points REAL NOT NULL CHECK (points > 0),
+        item TEXT NOT NULL CHECK (trim(item) <> ''),
+        redeemed_on TEXT NOT NULL,
+        made_by TEXT NOT NULL,
+        {_SYNC}
+    );
+    CREATE INDEX point_redemptions_volunteer ON point_redemptions(volunteer_id);
+    """)
+
+
+def m008_users(db):
+    """Program users, their role and the grid units a 网格员 may work on. Passwords are not
+    here: each user's wrapped database key in the key file is their credential (keys.py)."""
+    _script(db, f"""
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE CHECK (trim(username) <> ''),
+        display_name TEXT,
+        role TEXT NOT NULL CHECK (role IN ('管理员', '网格员', '只读')),
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        {_SYNC}
+    );
+    CREATE TABLE user_units (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
+        PRIMARY KEY (user_id, unit_id)
+    );
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
-              m005_visits_events, m006_audit_log]
+              m005_visits_events, m006_audit_log, m007_volunteers, m008_users]

@@ -11,7 +11,13 @@ from shequ_desktop.errors import DomainError
 
 # Modules that add their own commands: each has add_commands(subparsers) and keeps its heavy
 # imports inside the command functions.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "shequ_desktop.cli_backup",
+    "shequ_desktop.cli_volunteers",
+    "shequ_desktop.cli_ledgers",
+    "shequ_desktop.cli_transfer",
+    "shequ_desktop.cli_reports",
+)
 
 
 def _init(args) -> int:
@@ -37,30 +43,41 @@ def _demo(args) -> int:
             print(f"\r生成演示数据 {done}/{total}", end="", file=sys.stderr)
 
     counts = demo.generate(conn, residents=args.residents, seed=args.seed, progress=progress)
+    from shequ_desktop import users
+    if users.needs_admin(conn):
+        from shequ_desktop.context import Context
+        users.create_demo_admin(Context(conn), args.db)
+        print(f"演示管理员：用户名 {users.DEMO_USER}，密码 {users.DEMO_PASSWORD}", file=sys.stderr)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"已生成演示数据：{counts['grid_units']} 个网格单元，{counts['houses']} 套房屋，"
           f"{counts['households']} 户，{counts['residents']} 人，"
           f"{counts['resident_tags']} 条重点人群标记，{counts['visits']} 条走访记录，"
-          f"{counts['events']} 件事件")
+          f"{counts['events']} 件事件，{counts['volunteers']} 名志愿者，"
+          f"{counts['activities']} 次志愿活动")
     return 0
 
 
 def _check(args) -> int:
-    from shequ_desktop.checks import run_checks
+    """Errors fail the check (exit 1); warnings are listed and do not."""
+    from shequ_desktop.checks import SEVERITY_LABELS, run_checks
 
     results = run_checks(open_db(args.db))
     failed = [r for r in results if not r.ok]
     if args.json:
         for r in results:
-            print(json.dumps({"check": r.key, "label": r.label, "count": r.count,
-                              "examples": r.examples}, ensure_ascii=False))
+            print(json.dumps(r.as_json(), ensure_ascii=False))
     else:
         for r in results:
-            print(f"{'通过' if r.ok else '失败'}  {r.label}" + ("" if r.ok else f"：{r.count} 处"))
-            for example in r.examples:
-                print(f"      {example}")
-        print("全部检查通过" if not failed else f"{len(failed)} 项检查未通过")
+            state = "通过" if not r.count else ("失败" if not r.ok else SEVERITY_LABELS[r.severity])
+            print(f"{state}  {r.label}" + (f"：{r.count} 处" if r.count else ""))
+            for problem in r.problems[:args.limit or None]:
+                print(f"      {problem}")
+            if args.limit and r.count > args.limit:
+                print(f"      …… 另有 {r.count - args.limit} 处（--limit 0 全部列出）")
+        warned = sum(1 for r in results if r.ok and r.count)
+        print(("全部检查通过" if not failed else f"{len(failed)} 项检查未通过")
+              + (f"，{warned} 项提示" if warned else ""))
     return 0 if not failed else 1
 
 
@@ -136,9 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="随机种子（默认 1）")
     p.set_defaults(run=_demo)
 
-    p = sub.add_parser("check", help="检查数据库的完整性和一致性")
+    p = sub.add_parser("check", help="检查数据库的完整性和数据质量（错误使检查失败，提示不会）")
     p.add_argument("--db", required=True)
-    p.add_argument("--json", action="store_true", help="每项检查输出一行 JSON")
+    p.add_argument("--json", action="store_true", help="每项检查输出一行 JSON（列出全部问题记录）")
+    p.add_argument("--limit", type=int, default=10, help="每项最多列出几条（默认 10，0 为全部）")
     p.set_defaults(run=_check)
 
     p = sub.add_parser("search", help="查找居民：姓名、拼音、身份证号或电话片段、地址")

@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from stdnum.cn import ric
+from shequ_desktop.idnumber import check_digit
 
 from shequ_desktop import pinyin
 from shequ_desktop.context import Context
@@ -68,6 +68,13 @@ class Rows:
     visits: list[tuple] = field(default_factory=list)
     incidents: list[tuple] = field(default_factory=list)   # events (事件) and their log
     incident_log: list[tuple] = field(default_factory=list)
+    communities: list[tuple] = field(default_factory=list)  # (unit id, name, first, end person)
+    teams: list[tuple] = field(default_factory=list)         # volunteers (志愿者) and their work
+    volunteers: list[tuple] = field(default_factory=list)
+    activities: list[tuple] = field(default_factory=list)
+    service: list[tuple] = field(default_factory=list)
+    adjustments: list[tuple] = field(default_factory=list)
+    redemptions: list[tuple] = field(default_factory=list)
 
     intervals: dict[str, int] = field(default_factory=dict)
 
@@ -125,7 +132,7 @@ class _Generator:
         while True:
             seq = self.rng.randrange(0, 500) * 2 + (1 if gender == "1" else 0)
             body = f"{area}{birth:%Y%m%d}{seq:03d}"
-            number = body + ric.calc_check_digit(body)
+            number = body + check_digit(body)
             if number not in self.used_ids:
                 self.used_ids.add(number)
                 return number
@@ -277,6 +284,7 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
         comm = out.unit(street, "community", f"{COMMUNITY_WORDS[c % len(COMMUNITY_WORDS)]}社区"
                         + (f"{c // len(COMMUNITY_WORDS) + 1}" if c >= len(COMMUNITY_WORDS) else ""),
                         f"110105001{c + 1:03d}")
+        first_person = len(out.people)
         n_grid = max(1, round(comm_quota / 800))
         for g in range(n_grid):
             quota = comm_quota // n_grid + (1 if g < comm_quota % n_grid else 0)
@@ -285,6 +293,9 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
             _incidents(gen, out, grid_id, quota, dict(conn.execute(
                 "SELECT name, id FROM event_categories")))
             report(progress, made, residents)
+        out.communities.append((comm, out.units[comm - 1][3], first_person, len(out.people)))
+    from shequ_desktop.volunteer_demo import volunteer_work
+    volunteer_work(out, seed, gen.today, gen.used_ids)
 
     with ctx.transaction():
         ctx.bulk_insert("grid_units", ["id", "parent_id", "level", "name", "code", "sort",
@@ -306,10 +317,25 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
                                    "deadline", "resolution", "closed_at"], out.incidents)
         ctx.bulk_insert("event_log", ["event_id", "at", "user", "action", "from_status",
                                       "to_status", "note"], out.incident_log)
+        ctx.bulk_insert("volunteer_teams", ["id", "name", "unit_id", "leader_id",
+                                            "founded_on"], out.teams)
+        ctx.bulk_insert("volunteers", ["id", "resident_id", "name", "id_number", "gender",
+                                       "birth_date", "phone", "skills", "team_id", "joined_on",
+                                       "left_on", "status"], out.volunteers)
+        ctx.bulk_insert("activities", ["id", "title", "category", "organiser", "place",
+                                       "starts_at", "ends_at", "unit_id"], out.activities)
+        ctx.bulk_insert("service_records", ["activity_id", "volunteer_id", "hours", "points"],
+                        out.service)
+        ctx.bulk_insert("point_adjustments", ["volunteer_id", "points", "reason", "made_on",
+                                              "made_by"], out.adjustments)
+        ctx.bulk_insert("point_redemptions", ["volunteer_id", "points", "item", "redeemed_on",
+                                              "made_by"], out.redemptions)
     return {"grid_units": len(out.units), "houses": len(out.houses),
             "households": len(out.households), "residents": len(out.people),
             "resident_tags": len(out.tags), "visits": len(out.visits),
-            "events": len(out.incidents)}
+            "events": len(out.incidents), "volunteer_teams": len(out.teams),
+            "volunteers": len(out.volunteers), "activities": len(out.activities),
+            "service_records": len(out.service)}
 
 
 def _incidents(gen: _Generator, out: Rows, grid_id: int, residents: int,

@@ -26,7 +26,7 @@ class Field:
 
 
 RESIDENT_FIELDS = (
-    Field("name", "姓名", required=True, synonyms=("居民姓名", "人员姓名", "户主姓名", "成员姓名"),
+    Field("name", "姓名", required=True, synonyms=("居民姓名", "人员姓名", "成员姓名"),
           width=5, max_length=50),
     Field("id_type", "证件类型", "code", "id_type", synonyms=("证件种类",), width=6),
     Field("id_number", "身份证号", "id_number", sensitive=True,
@@ -91,17 +91,58 @@ TAG_FIELDS = (
     Field("visit_interval_days", "走访周期(天)", "int", width=4),
 )
 
+VOLUNTEER_FIELDS = (
+    Field("name", "姓名", required=True, synonyms=("志愿者姓名",), width=5, max_length=50),
+    Field("id_number", "身份证号", "id_number", sensitive=True,
+          synonyms=("公民身份号码", "身份证号码", "证件号码", "身份证"), width=11),
+    Field("gender", "性别", "code", "gender", width=2),
+    Field("birth_date", "出生日期", "date", synonyms=("出生年月",), width=6),
+    Field("phone", "联系电话", "phone", sensitive=True, synonyms=("手机号", "手机号码", "电话"),
+          width=7),
+    Field("skills", "技能特长", synonyms=("特长", "专业技能"), width=10),
+    Field("joined_on", "加入日期", "date", required=True, synonyms=("注册日期", "入队日期"),
+          width=6),
+    Field("left_on", "退出日期", "date", editable=False, width=6),
+    Field("status", "状态", editable=False, width=3),
+    Field("notes", "备注", width=10, max_length=2000, multiline=True),
+)
+
+ACTIVITY_FIELDS = (
+    Field("title", "活动名称", required=True, synonyms=("活动主题", "项目名称"), width=12,
+          max_length=100),
+    Field("category", "服务类别", "code", "activity_category", required=True,
+          synonyms=("活动类别", "服务类型"), width=5),
+    Field("organiser", "组织单位", synonyms=("主办单位", "组织方"), width=8, max_length=100),
+    Field("place", "活动地点", synonyms=("地点", "服务地点"), width=8, max_length=100),
+    Field("notes", "备注", width=10, max_length=2000, multiline=True),
+)
+
+# Columns of an import sheet that are not stored as such: they place and group the rows
+# (shequ_desktop/importing). 户标识 is the stable household key our exports write.
+IMPORT_FIELDS = (
+    Field("address", "现住址", synonyms=("居住地址", "现居住地址", "住址", "地址", "家庭住址",
+                                         "现居住地", "居住地", "房屋地址"), width=12),
+    Field("head_name", "户主姓名", synonyms=("户主名称",), width=5),
+    Field("household_key", "户标识", synonyms=("户编码", "家庭标识"), width=8),
+)
+
 REGISTRY: dict[str, tuple[Field, ...]] = {
     "residents": RESIDENT_FIELDS,
     "households": HOUSEHOLD_FIELDS,
     "houses": HOUSE_FIELDS,
     "grid_units": GRID_UNIT_FIELDS,
     "tags": TAG_FIELDS,
+    "volunteers": VOLUNTEER_FIELDS,
+    "activities": ACTIVITY_FIELDS,
 }
 
 ENTITY_LABELS = {
     "residents": "居民", "households": "户", "houses": "房屋", "grid_units": "网格单元",
     "tags": "重点人群类别", "resident_tags": "重点人群标记",
+    "volunteers": "志愿者", "volunteer_teams": "志愿服务队", "activities": "志愿活动",
+    "service_records": "服务记录", "point_adjustments": "积分调整", "point_redemptions": "积分兑换",
+    "visits": "走访记录", "events": "事件", "event_log": "事件处理记录",
+    "event_categories": "事件类别", "resident_events": "居民变动记录", "users": "用户",
 }
 
 

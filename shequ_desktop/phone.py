@@ -44,9 +44,3 @@ def check(text: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError("不是有效的手机或固定电话号码（固定电话请带区号，如 010-88886666）")
     return number
-
-
-def mask(number: str | None) -> str:
-    if not number:
-        return ""
-    return number[:3] + "****" + number[7:] if len(number) >= 11 else number[:-4] + "****"

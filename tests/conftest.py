@@ -10,7 +10,7 @@ import datetime as dt  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
-from stdnum.cn import ric  # noqa: E402
+from shequ_desktop.idnumber import check_digit  # noqa: E402
 
 import db  # noqa: E402
 from shequ_desktop import grid, houses, households  # noqa: E402
@@ -21,7 +21,7 @@ def make_id(birth: str, gender: str = "1", area: str = "110105", seq: int = 12) 
     """A valid 18-digit ID for a birth date (YYYY-MM-DD) and gender ("1" male, "2" female)."""
     seq = seq * 2 + (1 if gender == "1" else 0)
     body = f"{area}{birth.replace('-', '')}{seq % 1000:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + check_digit(body)
 
 
 @pytest.fixture(autouse=True)

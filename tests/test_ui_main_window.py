@@ -9,14 +9,15 @@ import threading  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, QSize, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox  # noqa: E402
-from stdnum.cn import ric  # noqa: E402
+from shequ_desktop.idnumber import check_digit  # noqa: E402
 
 import db  # noqa: E402
 from shequ_desktop import community, grid, households, houses, residents  # noqa: E402
 from shequ_desktop.context import Context  # noqa: E402
 from shequ_desktop.progress import Cancelled, report  # noqa: E402
 from ui import app as ui_app  # noqa: E402
-from ui import background, first_start  # noqa: E402
+from shequ_desktop import keys  # noqa: E402
+from ui import background, first_start, login  # noqa: E402
 from ui.grid_tree import GridTreeModel  # noqa: E402
 from ui.models import resident_table  # noqa: E402
 from ui.models.resident_table import ResidentTableModel  # noqa: E402
@@ -36,7 +37,7 @@ def settings_in_tmp(tmp_path):
 
 def id_number(birth: str, seq: int, male: bool) -> str:
     body = f"110105{birth}{seq % 100:02d}{1 if male else 2}"
-    return body + ric.calc_check_digit(body)
+    return body + check_digit(body)
 
 
 def fresh(path):
@@ -325,11 +326,22 @@ def test_main_first_start_blank_community(qapp, tmp_path, monkeypatch, captured)
         dialog.blank_button.click()
         return QDialog.DialogCode.Accepted
 
+    def first_admin(dialog):
+        assert isinstance(dialog, login.FirstAdminDialog)
+        dialog.display_name.setText("张三")
+        dialog.password.setText("Jiedao-2026")
+        dialog.again.setText("Jiedao-2026")
+        dialog.submit()
+        return dialog.result()
+
     shown = []
+    monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
     monkeypatch.setattr(first_start.FirstStartDialog, "exec", fake_exec)
+    monkeypatch.setattr(login.FirstAdminDialog, "exec", first_admin)
     monkeypatch.setattr(QApplication, "exec", staticmethod(lambda: shown.append(1) or 0))
     assert ui_app.main(["--db", str(path)]) == 0
     assert shown == [1] and captured == []
+    assert keys.KeyFile.load(path).users() == ["admin"]
     conn = fresh(path)
     names = [(r["level"], r["name"]) for r in conn.execute(
         "SELECT level, name FROM grid_units ORDER BY id")]

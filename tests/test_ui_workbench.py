@@ -7,6 +7,11 @@ import db
 from shequ_desktop import demo, grid
 from ui import app as ui_app
 from ui import resident_dialog
+from ui.main_window import PAGES
+
+
+def page_index(key: str) -> int:
+    return [k for k, _title in PAGES].index(key)
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +47,14 @@ def test_building_in_the_tree_shows_in_the_building_page(qtbot, window):
         "SELECT u.id, b.id, b.name FROM grid_units u JOIN grid_units b ON b.id = u.parent_id "
         "WHERE u.level = 'unit' LIMIT 1").fetchone()
     window.tree.select_unit(unit_id)
-    window.pages.setCurrentIndex(2)
+    window.pages.setCurrentIndex(page_index("building"))
     view = window.page("building")
     assert view is not None and view.building_id == building_id
     assert window.pages.currentWidget() is view
 
     cell = next(c for c in view.map.cells.values() if c.household_id)
     view.householdActivated.emit(cell.household_id)
-    assert window.pages.currentIndex() == 1
+    assert window.pages.currentIndex() == page_index("household")
     assert window.page("household").household_id == cell.household_id
 
 
@@ -92,10 +97,10 @@ def test_qt_standard_buttons_speak_chinese(qapp):
 def test_visits_and_events_pages_follow_the_tree(qtbot, window):
     grid_id = window.conn.execute("SELECT id FROM grid_units WHERE level = 'grid' LIMIT 1"
                                   ).fetchone()[0]
-    window.pages.setCurrentIndex(3)
-    window.pages.setCurrentIndex(4)
-    assert window.pages.widget(3) is window.page("visits")
-    assert window.pages.widget(4) is window.page("events")
+    window.pages.setCurrentIndex(page_index("visits"))
+    window.pages.setCurrentIndex(page_index("events"))
+    assert window.pages.widget(page_index("visits")) is window.page("visits")
+    assert window.pages.widget(page_index("events")) is window.page("events")
     window.tree.select_unit(grid_id)
     assert window.page("visits").unit_id == grid_id and window.page("events").unit_id == grid_id
 

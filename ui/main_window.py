@@ -21,22 +21,31 @@ USER = "管理员"
 # (key, tab title) in tab order. A page is built by `_build_<key>` the first time it is shown;
 # pages may offer set_unit(unit_id), refresh() and apply_changes(changes).
 PAGES = (
+    ("dashboard", "首页"),
     ("residents", "人员"),
     ("household", "户"),
     ("building", "楼栋图"),
     ("visits", "走访"),
     ("events", "事件"),
+    ("volunteers", "志愿者"),
+    ("reports", "台账报表"),
+    ("quality", "数据质量"),
+    ("audit", "审计日志"),
+    ("users", "用户"),
 )
 
 
 class MainWindow(QMainWindow):
     def __init__(self, conn: sqlite3.Connection, path, settings: QSettings | None = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, user=None):
         super().__init__(parent)
         self.conn = conn
         self.path = Path(path)
         self.settings = settings if settings is not None else QSettings()
-        self.ctx = Context(conn, user=USER)
+        self.user = user                    # the signed-in users.User (None: unrestricted)
+        self.db_key: bytes | None = None    # unwrapped at sign-in (user management needs it)
+        self.ctx = Context(conn, user=user.username if user else USER)
+        self.ctx.access = user.access if user else None
 
         self.tree = GridTree(conn)
         self.tree.set_context(self.ctx)
@@ -51,6 +60,7 @@ class MainWindow(QMainWindow):
         self.pages.currentChanged.connect(self._on_page)
         self._unit_id: int | None = None
         self._household_id: int | None = None
+        self._on_page(self.pages.currentIndex())       # the first page (首页) is shown at start
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tree)
@@ -66,12 +76,17 @@ class MainWindow(QMainWindow):
         self.path_label = QLabel(self.tr("数据库：{0}").format(self.path))
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.statusBar().addWidget(self.path_label, 1)
+        if user is not None:
+            self.statusBar().addPermanentWidget(QLabel(self.tr("当前用户：{0}（{1}）").format(
+                user.display_name, user.role)))
         self._build_menus()
 
         self.tree.unitSelected.connect(self._on_unit)
         self.residents_page.residentSelected.connect(self._on_resident)
         self.residents_page.residentOpened.connect(self.edit_resident)
         self.details.memberActivated.connect(self._show_member)
+        self.details.historyRequested.connect(
+            lambda rid: self.show_page("audit").show_record("residents", rid))
         self.ctx.subscribe(self._on_changes)
         self._restore_layout()
 
@@ -144,9 +159,38 @@ class MainWindow(QMainWindow):
         page.residentSelected.connect(self._on_resident)
         return page
 
+    def _build_users(self) -> QWidget:
+        from ui.pages.users_page import UsersPage
+        return UsersPage(self.ctx, self)
+
+    def _build_audit(self) -> QWidget:
+        from ui.pages.audit_page import AuditPage
+        return AuditPage(self.ctx)
+
     def _build_events(self) -> QWidget:
         from ui.pages.events_page import EventsPage
         return EventsPage(self.ctx)
+
+    def _build_volunteers(self) -> QWidget:
+        from ui.pages.volunteers_page import VolunteersPage
+        return VolunteersPage(self.ctx)
+
+    def _build_reports(self) -> QWidget:
+        from ui.pages.reports_page import ReportsPage
+        return ReportsPage(self.ctx)
+
+    def _build_dashboard(self) -> QWidget:
+        from ui.pages.dashboard_page import DashboardPage, open_target
+        page = DashboardPage(self.ctx)
+        page.openRequested.connect(lambda target: open_target(self, target))
+        return page
+
+    def _build_quality(self) -> QWidget:
+        from ui.pages.quality_page import QualityPage
+        page = QualityPage(self.ctx)
+        page.openRecord.connect(lambda kind, record_id: self.edit_resident(record_id)
+                                if kind == "resident" else self.show_household(record_id))
+        return page
 
     def show_household(self, household_id: int) -> None:
         self._household_id = household_id
@@ -177,13 +221,16 @@ class MainWindow(QMainWindow):
         self.new_member(household_id)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu(self.tr("文件(&F)"))
+        self.file_menu = file_menu = self.menuBar().addMenu(self.tr("文件(&F)"))
         self.quit_action = QAction(self.tr("退出(&X)"), self)
         self.quit_action.setShortcut(QKeySequence(self.tr("Ctrl+Q")))
         self.quit_action.triggered.connect(self.close)
         self.refresh_action = QAction(self.tr("刷新(&R)"), self)
         self.refresh_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
         self.refresh_action.triggered.connect(self.refresh)
+        self.import_action = file_menu.addAction(self.tr("导入表格(&I)…"), self.import_sheet)
+        self.export_action = file_menu.addAction(self.tr("导出(&E)…"), self.export_data)
+        file_menu.addSeparator()
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -192,6 +239,15 @@ class MainWindow(QMainWindow):
                                                self._find)
         self.new_action = edit_menu.addAction(self.tr("新增居民(&N)"), QKeySequence.StandardKey.New,
                                               self.new_resident)
+
+    def import_sheet(self) -> None:
+        from ui.dialogs.import_wizard import open_import   # lazy: not needed at start-up
+        wizard = open_import(self, self.ctx, self.path, self._unit_id)
+        wizard.imported.connect(lambda _counts: self.refresh())
+
+    def export_data(self) -> None:
+        from ui.dialogs.export_dialog import open_export
+        open_export(self, self.ctx, self.path, self._unit_id)
 
     def _find(self) -> None:
         self.show_page("residents")
