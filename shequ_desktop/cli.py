@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     except (StorageError, DomainError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:             # `shequ check | head`: the reader has had enough
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -158,7 +158,7 @@ class _Generator:
             return family
         if r < 0.42:                                   # couple without children
             return family
-        head_age_years = (self.today - head.birth).days // 365
+        head_age_years = _age(head.birth, self.today)
         children = 1 if r < 0.75 else 2
         for i in range(children):
             g = self.rng.choice("12")
@@ -176,7 +176,7 @@ class _Generator:
         """Former members kept on record: a child who moved out, a grandparent who died."""
         head = family[0]
         gone = []
-        head_age = (self.today - head.birth).days // 365
+        head_age = _age(head.birth, self.today)
         if len(family) >= 2 and head_age >= 42 and self.rng.random() < 0.05:
             g = self.rng.choice("12")
             age = self.rng.randint(19, min(35, head_age - 22))
@@ -206,7 +206,7 @@ class _Generator:
             day -= dt.timedelta(days=interval)
 
     def fill(self, p: Person, local: bool) -> dict:
-        age = (self.today - p.birth).days // 365
+        age = _age(p.birth, self.today)
         rng = self.rng
         adult = age >= 18
         political = "13"
@@ -408,7 +408,7 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
     rng = gen.rng
     house_id = len(out.houses) + 1
     r = rng.random()
-    usage = "空置" if r < 0.08 else "出租" if r < 0.23 else "商用" if (r < 0.25 and floor == 1) \
+    usage = "空置" if r < 0.08 else "出租" if r < 0.23 else "商用" if (r < 0.33 and floor == 1) \
         else "自住"
     family = gen.family() if usage in ("自住", "出租") else []
     family = family[:room_left]
@@ -423,14 +423,14 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
     head_id = len(out.people) + 1
     alone = len(family) == 1
     elderly_couple = len(family) == 2 and all(
-        (gen.today - p.birth).days // 365 >= 60 for p in family)
+        _age(p.birth, gen.today) >= 60 for p in family)
     for p in family + gen.history(family)[:room_left - len(family)]:
         rid = len(out.people) + 1
         name = p.surname + gen.given(p.gender)
         if p is family[0] and usage == "自住":
             out.houses[-1][6] = name
         values = gen.fill(p, local)
-        age = (gen.today - p.birth).days // 365
+        age = _age(p.birth, gen.today)
         number = gen.id_number(p.birth, p.gender, local)
         moved_in = (gen.today - dt.timedelta(days=rng.randint(0, min(age, 30) * 365 + 30)))
         moved_in = max(moved_in, p.birth)
@@ -468,3 +468,8 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
                            out.people[head_id - 1][11], "在册"))
     out.houses[-1] = tuple(out.houses[-1])
     return len(out.people) - head_id + 1
+
+
+def _age(birth: dt.date, today: dt.date) -> int:
+    """Whole years, as the checks count them (days // 365 made some 79-year-olds 80)."""
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
