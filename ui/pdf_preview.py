@@ -91,6 +91,7 @@ class PdfPreview(QWidget):
         self.scroll.setBackgroundRole(QPalette.ColorRole.Dark)
         self.placeholder = self.tr("生成后在此预览")
         self.image.setText(self.placeholder)
+        self.image.adjustSize()             # a text label in a scroll area keeps its size
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -117,6 +118,7 @@ class PdfPreview(QWidget):
         self.pdf = None
         self.image.setPixmap(QPixmap())
         self.image.setText(self.placeholder)
+        self.image.adjustSize()             # a text label in a scroll area keeps its size
         self._update_controls()
 
     def page_count(self) -> int:
