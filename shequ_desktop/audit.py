@@ -5,7 +5,6 @@ removed row breaks the chain and `shequ check` reports it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sqlite3
 from typing import Any
@@ -28,6 +27,7 @@ def _digest(prev_hash: str, at: str, actor: str, action: str, entity: str | None
             entity_id: int | None, summary: str, detail: str | None) -> str:
     payload = json.dumps([prev_hash, at, actor, action, entity, entity_id, summary, detail],
                          ensure_ascii=False, separators=(",", ":"))
+    import hashlib                      # only when writing: not on the start-up path
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

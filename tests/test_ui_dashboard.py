@@ -123,10 +123,11 @@ def test_clicking_a_figure_opens_the_list_behind_it(qtbot, window):
 def test_clicking_the_charts(qtbot, window):
     page = window.page("dashboard")
     conn = window.conn
-    residents = window.page("residents")
+    assert window.page("residents") is None                   # not built at start
     band = page.pyramid.labels.index("30–34")
     click(qtbot, page.pyramid, page.pyramid._rows[band].center().toPoint())
-    assert window.pages.currentWidget() is residents
+    residents = window.page("residents")
+    assert residents is not None and window.pages.currentWidget() is residents
     assert residents.filters.age_min.value() == 30 and residents.filters.age_max.value() == 34
 
     window.show_page("dashboard")

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabW
 from shequ_desktop.context import Change, Context
 from ui.details_panel import DetailsPanel
 from ui.grid_tree import GridTree
-from ui.pages.residents_page import ResidentsPage
 
 USER = "管理员"
 
@@ -49,14 +48,13 @@ class MainWindow(QMainWindow):
 
         self.tree = GridTree(conn)
         self.tree.set_context(self.ctx)
-        self.residents_page = ResidentsPage(conn)
         self.details = DetailsPanel(conn)
-        # The other pages are built the first time they are shown (start-up stays light).
-        self.built: dict[str, QWidget] = {"residents": self.residents_page}
+        # Pages are built the first time they are needed (start-up stays light).
+        self.built: dict[str, QWidget] = {}
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
-        for key, title in PAGES:
-            self.pages.addTab(self.built.get(key) or QWidget(), self.tr(title))
+        for _key, title in PAGES:
+            self.pages.addTab(QWidget(), self.tr(title))
         self.pages.currentChanged.connect(self._on_page)
         self._unit_id: int | None = None
         self._household_id: int | None = None
@@ -82,8 +80,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.tree.unitSelected.connect(self._on_unit)
-        self.residents_page.residentSelected.connect(self._on_resident)
-        self.residents_page.residentOpened.connect(self.edit_resident)
         self.details.memberActivated.connect(self._show_member)
         self.details.historyRequested.connect(
             lambda rid: self.show_page("audit").show_record("residents", rid))
@@ -104,10 +100,13 @@ class MainWindow(QMainWindow):
         return self.built.get(key)
 
     def show_page(self, key: str) -> QWidget:
-        index = [k for k, _title in PAGES].index(key)
-        self.pages.setCurrentIndex(index)
-        self._on_page(index)
-        return self.built[key]
+        self.pages.setCurrentIndex([k for k, _title in PAGES].index(key))
+        return self._ensure(key)
+
+    @property
+    def residents_page(self):
+        """The 人员 page (built on first use, also when another part needs it)."""
+        return self._ensure("residents")
 
     def _building_of(self, unit_id: int | None) -> int | None:
         """The building a tree node stands for (a unit's parent building), else None."""
@@ -124,18 +123,31 @@ class MainWindow(QMainWindow):
                 self.built["household"].show_household(self._household_id)
 
     def _on_page(self, index: int) -> None:
-        key, title = PAGES[index]
+        self._ensure(PAGES[index][0])
+
+    def _ensure(self, key: str) -> QWidget:
         if key in self.built:
-            return
+            return self.built[key]
+        index = [k for k, _title in PAGES].index(key)
         page = getattr(self, f"_build_{key}")()
         self.built[key] = page
         blocker = self.pages.blockSignals(True)
+        current = self.pages.currentIndex()
         self.pages.removeTab(index)
-        self.pages.insertTab(index, page, self.tr(title))
-        self.pages.setCurrentIndex(index)
+        self.pages.insertTab(index, page, self.tr(PAGES[index][1]))
+        self.pages.setCurrentIndex(current)
         self.pages.blockSignals(blocker)
         if key not in ("household", "building") and hasattr(page, "set_unit"):
             page.set_unit(self._unit_id)
+        return page
+
+    def _build_residents(self) -> QWidget:
+        from ui.pages.residents_page import ResidentsPage
+        page = ResidentsPage(self.conn)
+        page.residentSelected.connect(self._on_resident)
+        page.residentOpened.connect(self.edit_resident)
+        page.restore_state(self.settings.value("residents/header"))
+        return page
 
     def _build_household(self) -> QWidget:
         from ui.pages.household_view import HouseholdView
@@ -266,10 +278,9 @@ class MainWindow(QMainWindow):
         """F5: re-read everything (for changes made outside this window)."""
         self.tree.reload()
         self.tree.load_counts()
-        self.residents_page.refresh()
         self.details.refresh()
-        for key, page in self.built.items():
-            if key != "residents" and hasattr(page, "refresh"):
+        for page in self.built.values():
+            if hasattr(page, "refresh"):
                 page.refresh()
 
     def _show_member(self, resident_id: int) -> None:
@@ -285,13 +296,13 @@ class MainWindow(QMainWindow):
         splitter = s.value("main_window/splitter")
         if splitter is None or not self.splitter.restoreState(splitter):
             self.splitter.setSizes([250, 800, 280])
-        self.residents_page.restore_state(s.value("residents/header"))
 
     def save_layout(self) -> None:
         s = self.settings
         s.setValue("main_window/geometry", self.saveGeometry())
         s.setValue("main_window/splitter", self.splitter.saveState())
-        s.setValue("residents/header", self.residents_page.save_state())
+        if "residents" in self.built:
+            s.setValue("residents/header", self.built["residents"].save_state())
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
