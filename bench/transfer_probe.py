@@ -1,6 +1,6 @@
 """Started as a fresh process by bench/run.py (so each side's peak memory is its own): one
-import or export, then `result SECONDS PEAK_MB ROWS` (peak = ru_maxrss of this process, or
-the sampled peak of it and its child process together when larger).
+import or export, then `result SECONDS PEAK_MB ROWS` (peak = VmHWM of this process, or the
+sampled peak of it and its child process together when larger).
 
     sheet OUT.xlsx N            write an N-row sheet as grid workers keep it (not timed)
     import-ours FILE DB         shequ_desktop.importing: read, plan, apply, end to end
@@ -27,10 +27,15 @@ HEADERS = ["序号", "户号", "姓名", "公民身份号码", "与户主关系"
 
 
 def peak_mb() -> float:
-    """This process's peak, or the peak of this process and its children together (the
-    import's second process) as sampled every 20 ms, whichever is larger. (ru_maxrss of
-    the children would count the parent's pages a child has between fork and exec.)"""
-    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _tree_peak[0])
+    """This process's peak (VmHWM: ru_maxrss would count the pages of bench/run.py that this
+    process had between fork and exec), or the peak of this process and its child (the
+    import's second process) together, sampled every 20 ms, whichever is larger."""
+    try:
+        with open("/proc/self/status") as f:
+            own = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return max(own, _tree_peak[0])
 
 
 _tree_peak = [0.0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -30,8 +31,12 @@ def clean(text: str) -> str:
 
 def parse(text: str, today: dt.date | None = None) -> IdInfo:
     """Validate an ID number; raise ValueError with a Chinese reason."""
+    return _parse(clean(text), today or dt.date.today())
+
+
+@functools.lru_cache(maxsize=1024)      # a form or an import row checks a number twice
+def _parse(number: str, today: dt.date) -> IdInfo:
     from stdnum.cn import ric  # imported on first use: it costs ~20 ms at start-up
-    number = clean(text)
     if number.endswith(".0") or "E+" in number:
         raise ValueError("在表格中被存为数字，末位已丢失，请将该列设为文本后重新导出")
     upgraded = False
@@ -49,7 +54,7 @@ def parse(text: str, today: dt.date | None = None) -> IdInfo:
         birth = ric.get_birth_date(number)
     except Exception:
         raise ValueError(f"出生日期“{number[6:14]}”不是有效日期") from None
-    if birth > (today or dt.date.today()) or birth.year < 1890:
+    if birth > today or birth.year < 1890:
         raise ValueError(f"出生日期“{birth.isoformat()}”不合理")
     expected = check_digit(number)
     if expected != number[17]:

@@ -33,7 +33,9 @@ def check(text: str) -> str:
     if _LOCAL.fullmatch(digits):
         return number  # a local landline without area code
     if len(digits) == 11 and digits.startswith("1"):
-        parsed = phonenumbers.parse(digits, "CN")
+        # Built directly: parse() refuses some 11-digit numbers with an exception that is not
+        # a ValueError (1102…), and costs twice the time of the validity check itself.
+        parsed = phonenumbers.PhoneNumber(country_code=86, national_number=int(digits))
         if not phonenumbers.is_valid_number(parsed):
             raise ValueError(f"“{digits}”不是有效的手机号码")
         return digits

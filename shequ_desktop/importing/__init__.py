@@ -1,8 +1,9 @@
 """Importing the sheets grid workers keep (issue 5), as a pipeline of small steps:
 
 reading (file → rows) → mapping (header row, columns → fields) → normalize (cells) →
-plan (validation, households, duplicates: the dry run) → apply (one transaction) → report
-(the rows in error as an .xlsx to fix and import again).
+plan (validation, households, duplicates: the dry run; a big sheet's rows are read by two
+processes, see plan._read_rows and worker) → apply (one transaction) → report (the rows in
+error as an .xlsx to fix and import again).
 """
 from __future__ import annotations
 
