@@ -151,16 +151,22 @@ def _resident_rules(out: dict, existing: dict, today: dt.date) -> list[FieldErro
         info = idnumber.parse(number, today)
     except ValueError as exc:        # a stored passport number, now said to be an ID card
         return [FieldError("id_number", "身份证号", str(exc))]
+    return agree_with_id(out, info)
+
+
+def agree_with_id(values: dict, info: idnumber.IdInfo) -> list[FieldError]:
+    """Birth date and gender against what the ID number says: fill them in when missing,
+    flag them when they disagree (`values` is updated)."""
     errors = []
     for name, label, derived, shown in (
         ("birth_date", "出生日期", info.birth_date, info.birth_date),
         ("gender", "性别", info.gender, codes.table("gender").label(info.gender)),
     ):
-        typed = out.get(name)
+        typed = values.get(name)
         if typed and typed != derived:
             errors.append(FieldError(name, label, f"与身份证号不一致（身份证号显示为{shown}）"))
         else:
-            out[name] = derived
+            values[name] = derived
     return errors
 
 

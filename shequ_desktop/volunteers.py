@@ -14,7 +14,6 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
-from shequ_desktop import codes
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import (ConflictError, DomainError, FieldError, NotFoundError,
                                   ValidationError)
@@ -67,21 +66,10 @@ def _iso(value: Any, label: str, field: str) -> str:
 def _id_rules(values: dict, today: dt.date) -> list[FieldError]:
     """Birth date and gender follow the ID number (as for residents)."""
     from shequ_desktop import idnumber
+    from shequ_desktop.validation import agree_with_id
 
     number = values.get("id_number")
-    if not number:
-        return []
-    info = idnumber.parse(number, today)
-    errors = []
-    for name, label, derived, shown in (
-            ("birth_date", "出生日期", info.birth_date, info.birth_date),
-            ("gender", "性别", info.gender, codes.table("gender").label(info.gender))):
-        typed = values.get(name)
-        if typed and typed != derived:
-            errors.append(FieldError(name, label, f"与身份证号不一致（身份证号显示为{shown}）"))
-        else:
-            values[name] = derived
-    return errors
+    return agree_with_id(values, idnumber.parse(number, today)) if number else []
 
 
 def _check_unique(conn: sqlite3.Connection, number: str | None, own_id: int | None) -> None:
@@ -225,13 +213,16 @@ def link_resident(ctx: Context, volunteer_id: int, resident_id: int) -> Result:
 
 def unlink_resident(ctx: Context, volunteer_id: int) -> Result:
     """Cut the link to the resident record (e.g. linked to the wrong person, or moved away):
-    the personal data copied so far stay as the volunteer's own and become editable."""
+    the resident's personal data as they are now stay as the volunteer's own and become
+    editable."""
     with ctx.transaction():
         current = ctx.get("volunteers", volunteer_id)
         if current["resident_id"] is None:
             raise DomainError(f"{current['name']}未关联居民档案")
-        return Result(volunteer_id, ctx.update("volunteers", volunteer_id,
-                                               {"resident_id": None}, current))
+        shown = get(ctx.conn, volunteer_id)
+        return Result(volunteer_id, ctx.update(
+            "volunteers", volunteer_id,
+            {"resident_id": None, **{k: shown[k] for k in COPIED}}, current))
 
 
 KEEP = object()            # edit_volunteer: leave the resident link as it is
