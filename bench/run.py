@@ -397,7 +397,8 @@ def _dashboard_peer(conn) -> dict:
 def dashboard(workdir: Path, residents: int) -> str:
     """Every figure of the home page for the whole street (stats.dashboard), each run on a
     fresh connection as the page's background worker does. Peer: the same figures by
-    fetching the rows and counting in Python. A second line for one community."""
+    fetching the rows and counting in Python. Further lines: the street's node chosen in the
+    grid tree (the same residents, reached through the tree), and one community."""
     import db
     from shequ_desktop import stats
 
@@ -420,8 +421,10 @@ def dashboard(workdir: Path, residents: int) -> str:
     conn = db.open_db(path)
     community = conn.execute("SELECT id FROM grid_units WHERE level = 'community' ORDER BY id"
                              " LIMIT 1").fetchone()[0]
+    street = conn.execute("SELECT id FROM grid_units WHERE level = 'street'").fetchone()[0]
     conn.close()
     one, _ = _ms(fresh(lambda c: stats.dashboard(c, community)), 7)
+    tree, _ = _ms(fresh(lambda c: stats.dashboard(c, street)), 7)     # the street's node
     print(f"  dashboard: {figures['population']['residents']:,} residents,"
           f" parts in ms: " + ", ".join(
               f"{k}={statistics.median(_ms(fresh(getattr(stats, f)), 3)[0]):.0f}"
@@ -430,6 +433,8 @@ def dashboard(workdir: Path, residents: int) -> str:
           file=sys.stderr)
     return "\n".join([line(f"dashboard_{residents}", statistics.median(ours),
                             statistics.median(peer), "ms"),
+                      line(f"dashboard_{residents}_street_node", statistics.median(tree),
+                           statistics.median(peer), "ms"),
                       line(f"dashboard_{residents}_one_community", statistics.median(one),
                            statistics.median(peer), "ms")])
 

@@ -374,5 +374,18 @@ def m008_users(db):
     """)
 
 
+def m009_dashboard_indexes(db):
+    """Covering indexes for the dashboard's figures (shequ_desktop.stats): who is on record
+    and their make-up read from an index instead of the wide residents rows (by household,
+    for a unit's subtree, or all of it for the whole database), and the focus-group tags
+    read in resident order without touching resident_tags' rows."""
+    _script(db, """
+    CREATE INDEX residents_figures ON residents(household_id, status, birth_date, gender,
+        residence_type, separated, moved_out_at, death_date, moved_in_at);
+    CREATE INDEX resident_tags_current ON resident_tags(resident_id, since, until, tag_id);
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
-              m005_visits_events, m006_audit_log, m007_volunteers, m008_users]
+              m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
+              m009_dashboard_indexes]

@@ -158,26 +158,41 @@ def household_visits(conn: sqlite3.Connection, household_id: int,
 # earliest tag start, tag ids, last visit up to :visits_until, and the due day as a Julian day
 # number (julianday()), kept only when it is not after :horizon. The aggregate runs once as a
 # co-routine, so the last-visit lookup (visits_resident index) runs once per member.
-_DUE_SQL = """
-{head}
-SELECT a.resident_id, r.name, r.household_id, ho.unit_id, ho.room_no,
-       a.interval_days, a.tag_ids, a.last_visit,
-       max(coalesce(julianday(a.last_visit) + a.interval_days, 0),
-           julianday(a.first_since)) AS due_jd   -- a visit before the tag does not count
-FROM (SELECT rt.resident_id, min(t.visit_interval_days) AS interval_days,
-             min(rt.since) AS first_since, group_concat(rt.tag_id) AS tag_ids,
+_MEMBERS_SQL = """(
+      SELECT rt.resident_id, min(t.visit_interval_days) AS interval_days,
+             min(rt.since) AS first_since, TAG_IDS
              (SELECT max(v.visited_on) FROM visits v
               WHERE v.resident_id = rt.resident_id AND v.visited_on <= :visits_until)
                  AS last_visit
       FROM resident_tags rt JOIN tags t ON t.id = rt.tag_id
       WHERE rt.since <= :on AND (rt.until IS NULL OR rt.until >= :on)
         AND t.visit_interval_days IS NOT NULL AND t.active = 1 {pre_scope}
-      GROUP BY rt.resident_id) a
-CROSS JOIN residents r ON r.id = a.resident_id
+      GROUP BY rt.resident_id) a"""
+_DUE_JD = """max(coalesce(julianday(a.last_visit) + a.interval_days, 0),
+           julianday(a.first_since))"""     # a visit before the tag does not count
+_IN_PLACE = """CROSS JOIN residents r ON r.id = a.resident_id
 LEFT JOIN households h ON h.id = r.household_id
-LEFT JOIN houses ho ON ho.id = h.house_id
-WHERE r.status = '在册' AND due_jd <= :horizon {post_scope}
+LEFT JOIN houses ho ON ho.id = h.house_id"""
+_DUE_SQL = f"""
+{{head}}
+SELECT a.resident_id, r.name, r.household_id, ho.unit_id, ho.room_no,
+       a.interval_days, a.tag_ids, a.last_visit, {_DUE_JD} AS due_jd
+FROM {_MEMBERS_SQL.replace("TAG_IDS", "group_concat(rt.tag_id) AS tag_ids,")}
+{_IN_PLACE}
+WHERE r.status = '在册' AND due_jd <= :horizon {{post_scope}}
 """
+# due_counts(): the same members counted in SQL. With no unit, the residents' rows are not
+# needed: 在册 is tested by leaving out the few moved out or dead (status has three values).
+_DUE_COUNTS_SQL = f"""
+{{head}}
+SELECT count(*), coalesce(sum(due_jd < :today), 0), coalesce(sum(last_visit IS NULL), 0)
+FROM (SELECT a.last_visit, {_DUE_JD} AS due_jd
+      FROM {_MEMBERS_SQL.replace("TAG_IDS", "")} {{join}}
+      WHERE {{active}} {{post_scope}})
+WHERE due_jd <= :horizon
+"""
+_ACTIVE_ONLY = """a.resident_id NOT IN (SELECT r.id FROM residents r INDEXED BY residents_status
+                                        WHERE r.status IN ('迁出', '死亡'))"""
 # Under a unit, only residents whose house lies in its subtree. For a small unit the members
 # are picked before the aggregate (through houses → households → residents); for a whole
 # street, where that list would be everyone, the house's unit is checked after the join.
@@ -199,11 +214,9 @@ def _iso(day) -> str:
         raise DomainError(str(exc)) from None
 
 
-def _raw_due(conn: sqlite3.Connection, on: str, unit_id: int | None,
-             horizon: dt.date | None, visits_until: str | None = None) -> list[tuple]:
-    """(resident_id, name, household_id, unit_id, room_no, interval_days, tag_ids,
-    last_visit, due as a Julian day number) of the members due by `horizon` (None: all),
-    unordered."""
+def _due_parts(conn: sqlite3.Connection, on: str, unit_id: int | None,
+               horizon: dt.date | None, visits_until: str | None) -> tuple[str, str, str, dict]:
+    """(WITH clause, pre-scope, post-scope, parameters) of the due queries."""
     head = pre = post = ""
     params: dict[str, Any] = {
         "on": on, "visits_until": visits_until or on,
@@ -216,10 +229,34 @@ def _raw_due(conn: sqlite3.Connection, on: str, unit_id: int | None,
             post = _POST_SCOPE
         else:
             pre = _PRE_SCOPE
+    return head, pre, post, params
+
+
+def _raw_due(conn: sqlite3.Connection, on: str, unit_id: int | None,
+             horizon: dt.date | None, visits_until: str | None = None) -> list[tuple]:
+    """(resident_id, name, household_id, unit_id, room_no, interval_days, tag_ids,
+    last_visit, due as a Julian day number) of the members due by `horizon` (None: all),
+    unordered."""
+    head, pre, post, params = _due_parts(conn, on, unit_id, horizon, visits_until)
     cur = conn.cursor()
     cur.row_factory = None          # plain tuples: tens of thousands of rows for a street
     return cur.execute(_DUE_SQL.format(head=head, pre_scope=pre, post_scope=post),
                        params).fetchall()
+
+
+def due_counts(conn: sqlite3.Connection, on: dt.date | str | None = None,
+               unit_id: int | None = None, within_days: int = 7) -> dict:
+    """How many rows due() would list, counted in SQL: {"due": n, "overdue": those with
+    days_overdue > 0, "never_visited": those never visited}."""
+    on_iso = _iso(on)
+    day = dt.date.fromisoformat(on_iso)
+    head, pre, post, params = _due_parts(conn, on_iso, unit_id,
+                                         day + dt.timedelta(days=within_days), None)
+    params["today"] = day.toordinal() + _JD
+    join, active = ("", _ACTIVE_ONLY) if unit_id is None else (_IN_PLACE, "r.status = '在册'")
+    due, overdue, never = conn.execute(_DUE_COUNTS_SQL.format(
+        head=head, pre_scope=pre, post_scope=post, join=join, active=active), params).fetchone()
+    return {"due": due, "overdue": overdue, "never_visited": never}
 
 
 class _Places:

@@ -235,3 +235,154 @@ def test_a_future_month_has_no_report(conn):
     future = (TODAY.replace(day=1) + dt.timedelta(days=40)).strftime("%Y-%m")
     with pytest.raises(DomainError, match="还没有到"):
         stats.month_figures(conn, future)
+
+
+# --- the dashboard's faster paths ----------------------------------------------------------------
+
+def test_due_counts_equal_the_due_list(demo_conn):
+    conn = demo_conn
+    for unit_id in units(conn):
+        for day, within in ((TODAY, 7), (TODAY - dt.timedelta(days=40), 3), (TODAY, -1)):
+            rows = visits.due(conn, day, unit_id, within_days=within)
+            assert visits.due_counts(conn, day, unit_id, within_days=within) == {
+                "due": len(rows),
+                "overdue": sum(1 for r in rows if r["days_overdue"] > 0),
+                "never_visited": sum(1 for r in rows if r["never_visited"])}
+    assert visits.due_counts(conn, TODAY, None)["due"] > 0
+
+
+def test_due_counts_leave_out_who_left(ctx, place, family):
+    from shequ_desktop import tags
+
+    hh_id, ids = family
+    tag = tags.create_tag(ctx, "测试关注", visit_interval_days=30).id
+    for rid in ids.values():
+        tags.assign_tag(ctx, rid, tag, since="2020-01-01")
+    assert visits.due_counts(ctx.conn)["due"] == 3
+    residents.move_out(ctx, ids["son"], TODAY.isoformat(), "北京")
+    counts = visits.due_counts(ctx.conn)
+    assert counts == {"due": 2, "overdue": 2, "never_visited": 2}
+    assert counts["due"] == len(visits.due(ctx.conn))
+    assert stats.focus_groups(ctx.conn)["members"] == 2
+
+
+def test_focus_groups_count_who_moves_out_later(ctx, place, family):
+    """Today's whole-database count leaves out only those no longer on record: someone whose
+    move-out date is still to come counts."""
+    from shequ_desktop import tags
+
+    hh_id, ids = family
+    tag = tags.create_tag(ctx, "测试关注").id
+    for rid in ids.values():
+        tags.assign_tag(ctx, rid, tag, since="2020-01-01")
+    later = (TODAY + dt.timedelta(days=10)).isoformat()
+    ctx.conn.execute("UPDATE residents SET status = '迁出', moved_out_at = ? WHERE id = ?",
+                     (later, ids["son"]))
+    ctx.conn.execute("UPDATE residents SET status = '死亡', death_date = ? WHERE id = ?",
+                     (TODAY.isoformat(), ids["wife"]))
+    figures = stats.focus_groups(ctx.conn)
+    assert figures["members"] == 2                      # the head and the son
+    assert dict((t, n) for t, _name, n in figures["groups"])[tag] == 2
+    # The scoped query (residents' rows read) agrees.
+    assert stats.focus_groups(ctx.conn, place.street) == figures
+
+
+def test_dashboard_for_the_street_equals_its_scoped_figures(demo_conn):
+    conn = demo_conn
+    street = conn.execute("SELECT id FROM grid_units WHERE level = 'street'").fetchone()[0]
+    assert stats._whole(conn, street)[0]
+    figures = stats.dashboard(conn, street)
+    assert figures["population"] == stats.population(conn, street)
+    assert figures["focus"] == stats.focus_groups(conn, street)
+    assert figures["visits"] == stats.visits_due(conn, street)
+    assert figures["visits_by_grid"] == stats.visits_by_grid(conn, street)
+    assert figures["events"] == stats.open_events(conn, street)
+    assert figures["volunteers"] == stats.volunteer_figures(
+        conn, *stats.month_range(TODAY.strftime("%Y-%m"))[:1], TODAY.isoformat(), street)
+    assert figures["unit_id"] == street
+    community = units(conn)[1]
+    assert stats._whole(conn, community) == (False, False, False)
+    assert stats.dashboard(conn, community)["population"] == stats.population(conn, community)
+
+
+def test_a_household_without_a_house_is_not_the_streets(ctx, place, family):
+    conn = ctx.conn
+    hh = households.create_household(ctx, None, {
+        "name": "无房户", "id_number": make_id("1980-01-01", "1", seq=50)})
+    assert hh.id
+    assert stats._whole(conn, place.street) == (False, True, True)
+    street = stats.dashboard(conn, place.street)["population"]
+    assert street == stats.population(conn, place.street)
+    assert street["residents"] == 3
+    assert stats.dashboard(conn)["population"]["residents"] == 4
+
+
+def test_dashboard_sees_changes_not_yet_committed(ctx, place, family):
+    """Inside a transaction the figures come from this connection alone (a second one would
+    not see the changes); outside, from two connections, with the same figures."""
+    conn = ctx.conn
+    apart = stats.dashboard(conn)
+    assert apart["population"]["residents"] == 3
+    with ctx.transaction():
+        residents.add_member(ctx, family[0], {
+            "name": "王新", "id_number": make_id("2010-01-01", "1", seq=51)}, "孙子")
+        inside = stats.dashboard(conn)
+        assert inside["population"]["residents"] == 4
+        assert {k: v for k, v in inside.items() if k != "population"} == \
+            {k: v for k, v in apart.items() if k != "population"}
+    assert stats.dashboard(conn) == inside
+
+
+def test_cancelling_the_dashboard_stops_the_second_connection(demo_conn):
+    from shequ_desktop.progress import Cancelled
+
+    assert stats._helper_path(demo_conn)            # the two-connection path is the one tested
+    for stop_at in (0, 1, 4, 6):
+        with pytest.raises(Cancelled):
+            stats.dashboard(demo_conn, progress=lambda d, t, stop_at=stop_at: d < stop_at)
+    assert stats.dashboard(demo_conn)["population"] == stats.population(demo_conn)
+
+
+def test_dashboard_indexes_are_read_alone(demo_conn):
+    """The whole-database population and focus-group queries read only the covering indexes
+    of migration m009 (of the residents' rows, only the few moved out or dead)."""
+    plans = []
+    demo_conn.set_trace_callback(plans.append)
+    try:
+        stats.population(demo_conn)
+        stats.focus_groups(demo_conn)
+    finally:
+        demo_conn.set_trace_callback(None)
+    steps = [row[3] for sql in plans if "group_" in sql
+             for row in demo_conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    assert "SCAN r USING COVERING INDEX residents_figures" in steps
+    assert "SCAN rt USING COVERING INDEX resident_tags_current" in steps
+    assert not [s for s in steps if s == "SCAN r" or s.startswith(
+        ("SEARCH r USING INTEGER PRIMARY KEY", "SCAN rt USING INDEX"))]
+
+
+def test_dashboard_without_a_second_connection_computes_everything_itself(demo_conn,
+                                                                         monkeypatch):
+    expected = stats.dashboard(demo_conn)
+
+    def refused(path):
+        raise db.StorageError("打不开")
+
+    monkeypatch.setattr(stats.db, "open_db", refused)
+    assert stats.dashboard(demo_conn) == expected
+
+
+def test_an_activity_with_no_unit_is_not_the_streets(ctx, place):
+    conn = ctx.conn
+    day = TODAY.strftime("%Y-%m-01")
+    conn.execute("INSERT INTO volunteers (id, name, joined_on) VALUES (1, '甲', '2020-01-01')")
+    conn.execute("INSERT INTO activities (id, title, category, starts_at, ends_at, unit_id) VALUES"
+                 f" (1, '清扫', '环境', '{day} 09:00', '{day} 11:00', {place.grid})")
+    conn.execute("INSERT INTO service_records (activity_id, volunteer_id, hours) VALUES (1, 1, 2)")
+    assert stats._whole(conn, place.street) == (True, True, True)
+    assert stats.dashboard(conn, place.street)["volunteers"]["activities"] == 1
+    conn.execute("INSERT INTO activities (id, title, category, starts_at, ends_at, unit_id) VALUES"
+                 f" (2, '义诊', '健康', '{day} 14:00', '{day} 17:00', NULL)")
+    assert stats._whole(conn, place.street) == (True, True, False)
+    assert stats.dashboard(conn, place.street)["volunteers"]["activities"] == 1
+    assert stats.dashboard(conn)["volunteers"]["activities"] == 2
