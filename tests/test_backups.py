@@ -7,7 +7,6 @@ from db import StorageError, open_db
 from db.backup import check_file, copy_database, damage
 from shequ_desktop import audit, backups, keys, residents, users
 from shequ_desktop.cli import main
-from shequ_desktop.context import Context
 
 
 @pytest.fixture(autouse=True)

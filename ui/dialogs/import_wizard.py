@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget, QWizard, QWizardPage)
+                               QWizard, QWizardPage)
 
 from db import StorageError
 from shequ_desktop import grid, masking
