@@ -3,9 +3,10 @@ hidden in the GUI.
 
 管理员 may do everything; 只读 may change nothing; a 网格员 may change only records that belong
 to the grid units assigned to them (or to units below those), and not the shared lists
-(focus-group categories, event categories, users, settings). Records that belong to no unit
-(a volunteer activity of the whole community) are the administrator's. A record belongs to the unit found by
-following its references up to a grid unit (a resident → household → house → unit).
+(focus-group categories, event categories, users, settings). A record belongs to the unit
+found by following its references up to a grid unit (a resident → household → house → unit);
+records that belong to no unit (a volunteer activity of the whole community) are the
+administrator's.
 """
 from __future__ import annotations
 

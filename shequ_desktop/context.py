@@ -47,7 +47,7 @@ class Context:
     def __init__(self, conn: sqlite3.Connection, user: str = SYSTEM_USER):
         self.conn = conn
         self.user = user
-        # When set, the reason no write is allowed now (a database being checked or damaged).
+        # When set, the reason no write is allowed (a damaged database opened read-only).
         self.read_only: str | None = None
         # The signed-in user's role and grid scope; None: unrestricted (command line, tests).
         self.access: Access | None = None
