@@ -138,44 +138,53 @@ def newest_good(folder: str | Path, stem: str, db_id: str | None) -> Path | None
 
 def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
             actor: str) -> Path:
-    """Replace the database (and its key file) by a backup. Everything is checked and the
-    backup copied beside the database before anything is replaced; the current database is
-    copied to `folder` first (or, when damaged, renamed aside — never deleted). Returns where
-    the previous database went. Raises before touching anything when the backup is unusable."""
-    from db import open_db
+    """Replace the database (and its key file) by a backup. Everything is checked and copied
+    beside the database before anything is replaced; the current database and key file are
+    copied to `folder` first (or, when damaged, beside it) — never deleted. Returns where the
+    previous database went. Raises before touching anything when the backup is unusable."""
+    from db import StorageError, open_db
 
     db_file, backup_file = Path(db_file), Path(backup_file)
     stamp = dt.datetime.now().strftime(_STAMP)
     incoming = copy_file(backup_file, db_file.with_name(db_file.name + ".restoring"))
+    incoming_keys = _keys_of(db_file).with_name(_keys_of(db_file).name + ".restoring")
     damaged = check_file(db_file) is not None
     try:
+        if _keys_of(backup_file).exists():
+            shutil.copy2(_keys_of(backup_file), incoming_keys)
         if not damaged:
             current = sqlite3.connect(f"{db_file.resolve().as_uri()}?mode=ro", uri=True)
             try:
                 kept = copy_database(current, Path(folder) / f"{db_file.stem}-恢复前-{stamp}.db")
             finally:
                 current.close()
-            if _keys_of(db_file).exists():
-                shutil.copy2(_keys_of(db_file), _keys_of(kept))
         else:
             kept = db_file.with_name(f"{db_file.name}.damaged-{stamp}")
             if db_file.exists():
                 shutil.copy2(db_file, kept)
+        if _keys_of(db_file).exists():
+            shutil.copy2(_keys_of(db_file), _keys_of(kept))
     except BaseException:
         incoming.unlink(missing_ok=True)
+        incoming_keys.unlink(missing_ok=True)
         raise
-    # The swap. The old file's WAL must not be replayed into the restored one: a sound
-    # database's WAL content is in the copy made above; a damaged one's goes beside its copy.
-    for suffix in ("-wal", "-shm"):
-        side = db_file.with_name(db_file.name + suffix)
-        if side.exists():
-            if damaged:
-                side.replace(kept.with_name(kept.name + suffix))
-            else:
-                side.unlink()
-    os.replace(incoming, db_file)
-    if _keys_of(backup_file).exists():
-        shutil.copy2(_keys_of(backup_file), _keys_of(db_file))
+    # The swap: renames only. The old file's journal or WAL must never be replayed into the
+    # restored file: they go beside the kept copy (a damaged file's with its own name, so the
+    # copy can still be recovered; a sound file's content is already in its copy).
+    try:
+        for suffix in ("-wal", "-shm", "-journal"):
+            side = db_file.with_name(db_file.name + suffix)
+            if side.exists():
+                side.replace(kept.with_name(kept.name + ("" if damaged else ".old") + suffix))
+        os.replace(incoming, db_file)
+        if incoming_keys.exists():
+            os.replace(incoming_keys, _keys_of(db_file))
+    except OSError as exc:
+        incoming.unlink(missing_ok=True)
+        incoming_keys.unlink(missing_ok=True)
+        raise StorageError(
+            f"恢复进行到一半时出错（{exc.strerror or exc}）。恢复前的数据库保存在“{kept}”，"
+            "请关闭所有程序后再恢复一次，或把这些文件交给维护人员。") from exc
     conn = open_db(db_file)                 # applies migrations an older backup lacks
     try:
         audit.record(conn, actor, "restore", summary=f"从 {backup_file} 恢复",

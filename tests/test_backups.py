@@ -174,3 +174,61 @@ def test_cli_backup_and_restore(conn, db_path, family, tmp_path, capsys):
     assert list((tmp_path / "kept").glob("test-恢复前-*.db"))
     assert main(["restore", "--db", str(db_path), str(tmp_path / "missing.db")]) == 2
     assert "不存在" in capsys.readouterr().err
+
+
+def test_a_hot_journal_of_a_damaged_database_is_never_replayed_into_the_restored_one(
+        conn, db_path, family, tmp_path):
+    good = backups.make_backup(conn, tmp_path / "b", "张三")
+    wanted = names(conn)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    journal = db_path.with_name(db_path.name + "-journal")
+    journal.write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + b"\x00" * 4088)   # a hot journal
+    data = bytearray(db_path.read_bytes())
+    data[-4096:] = b"\x07" * 4096
+    db_path.write_bytes(bytes(data))
+    kept = backups.restore(db_path, good, tmp_path, "张三")
+    assert not journal.exists() and kept.with_name(kept.name + "-journal").exists()
+    assert check_file(db_path) is None
+    restored = open_db(db_path)
+    assert names(restored) == wanted
+    restored.close()
+
+
+def test_a_failed_swap_keeps_the_current_databases_last_changes_and_says_so(
+        ctx, conn, db_path, family, tmp_path, monkeypatch):
+    good = backups.make_backup(conn, tmp_path / "b", "张三")
+    residents.record_death(ctx, family[1]["son"], "2026-11-01")     # only in the WAL so far
+    real_replace = backups.os.replace
+
+    def busy(src, dst):
+        if str(dst) == str(db_path):
+            raise PermissionError(13, "文件正在使用")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(backups.os, "replace", busy)
+    with pytest.raises(StorageError, match="恢复进行到一半.*恢复前的数据库保存在"):
+        backups.restore(db_path, good, tmp_path, "张三")
+    monkeypatch.undo()
+    conn.close()
+    kept = next(tmp_path.glob("test-恢复前-*.db"))
+    copy = open_db(kept)
+    assert status(copy, family[1]["son"]) == "死亡"                 # nothing lost
+    copy.close()
+    assert not list(tmp_path.glob("*.restoring"))
+
+
+def test_the_current_key_file_is_kept_when_a_damaged_database_is_replaced(
+        ctx, conn, db_path, tmp_path):
+    users.create_first_admin(ctx, db_path, "admin", "Admin-2026")
+    good = backups.make_backup(conn, tmp_path / "b", "admin")
+    keys.KeyFile.path_for(good).unlink()                        # a backup without its key file
+    current_keys = keys.KeyFile.path_for(db_path).read_bytes()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(db_path.read_bytes())
+    data[-4096:] = b"\x07" * 4096
+    db_path.write_bytes(bytes(data))
+    kept = backups.restore(db_path, good, tmp_path, "admin")
+    assert keys.KeyFile.path_for(kept).read_bytes() == current_keys
+    assert keys.KeyFile.path_for(db_path).read_bytes() == current_keys

@@ -493,10 +493,21 @@ def test_second_process_reads_rows_exactly_as_this_one(monkeypatch, conn, sheet)
     assert outcome(split) == outcome(here)
 
 
-def test_a_failing_second_process_changes_nothing_but_the_time(monkeypatch, conn, sheet):
+@pytest.mark.parametrize("executable", ["python-fails", "python-missing", "", "/bin/sleep"])
+def test_a_second_process_that_fails_or_cannot_start_changes_nothing(monkeypatch, conn, sheet,
+                                                                     tmp_path, executable):
+    """A Python that fails, one that is not there, an embedded program with no executable,
+    and a program that is not Python at all (a frozen app's launcher would start itself)."""
     here = build_plan(conn, read_table(sheet))
+    if executable == "python-fails":
+        script = tmp_path / "python3"
+        script.write_text("#!/bin/sh\nexit 1\n")
+        script.chmod(0o755)
+        executable = str(script)
+    elif executable == "python-missing":
+        executable = str(tmp_path / "python3")
     monkeypatch.setattr(plan_mod, "PARALLEL_ROWS", 2)
-    monkeypatch.setattr(plan_mod.sys, "executable", "/bin/false")
+    monkeypatch.setattr(plan_mod.sys, "executable", executable)
     split = build_plan(conn, read_table(sheet))
     assert _read(split) == _read(here)
 

@@ -72,8 +72,7 @@ def when_damaged(path: Path, problem: str, parent: QWidget | None = None) -> str
     try:
         kept = backups.restore(path, good, folder, "系统")
     except Exception as exc:                         # noqa: BLE001 - shown to the user
-        QMessageBox.critical(parent, _tr("恢复失败"), _tr(
-            "没有替换任何文件。\n\n{0}").format(exc))
+        QMessageBox.critical(parent, _tr("恢复失败"), str(exc))
         return None
     QMessageBox.information(parent, _tr("恢复完成"), _tr(
         "已从备份“{0}”恢复。损坏的数据库保存在：\n{1}").format(good.name, kept))
@@ -189,7 +188,7 @@ class Safety(QObject):
             kept = backups.restore(self.path, backup, self.folder(), self.ctx.user)
         except Exception as exc:                         # noqa: BLE001 - shown to the user
             QMessageBox.critical(self.window, _tr("恢复失败"), _tr(
-                "没有替换任何文件，程序将关闭，请重新打开。\n\n{0}").format(exc))
+                "{0}\n\n程序将关闭，请重新打开。").format(exc))
         else:
             QMessageBox.information(self.window, _tr("恢复完成"), _tr(
                 "已从备份恢复。恢复前的数据库保存在：\n{0}\n\n程序将关闭，请重新打开。").format(kept))

@@ -7,6 +7,7 @@ against the database (ID number, else name + birth date + address). Nothing is w
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import pickle
@@ -314,19 +315,21 @@ def _read_rows(rows: list[PlanRow], mapping: list, today: dt.date, progress: Pro
     on a machine with a second core a big sheet's second half is read by a second process
     meanwhile: the same code on the same cells, so the same outcome (and should that process
     fail, this one reads the rest itself). Cancelling (progress raises Cancelled) ends it."""
-    split = len(rows)
-    if len(rows) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1 \
-            and not getattr(sys, "frozen", False):        # a frozen app has no `python -m`
+    split, helper = len(rows), None
+    if len(rows) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1 and _python_available():
         split = len(rows) * 55 // 100       # the other starts later (a fresh interpreter)
-    helper = _SecondProcess(mapping, today, [r.cells for r in rows[split:]]) \
-        if split < len(rows) else None
+        try:
+            helper = _SecondProcess(mapping, today, [r.cells for r in rows[split:]])
+        except OSError:                     # cannot start it: read everything here
+            split = len(rows)
     try:
         reader = _RowReader(mapping, today)
         for i in range(split):
             if i % 1000 == 0:
                 report(progress, i * total // split, total * 2)
             reader.read(rows[i])
-        done = helper.results() if helper is not None else None
+        done = helper.results(lambda: report(progress, total, total * 2)) \
+            if helper is not None else None
         if done is None:
             for i in range(split, len(rows)):
                 if i % 1000 == 0:
@@ -339,6 +342,13 @@ def _read_rows(rows: list[PlanRow], mapping: list, today: dt.date, progress: Pro
     finally:
         if helper is not None:
             helper.close()
+
+
+def _python_available() -> bool:
+    """`python -m` works only where sys.executable is a Python interpreter (not in a frozen or
+    embedded program, whose executable would start the application again)."""
+    return not getattr(sys, "frozen", False) and \
+        Path(sys.executable or "-").name.lower().startswith("python")
 
 
 def read_cells(reader: _RowReader, cells: list[list]) -> list[tuple]:
@@ -368,8 +378,13 @@ class _SecondProcess:
         self.threads = [threading.Thread(target=self._feed, args=(mapping, today, cells),
                                          daemon=True),
                         threading.Thread(target=self._collect, daemon=True)]
-        for thread in self.threads:
-            thread.start()
+        try:
+            for thread in self.threads:
+                thread.start()
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
 
     def _feed(self, mapping: list, today: dt.date, cells: list[list]) -> None:
         out = self.process.stdin
@@ -379,9 +394,11 @@ class _SecondProcess:
                 pickle.dump(cells[start:start + WORKER_CHUNK], out,
                             protocol=pickle.HIGHEST_PROTOCOL)
             pickle.dump(None, out)
-            out.close()
         except (OSError, ValueError):      # it died or was ended: results() says so
             pass
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                out.close()
 
     def _collect(self) -> None:
         try:
@@ -390,10 +407,13 @@ class _SecondProcess:
         except Exception:                                         # noqa: BLE001 (EOF too)
             pass
 
-    def results(self) -> list[tuple] | None:
-        """The rows it read, or None when it failed."""
+    def results(self, still_wanted) -> list[tuple] | None:
+        """The rows it read, or None when it failed. While waiting, `still_wanted()` is called
+        every 0.2 s and may raise (Cancelled) to give up."""
         for thread in self.threads:
-            thread.join()
+            while thread.is_alive():
+                thread.join(0.2)
+                still_wanted()
         if self.process.wait() != 0 or len(self.read) != self.expected:
             return None
         return self.read
