@@ -21,7 +21,7 @@ from typing import Callable
 from shequ_desktop import codes
 from shequ_desktop.errors import DomainError
 from shequ_desktop.fields import field
-from shequ_desktop.grid import LEVEL_LABELS, SUBTREE_SQL
+from shequ_desktop.grid import SUBTREE_SQL, Places
 from shequ_desktop.masking import mask_id, mask_phone
 from shequ_desktop.pdf.ledger import Column, Group, LedgerTable
 
@@ -74,87 +74,6 @@ def parse_month(text: str | None, today: dt.date | None = None) -> Month:
         year, month = int(m[1]), int(m[2])
     return Month(dt.date(year, month, 1),
                  dt.date(year, month, calendar.monthrange(year, month)[1]))
-
-
-# --- where things are ------------------------------------------------------------------------------
-
-class Places:
-    """Every grid unit read once (a street has a few thousand): the tree order, and for a
-    unit houses hang on its community, grid, building and address prefix."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        cur = conn.cursor()
-        cur.row_factory = None
-        rows = cur.execute("SELECT id, parent_id, level, name, sort FROM grid_units"
-                           " ORDER BY parent_id, sort, id").fetchall()
-        self.units = {r[0]: r[1:4] for r in rows}
-        children: dict[int | None, list[int]] = {}
-        for uid, parent, *_rest in rows:
-            children.setdefault(parent, []).append(uid)
-        self.order: dict[int, int] = {}
-        stack = list(reversed(children.get(None, [])))
-        while stack:                         # depth first, siblings in their order
-            uid = stack.pop()
-            self.order[uid] = len(self.order)
-            stack.extend(reversed(children.get(uid, [])))
-        self._cache: dict[int, tuple] = {}
-
-    def of(self, unit_id: int | None) -> tuple[str, str, int | None, str, str]:
-        """(community, grid, building id, building label, address prefix) for houses on
-        `unit_id`, e.g. ('阳光社区', '第1网格', 17, '幸福花园 3号楼', '幸福花园 3号楼1单元')."""
-        if unit_id not in self.units:
-            return "", "", None, "", ""
-        found = self._cache.get(unit_id)
-        if found is None:
-            parts, names, building, node = [], {}, None, unit_id
-            while node is not None and node in self.units:
-                parent, level, name = self.units[node]
-                if level == "building":
-                    building = node
-                if level in ("unit", "building"):
-                    parts.append(name)
-                elif level == "compound":
-                    parts.append(name + " ")
-                names.setdefault(level, name)
-                node = parent
-            prefix = "".join(reversed(parts))
-            label = (names.get("compound", "") + " " + names["building"]).strip() \
-                if building else ""
-            found = self._cache[unit_id] = (names.get("community", ""), names.get("grid", ""),
-                                            building, label, prefix)
-        return found
-
-    def grid_key(self, unit_id: int | None) -> tuple[int, str]:
-        """(tree order of the grid, its name): groups by grid come in tree order."""
-        node = unit_id
-        while node is not None and node in self.units:
-            parent, level, name = self.units[node]
-            if level == "grid":
-                return self.order[node], name
-            node = parent
-        return -1, ""
-
-    def scope(self, unit_id: int | None) -> list[tuple[str, str]]:
-        """The title block's (label, value) pairs for a unit (None: the whole database)."""
-        if unit_id is None:
-            communities = [name for _parent, level, name in self.units.values()
-                           if level == "community"]
-            value = "、".join(communities) if 0 < len(communities) <= 3 else "全部"
-            return [("社区", value), ("网格", "全部")]
-        chain, node = {}, unit_id
-        while node is not None and node in self.units:
-            parent, level, name = self.units[node]
-            chain.setdefault(level, name)
-            node = parent
-        level = self.units[unit_id][1]
-        out = []
-        if level == "street":
-            out.append(("街道", chain["street"]))
-        out.append(("社区", chain.get("community", "全部")))
-        out.append(("网格", chain.get("grid", "全部")))
-        if level in ("compound", "building", "unit"):
-            out.append((LEVEL_LABELS[level], self.of(unit_id)[4].strip() or chain[level]))
-        return out
 
 
 def natural(text: str | None) -> tuple:

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.grid import SUBTREE_SQL
+from shequ_desktop.grid import SUBTREE_SQL, Places
 from shequ_desktop.validation import clean_text, parse_date
 
 METHODS = ("入户", "电话", "视频", "其他")
@@ -259,38 +259,6 @@ def due_counts(conn: sqlite3.Connection, on: dt.date | str | None = None,
     return {"due": due, "overdue": overdue, "never_visited": never}
 
 
-class _Places:
-    """Address prefix, grid and community of every unit houses hang on (one read of
-    grid_units, a few thousand rows for a street)."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        cur = conn.cursor()
-        cur.row_factory = None
-        self.units = {r[0]: r[1:] for r in cur.execute(
-            "SELECT id, parent_id, level, name FROM grid_units")}
-        self._cache: dict[int, tuple[str, str, str]] = {}
-
-    def of(self, unit_id: int | None) -> tuple[str, str, str]:
-        """(address prefix, grid name, community name) for houses on `unit_id`,
-        e.g. ('幸福花园 3号楼1单元', '第一网格', '阳光社区')."""
-        if unit_id is None or unit_id not in self.units:
-            return "", "", ""
-        if unit_id not in self._cache:
-            parts, names, node = [], {}, unit_id
-            while node is not None and node in self.units:
-                parent, level, name = self.units[node]
-                if level in ("unit", "building"):
-                    parts.append(name)
-                elif level == "compound":
-                    parts.append(name + " ")
-                else:
-                    names.setdefault(level, name)
-                node = parent
-            self._cache[unit_id] = ("".join(reversed(parts)), names.get("grid", ""),
-                                    names.get("community", ""))
-        return self._cache[unit_id]
-
-
 def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int | None = None,
         within_days: int = 7, include_not_due: bool = False) -> list[dict]:
     """Focus-group members whose visit is overdue or due within `within_days` of `on` (today
@@ -308,7 +276,7 @@ def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int 
     horizon = None if include_not_due else day + dt.timedelta(days=within_days)
     raw = _raw_due(conn, on_iso, unit_id, horizon)
     raw.sort(key=lambda r: (r[7] is not None, r[8], r[0]))
-    places = _Places(conn)
+    places = Places(conn)
     names, rank = {}, {}
     for i, (tag_id, name) in enumerate(conn.execute("SELECT id, name FROM tags ORDER BY sort, id")):
         names[tag_id], rank[tag_id] = name, i
@@ -326,7 +294,7 @@ def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int 
         due_on = days.get(due_ord)
         if due_on is None:
             due_on = days[due_ord] = dt.date.fromordinal(due_ord).isoformat()
-        prefix, grid_name, community = place_of(unit)
+        community, grid_name, _building, _label, prefix = place_of(unit)
         out.append({
             "resident_id": rid, "name": name, "household_id": household_id,
             "address": prefix + room if room else "", "grid": grid_name,
