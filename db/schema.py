@@ -355,21 +355,19 @@ def m007_volunteers(db):
 
 
 def m008_users(db):
-    """Program users, their role and the grid units a 网格员 may work on. Passwords are not
-    here: each user's wrapped database key in the key file is their credential (keys.py)."""
+    """Program users, their role and the grid units a 网格员 may work on (a JSON list of
+    grid unit ids, so a change of units is one field change through Context, audited with its
+    old and new value). Passwords are not here: each user's wrapped database key in the key
+    file is their credential (keys.py)."""
     _script(db, f"""
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
         username TEXT NOT NULL UNIQUE CHECK (trim(username) <> ''),
         display_name TEXT,
         role TEXT NOT NULL CHECK (role IN ('管理员', '网格员', '只读')),
+        unit_ids TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(unit_ids)),
         active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
         {_SYNC}
-    );
-    CREATE TABLE user_units (
-        user_id INTEGER NOT NULL REFERENCES users(id),
-        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
-        PRIMARY KEY (user_id, unit_id)
     );
     """)
 

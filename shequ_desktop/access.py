@@ -31,7 +31,7 @@ PARENT = {
     "activities": ("unit_id", "grid_units"),
     "service_records": ("activity_id", "activities"),
 }
-ADMIN_ONLY = {"tags", "event_categories", "users", "user_units", "settings"}
+ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 
 
 class NotPermitted(DomainError):

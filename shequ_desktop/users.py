@@ -2,6 +2,7 @@
 password (the key file side, keys.py). Only an administrator manages users."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -31,24 +32,26 @@ def _require_admin(ctx: Context) -> None:
 
 
 def load(conn: sqlite3.Connection, username: str) -> User:
-    row = conn.execute("SELECT id, username, display_name, role, active FROM users"
+    row = conn.execute("SELECT id, username, display_name, role, unit_ids, active FROM users"
                        " WHERE username = ?", (username,)).fetchone()
     if row is None:
         raise NotFoundError(f"没有用户“{username}”")
     if not row["active"]:
         raise DomainError(f"用户“{username}”已停用，请联系管理员")
-    units = frozenset(r[0] for r in conn.execute(
-        "SELECT unit_id FROM user_units WHERE user_id = ?", (row["id"],)))
     return User(row["id"], row["username"], row["display_name"] or row["username"],
-                row["role"], units)
+                row["role"], frozenset(json.loads(row["unit_ids"])))
 
 
 def all_users(conn: sqlite3.Connection) -> list[dict]:
-    return [dict(r) for r in conn.execute(
-        "SELECT u.id, u.username, u.display_name, u.role, u.active,"
-        " (SELECT group_concat(g.name, '、') FROM user_units x JOIN grid_units g"
-        "  ON g.id = x.unit_id WHERE x.user_id = u.id) AS units"
+    """Every user with `unit_ids` (a list) and `units` (their names, for showing)."""
+    rows = [dict(r) for r in conn.execute(
+        "SELECT u.id, u.username, u.display_name, u.role, u.active, u.unit_ids,"
+        " (SELECT group_concat(g.name, '、') FROM json_each(u.unit_ids) x JOIN grid_units g"
+        "  ON g.id = x.value) AS units"
         " FROM users u ORDER BY u.id")]
+    for row in rows:
+        row["unit_ids"] = json.loads(row["unit_ids"])
+    return rows
 
 
 def create_user(ctx: Context, keyfile: KeyFile, db_key: bytes, username: str, password: str,
@@ -68,10 +71,8 @@ def create_user(ctx: Context, keyfile: KeyFile, db_key: bytes, username: str, pa
         raise DomainError(f"用户名“{username}”已被使用")
     with ctx.transaction():
         user_id, changes = ctx.insert("users", {"username": username, "role": role,
-                                                "display_name": display_name})
-        for unit_id in unit_ids:
-            ctx.conn.execute("INSERT INTO user_units (user_id, unit_id) VALUES (?, ?)",
-                             (user_id, unit_id))
+                                                "display_name": display_name,
+                                                "unit_ids": json.dumps(sorted(unit_ids))})
         keyfile.set_password(username, password, db_key)   # last: only if all else held
     return Result(user_id, changes)
 
@@ -79,11 +80,7 @@ def create_user(ctx: Context, keyfile: KeyFile, db_key: bytes, username: str, pa
 def set_units(ctx: Context, user_id: int, unit_ids) -> None:
     _require_admin(ctx)
     with ctx.transaction():
-        ctx.conn.execute("DELETE FROM user_units WHERE user_id = ?", (user_id,))
-        ctx.conn.executemany("INSERT INTO user_units (user_id, unit_id) VALUES (?, ?)",
-                             [(user_id, u) for u in unit_ids])
-        audit.record(ctx.conn, ctx.user, "user", entity="users", entity_id=user_id,
-                     summary="修改用户负责的网格", detail={"units": sorted(unit_ids)})
+        ctx.update("users", user_id, {"unit_ids": json.dumps(sorted(unit_ids))})
 
 
 def set_role(ctx: Context, user_id: int, role: str) -> None:

@@ -167,3 +167,15 @@ def test_service_records_belong_to_their_activitys_grid(ctx, conn, two_grids):
     for role in ("网格员", "只读"):
         with pytest.raises((NotPermitted, ReadOnlyError)):
             as_user(conn, role, [g1]).access.check_table("settings")
+
+
+def test_changing_a_users_grids_is_one_audited_field_change(ctx, conn, two_grids, tmp_path):
+    g1, g2, *_ = two_grids
+    kf = keys.KeyFile.create(tmp_path / "x.db")
+    zhang = users.create_user(ctx, kf, DB_KEY, "zhang", "Wangge-01", "网格员", [g1]).id
+    users.set_units(ctx, zhang, [g2, g1])
+    assert users.load(conn, "zhang").unit_ids == {g1, g2}
+    entry = audit.entries(conn, entity="users", entity_id=zhang)[0]
+    assert entry["action"] == "update" and f'"unit_ids": ["[{g1}]", "[{g1}, {g2}]"]' in \
+        entry["detail"]
+    assert [u["units"] for u in users.all_users(conn)] == ["第一网格、第二网格"]

@@ -44,10 +44,7 @@ class UserDialog(QDialog):
         self.role.addItems(ROLES)
         self.role.setCurrentText((existing or {}).get("role") or GRID_WORKER)
         self.units = QListWidget()
-        assigned = set()
-        if existing:
-            assigned = {r[0] for r in ctx.conn.execute(
-                "SELECT unit_id FROM user_units WHERE user_id = ?", (existing["id"],))}
+        assigned = set((existing or {}).get("unit_ids", ()))
         for unit in grid.all_units(ctx.conn, ("community", "grid")):
             item = QListWidgetItem(("" if unit["level"] == "community" else "    ") + unit["name"])
             item.setData(Qt.ItemDataRole.UserRole, unit["id"])
