@@ -60,11 +60,9 @@ class Access:
                 raise NotPermitted("网格员只能修改分配给自己的网格中的数据")
             return                                   # community-wide records (volunteers)
         if not self.unit_ids.intersection(_ancestors(conn, unit)):
-            from shequ_desktop.grid import grid_of
-            shown = grid_of(conn, unit) or unit
-            name = conn.execute("SELECT name FROM grid_units WHERE id = ?", (shown,)).fetchone()
+            from shequ_desktop.grid import grid_of, unit_name
             raise NotPermitted(f"网格员只能修改分配给自己的网格中的数据"
-                               f"（这条记录属于“{name[0] if name else unit}”）")
+                               f"（这条记录属于“{unit_name(conn, grid_of(conn, unit) or unit)}”）")
 
 
 def unit_of(conn: sqlite3.Connection, table: str, values: dict) -> int | None:

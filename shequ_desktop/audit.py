@@ -158,5 +158,9 @@ def entries(conn: sqlite3.Connection, *, action: str | None = None,
                       "detail"), row)) for row in conn.execute(sql, (*params, limit))]
 
 
+def count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+
+
 def actors(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT DISTINCT actor FROM audit_log ORDER BY actor")]

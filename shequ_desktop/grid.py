@@ -105,6 +105,12 @@ def ancestors(conn: sqlite3.Connection, unit_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+def unit_name(conn: sqlite3.Connection, unit_id: int | None) -> str:
+    """A unit's name ('' for None or a unit that is gone)."""
+    row = conn.execute("SELECT name FROM grid_units WHERE id = ?", (unit_id,)).fetchone()
+    return row[0] if row else ""
+
+
 def grid_of(conn: sqlite3.Connection, unit_id: int) -> int | None:
     """The 网格 a unit belongs to (itself when it is one), or None above grid level."""
     ids = ancestors(conn, unit_id)

@@ -348,6 +348,15 @@ def set_leader(ctx: Context, team_id: int, volunteer_id: int | None) -> Result:
         return Result(team_id, changes)
 
 
+def leader_choices(conn: sqlite3.Connection, team_id: int | None) -> list[dict]:
+    """Active volunteers who could lead a team (id, name, team), its own members first."""
+    return [dict(r) for r in conn.execute(f"""
+        SELECT v.id, v.name, t.name AS team FROM {VOLUNTEERS} v
+        LEFT JOIN volunteer_teams t ON t.id = v.team_id
+        WHERE v.status = '在册' ORDER BY v.team_id IS NOT ?, v.name, v.id""",
+                                          (team_id or -1,))]
+
+
 def teams(conn: sqlite3.Connection, unit_id: int | None = None) -> list[dict]:
     """Teams with their leader's name and how many active members they have, by name: every
     team, or (`unit_id`) those whose unit is under it or above it, or not set."""

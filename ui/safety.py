@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from db import StorageError, open_read_only
 from db.backup import check_file
 from shequ_desktop import backups
 from ui import background
@@ -31,14 +32,13 @@ def backup_folder(settings: QSettings | None = None) -> Path:
 def _database_id(path: Path) -> str | None:
     """The id of a (possibly damaged) database, read without writing; None if unreadable."""
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = open_read_only(path)
         try:
-            row = conn.execute("SELECT value FROM settings WHERE key = 'database_id'").fetchone()
+            return backups.database_id(conn, create=False)
         finally:
             conn.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, StorageError, ValueError):
         return None
-    return row[0].strip('"') if row else None
 
 
 def when_damaged(path: Path, problem: str, parent: QWidget | None = None) -> str | None:

@@ -331,11 +331,7 @@ class TeamDialog(SavingDialog):
         self.name.setPlaceholderText(self.tr("如：银发服务队"))
         self.leader = QComboBox()
         self.leader.addItem(self.tr("暂不指定"), None)
-        for person in ctx.conn.execute(f"""
-                SELECT v.id, v.name, t.name AS team FROM {volunteers.VOLUNTEERS} v
-                LEFT JOIN volunteer_teams t ON t.id = v.team_id
-                WHERE v.status = '在册' ORDER BY v.team_id IS NOT ?, v.name, v.id""",
-                                       (team_id or -1,)):
+        for person in volunteers.leader_choices(ctx.conn, team_id):
             self.leader.addItem(f"{person['name']}（{person['team'] or self.tr('未分队')}）",
                                 person["id"])
         self.leader.setCurrentIndex(max(self.leader.findData(team.get("leader_id")), 0))

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QVBoxLayout, QWidget)
 
 from db import StorageError
+from shequ_desktop import grid
 from shequ_desktop import volunteer_activities as va
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError
@@ -44,7 +45,7 @@ class SignInDialog(QDialog):
         self.conn = conn = ctx.conn
         self.saved: Result | None = None
         self.activity_id = activity_id
-        act = conn.execute("SELECT * FROM activities WHERE id = ?", (activity_id,)).fetchone()
+        act = ctx.get("activities", activity_id)
         self.length = va.length_hours(act["starts_at"], act["ends_at"])
         self.problems: list[va.Problem] = []
         self.setWindowTitle(self.tr("签到登记 — {0}").format(act["title"]))
@@ -69,8 +70,7 @@ class SignInDialog(QDialog):
             self.everyone.setEnabled(False)
             self.everyone.setToolTip(self.tr("本活动未指定网格，列出全部志愿者"))
         else:
-            community = conn.execute("SELECT name FROM grid_units WHERE id = ?",
-                                     (scope,)).fetchone()[0]
+            community = grid.unit_name(conn, scope)
             self.everyone.setToolTip(self.tr("默认只列出{0}的志愿者（按服务队所属网格或居住地）；"
                                              "勾选后列出全部在册志愿者").format(community))
             self.scope_text = self.tr("（默认只列{0}的志愿者）").format(community)

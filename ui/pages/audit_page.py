@@ -167,7 +167,7 @@ class AuditPage(QWidget):
 
     def verify(self) -> None:
         bad = audit.broken_links(self.ctx.conn)
-        total = self.ctx.conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+        total = audit.count(self.ctx.conn)
         if not bad:
             QMessageBox.information(self, self.tr("日志完整"), self.tr(
                 "已核对全部 {0} 条记录，未发现修改或删除。").format(total))

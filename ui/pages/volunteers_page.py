@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QVBoxLayout, QWidget)
 
 import db
-from shequ_desktop import settings, volunteer_activities, volunteer_points, volunteers
+from shequ_desktop import grid, settings, volunteer_activities, volunteer_points, volunteers
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
@@ -310,11 +310,8 @@ class VolunteersPage(QWidget):
         self._update_buttons()
 
     def _scope_name(self) -> str:
-        if self.unit_id is None:
-            return ""
-        row = self.ctx.conn.execute("SELECT name FROM grid_units WHERE id = ?",
-                                    (self.unit_id,)).fetchone()
-        return f"{row[0]}：" if row else ""
+        name = grid.unit_name(self.ctx.conn, self.unit_id)
+        return f"{name}：" if name else ""
 
     @staticmethod
     def _select(view: QTableView, model: _ListModel, record_id: int | None) -> None:
