@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMe
 from db import db_path
 from shequ_desktop import grid
 from shequ_desktop.context import Change
-from shequ_desktop.errors import DomainError
 from shequ_desktop.grid import (LEVEL_LABELS, TOP_LEVELS, all_units, child_levels, subtree_units,
                                 unit_counts)
+from ui.refusal import attempt
 
 ALL = 0                       # internal id of the 「全部人员」 row (unit ids start at 1)
 UNIT_ROLE = Qt.ItemDataRole.UserRole
@@ -311,12 +311,7 @@ class GridTree(QTreeView):
         menu.exec(self.viewport().mapToGlobal(pos))
 
     def _run(self, action) -> bool:
-        try:
-            action()
-            return True
-        except DomainError as exc:
-            QMessageBox.warning(self, self.tr("无法完成"), str(exc))
-            return False
+        return attempt(self, self.tr("无法完成"), action)
 
     def _create(self, parent_id: int | None, level: str) -> None:
         name, ok = QInputDialog.getText(self, self.tr("新建{0}").format(LEVEL_LABELS[level]),

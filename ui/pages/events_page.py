@@ -12,16 +12,16 @@ from typing import Callable
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBox, QHBoxLayout,
-                               QLabel, QMessageBox, QPushButton, QSplitter, QTableView,
+                               QLabel, QPushButton, QSplitter, QTableView,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from shequ_desktop import events
 from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
 from ui.follow import follow_changes
 from ui.table_setup import setup_table
 from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
+from ui.refusal import attempt
 
 # column key, width in characters (headers: EventTableModel.headers)
 COLUMNS = (("category", 5), ("description", 22), ("grid", 7), ("found_at", 6), ("status", 4),
@@ -330,13 +330,7 @@ class EventsPage(QWidget):
 
     # --- actions ----------------------------------------------------------------------------------
     def _run(self, title: str, action: Callable[[], object]) -> bool:
-        """Run one service call; a refusal is shown, not raised."""
-        try:
-            action()
-        except DomainError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return False
-        return True
+        return attempt(self, title, action)
 
     def report(self) -> None:
         values = EventDialog.ask(self, self.ctx.conn, self.unit_id, self.ctx.user)

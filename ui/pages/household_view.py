@@ -10,17 +10,18 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout,
-                               QLabel, QListWidget, QMessageBox, QPushButton,
+                               QLabel, QListWidget, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from shequ_desktop import households, pickers, residents, visits
 from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError, NotFoundError
+from shequ_desktop.errors import NotFoundError
 from shequ_desktop.resident_list import household_members
 from ui.dialogs.move_dialogs import (DateDialog, HousePickerDialog, HouseholdPickerDialog,
                                      MoveOutDialog, MoveRelationDialog, NewHeadDialog,
                                      RelationDialog)
 from ui.follow import follow_changes
+from ui.refusal import attempt
 
 ACTIVE = "在册"
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -264,12 +265,7 @@ class HouseholdView(QWidget):
     # --- actions -------------------------------------------------------------------------------
     def _run(self, service, *args, **kwargs) -> bool:
         """Call one domain service; an expected refusal is shown, not raised."""
-        try:
-            service(self.ctx, *args, **kwargs)
-        except DomainError as exc:
-            QMessageBox.warning(self, self.tr("无法办理"), str(exc))
-            return False
-        return True
+        return attempt(self, self.tr("无法办理"), lambda: service(self.ctx, *args, **kwargs))
 
     def _others(self, member: dict) -> list[dict]:
         return [m for m in self._members if m["status"] == ACTIVE and m["id"] != member["id"]]

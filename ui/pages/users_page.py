@@ -10,10 +10,10 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 from shequ_desktop import grid, users
 from shequ_desktop.access import ADMIN, GRID_WORKER, ROLES
 from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
 from shequ_desktop.keys import KeyFile, password_problem
 from ui.models.row_list import RowListModel
 from ui.table_setup import setup_table
+from ui.refusal import attempt
 
 COLUMNS = (("username", 8), ("display_name", 8), ("role", 5), ("units", 16), ("active", 4))
 
@@ -142,13 +142,10 @@ class UsersPage(QWidget):
         return KeyFile.load(self.window.path)
 
     def _run(self, action) -> bool:
-        try:
-            action()
-        except (DomainError, OSError) as exc:
-            QMessageBox.warning(self, self.tr("无法完成"), str(exc))
-            return False
-        self.refresh()
-        return True
+        done = attempt(self, self.tr("无法完成"), action)
+        if done:
+            self.refresh()
+        return done
 
     def add_user(self) -> None:
         dialog = UserDialog(self.ctx, parent=self)

@@ -24,7 +24,6 @@ import db
 from shequ_desktop import grid, settings, volunteer_activities, volunteer_points, volunteers
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError
 from ui import background
 from ui.dialogs.move_dialogs import DateDialog
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
@@ -35,6 +34,7 @@ from ui.dialogs.volunteer_sign_in import SignInDialog
 from ui.follow import follow_changes
 from ui.models.row_list import DONE_INK, ID_ROLE, RowListModel
 from ui.table_setup import setup_table
+from ui.refusal import attempt
 
 RELEVANT = ("volunteers", "volunteer_teams", "activities", "service_records",
             "point_adjustments", "point_redemptions")
@@ -377,12 +377,7 @@ class VolunteersPage(QWidget):
             button.setEnabled(self.current_activity_id() is not None)
 
     def _run(self, title: str, action) -> bool:
-        try:
-            action()
-        except DomainError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return False
-        return True
+        return attempt(self, title, action)
 
     def new_volunteer(self) -> None:
         created = VolunteerDialog.ask(self, self.ctx)
