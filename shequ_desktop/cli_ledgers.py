@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from db import open_db
+from shequ_desktop import grid
 from shequ_desktop.errors import DomainError
 from shequ_desktop.ledgers import GROUPINGS, KINDS
 
@@ -11,11 +12,10 @@ NO_GROUPS = "none"
 
 
 def _ledger(args) -> int:
-    from shequ_desktop import ledgers
     from shequ_desktop.pdf import ledgers as printing
 
     conn = open_db(args.db)
-    unit_id = ledgers.unit_by_code(conn, args.unit)
+    unit_id = grid.unit_by_code(conn, args.unit)
     group = "" if args.group is None else None if args.group == NO_GROUPS else args.group
 
     def progress(done: int, total: int) -> None:

@@ -4,19 +4,14 @@ from __future__ import annotations
 import sys
 
 from db import open_db
-from shequ_desktop.errors import DomainError
+from shequ_desktop import grid
 
 
 def _monthly(args) -> int:
     from shequ_desktop.pdf import monthly_report
 
     conn = open_db(args.db)
-    unit_id = None
-    if args.unit:
-        row = conn.execute("SELECT id FROM grid_units WHERE code = ?", (args.unit,)).fetchone()
-        if row is None:
-            raise DomainError(f"没有编码为“{args.unit}”的网格单元")
-        unit_id = row[0]
+    unit_id = grid.unit_by_code(conn, args.unit)
     result = monthly_report.build(conn, args.month, unit_id, args.output,
                                   font_path=args.font, actor=args.user)
     if result["warning"]:

@@ -14,6 +14,7 @@ import json
 import sys
 
 from db import open_db
+from shequ_desktop import grid
 from shequ_desktop.errors import DomainError
 
 EXIT_ROW_ERRORS = 3
@@ -24,11 +25,7 @@ COUNT_KEYS = ("rows", "created", "updated", "unchanged", "skipped", "errors")
 def _unit(conn, code: str | None) -> int | None:
     """The unit named by code (or name); without one, the only community (or street)."""
     if code:
-        row = conn.execute("SELECT id FROM grid_units WHERE code = ? OR (code IS NULL AND"
-                           " name = ?) ORDER BY code IS NULL LIMIT 1", (code, code)).fetchone()
-        if row is None:
-            raise DomainError(f"没有编码或名称为“{code}”的网格单元")
-        return row[0]
+        return grid.unit_by_code(conn, code)
     for level in ("community", "street"):
         rows = conn.execute("SELECT id FROM grid_units WHERE level = ?", (level,)).fetchall()
         if len(rows) == 1:

@@ -105,6 +105,18 @@ def ancestors(conn: sqlite3.Connection, unit_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+def unit_by_code(conn: sqlite3.Connection, code: str | None) -> int | None:
+    """The id of the unit with this code, or else this name (None for None); the command
+    line's --unit. DomainError when there is none."""
+    if code is None:
+        return None
+    row = conn.execute("SELECT id FROM grid_units WHERE code = ? OR (code IS NULL AND name = ?)"
+                       " ORDER BY code IS NULL LIMIT 1", (code, code)).fetchone()
+    if row is None:
+        raise DomainError(f"没有编码或名称为“{code}”的网格单元")
+    return row[0]
+
+
 def unit_name(conn: sqlite3.Connection, unit_id: int | None) -> str:
     """A unit's name ('' for None or a unit that is gone)."""
     row = conn.execute("SELECT name FROM grid_units WHERE id = ?", (unit_id,)).fetchone()

@@ -460,16 +460,6 @@ def available(conn: sqlite3.Connection) -> list[str]:
     return [k for k in KINDS if set(NEEDS_TABLES.get(k, ())) <= tables]
 
 
-def unit_by_code(conn: sqlite3.Connection, code: str | None) -> int | None:
-    """The id of the grid unit with this code (None for None). DomainError if unknown."""
-    if code is None:
-        return None
-    row = conn.execute("SELECT id FROM grid_units WHERE code = ?", (code,)).fetchone()
-    if row is None:
-        raise DomainError(f"没有编码为“{code}”的网格单元")
-    return row[0]
-
-
 def table(conn: sqlite3.Connection, kind: str, *, unit_id: int | None = None,
           month: str | None = None, unmask: bool = False, group: str | None = "",
           today: dt.date | None = None) -> LedgerTable:

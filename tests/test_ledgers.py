@@ -276,7 +276,7 @@ def test_cli_prints_a_ledger(demo_path, tmp_path, capsys):
     conn.close()
     assert cli_main(["ledger", "--db", str(path), "--kind", "houses", "--unit", "nope",
                      "-o", str(out)]) == 2
-    assert "没有编码为“nope”的网格单元" in capsys.readouterr().err
+    assert "没有编码或名称为“nope”的网格单元" in capsys.readouterr().err
     assert cli_main(["ledger", "--db", str(path), "--kind", "houses", "--group", "none",
                      "-o", str(out)]) == 0
     assert "小计" not in "\n".join(read(out))
