@@ -6,7 +6,7 @@ then renamed into place, so a half-written copy never carries a real name.
 from __future__ import annotations
 
 import os
-import sqlite3
+from db.driver import sqlite3
 from pathlib import Path
 from typing import Callable
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
+from db.driver import sqlite3
 import stat
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 """Storage errors with a message a user can act on, in Chinese."""
-import sqlite3
+from db.driver import sqlite3
 
 
 class StorageError(Exception):

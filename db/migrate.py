@@ -4,7 +4,7 @@ Migration functions live in db/schema.py, in order, and are never edited once re
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from db.errors import NewerDatabaseError
 from db.schema import MIGRATIONS

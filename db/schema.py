@@ -3,7 +3,7 @@ add a new function at the end of MIGRATIONS instead.
 
 Every record that can travel between PCs has uuid, version and updated_at (UTC, ISO 8601).
 """
-import sqlite3
+from db.driver import sqlite3
 
 _SYNC = """
     uuid TEXT NOT NULL UNIQUE DEFAULT (lower(hex(randomblob(16)))),

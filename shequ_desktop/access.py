@@ -10,7 +10,7 @@ administrator's.
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import dataclass
 
 from shequ_desktop.errors import DomainError, ReadOnlyError

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
+from db.driver import sqlite3
 from typing import Any
 
 from db import atomic

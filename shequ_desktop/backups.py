@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import re
 import shutil
-import sqlite3
+from db.driver import sqlite3
 import uuid
 from pathlib import Path
 

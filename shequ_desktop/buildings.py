@@ -1,7 +1,7 @@
 """The building view (楼栋图, "以房管人"): a building's floors × rooms, each with its household."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import dataclass, field
 
 from shequ_desktop.errors import DomainError

@@ -9,7 +9,7 @@ Most checks are one SQL query; the visit checks reuse shequ_desktop.visits' rule
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import dataclass, field
 from typing import NamedTuple
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
+from db.driver import sqlite3
 from typing import Any, Iterable
 
 from shequ_desktop import workdays

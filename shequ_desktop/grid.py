@@ -1,7 +1,7 @@
 """The grid hierarchy: 街道 → 社区 → 网格 → 小区/院落 → 楼栋 → 单元."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError

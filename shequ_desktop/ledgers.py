@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 

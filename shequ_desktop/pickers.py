@@ -3,7 +3,7 @@ resident into, find a house to move a household to, and which part of the grid t
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from shequ_desktop.grid import SUBTREE_SQL
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 

@@ -7,7 +7,7 @@ any resident query can AND with its own filters. The FTS indexes are kept by the
 from __future__ import annotations
 
 import re
-import sqlite3
+from db.driver import sqlite3
 import unicodedata
 
 from db import atomic

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import os
 import re
-import sqlite3
+from db.driver import sqlite3
 
 import db
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from db.driver import sqlite3
 
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError

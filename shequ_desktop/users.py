@@ -3,7 +3,8 @@ password (the key file side, keys.py). Only an administrator manages users."""
 from __future__ import annotations
 
 import json
-import sqlite3
+
+from db.driver import sqlite3
 from dataclasses import dataclass
 
 from shequ_desktop import audit

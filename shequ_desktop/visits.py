@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import sqlite3
+from db.driver import sqlite3
 import unicodedata
 from typing import Any, Iterable
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import sqlite3
+from db.driver import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping

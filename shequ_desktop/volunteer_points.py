@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import sqlite3
+from db.driver import sqlite3
 from typing import Any
 
 from shequ_desktop import audit, settings

@@ -11,7 +11,7 @@ People are never deleted: leaving sets 退出 and the date, and keeps their serv
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from db.driver import sqlite3
 from typing import Any
 
 from shequ_desktop.context import Context, Result

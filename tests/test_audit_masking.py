@@ -1,5 +1,5 @@
 """The audit log, masking of IDs and phones, DB settings and PDF font discovery."""
-import sqlite3
+from db.driver import sqlite3
 
 import pytest
 

@@ -1,6 +1,6 @@
 import datetime as dt
 import json
-import sqlite3
+from db.driver import sqlite3
 import subprocess
 import sys
 

@@ -372,7 +372,7 @@ def test_escape_with_changes_asks_before_discarding(qtbot, ctx, family, question
 
 def test_a_locked_database_keeps_the_form_open_with_the_typing(qtbot, db_path, family,
                                                                  monkeypatch):
-    import sqlite3
+    from db.driver import sqlite3
 
     import db as storage
     from PySide6.QtWidgets import QMessageBox

@@ -1,5 +1,5 @@
 import hashlib
-import sqlite3
+from db.driver import sqlite3
 import subprocess
 import sys
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
+from db.driver import sqlite3
 import sys
 from pathlib import Path
 

@@ -2,7 +2,7 @@
 members of their household."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox, QHBoxLayout,

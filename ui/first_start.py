@@ -1,7 +1,7 @@
 """First start on an empty database: load demo data, or start a blank community."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel,

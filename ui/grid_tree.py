@@ -5,7 +5,7 @@ The first row, 「全部人员」, stands for no filter (and includes residents 
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QPalette

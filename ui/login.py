@@ -2,7 +2,7 @@
 screen after the window has been left idle (which keeps every open form as it was)."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTimer
 from PySide6.QtGui import QAction, QKeySequence

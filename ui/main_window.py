@@ -4,7 +4,7 @@ It only wires the parts together (DESIGN.md §7); each part is its own widget.
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt

@@ -5,7 +5,7 @@ offered). The backup folder is per PC (QSettings "backup/folder"), so it can be 
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer

@@ -7,7 +7,7 @@ bool (是/否), number.
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Iterator
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import sqlite3
+from db.driver import sqlite3
 from pathlib import Path
 
 from shequ_desktop import audit, masking

@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import os
 import pickle
-import sqlite3
+from db.driver import sqlite3
 import subprocess
 import sys
 import threading

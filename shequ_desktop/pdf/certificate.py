@@ -12,7 +12,7 @@ the audit log.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from db.driver import sqlite3
 from pathlib import Path
 
 from shequ_desktop import audit, codes, volunteer_activities, volunteer_points, volunteers

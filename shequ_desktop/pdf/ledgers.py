@@ -2,7 +2,7 @@
 the chosen CJK font, and the print recorded in the audit log."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import replace
 from pathlib import Path
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
+from db.driver import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path

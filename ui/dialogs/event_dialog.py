@@ -7,7 +7,7 @@ or None when the user cancels. Tests drive the dialogs or monkeypatch `ask`.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from db.driver import sqlite3
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QLabel, QLineEdit, QPlainTextEdit,

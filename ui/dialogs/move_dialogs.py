@@ -6,7 +6,7 @@ or None when the user cancels. Tests drive the dialogs or monkeypatch `ask`.
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from PySide6.QtCore import QCoreApplication, QDate, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout,

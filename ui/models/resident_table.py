@@ -6,7 +6,7 @@ MAX_PAGES pages stay cached (least recently used goes first). Sorting is done by
 """
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from collections import OrderedDict
 from dataclasses import replace
 

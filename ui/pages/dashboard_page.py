@@ -221,7 +221,7 @@ class DashboardPage(QWidget):
 
     def reload(self, *_args) -> None:
         """Compute the figures off the GUI thread; a newer request supersedes an older one."""
-        import sqlite3
+        from db.driver import sqlite3
 
         from ui import background
 

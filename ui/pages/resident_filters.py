@@ -1,7 +1,7 @@
 """The search box and filters above the resident table; emits the query fields they set."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget

@@ -1,7 +1,7 @@
 """The residents page: search and filters, a lazy table of residents, and a count."""
 from __future__ import annotations
 
-import sqlite3
+from db.driver import sqlite3
 from dataclasses import replace
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QModelIndex, Qt, Signal
