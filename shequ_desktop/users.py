@@ -3,9 +3,9 @@ password (the key file side, keys.py). Only an administrator manages users."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from db.driver import sqlite3
-from dataclasses import dataclass
 
 from shequ_desktop import audit
 from shequ_desktop.access import ADMIN, GRID_WORKER, ROLES, Access, NotPermitted
