@@ -7,11 +7,17 @@ to the grid units assigned to them (or to units below those), and not the shared
 found by following its references up to a grid unit (a resident → household → house → unit);
 records that belong to no unit (a volunteer activity of the whole community) are the
 administrator's.
+
+Reads are scoped too: a 网格员 reads only what belongs to their units' subtrees (`readable`,
+worked out once when Context.access is set at sign-in). `scope()` gives the resident lists,
+the search and the figures the units to cover; Context.get refuses a record outside them.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, replace
+
 from db.driver import sqlite3
-from dataclasses import dataclass
 
 from shequ_desktop.errors import DomainError, ReadOnlyError
 
@@ -34,6 +40,20 @@ PARENT = {
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 
 
+OUTSIDE = "网格员只能查看分配给自己的网格中的数据"
+# A 网格员's units and every unit below them, as the `subtree(id)` a SUBTREE_SQL query
+# defines (one parameter: their unit ids as a JSON array). Read from the tree as it is now.
+READ_SCOPE_SQL = """
+    WITH RECURSIVE subtree(id) AS (
+        SELECT value FROM json_each(?)
+        UNION SELECT g.id FROM grid_units g JOIN subtree s ON g.parent_id = s.id)
+"""
+# Residents (r) of the subtree, reached through its houses' households (their indexes).
+RESIDENT_IN_SUBTREE = ("r.household_id IN (SELECT h.id FROM subtree s"
+                       " CROSS JOIN houses ho ON ho.unit_id = s.id"
+                       " CROSS JOIN households h ON h.house_id = ho.id)")
+
+
 class NotPermitted(DomainError):
     pass
 
@@ -42,6 +62,70 @@ class NotPermitted(DomainError):
 class Access:
     role: str
     unit_ids: frozenset[int] = frozenset()    # the units assigned to a 网格员
+    # What a 网格员 may read (with_read_scope): their units and every unit below them, and
+    # the units above them (whose names they may see, not their contents).
+    readable: frozenset[int] | None = None
+    above: frozenset[int] = frozenset()
+
+    @property
+    def restricted(self) -> bool:
+        """Reads are limited to the user's units (a 网格员)."""
+        return self.role == GRID_WORKER
+
+    def with_read_scope(self, conn: sqlite3.Connection) -> Access:
+        """This access with `readable` and `above` worked out (one query for each)."""
+        if not self.restricted or self.readable is not None:
+            return self
+        roots = json.dumps(sorted(self.unit_ids))
+        below = conn.execute(READ_SCOPE_SQL + "SELECT id FROM subtree JOIN grid_units USING (id)",
+                             (roots,)).fetchall()
+        up = conn.execute("""
+            WITH RECURSIVE up(id) AS (
+                SELECT g.parent_id FROM json_each(?) x JOIN grid_units g ON g.id = x.value
+                UNION SELECT g.parent_id FROM grid_units g JOIN up u ON g.id = u.id)
+            SELECT id FROM up WHERE id IS NOT NULL""", (roots,)).fetchall()
+        readable = frozenset(r[0] for r in below)
+        return replace(self, readable=readable,
+                       above=frozenset(r[0] for r in up) - readable)
+
+    def roots(self, conn: sqlite3.Connection) -> list[int]:
+        """The user's units that are not below another of them, in tree order."""
+        from shequ_desktop.grid import Places
+
+        order = Places(conn).order
+        return sorted((u for u in self.unit_ids
+                       if u in order and not self._below_another(conn, u)),
+                      key=order.__getitem__)
+
+    def _below_another(self, conn: sqlite3.Connection, unit_id: int) -> bool:
+        return bool((self.unit_ids - {unit_id}).intersection(_ancestors(conn, unit_id)))
+
+    def check_read_unit(self, unit_id: int) -> None:
+        """Refuse a 网格员 a unit outside their units' subtrees."""
+        if not self.restricted:
+            return
+        if self.readable is None:
+            raise ValueError("call with_read_scope(conn) first (setting Context.access does)")
+        if unit_id not in self.readable:
+            raise NotPermitted(OUTSIDE)
+
+    def check_read(self, conn: sqlite3.Connection, table: str, values: dict) -> None:
+        """Refuse a 网格员 a record outside their units (values: the record's columns)."""
+        if not self.restricted:
+            return
+        if table == "grid_units":
+            if values.get("id") not in self.above:
+                self.check_read_unit(values.get("id"))
+            return
+        unit = unit_of(conn, table, values)
+        if unit is None:
+            if table in PARENT:
+                raise NotPermitted(OUTSIDE)
+            return                                   # community-wide records (volunteers)
+        try:
+            self.check_read_unit(unit)
+        except NotPermitted:
+            raise _outside(conn, unit, "查看") from None
 
     def check_table(self, table: str) -> None:
         if self.role == READ_ONLY:
@@ -60,9 +144,7 @@ class Access:
                 raise NotPermitted("网格员只能修改分配给自己的网格中的数据")
             return                                   # community-wide records (volunteers)
         if not self.unit_ids.intersection(_ancestors(conn, unit)):
-            from shequ_desktop.grid import grid_of, unit_name
-            raise NotPermitted(f"网格员只能修改分配给自己的网格中的数据"
-                               f"（这条记录属于“{unit_name(conn, grid_of(conn, unit) or unit)}”）")
+            raise _outside(conn, unit, "修改")
 
 
 def unit_of(conn: sqlite3.Connection, table: str, values: dict) -> int | None:
@@ -85,6 +167,26 @@ def unit_of(conn: sqlite3.Connection, table: str, values: dict) -> int | None:
     return None
 
 
+def _outside(conn: sqlite3.Connection, unit: int, verb: str) -> NotPermitted:
+    from shequ_desktop.grid import grid_of, unit_name
+    return NotPermitted(f"网格员只能{verb}分配给自己的网格中的数据"
+                        f"（这条记录属于“{unit_name(conn, grid_of(conn, unit) or unit)}”）")
+
+
 def _ancestors(conn: sqlite3.Connection, unit_id: int) -> set[int]:
     from shequ_desktop.grid import ancestors
     return set(ancestors(conn, unit_id))
+
+
+def scope(access: Access | None, unit_id: int | None) -> tuple[str, object] | None:
+    """What a list or a figure covers: (a WITH clause defining `subtree(id)`, its one
+    parameter), or None for the whole database. A chosen unit is its subtree (NotPermitted
+    for a 网格员 when it is outside theirs); no unit is everything, or a 网格员's own units."""
+    if unit_id is not None:
+        if access is not None:
+            access.check_read_unit(unit_id)
+        from shequ_desktop.grid import SUBTREE_SQL
+        return SUBTREE_SQL, unit_id
+    if access is not None and access.restricted:
+        return READ_SCOPE_SQL, json.dumps(sorted(access.unit_ids))
+    return None

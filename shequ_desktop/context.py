@@ -8,14 +8,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from db.driver import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from db import analyze, atomic
-from shequ_desktop import audit, search
+from shequ_desktop import search
 from shequ_desktop.access import PARENT, Access
 from shequ_desktop.errors import NotFoundError, ReadOnlyError
-from shequ_desktop.fields import ENTITY_LABELS
 
 SYSTEM_USER = "系统"
 
@@ -50,10 +49,19 @@ class Context:
         # When set, the reason no write is allowed (a damaged database opened read-only).
         self.read_only: str | None = None
         # The signed-in user's role and grid scope; None: unrestricted (command line, tests).
-        self.access: Access | None = None
+        self._access: Access | None = None
         self._subscribers: list[Callable[[list[Change]], None]] = []
         self._pending: list[Change] | None = None
         search.ensure_index(conn)
+
+    @property
+    def access(self) -> Access | None:
+        return self._access
+
+    @access.setter
+    def access(self, access: Access | None) -> None:
+        """Set at sign-in; a 网格员's read scope is worked out here, once."""
+        self._access = access.with_read_scope(self.conn) if access is not None else None
 
     def subscribe(self, callback: Callable[[list[Change]], None]) -> None:
         """`callback(changes)` runs after each committed transaction that changed something."""
@@ -75,6 +83,8 @@ class Context:
             with atomic(self.conn):
                 yield self
                 if outer and self._pending:
+                    from shequ_desktop import audit     # on the first write, not at start-up
+
                     search.update_index(self.conn, self._pending)
                     audit.append(self.conn, self.user, audit.changes_to_entries(self._pending))
             committed = self._pending if outer else []
@@ -87,6 +97,8 @@ class Context:
                 self._pending = None
         if any(c.action == "bulk_create" for c in committed):
             analyze(self.conn)     # the planner needs fresh statistics after a bulk load
+        if self._access is not None and any(c.entity == "grid_units" for c in committed):
+            self.access = replace(self._access, readable=None)     # units came or went
         if committed:
             for callback in self._subscribers:
                 callback(committed)
@@ -100,10 +112,15 @@ class Context:
         return changes
 
     def get(self, table: str, id: int) -> dict:
+        """One record; NotPermitted when it lies outside a 网格员's units."""
         row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (id,)).fetchone()
         if row is None:
+            from shequ_desktop.fields import ENTITY_LABELS
             raise NotFoundError(f"找不到{ENTITY_LABELS.get(table, table)}（编号 {id}）")
-        return dict(row)
+        record = dict(row)
+        if self._access is not None:
+            self._access.check_read(self.conn, table, record)
+        return record
 
     def _check(self, table: str, *records: dict) -> None:
         if self.access is not None:

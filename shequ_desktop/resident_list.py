@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from shequ_desktop import codes, search, validation
+from shequ_desktop.access import RESIDENT_IN_SUBTREE, Access, scope
 from shequ_desktop.fields import field, fields
-from shequ_desktop.grid import SUBTREE_SQL
 
 STATUSES = ("在册", "迁出", "死亡")
 
@@ -130,6 +130,9 @@ class ResidentQuery:
     age_max: int | None = None
     gender: str | None = None         # GB/T 2261.1 code
     residence_type: str | None = None  # code of the residence_type table
+    # The signed-in user's: a 网格员 sees only their units (with no unit chosen, all of them;
+    # a unit outside them is NotPermitted). None: everyone.
+    access: Access | None = None
 
     def _check(self) -> None:
         if self.order_by not in _ORDER:
@@ -137,6 +140,10 @@ class ResidentQuery:
         unknown = set(self.statuses or ()) - set(STATUSES)
         if unknown:
             raise ValueError(f"unknown resident status {sorted(unknown)}")
+
+    def _scope(self) -> tuple[str, object] | None:
+        """(WITH clause defining subtree(id), its parameter), or None for every resident."""
+        return scope(self.access, self.unit_id)
 
     def _where(self, lookup_only: bool = False) -> tuple[str, list]:
         """The WHERE conditions on r: status, then the filters and the search text.
@@ -147,7 +154,7 @@ class ResidentQuery:
         if self.statuses:
             # Under a unit the residents are reached through their household: "+" keeps
             # SQLite from walking the status index instead.
-            column = "r.status" if self.unit_id is None else "+r.status"
+            column = "r.status" if self._scope() is None else "+r.status"
             parts.append(f"{column} IN ({', '.join('?' * len(self.statuses))})")
             params += self.statuses
         if self.tag_ids:
@@ -179,14 +186,11 @@ class ResidentQuery:
         head = ""
         source = "residents r" + (_JOINS if address_joins else "")
         where, params = self._where()
-        if self.unit_id is not None:
-            head = SUBTREE_SQL
-            # Through the households of the subtree's houses, so residents are reached by
-            # their household_id index.
-            where += (" AND r.household_id IN (SELECT h.id FROM subtree s"
-                      " CROSS JOIN houses ho ON ho.unit_id = s.id"
-                      " CROSS JOIN households h ON h.house_id = ho.id)")
-            params = [self.unit_id, *params]
+        within = self._scope()
+        if within is not None:
+            head = within[0]
+            where += " AND " + RESIDENT_IN_SUBTREE
+            params = [within[1], *params]
         if grid_joins:
             source += _GRID_JOINS
         desc = self.descending != (self.order_by == "age")   # older first = earlier birth
@@ -200,10 +204,11 @@ class ResidentQuery:
         self._check()
         where, where_params = self._where(lookup_only=True)    # the houses drive this one
         d = " DESC" if self.descending else ""
-        if self.unit_id is not None:
-            head = SUBTREE_SQL + ", " + _UNIT_RANK.format(
+        within = self._scope()
+        if within is not None:
+            head = within[0] + ", " + _UNIT_RANK.format(
                 within="AND u1.id IN (SELECT id FROM subtree)")
-            params = [self.unit_id]
+            params = [within[1]]
         else:
             head = "WITH " + _UNIT_RANK.format(within="")
             params = []
@@ -213,7 +218,7 @@ class ResidentQuery:
                   " CROSS JOIN households h ON h.house_id = ho.id"
                   f" CROSS JOIN residents r ON r.household_id = h.id WHERE {where}",
             f"ur.k{d}, length(ho.room_no){d}, ho.room_no{d}, r.id{d}", params + where_params)
-        if self.unit_id is not None:
+        if within is not None:
             return [housed]
         where, where_params = self._where()
         homeless = _Select(

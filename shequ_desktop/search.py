@@ -153,13 +153,22 @@ def _address(building: str | None, unit: str | None, room: str,
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int | None = 50,
-           statuses: tuple[str, ...] = ("在册",)) -> list[dict]:
-    """Residents matching `text`, in id order, as dicts of their stored fields."""
+           statuses: tuple[str, ...] = ("在册",), access=None) -> list[dict]:
+    """Residents matching `text`, in id order, as dicts of their stored fields (a 网格员's
+    `access`: only those in their units)."""
+    from shequ_desktop.access import RESIDENT_IN_SUBTREE, scope
+
     where, params = clause(text)
     if not where:
         return []
     marks = ",".join("?" * len(statuses))
-    sql = f"SELECT r.* FROM residents r WHERE {where} AND r.status IN ({marks}) ORDER BY r.id"
+    head, within = "", scope(access, None)
+    if within is not None:
+        head = within[0]
+        where += " AND " + RESIDENT_IN_SUBTREE
+        params = [within[1], *params]
+    sql = (f"{head} SELECT r.* FROM residents r WHERE {where} AND r.status IN ({marks})"
+           " ORDER BY r.id")
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [dict(row) for row in conn.execute(sql, (*params, *statuses))]

@@ -8,11 +8,10 @@ counts when someone of it counts. Ages are whole years on that day.
 """
 from __future__ import annotations
 
-import calendar
 import collections
-import concurrent.futures
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from db.driver import sqlite3
 
 import db
 
+from shequ_desktop.access import Access, NotPermitted
 from shequ_desktop.errors import DomainError
 from shequ_desktop.grid import SUBTREE_SQL
 from shequ_desktop.progress import Progress, report
@@ -275,6 +275,8 @@ def month_range(month: str) -> tuple[str, str]:
     found = _MONTH.match(str(month).strip())
     if not found or not 1 <= int(found.group(2)) <= 12:
         raise DomainError(f"月份“{month}”不对，应写成 YYYY-MM，如 2026-03")
+    import calendar                       # not at start-up (the home page imports us)
+
     year, mon = int(found.group(1)), int(found.group(2))
     last = calendar.monthrange(year, mon)[1]
     return f"{year:04d}-{mon:02d}-01", f"{year:04d}-{mon:02d}-{last:02d}"
@@ -363,9 +365,18 @@ def _helper_path(conn: sqlite3.Connection) -> str | None:
 
 
 def dashboard(conn: sqlite3.Connection, unit_id: int | None = None, on=None,
-              progress: Progress = None) -> dict:
+              progress: Progress = None, access: Access | None = None) -> dict:
     """Every figure of the home page for the unit on `on` (today). `progress(done, total)`
-    may cancel (Cancelled)."""
+    may cancel (Cancelled). With a 网格员's `access`, no unit means their own units (the
+    figures of each, added up) and a unit outside them is NotPermitted."""
+    if access is not None and access.restricted:
+        if unit_id is not None:
+            access.check_read_unit(unit_id)
+        else:
+            parts = [dashboard(conn, root, on, progress) for root in access.roots(conn)]
+            if not parts:
+                raise NotPermitted("还没有给您分配网格，请联系管理员")
+            return {**functools.reduce(_add, parts), "unit_id": None}
     on = _iso(on)
     month = on[:7]
     first, _ = month_range(month)
@@ -394,6 +405,8 @@ def dashboard(conn: sqlite3.Connection, unit_id: int | None = None, on=None,
             finally:
                 other.close()
 
+        import concurrent.futures
+
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         pending = pool.submit(aside)
         try:
@@ -415,6 +428,26 @@ def dashboard(conn: sqlite3.Connection, unit_id: int | None = None, on=None,
             pool.shutdown(wait=True)
     report(progress, total, total)
     return {"on": on, "month": month, "unit_id": unit_id, **{k: figures[k] for k in steps}}
+
+
+def _add(a, b):
+    """Two dashboards of disjoint units added up: numbers summed, lists of (key, …) rows
+    merged by key (the grids of both, a focus group's count summed), labels kept."""
+    if isinstance(a, dict):
+        return {k: _add(a[k], b[k]) for k in a}
+    if isinstance(a, bool) or isinstance(a, str) or a is None:
+        return a
+    if isinstance(a, (int, float)):
+        return round(a + b, 1) if isinstance(a, float) or isinstance(b, float) else a + b
+    if isinstance(a, list) and any(isinstance(x, tuple) for x in (*a, *b)):
+        rows = {row[0]: row for row in a}
+        for row in b:
+            rows[row[0]] = (row[0], *_add(list(rows[row[0]][1:]), list(row[1:]))) \
+                if row[0] in rows else row
+        return list(rows.values())
+    if isinstance(a, list):
+        return [_add(x, y) for x, y in zip(a, b)]
+    return a
 
 
 # --- the monthly report ------------------------------------------------------------------------

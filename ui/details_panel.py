@@ -1,26 +1,32 @@
 """The details on the right of the main window: the chosen resident's registry fields and the
-members of their household."""
+members of their household.
+
+At start-up only the placeholder is built; the form, the members table and the visits list are
+built when the first resident is shown (they and their modules cost ~15 ms of start-up)."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from db.driver import sqlite3
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QListView, QListWidget, QPushButton,
-                               QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from shequ_desktop import visits
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QGroupBox, QTableWidgetItem
+
 from shequ_desktop.context import Change
-from shequ_desktop.fields import fields
-from shequ_desktop.resident_list import household_members, label, rows
 
-# Shown in this order: where the person lives, then the registry in its own order.
-DETAIL_FIELDS = ("address", "grid", "age") + tuple(
-    f.name for f in fields("residents") if f.name != "name")
 # Rows that only mean something after a move or a death: hidden while empty.
 WHEN_FILLED = ("moved_out_at", "moved_out_to", "death_date")
 VISITS_SHOWN = 10          # the latest visits in the 走访记录 group
+
+
+def detail_fields() -> tuple[str, ...]:
+    """Shown in this order: where the person lives, then the registry in its own order."""
+    from shequ_desktop.fields import fields
+    return ("address", "grid", "age") + tuple(
+        f.name for f in fields("residents") if f.name != "name")
 
 
 class DetailsPanel(QWidget):
@@ -29,11 +35,36 @@ class DetailsPanel(QWidget):
     memberActivated = Signal(int)
     historyRequested = Signal(int)      # the audit trail of this resident
 
-    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
+    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None, *,
+                 access=None):
+        """`access`: the signed-in user's; a 网格员 is shown nobody outside their units."""
         super().__init__(parent)
         self.conn = conn
+        self.access = access
         self.resident_id: int | None = None
         self.household_id: int | None = None
+        self.built = False          # the form, members and visits exist (see _build)
+
+        self.placeholder = QLabel(self.tr("在左侧表格中选择一位居民，这里显示其详细信息。"))
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._layout = QVBoxLayout(self)
+        # Where the placeholder will sit once built: inside the scroll area's own layout.
+        inner = self._layout.contentsMargins()
+        self._layout.setContentsMargins(6 + inner.left(), 6 + inner.top(),
+                                        6 + inner.right(), 6 + inner.bottom())
+        self._layout.addWidget(self.placeholder)
+
+    def _build(self) -> None:
+        """The form, the members table and the visits list (on the first resident shown)."""
+        if self.built:
+            return
+        self.built = True
+        from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox,
+                                       QHBoxLayout, QHeaderView, QPushButton, QScrollArea,
+                                       QTableWidget)
+
+        from shequ_desktop.resident_list import label
 
         self.title = QLabel()
         font = self.title.font()
@@ -41,9 +72,6 @@ class DetailsPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         self.title.setFont(font)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.placeholder = QLabel(self.tr("在左侧表格中选择一位居民，这里显示其详细信息。"))
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         self.values: dict[str, QLabel] = {}
         form_box = QWidget()
@@ -51,7 +79,7 @@ class DetailsPanel(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-        for key in DETAIL_FIELDS:
+        for key in detail_fields():
             value = QLabel()
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -92,17 +120,30 @@ class DetailsPanel(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
+        self._layout.removeWidget(self.placeholder)
         inner_layout.addWidget(self.placeholder)
         inner_layout.addWidget(self.body)
         scroll.setWidget(inner)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(scroll)
-        self.show_resident(None)
+        self._layout.setContentsMargins(6, 6, 6, 6)
+        self._layout.addWidget(scroll)
+        scroll.show()          # added to a panel already on screen: Qt would show it later
 
     def show_resident(self, resident_id: int | None) -> None:
+        if resident_id is None and not self.built:
+            return                          # the placeholder is what is shown
+        self._build()
+        from PySide6.QtWidgets import QTableWidgetItem
+
+        from shequ_desktop.resident_list import household_members, rows
+
         found = rows(self.conn, [resident_id]) if resident_id is not None else []
         record = found[0] if found else None
+        if record is not None and self.access is not None:
+            from shequ_desktop.access import NotPermitted
+            try:
+                self.access.check_read(self.conn, "residents", record)
+            except NotPermitted:
+                record = None
         self.resident_id = record["id"] if record else None
         self.household_id = record["household_id"] if record else None
         self.placeholder.setVisible(record is None)
@@ -134,9 +175,13 @@ class DetailsPanel(QWidget):
 
     def text_of(self, key: str) -> str:
         """What the panel shows for a field (for tests and copy)."""
+        if not self.built:
+            return ""
         return self.title.text() if key == "name" else self.values[key].text()
 
     def member_names(self) -> list[str]:
+        if not self.built:
+            return []
         return [self.members.item(r, 0).text() for r in range(self.members.rowCount())]
 
     def refresh(self) -> None:
@@ -160,6 +205,8 @@ class DetailsPanel(QWidget):
 
     # --- 走访记录: the resident's latest visits ----------------------------------------------------
     def _build_visits_box(self) -> QGroupBox:
+        from PySide6.QtWidgets import QGroupBox, QListView, QListWidget
+
         # A list of two-line entries (date, method, visitor / findings): the panel is narrow.
         self.visits = QListWidget()
         self.visits.setWordWrap(True)
@@ -174,6 +221,8 @@ class DetailsPanel(QWidget):
         return self.visits_box
 
     def _show_visits(self) -> None:
+        from shequ_desktop import visits
+
         shown = (visits.history(self.conn, self.resident_id, limit=VISITS_SHOWN)
                  if self.resident_id is not None else [])
         self.no_visits.setVisible(not shown)
@@ -188,4 +237,6 @@ class DetailsPanel(QWidget):
 
     def visit_lines(self) -> list[str]:
         """The 走访记录 entries, newest first (for tests)."""
+        if not self.built:
+            return []
         return [self.visits.item(r).text() for r in range(self.visits.count())]

@@ -2,13 +2,17 @@
 
 A small item model over `grid.all_units` (a street has thousands of units; no per-item objects).
 The first row, 「全部人员」, stands for no filter (and includes residents without a house).
+
+A 网格员 (a restricted Access) sees only their units and what lies below them, under their
+ancestors, which are shown greyed for orientation (not selectable, no counts); no 「全部人员」
+row, and their first unit is chosen at start.
 """
 from __future__ import annotations
 
 from db.driver import sqlite3
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMenu, QMessageBox,
                                QTreeView, QWidget)
 
@@ -26,11 +30,16 @@ UNIT_ROLE = Qt.ItemDataRole.UserRole
 class GridTreeModel(QAbstractItemModel):
     COLUMNS = ("名称", "户/人")      # the level (街道/社区/网格…) is in the tooltip
 
-    def __init__(self, units: list[dict], loader=None, parent=None):
+    def __init__(self, units: list[dict], loader=None, parent=None, *,
+                 above: frozenset[int] = frozenset(), show_all: bool = True):
         """`units`: the top levels (street, community, grid); `loader(grid_id)` returns the
-        units below a grid, fetched when the grid is first opened (a street has thousands)."""
+        units below a grid, fetched when the grid is first opened (a street has thousands).
+        `above`: units shown only as the path to the user's own (greyed, not selectable);
+        `show_all`: the 「全部人员」 row."""
         super().__init__(parent)
-        self._level_brush: QBrush | None = None
+        self._above = above
+        self._show_all = show_all
+        self._count_color: QColor | None = None
         self.counts: dict[int, tuple[int, int]] = {}
         self._loader = loader
         self._loaded: set[int] = set()       # grids whose units are in the model
@@ -51,7 +60,7 @@ class GridTreeModel(QAbstractItemModel):
         self._children: dict[int | None, list[int]] = {}
         self._row: dict[int, int] = {}
         self._add(units)
-        self._top = [ALL, *self._children.get(None, [])]
+        self._top = [ALL] * self._show_all + self._children.get(None, [])
         self._row.update({uid: row for row, uid in enumerate(self._top)})
 
     def _add(self, units: list[dict]) -> None:
@@ -152,23 +161,30 @@ class GridTreeModel(QAbstractItemModel):
             if uid == ALL:
                 return "全部人员" if index.column() == 0 else ""
             if index.column() == 1:
-                count = self.counts.get(uid)
+                count = None if uid in self._above else self.counts.get(uid)
                 return f"{count[0]}/{count[1]}" if count else ""
             return unit["name"]
         if role == Qt.ItemDataRole.ToolTipRole:
             if uid == ALL:
                 return "全部在册人员，包括尚未登记房屋的"
             tip = f"{LEVEL_LABELS[unit['level']]}：{unit['name']}"
+            if uid in self._above:
+                return tip + "\n（上级单元，只显示名称）"
             if uid in self.counts:
                 tip += "\n{0} 户，{1} 人（在册）".format(*self.counts[uid])
             return tip
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
-            if self._level_brush is None:
-                self._level_brush = QBrush(QPalette().color(QPalette.ColorRole.PlaceholderText))
-            return self._level_brush
+            if self._count_color is None:     # a colour, not a QBrush: 2 ms less at start-up
+                self._count_color = QPalette().color(QPalette.ColorRole.PlaceholderText)
+            return self._count_color
         return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if index.isValid() and index.internalId() in self._above:
+            return Qt.ItemFlag.NoItemFlags          # greyed: the path to the user's units
+        return super().flags(index)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole):
@@ -178,7 +194,7 @@ class GridTreeModel(QAbstractItemModel):
 
     def index_of(self, unit_id: int | None) -> QModelIndex:
         uid = ALL if unit_id is None else unit_id
-        if uid != ALL and uid not in self._units:
+        if uid not in self._units and (uid != ALL or not self._show_all):
             return QModelIndex()
         return self.createIndex(self._row[uid], 0, uid)
 
@@ -191,11 +207,16 @@ class GridTree(QTreeView):
 
     unitSelected = Signal(object)
 
-    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
+    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None, *,
+                 access=None):
+        """`access`: the signed-in user's (a 网格员 sees only their units); None: all."""
         super().__init__(parent)
         self.conn = conn
-        self._model = GridTreeModel(all_units(conn, TOP_LEVELS),
-                                    lambda grid_id: subtree_units(conn, grid_id), self)
+        self.access = access.with_read_scope(conn) if access and access.restricted else None
+        self._model = GridTreeModel(
+            self._top_units(), lambda grid_id: subtree_units(conn, grid_id), self,
+            above=self.access.above if self.access else frozenset(),
+            show_all=self.access is None)
         self.setModel(self._model)
         self.setUniformRowHeights(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -213,7 +234,17 @@ class GridTree(QTreeView):
         self.selectionModel().currentRowChanged.connect(self._on_current)
         self._current: int | None = None
         self._expand_roots()
-        self.setCurrentIndex(self._model.index_of(None))
+        first = self.access.roots(conn) if self.access else []
+        self.setCurrentIndex(self._model.index_of(first[0] if first else None))
+
+    def _top_units(self) -> list[dict]:
+        """The street, community and grid rows the tree shows (a 网格员: their own, and the
+        units above them)."""
+        units = all_units(self.conn, TOP_LEVELS)
+        if self.access is None:
+            return units
+        shown = self.access.readable | self.access.above
+        return [u for u in units if u["id"] in shown]
 
     def _expand_roots(self) -> None:
         for uid in self._model.roots():
@@ -253,7 +284,10 @@ class GridTree(QTreeView):
         expanded = [uid for uid in self._model._units
                     if self.isExpanded(self._model.index_of(uid))]
         blocker = self.selectionModel().blockSignals(True)
-        self._model.reload(all_units(self.conn, TOP_LEVELS))
+        if self.access is not None and self.ctx is not None:
+            self.access = self.ctx.access                # a unit came or went: scope anew
+            self._model._above = self.access.above
+        self._model.reload(self._top_units())
         self._expand_roots()
         for uid in expanded:
             index = self._model.index_of(uid)
@@ -298,6 +332,8 @@ class GridTree(QTreeView):
             return
         index = self.indexAt(pos)
         unit_id = index.data(UNIT_ROLE) if index.isValid() else None
+        if self.access is not None and (unit_id is None or unit_id in self.access.above):
+            return                              # a 网格员 works below their own units only
         unit = self._model._units.get(unit_id)
         menu = QMenu(self)
         for level in child_levels(unit["level"] if unit else None):

@@ -46,9 +46,9 @@ class MainWindow(QMainWindow):
         self.ctx = Context(conn, user=user.username if user else USER)
         self.ctx.access = user.access if user else None
 
-        self.tree = GridTree(conn)
+        self.tree = GridTree(conn, access=self.ctx.access)   # a 网格员: their units only
         self.tree.set_context(self.ctx)
-        self.details = DetailsPanel(conn)
+        self.details = DetailsPanel(conn, access=self.ctx.access)
         # Pages are built the first time they are needed (start-up stays light).
         self.built: dict[str, QWidget] = {}
         self.pages = QTabWidget()
@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
         for _key, title in PAGES:
             self.pages.addTab(QWidget(), self.tr(title))
         self.pages.currentChanged.connect(self._on_page)
-        self._unit_id: int | None = None
+        self._unit_id: int | None = self.tree.current_unit()    # a 网格员's first unit
         self._household_id: int | None = None
         self._on_page(self.pages.currentIndex())       # the first page (首页) is shown at start
 
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
     def _on_resident(self, resident_id: int | None) -> None:
         self.details.show_resident(resident_id)
         if resident_id is not None:
-            self._household_id = self.ctx.get("residents", resident_id)["household_id"]
+            self._household_id = self.details.household_id
             if "household" in self.built:
                 self.built["household"].show_household(self._household_id)
 
@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
 
     def _build_residents(self) -> QWidget:
         from ui.pages.residents_page import ResidentsPage
-        page = ResidentsPage(self.conn)
+        page = ResidentsPage(self.conn, access=self.ctx.access)
         page.residentSelected.connect(self._on_resident)
         page.residentOpened.connect(self.edit_resident)
         page.restore_state(self.settings.value("residents/header"))

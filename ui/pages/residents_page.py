@@ -22,10 +22,12 @@ class ResidentsPage(QWidget):
     residentSelected = Signal(object)
     residentOpened = Signal(int)
 
-    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None):
+    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None, *,
+                 access=None):
+        """`access`: the signed-in user's (a 网格员 sees only their units); None: everyone."""
         super().__init__(parent)
         self.conn = conn
-        self.model = ResidentTableModel(conn, ResidentQuery(), self)
+        self.model = ResidentTableModel(conn, ResidentQuery(access=access), self)
         self._selected: int | None = None
 
         self.filters = ResidentFilters(conn, self)
