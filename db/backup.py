@@ -10,15 +10,11 @@ from db.driver import sqlite3
 from pathlib import Path
 from typing import Callable
 
-from db import migrate
-from db.connection import APPLICATION_ID
+from db import encryption, migrate
+from db.connection import APPLICATION_ID, db_path, open_read_only
 from db.errors import NotADatabaseError, StorageError, translate
 
 PAGES_PER_STEP = 2048
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def check_file(path: str | os.PathLike, *, full: bool = False) -> str | None:
@@ -29,7 +25,9 @@ def check_file(path: str | os.PathLike, *, full: bool = False) -> str | None:
     if not path.is_file() or path.stat().st_size == 0:
         return f"文件“{path}”不存在或是空的。"
     try:
-        conn = _open_read_only(path)
+        conn = open_read_only(path)
+    except StorageError as exc:
+        return str(exc)
     except sqlite3.Error as exc:
         return f"无法打开“{path}”：{exc}"
     try:
@@ -55,8 +53,11 @@ def check_file(path: str | os.PathLike, *, full: bool = False) -> str | None:
 
 def damage(path: str | os.PathLike) -> str | None:
     """What is wrong with an existing database file of ours (its header says so), or None:
-    a new, foreign or unreadable file is left to open_db, which explains those."""
+    a new, foreign or unreadable file is left to open_db, which explains those. An encrypted
+    file is checked with its key (known once the user has signed in)."""
     path = Path(path)
+    if encryption.is_encrypted(path):
+        return check_file(path) if encryption.key_of(path) is not None else None
     try:
         with open(path, "rb") as handle:
             header = handle.read(100)
@@ -78,9 +79,12 @@ def _write_copy(source: sqlite3.Connection, target: Path,
         if progress is not None:
             progress(total - remaining, total)
 
+    key = encryption.key_of(db_path(source))
     try:
         dest = sqlite3.connect(os.fspath(partial))
         try:
+            if key is not None:                 # the copy has the same key as the original
+                encryption.apply_key(dest, key)
             source.backup(dest, pages=PAGES_PER_STEP, progress=step)
             dest.execute("PRAGMA journal_mode = DELETE")   # one self-contained file
         finally:
@@ -114,7 +118,7 @@ def copy_file(backup: str | os.PathLike, target: str | os.PathLike) -> Path:
     problem = check_file(backup, full=True)
     if problem:
         raise NotADatabaseError(f"备份文件不能用于恢复：{problem}")
-    source = _open_read_only(Path(backup))
+    source = open_read_only(backup)
     try:
         return _write_copy(source, Path(target), None, full_check=False)
     finally:

@@ -1,4 +1,5 @@
-"""The one place connections are made (an encrypted database later changes only `connect`)."""
+"""The one place connections are made; an encrypted file is opened with its key here
+(db/encryption.py), so nothing else needs to know whether a database is encrypted."""
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +8,9 @@ from db.driver import sqlite3
 import stat
 from pathlib import Path
 
-from db import migrate
+from db import encryption, migrate
 from db.errors import (
+    EncryptedDatabaseError,
     NotADatabaseError,
     ReadOnlyDatabaseError,
     StorageError,
@@ -24,8 +26,8 @@ def connect(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
 
     Transactions are explicit (`atomic`), so the driver's implicit ones are off.
     """
-    conn = sqlite3.connect(os.fspath(path), isolation_level=None,
-                           timeout=busy_timeout_ms / 1000)
+    conn = _keyed(path, lambda: sqlite3.connect(os.fspath(path), isolation_level=None,
+                                                timeout=busy_timeout_ms / 1000))
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -85,13 +87,40 @@ def open_db(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
 
 def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
     """A damaged database, for looking only: no migrations, no pragmas that write."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
     try:
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
-                               isolation_level=None)
+        conn = _keyed(path, lambda: sqlite3.connect(uri, uri=True, isolation_level=None))
     except sqlite3.Error as exc:
         raise translate(exc, os.fspath(path)) from exc
     conn.row_factory = sqlite3.Row
     return conn
+
+
+_QUIET = False
+
+
+def _keyed(path, open_raw) -> sqlite3.Connection:
+    """A connection from `open_raw()`, unlocked with the file's key when it is encrypted (or
+    new and given a key). Raises EncryptedDatabaseError when no known key opens it."""
+    global _QUIET
+    keys = encryption.candidate_keys(path)
+    if not keys:
+        if encryption.is_encrypted(path):
+            raise EncryptedDatabaseError(
+                f"数据库“{path}”已加密，需要登录（输入密码或恢复密钥）后才能打开。")
+        return open_raw()
+    for key in keys:
+        conn = open_raw()
+        if not _QUIET:      # SQLCipher would print every failed page check on stderr
+            conn.execute("PRAGMA cipher_log_level = NONE")
+            _QUIET = True
+        encryption.apply_key(conn, key)
+        if encryption.opens_with(conn):
+            encryption.use_key(path, key)
+            return conn
+        conn.close()
+    raise EncryptedDatabaseError(
+        f"无法解密数据库“{path}”：密钥不对。它可能是另一个数据库的文件，或已损坏。")
 
 
 def db_path(conn: sqlite3.Connection) -> str:

@@ -10,6 +10,10 @@ class NotADatabaseError(StorageError):
     pass
 
 
+class EncryptedDatabaseError(StorageError):
+    """Encrypted, and no key this program knows opens it."""
+
+
 class NewerDatabaseError(StorageError):
     pass
 

@@ -142,7 +142,7 @@ def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
     beside the database before anything is replaced; the current database and key file are
     copied to `folder` first (or, when damaged, beside it) — never deleted. Returns where the
     previous database went. Raises before touching anything when the backup is unusable."""
-    from db import StorageError, open_db
+    from db import StorageError, encrypt_file, is_encrypted, key_of, open_db, open_read_only
 
     db_file, backup_file = Path(db_file), Path(backup_file)
     stamp = dt.datetime.now().strftime(_STAMP)
@@ -153,7 +153,7 @@ def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
         if _keys_of(backup_file).exists():
             shutil.copy2(_keys_of(backup_file), incoming_keys)
         if not damaged:
-            current = sqlite3.connect(f"{db_file.resolve().as_uri()}?mode=ro", uri=True)
+            current = open_read_only(db_file)
             try:
                 kept = copy_database(current, Path(folder) / f"{db_file.stem}-恢复前-{stamp}.db")
             finally:
@@ -185,6 +185,9 @@ def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
         raise StorageError(
             f"恢复进行到一半时出错（{exc.strerror or exc}）。恢复前的数据库保存在“{kept}”，"
             "请关闭所有程序后再恢复一次，或把这些文件交给维护人员。") from exc
+    key = key_of(db_file)
+    if key is not None and not is_encrypted(db_file):   # a backup from before encryption
+        encrypt_file(db_file, key)
     conn = open_db(db_file)                 # applies migrations an older backup lacks
     try:
         audit.record(conn, actor, "restore", summary=f"从 {backup_file} 恢复",

@@ -158,6 +158,15 @@ class KeyFile:
         os.replace(partial, self.path)
 
     # --- users ------------------------------------------------------------------------------
+    def demo_login(self) -> tuple[str, str] | None:
+        """The demo database's documented user name and password, filled in at sign-in."""
+        found = self.data.get("demo_login")
+        return tuple(found) if found else None
+
+    def set_demo_login(self, username: str, password: str) -> None:
+        with self._locked() as data:
+            data["demo_login"] = [username, password]
+
     def users(self) -> list[str]:
         return sorted(self.data["users"])
 

@@ -128,26 +128,27 @@ def needs_admin(conn: sqlite3.Connection) -> bool:
 
 
 def create_first_admin(ctx: Context, db_file, username: str, password: str,
-                       display_name: str | None = None) -> bytes:
-    """The first administrator and a new database key (returned: shown as the recovery key).
-    A key file left from an earlier database of the same name is kept aside, not reused."""
+                       display_name: str | None = None, db_key: bytes | None = None) -> bytes:
+    """The first administrator, with the database key (a new one unless given; returned: it
+    is shown as the recovery key). A key file left from an earlier database of the same name
+    is kept aside, not reused."""
     if not needs_admin(ctx.conn):
         raise DomainError("已经有用户了：请由管理员在“用户”页添加")
     path = KeyFile.path_for(db_file)
     if path.exists():
         path.rename(path.with_name(path.name + ".old"))
-    db_key = new_db_key()
+    db_key = db_key or new_db_key()
     create_user(ctx, KeyFile.create(db_file), db_key, username, password, ADMIN,
                 display_name=display_name)
     return db_key
 
 
-def create_demo_admin(ctx: Context, db_file) -> None:
-    """The demo database's documented administrator (README: admin / demo2026)."""
-    from shequ_desktop import settings
-
-    create_first_admin(ctx, db_file, DEMO_USER, DEMO_PASSWORD, "演示管理员")
-    settings.put(ctx.conn, "demo_login", [DEMO_USER, DEMO_PASSWORD])
+def create_demo_admin(ctx: Context, db_file, db_key: bytes | None = None) -> bytes:
+    """The demo database's documented administrator (README: admin / demo2026), whose login
+    the sign-in dialog fills in (the key file says so: the database is not readable yet)."""
+    db_key = create_first_admin(ctx, db_file, DEMO_USER, DEMO_PASSWORD, "演示管理员", db_key)
+    KeyFile.load(db_file).set_demo_login(DEMO_USER, DEMO_PASSWORD)
+    return db_key
 
 
 def sign_in(conn: sqlite3.Connection, db_file, username: str, password: str, *,
@@ -164,10 +165,17 @@ def sign_in(conn: sqlite3.Connection, db_file, username: str, password: str, *,
             _record_failures(conn, keyfile)
         raise
     if record:
-        _record_failures(conn, keyfile)
-        audit.record(conn, user.username, "login", entity="users", entity_id=user.id,
-                     summary=f"{user.display_name}登录")
+        record_login(conn, db_file, user, keyfile)
     return user, db_key
+
+
+def record_login(conn: sqlite3.Connection, db_file, user: User,
+                 keyfile: KeyFile | None = None) -> None:
+    """The login and the failed attempts before it (kept in the key file until the database
+    could be read), in the audit trail."""
+    _record_failures(conn, keyfile or KeyFile.load(db_file))
+    audit.record(conn, user.username, "login", entity="users", entity_id=user.id,
+                 summary=f"{user.display_name}登录")
 
 
 def _record_failures(conn: sqlite3.Connection, keyfile: KeyFile) -> None:

@@ -38,6 +38,13 @@ def background_work_runs_synchronously(monkeypatch):
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)   # ui.app.main installs its own
 
 
+@pytest.fixture(autouse=True)
+def no_keys_left_behind():
+    """Database keys live in a process-wide registry: each test starts without any."""
+    yield
+    db.forget_keys()
+
+
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "test.db"

@@ -15,7 +15,9 @@ def fast_scrypt(monkeypatch):
 
 
 def test_first_admin_dialog_checks_the_password_then_signs_in(qtbot, conn, db_path):
-    dialog = login.FirstAdminDialog(conn, db_path)
+    dialog = login.FirstAdminDialog(
+        lambda u, p, d: (users.create_first_admin(Context(conn), db_path, u, p, d),
+                         users.load(conn, u)))
     qtbot.addWidget(dialog)
     dialog.password.setText("12345678")
     dialog.again.setText("12345678")
@@ -27,12 +29,13 @@ def test_first_admin_dialog_checks_the_password_then_signs_in(qtbot, conn, db_pa
     dialog.again.setText("Jiedao-2026")
     dialog.submit()
     assert dialog.result() == QDialog.DialogCode.Accepted
-    assert dialog.user.role == "管理员" and len(dialog.db_key) == 32
+    key, user = dialog.outcome
+    assert user.role == "管理员" and len(key) == 32
 
 
 def test_login_dialog_says_what_is_wrong_and_the_demo_is_filled_in(qtbot, conn, db_path):
     users.create_demo_admin(Context(conn), db_path)
-    dialog = login.LoginDialog(conn, db_path)
+    dialog = login.LoginDialog(db_path)
     qtbot.addWidget(dialog)
     assert dialog.username.text() == "admin" and dialog.password.text() == "demo2026"
     assert "演示数据库" in dialog.intro.text()
@@ -41,7 +44,9 @@ def test_login_dialog_says_what_is_wrong_and_the_demo_is_filled_in(qtbot, conn, 
     assert "用户名或密码错误" in dialog.error.text() and dialog.result() != QDialog.DialogCode.Accepted
     dialog.password.setText("demo2026")
     dialog.submit()
-    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.user.username == "admin"
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.login == "admin"
+    assert len(dialog.db_key) == 32
+    users.record_login(conn, db_path, users.load(conn, dialog.login))
     assert audit.entries(conn, action="login_failed")
 
 

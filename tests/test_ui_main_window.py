@@ -334,14 +334,35 @@ def test_main_first_start_blank_community(qapp, tmp_path, monkeypatch, captured)
         dialog.submit()
         return dialog.result()
 
+    recovery = []
+
+    def recovery_key(dialog):
+        assert not dialog.ok.isEnabled()          # not before they say it is kept
+        dialog.show()
+        dialog.reject()
+        assert dialog.isVisible()                 # Esc does not close it either
+        dialog.kept.setChecked(True)
+        assert dialog.ok.isEnabled()
+        dialog.accept()
+        recovery.append(dialog.text)
+        return QDialog.DialogCode.Accepted
+
     shown = []
     monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
     monkeypatch.setattr(first_start.FirstStartDialog, "exec", fake_exec)
     monkeypatch.setattr(login.FirstAdminDialog, "exec", first_admin)
+    monkeypatch.setattr(login.RecoveryKeyDialog, "exec", recovery_key)
     monkeypatch.setattr(QApplication, "exec", staticmethod(lambda: shown.append(1) or 0))
     assert ui_app.main(["--db", str(path)]) == 0
     assert shown == [1] and captured == []
     assert keys.KeyFile.load(path).users() == ["admin"]
+    assert db.is_encrypted(path) and "阳光社区".encode() not in path.read_bytes()
+    db.forget_keys()
+    with pytest.raises(db.EncryptedDatabaseError):
+        fresh(path)
+    assert keys.from_recovery_text(recovery[0]) == keys.KeyFile.load(path).unwrap(
+        "admin", "Jiedao-2026")
+    db.use_key(path, keys.from_recovery_text(recovery[0]))
     conn = fresh(path)
     names = [(r["level"], r["name"]) for r in conn.execute(
         "SELECT level, name FROM grid_units ORDER BY id")]

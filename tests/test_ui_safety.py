@@ -98,6 +98,17 @@ def damage_file(path):
     path.write_bytes(bytes(data))
 
 
+def signs_in(monkeypatch):
+    """The login dialog answered with the administrator's password."""
+    def answer(dialog):
+        dialog.username.setText("admin")
+        dialog.password.setText("Admin-2026")
+        dialog.submit()
+        return dialog.result()
+
+    monkeypatch.setattr(login.LoginDialog, "exec", answer)
+
+
 @pytest.fixture
 def damaged_db(tmp_path, monkeypatch):
     """A database with an administrator, a backup in the folder, then damaged on disk."""
@@ -123,8 +134,7 @@ def test_at_start_a_damaged_database_is_opened_read_only_without_writing(qapp, d
         return "read"
 
     monkeypatch.setattr(safety_module, "when_damaged", choose)
-    monkeypatch.setattr(login, "sign_in", lambda conn, path, read_only=False: (
-        users.sign_in(conn, path, "admin", "Admin-2026", record=not read_only)))
+    signs_in(monkeypatch)
     monkeypatch.setattr(QApplication, "exec", staticmethod(lambda: 0))
     before = damaged_db.read_bytes()
     assert ui_app.main(["--db", str(damaged_db)]) == 0

@@ -11,9 +11,6 @@ from PySide6.QtCore import (QCoreApplication, QLibraryInfo, QLocale, QSettings, 
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-import db
-from shequ_desktop import community
-from shequ_desktop.context import Context
 from ui import background, crash
 from ui.main_window import MainWindow
 
@@ -63,18 +60,6 @@ def make_app(qt_args: list[str] | None = None) -> QApplication:
     return app
 
 
-def open_database(path: Path) -> sqlite3.Connection | None:
-    """open_db, telling the user in Chinese what is wrong; None when it cannot be opened."""
-    try:
-        return db.open_db(path)
-    except db.StorageError as exc:
-        message = str(exc)
-    except (sqlite3.Error, OSError) as exc:
-        message = _tr("无法打开数据库文件“{0}”：{1}").format(path, exc)
-    QMessageBox.critical(None, _tr("无法打开数据库"), message)
-    return None
-
-
 def build_main_window(conn: sqlite3.Connection, path, settings: QSettings | None = None,
                       user=None) -> MainWindow:
     """The main window over an open database (not shown yet), for a signed-in user."""
@@ -96,39 +81,23 @@ def main(argv: list[str] | None = None) -> int:
         QMessageBox.critical(None, _tr("无法打开数据库"),
                              _tr("无法创建数据文件夹：{0}").format(exc))
         return 1
-    from db.backup import damage
-    from ui import safety as safety_module
-    damaged = damage(path)              # 0.01 s for a community, 0.28 s for a whole street
-    if damaged is not None:
-        choice = safety_module.when_damaged(path, damaged)
-        if choice is None:
-            return 1
-        if choice == "restored":
-            damaged = None
-    if damaged is not None:
-        db.mark_read_only(path)
-    conn = open_database(path)
-    if conn is None:
-        return 1
+    from ui import start
+    session = start.open_session(path)
+    if isinstance(session, int):
+        return session
+    conn, damaged = session.conn, session.damaged
     try:
-        if damaged is None and community.is_empty(Context(conn)):
-            from ui.first_start import run_first_start
-            if not run_first_start(conn, path):
-                return 0
-        from ui.login import IdleLock, add_account_actions, sign_in
-        signed_in = sign_in(conn, path, read_only=damaged is not None)
-        if signed_in is None:
-            return 0
-        user, db_key = signed_in
+        from ui import safety as safety_module
+        from ui.login import IdleLock, add_account_actions
         try:
-            window = build_main_window(conn, path, user=user)
+            window = build_main_window(conn, path, user=session.user)
         except sqlite3.DatabaseError as exc:
             if damaged is None:
                 raise
             QMessageBox.critical(None, _tr("数据库已损坏"), _tr(
                 "数据库损坏严重，无法打开查看：{0}\n请从备份恢复，或把文件交给维护人员。").format(exc))
             return 1
-        window.db_key = db_key
+        window.db_key = session.db_key
         safety = safety_module.Safety(window, damaged=damaged)
         add_account_actions(window, IdleLock(window))
         window.show()

@@ -80,7 +80,7 @@ class Task(QObject):
     def execute(self) -> None:
         conn = None
         try:
-            conn = db.open_db(self.db_path)
+            conn = db.open_db(self.db_path) if self.db_path is not None else None
             self.result = self.fn(conn, self.progress)
         except BaseException as exc:            # noqa: BLE001 - handed to the GUI thread
             if not isinstance(exc, (Cancelled, DomainError, db.StorageError)):

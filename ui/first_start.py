@@ -7,6 +7,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
+import db
 from db import db_path
 from shequ_desktop import community
 from shequ_desktop.context import Context
@@ -92,7 +93,8 @@ def load_demo(path, parent: QWidget | None = None, residents: int | None = None)
 
         counts = demo.generate(conn, residents=residents or DEMO_RESIDENTS, progress=progress)
         if users.needs_admin(conn):
-            users.create_demo_admin(Context(conn, "系统"), db_path(conn))
+            path = db_path(conn)
+            users.create_demo_admin(Context(conn, "系统"), path, db.key_of(path))
         return counts
 
     label = QCoreApplication.translate("first_start", "正在生成演示数据…")

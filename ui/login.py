@@ -2,18 +2,18 @@
 screen after the window has been left idle (which keeps every open form as it was)."""
 from __future__ import annotations
 
-from db.driver import sqlite3
+from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFormLayout, QLabel,
-                               QLineEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDialog, QDialogButtonBox,
+                               QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
 
-from shequ_desktop import settings as db_settings
-from shequ_desktop import users
-from shequ_desktop.context import Context
+import db
+from db import StorageError
+from shequ_desktop import unlock
 from shequ_desktop.errors import DomainError
-from shequ_desktop.keys import KeyFile, password_problem
+from shequ_desktop.keys import KeyFile, password_problem, recovery_text
 
 IDLE_MINUTES = 10          # default; QSettings "security/idle_minutes", 0 turns it off
 
@@ -54,14 +54,17 @@ class _Form(QDialog):
 
 
 class FirstAdminDialog(_Form):
-    """Creates the first administrator; afterwards `user` and `db_key` are set."""
+    """Asks for the first administrator's name and password; `make(username, password,
+    display_name)` creates the account (it may raise DomainError, shown in the dialog) and its
+    return value is kept in `outcome`."""
 
-    def __init__(self, conn: sqlite3.Connection, path, parent: QWidget | None = None):
+    def __init__(self, make: Callable[[str, str, str | None], object],
+                 parent: QWidget | None = None):
         super().__init__(_tr("创建管理员"), _tr(
-            "这个数据库还没有用户。请设置管理员的用户名和密码（至少 8 个字符，不能全是数字）。"
+            "请设置管理员的用户名和密码（至少 8 个字符，不能全是数字）。数据库将用这个密码加密保护；"
             "管理员可以再为网格员添加账户。"), parent)
-        self.conn, self.path = conn, path
-        self.user = self.db_key = None
+        self.make = make
+        self.outcome = None
         self.username = QLineEdit("admin")
         self.display_name = QLineEdit()
         self.display_name.setPlaceholderText(_tr("例如：张三"))
@@ -76,42 +79,38 @@ class FirstAdminDialog(_Form):
         problem = password_problem(password)
         if not problem and password != self.again.text():
             problem = _tr("两次输入的密码不一致")
+        if not problem and not self.username.text().strip():
+            problem = _tr("用户名不能为空")
         if problem:
             self.error.setText(problem)
             return
-        ctx = Context(self.conn, self.username.text().strip() or "admin")
         try:
-            self.db_key = users.create_first_admin(
-                ctx, self.path, self.username.text(), password,
-                self.display_name.text().strip() or None)
-            self.user, _key = users.sign_in(self.conn, self.path, self.username.text(),
-                                            password)
-        except (DomainError, OSError) as exc:
+            self.outcome = self.make(self.username.text().strip(), password,
+                                     self.display_name.text().strip() or None)
+        except (DomainError, StorageError, OSError) as exc:
             self.error.setText(str(exc))
             return
         self.accept()
 
 
 class LoginDialog(_Form):
-    """Asks for a user name and password; afterwards `user` and `db_key` are set.
+    """Asks for a user name and password and unlocks the database key with them; afterwards
+    `login` (the user name) and `db_key` are set. With `username` fixed (the lock screen) only
+    the password is asked for."""
 
-    With `username` fixed (the lock screen) only the password is asked for."""
-
-    def __init__(self, conn: sqlite3.Connection, path, parent: QWidget | None = None,
-                 username: str | None = None, record: bool = True):
+    def __init__(self, path, parent: QWidget | None = None, username: str | None = None):
         locked = username is not None
-        self.record = record
         super().__init__(_tr("已锁定") if locked else _tr("登录社区网格工作台"), _tr(
             "长时间未操作，窗口已锁定。请输入密码继续，未保存的内容都还在。") if locked
             else _tr("请输入用户名和密码。"), parent)
-        self.conn, self.path = conn, path
-        self.user = self.db_key = None
+        self.path = path
+        self.login = self.db_key = None
         self.username = QLineEdit(username or "")
         self.username.setReadOnly(locked)
         self.password = _password_edit()
         self.form.addRow(_tr("用户名："), self.username)
         self.form.addRow(_tr("密码："), self.password)
-        demo = db_settings.get(conn, "demo_login")
+        demo = _demo_login(path)
         if demo and not locked:
             self.username.setText(demo[0])
             self.password.setText(demo[1])
@@ -119,30 +118,127 @@ class LoginDialog(_Form):
                 "\n这是演示数据库：用户名 {0}，密码 {1}（已填好）。").format(*demo))
         if locked:
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_tr("退出程序"))
+        else:
+            forgot = self.buttons.addButton(_tr("忘记密码…"),
+                                            QDialogButtonBox.ButtonRole.ResetRole)
+            forgot.clicked.connect(self.recover)
         (self.password if self.username.text() else self.username).setFocus()
 
     def submit(self) -> None:
         try:
-            self.user, self.db_key = users.sign_in(self.conn, self.path, self.username.text(),
-                                                   self.password.text(), record=self.record)
+            self.db_key = unlock.unlock(self.path, self.username.text(), self.password.text())
         except DomainError as exc:
             self.error.setText(str(exc))
             self.password.selectAll()
             return
+        self.login = self.username.text().strip()
+        self.accept()
+
+    def recover(self) -> None:
+        dialog = RecoveryDialog(self.path, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.login, self.db_key = dialog.login, dialog.db_key
+            self.accept()
+
+
+def _demo_login(path) -> tuple[str, str] | None:
+    try:
+        return KeyFile.load(path).demo_login()
+    except DomainError:
+        return None
+
+
+class RecoveryDialog(_Form):
+    """The recovery key (printed at setup) opens the database and gives an administrator a
+    new password; it also works when the key file beside the database is lost."""
+
+    def __init__(self, path, parent: QWidget | None = None):
+        lost = not unlock.has_key_file(path)
+        super().__init__(_tr("用恢复密钥打开"), (_tr(
+            "找不到密钥文件“{0}”，只能用恢复密钥打开这个数据库。") .format(
+                KeyFile.path_for(path)) if lost else "") + _tr(
+            "请输入创建数据库时打印的恢复密钥（52 个字母和数字），并为管理员设置新密码。"), parent)
+        self.path = path
+        self.login = self.db_key = None
+        self.key_text = QLineEdit()
+        self.key_text.setPlaceholderText("XXXX-XXXX-XXXX-…")
+        self.username = QLineEdit("admin")
+        self.password, self.again = _password_edit(), _password_edit()
+        self.form.addRow(_tr("恢复密钥："), self.key_text)
+        self.form.addRow(_tr("管理员用户名："), self.username)
+        self.form.addRow(_tr("新密码："), self.password)
+        self.form.addRow(_tr("再输一次："), self.again)
+        self.setMinimumWidth(520)
+
+    def submit(self) -> None:
+        password = self.password.text()
+        problem = password_problem(password)
+        if not problem and password != self.again.text():
+            problem = _tr("两次输入的密码不一致")
+        if problem:
+            self.error.setText(problem)
+            return
+        try:
+            key = unlock.check_recovery_key(self.path, self.key_text.text())
+            conn = db.open_db(self.path)
+            try:
+                user = unlock.reset_with_recovery_key(conn, self.path, key,
+                                                      self.username.text(), password)
+            finally:
+                conn.close()
+        except (DomainError, StorageError) as exc:
+            self.error.setText(str(exc))
+            return
+        self.login, self.db_key = user.username, key
         self.accept()
 
 
-def sign_in(conn: sqlite3.Connection, path, parent: QWidget | None = None, *,
-            read_only: bool = False):
-    """(the signed-in users.User, the database key), or None when the user gave up.
-    A read-only (damaged) database cannot get its first administrator."""
-    if users.needs_admin(conn) and not read_only:
-        dialog = FirstAdminDialog(conn, path, parent)
-    else:
-        dialog = LoginDialog(conn, path, parent, record=not read_only)
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return None
-    return dialog.user, dialog.db_key
+class RecoveryKeyDialog(QDialog):
+    """Shows the recovery key once, at setup, to be printed or written down and kept offline."""
+
+    def __init__(self, key: bytes, path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(_tr("恢复密钥"))
+        self.text = recovery_text(key)
+        self.path = path
+        intro = QLabel(_tr(
+            "数据库已加密。下面是它的恢复密钥：忘记管理员密码或丢失密钥文件时，只有它能打开数据库。"
+            "请打印或抄写下来，锁在柜子里，不要存放在这台电脑上。"))
+        intro.setWordWrap(True)
+        shown = QLabel(self.text)
+        shown.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        shown.setStyleSheet("font-family: monospace; font-size: 15pt; padding: 8px;"
+                            " background: #f4f4f4; border: 1px solid #ccc")
+        shown.setWordWrap(True)
+        self.kept = QCheckBox(_tr("我已打印或抄写恢复密钥，并妥善保管"))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText(_tr("继续"))
+        self.ok.setEnabled(False)
+        self.kept.toggled.connect(self.ok.setEnabled)
+        print_button = buttons.addButton(_tr("打印…"), QDialogButtonBox.ButtonRole.ActionRole)
+        print_button.clicked.connect(self.print_sheet)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        for widget in (intro, shown, self.kept, buttons):
+            layout.addWidget(widget)
+        self.setMinimumWidth(560)
+
+    def print_sheet(self) -> None:
+        import tempfile
+        from pathlib import Path
+
+        from shequ_desktop.pdf import recovery_sheet
+        from ui.pdf_preview import print_pdf
+
+        with tempfile.TemporaryDirectory() as folder:
+            sheet = Path(folder) / "恢复密钥.pdf"
+            recovery_sheet.build(sheet, self.text, Path(self.path).name)
+            print_pdf(sheet, self, _tr("恢复密钥"))
+
+    def reject(self) -> None:          # it must be seen: no closing before it is kept
+        if self.kept.isChecked():
+            super().reject()
 
 
 class IdleLock(QObject):
@@ -176,8 +272,7 @@ class IdleLock(QObject):
         hidden = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
         for widget in hidden:
             widget.hide()
-        dialog = LoginDialog(self.window.conn, self.window.path, None,
-                             username=self.window.user.username)
+        dialog = LoginDialog(self.window.path, None, username=self.window.user.username)
         unlocked = dialog.exec() == QDialog.DialogCode.Accepted
         self.locked = False
         if not unlocked:

@@ -1,0 +1,196 @@
+"""From a database file to a signed-in session, before the main window exists.
+
+The database is encrypted, so signing in comes first: the password unlocks the database key
+(key file beside the database), and only then can the file be checked and opened.
+- A new file: 载入演示数据 (then the documented demo login) or a blank community with its first
+  administrator; either way the file is encrypted from its first byte, and the administrator
+  is shown the recovery key.
+- An existing file: sign in (or use the recovery key); then the quick check (a damaged file is
+  opened read-only, or restored from the newest good backup); a plain file from an older
+  version is encrypted in place; a plain file without users gets its first administrator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QDialog, QMessageBox
+
+import db
+from db.driver import sqlite3
+from shequ_desktop import community, unlock, users
+from shequ_desktop.context import Context
+from shequ_desktop.errors import DomainError
+from shequ_desktop.progress import Cancelled
+
+QUIT, FAILED = 0, 1
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("start", text)
+
+
+@dataclass
+class Session:
+    conn: sqlite3.Connection
+    user: users.User
+    db_key: bytes | None
+    damaged: str | None          # what is wrong with a database opened read-only
+
+
+def open_database(path: Path) -> sqlite3.Connection | None:
+    """open_db, telling the user in Chinese what is wrong; None when it cannot be opened."""
+    try:
+        return db.open_db(path)
+    except db.StorageError as exc:
+        message = str(exc)
+    except (sqlite3.Error, OSError) as exc:
+        message = _tr("无法打开数据库文件“{0}”：{1}").format(path, exc)
+    QMessageBox.critical(None, _tr("无法打开数据库"), message)
+    return None
+
+
+def open_session(path: Path) -> Session | int:
+    """The signed-in session, or the exit code (QUIT: the user chose to stop; FAILED)."""
+    from ui import login
+
+    if unlock.is_new(path):
+        return _new_database(path)
+    name = key = None
+    if unlock.has_key_file(path) or db.is_encrypted(path):
+        dialog = (login.LoginDialog(path) if unlock.has_key_file(path)
+                  else login.RecoveryDialog(path))
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return QUIT
+        name, key = dialog.login, dialog.db_key
+    damaged = _check(path)
+    if isinstance(damaged, int):
+        return damaged
+    if damaged is None and key is not None and not db.is_encrypted(path):
+        if not _encrypt(path, key):           # a plain database of an older version
+            return QUIT
+    conn = open_database(path)
+    if conn is None:
+        return FAILED
+    try:
+        if name is None:
+            conn.close()
+            if damaged is not None:
+                QMessageBox.critical(None, _tr("无法登录"), _tr(
+                    "这个数据库已损坏，而且还没有任何用户，无法登录。请从备份恢复。"))
+                return FAILED
+            created = _first_admin(lambda u, p, d: (u, unlock.encrypt_with_first_admin(
+                path, u, p, d)), path)
+            if created is None:
+                return QUIT
+            name, key = created
+            conn = open_database(path)
+            if conn is None:
+                return FAILED
+        if damaged is None and community.is_empty(Context(conn)):
+            from ui.first_start import run_first_start
+            if not run_first_start(conn, path):
+                conn.close()
+                return QUIT
+        user = users.load(conn, name)
+        if damaged is None:
+            users.record_login(conn, path, user)
+    except (DomainError, db.StorageError) as exc:
+        conn.close()
+        QMessageBox.critical(None, _tr("无法登录"), str(exc))
+        return FAILED
+    return Session(conn, user, key, damaged)
+
+
+def _check(path: Path) -> str | None | int:
+    """None when sound; what is wrong when damaged and to be opened read-only; or an exit
+    code when the user chose to stop. A restored backup counts as sound."""
+    from db.backup import damage
+    from ui import safety
+
+    damaged = damage(path)              # 0.01 s for a community, 0.28 s for a whole street
+    if damaged is None:
+        return None
+    choice = safety.when_damaged(path, damaged)
+    if choice is None:
+        return FAILED
+    if choice == "restored":
+        return None
+    db.mark_read_only(path)
+    return damaged
+
+
+def _encrypt(path: Path, key: bytes) -> bool:
+    """Encrypt a plain database in the background (a street takes seconds); False when the
+    user cancelled or it failed (the file is then left as it was, and they were told)."""
+    from ui import background
+
+    task = background.run(lambda _conn, progress: unlock.encrypt_plain(path, key, progress),
+                          None, label=_tr("正在加密数据库，请稍候…"),
+                          on_failure=lambda exc: None)
+    task.wait()
+    if task.error is not None:
+        if not isinstance(task.error, Cancelled):
+            background.show_error(None, task.error)
+        return False
+    return True
+
+
+def _first_admin(make, path: Path):
+    """The first-administrator dialog; `make` returns (user name, key). The recovery key is
+    shown before going on. None when the user gave up."""
+    from ui import login
+
+    dialog = login.FirstAdminDialog(make)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    login.RecoveryKeyDialog(dialog.outcome[1], path).exec()
+    return dialog.outcome
+
+
+def _new_database(path: Path) -> Session | int:
+    from ui.first_start import FirstStartDialog, load_demo
+
+    while True:
+        choice = FirstStartDialog()
+        if choice.exec() != QDialog.DialogCode.Accepted:
+            return QUIT
+        if choice.choice == "demo":
+            conn, _key = unlock.create_database(path)
+            conn.close()
+            if load_demo(path):
+                return open_session(path)          # the login dialog, demo account filled in
+            _discard(path)
+            continue
+        made: list[sqlite3.Connection] = []
+
+        def make(username, password, display_name, choice=choice):
+            conn, key = unlock.create_database(path)
+            try:
+                ctx = Context(conn, username)
+                users.create_first_admin(ctx, path, username, password, display_name, key)
+                community.init_community(ctx, choice.community_name, choice.street_name)
+            except BaseException:
+                conn.close()
+                _discard(path)
+                raise
+            made.append(conn)
+            return username, key
+
+        created = _first_admin(make, path)
+        if created is None:
+            return QUIT
+        conn = made[0]
+        user = users.load(conn, created[0])
+        users.record_login(conn, path, user)
+        return Session(conn, user, created[1], None)
+
+
+def _discard(path: Path) -> None:
+    """A new database that was never finished (nobody could ever open it: no key file)."""
+    from shequ_desktop.keys import KeyFile
+
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                 KeyFile.path_for(path)):
+        file.unlink(missing_ok=True)
