@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_ledgers",
     "shequ_desktop.cli_transfer",
     "shequ_desktop.cli_reports",
+    "shequ_desktop.cli_keys",
 )
 
 
@@ -34,9 +35,14 @@ def _init(args) -> int:
 
 
 def _demo(args) -> int:
-    from shequ_desktop import demo
+    """A new database is made encrypted, with the documented demo administrator."""
+    from shequ_desktop import demo, unlock
 
-    conn = open_db(args.db)
+    if unlock.is_new(args.db):
+        conn, key = unlock.create_database(args.db)
+    else:
+        unlock.unlock_for_command(args.db)
+        conn, key = open_db(args.db), None
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty():
@@ -46,8 +52,11 @@ def _demo(args) -> int:
     from shequ_desktop import users
     if users.needs_admin(conn):
         from shequ_desktop.context import Context
-        users.create_demo_admin(Context(conn), args.db)
+        key = users.create_demo_admin(Context(conn), args.db, key)
         print(f"演示管理员：用户名 {users.DEMO_USER}，密码 {users.DEMO_PASSWORD}", file=sys.stderr)
+    conn.close()
+    if key is not None:
+        unlock.encrypt_plain(args.db, key)        # an empty plain file given to demo
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"已生成演示数据：{counts['grid_units']} 个网格单元，{counts['houses']} 套房屋，"
@@ -151,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", required=True)
     p.add_argument("--residents", type=int, default=8000, help="人数（默认 8000）")
     p.add_argument("--seed", type=int, default=1, help="随机种子（默认 1）")
-    p.set_defaults(run=_demo)
+    p.set_defaults(run=_demo, unlocks_itself=True)
 
     p = sub.add_parser("check", help="检查数据库的完整性和数据质量（错误使检查失败，提示不会）")
     p.add_argument("--db", required=True)
@@ -194,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "db", None) and not getattr(args, "unlocks_itself", False):
+            from shequ_desktop.unlock import unlock_for_command
+            unlock_for_command(args.db)
         return args.run(args)
     except (StorageError, DomainError) as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -105,3 +105,41 @@ def encrypt_with_first_admin(db_file: str | os.PathLike, username: str, password
         conn.close()
     encrypt_plain(db_file, key)
     return key
+
+
+# --- the command line ------------------------------------------------------------------------
+NO_TERMINAL = ("数据库已加密，需要密码：请设置环境变量 SHEQU_PASSWORD（多个用户时再设 SHEQU_USER），"
+               "或 SHEQU_RECOVERY_KEY，或在终端中运行以输入密码")
+
+
+def ask(prompt: str, secret: bool) -> str:
+    import getpass
+    import sys
+
+    if not sys.stdin.isatty():
+        raise DomainError(NO_TERMINAL)
+    return getpass.getpass(prompt) if secret else input(prompt)
+
+
+def credentials(db_file, environ=os.environ, ask=ask) -> tuple[str, str]:
+    """(user name, password) for a command: SHEQU_USER (else the only user, else asked) and
+    SHEQU_PASSWORD (else asked at the terminal)."""
+    names = KeyFile.load(db_file).users()
+    username = environ.get("SHEQU_USER") or (names[0] if len(names) == 1 else
+                                             ask("用户名：", False))
+    password = environ.get("SHEQU_PASSWORD") or ask(f"“{username}”的密码：", True)
+    return username, password
+
+
+def unlock_for_command(db_file, environ=os.environ, ask=ask) -> None:
+    """Before a command opens an encrypted database: its key from SHEQU_RECOVERY_KEY or from a
+    user's password. A plain or new database needs nothing."""
+    if not db.is_encrypted(db_file) or db.key_of(db_file) is not None:
+        return
+    if environ.get("SHEQU_RECOVERY_KEY"):
+        check_recovery_key(db_file, environ["SHEQU_RECOVERY_KEY"])
+        return
+    if not has_key_file(db_file):
+        raise DomainError(f"数据库已加密，但找不到密钥文件“{KeyFile.path_for(db_file)}”："
+                          "请设置环境变量 SHEQU_RECOVERY_KEY（恢复密钥）")
+    unlock(db_file, *credentials(db_file, environ, ask))
