@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_ledgers",
     "shequ_desktop.cli_transfer",
     "shequ_desktop.cli_reports",
+    "shequ_desktop.cli_package",
 )
 
 

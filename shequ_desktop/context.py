@@ -16,6 +16,7 @@ from shequ_desktop import audit, search
 from shequ_desktop.access import PARENT, Access
 from shequ_desktop.errors import NotFoundError, ReadOnlyError
 from shequ_desktop.fields import ENTITY_LABELS
+from shequ_desktop.settings import site_id
 
 SYSTEM_USER = "系统"
 
@@ -162,6 +163,10 @@ class Context:
         current = self.get(table, id)
         self._check(table, current)
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
+        if current.get("uuid"):            # a tombstone, so the deletion travels to other PCs
+            self.conn.execute(
+                "INSERT OR REPLACE INTO tombstones (entity, uuid, deleted_at, site)"
+                " VALUES (?, ?, ?, ?)", (table, current["uuid"], now_utc(), site_id(self.conn)))
         return self._record([Change(table, id, "delete", None, current, None)])
 
 
