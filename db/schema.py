@@ -420,7 +420,7 @@ def m010_exchange(db):
         data TEXT NOT NULL,
         got INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (peer, entity, uuid)
-    ) WITHOUT ROWID;
+    );
 
     CREATE TABLE sync_conflicts (
         id INTEGER PRIMARY KEY,

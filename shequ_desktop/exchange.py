@@ -10,8 +10,10 @@ differ), so the peer knows which of its values we had already seen when we chang
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import uuid as uuidlib
 from db.driver import sqlite3
 from typing import Any
@@ -354,9 +356,8 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
                                  "target": manifest["target_site"], "counts": counts})
             report(progress, len(TABLES) + 2, len(TABLES) + 2)
     except BaseException:
-        if written:
-            import os
-            with __import__("contextlib").suppress(OSError):
+        if written:                      # no package without its audit entry
+            with contextlib.suppress(OSError):
                 os.remove(path)
         raise
     return {**manifest, "counts": counts}

@@ -122,10 +122,6 @@ class _Ids:
         self.by_id[table].pop(id_, None)
 
 
-def read_package(path, passphrase: str) -> tuple[dict, dict]:
-    return package.read(path, passphrase)
-
-
 def merge(ctx, path, passphrase: str, *, dry_run: bool = False,
           progress: Progress = None) -> MergeResult:
     """Merge a package file into ctx's database (or, dry_run, only say what would happen)."""

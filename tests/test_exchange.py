@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import db
-from exchange_helpers import PASSPHRASE, dump, shequ, snapshot
+from exchange_helpers import PASSPHRASE, dump, shequ
 from shequ_desktop import audit, exchange, grid, houses, merging, package, residents
 from shequ_desktop.access import GRID_WORKER, Access, NotPermitted
 from shequ_desktop.context import Context
@@ -304,3 +304,46 @@ def test_a_grid_worker_merges_only_within_their_grids(sides, tmp_path):
         ("residents", "居民 " + other.ctx.get("residents", in_second)["name"])]
     assert "网格员只能修改" in result.refused[0]["reason"]
     assert result.totals()["updated"] == 0
+
+
+def test_a_cancelled_merge_leaves_nothing_behind(sides, tmp_path):
+    from shequ_desktop.progress import Cancelled
+    office, laptop = sides
+    for offset in range(3):
+        laptop.edit(someone(laptop, offset), notes=f"取消{offset}")
+    file = tmp_path / "cancel.sqpkg"
+    exchange.export_package(laptop.ctx, file, PASSPHRASE, None, "团结湖社区")
+    before = dump(office.path)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        return len(calls) < 2                  # the user cancels after the first report
+    with pytest.raises(Cancelled):
+        merging.merge(office.ctx, file, PASSPHRASE, progress=progress)
+    assert dump(office.path) == before
+    assert merging.merge(office.ctx, file, PASSPHRASE).totals()["updated"] == 3
+
+
+def test_the_command_line_previews_lists_peers_and_refuses_short_passphrases(dbs, tmp_path):
+    office, laptop = dbs
+    out = tmp_path / "l.sqpkg"
+    short = shequ("package", "export", "--db", laptop, "--since", "团结湖社区", "-o", out,
+                  passphrase="1234")
+    assert short.returncode == 2 and "至少需要 8 个字符" in short.stderr and not out.exists()
+    conn = db.open_db(laptop)
+    residents.update_resident(Context(conn, "网格员"), conn.execute(
+        "SELECT id FROM residents ORDER BY id LIMIT 1").fetchone()[0], {"notes": "命令行"})
+    conn.close()
+    assert shequ("package", "export", "--db", laptop, "--since", "团结湖社区",
+                 "-o", out).returncode == 0
+    before = dump(office)
+    run = shequ("package", "merge", "--db", office, out, "--dry-run", "--json")
+    result = json.loads(run.stdout)
+    assert result["dry_run"] and result["updated"] == 1 and dump(office) == before
+    assert shequ("package", "merge", "--db", office, out).returncode == 0
+    peers = shequ("package", "peers", "--db", office, "--json")
+    assert [json.loads(line)["name"] for line in peers.stdout.splitlines()] == ["第1网格"]
+    unknown = shequ("package", "export", "--db", office, "--since", "没有这台电脑", "-o",
+                    tmp_path / "x.sqpkg")
+    assert unknown.returncode == 2 and "还没有合并过来自“没有这台电脑”的数据包" in unknown.stderr

@@ -153,3 +153,24 @@ def test_the_main_window_has_the_exchange_page(qtbot, made, tmp_path):
     assert page.site_label.text().startswith("本机：团结湖社区")
     window.close()
     conn.close()
+
+
+def test_a_new_laptop_database_starts_from_a_handed_out_package(qtbot, made, tmp_path,
+                                                                monkeypatch):
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from ui import first_start
+    root, _office, _people = made
+    path = tmp_path / "new-laptop.db"
+    conn = db.open_db(path)
+    monkeypatch.setattr(first_start.FirstStartDialog, "exec",
+                        lambda d: d.package_button.click() or QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a: (str(root / "handout.sqpkg"), "")))
+    monkeypatch.setattr(PassphraseDialog, "ask", staticmethod(lambda *a, **k: PASSPHRASE))
+    assert first_start.run_first_start(conn, path)
+    assert conn.execute("SELECT name FROM grid_units WHERE level = 'grid'").fetchall()[0][0] \
+        == "第1网格"
+    assert exchange.scope_unit(conn) is not None
+    assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] > 100
+    conn.close()
