@@ -205,12 +205,16 @@ def test_a_conflict_keeps_ours_and_use_theirs_travels_without_a_new_conflict(sid
     assert office.resident(who)["phone"] == "13900002222"            # never overwritten
     listed = merging.conflicts(office.conn)
     assert listed[0]["field_label"] == "联系电话" and listed[0]["record"].startswith("居民 ")
+    from shequ_desktop.checks import run_checks
+    check = next(r for r in run_checks(office.conn) if r.key == "merge_conflicts_open")
+    assert check.count == 1 and check.ok and check.problems[0].detail == "第1网格：居民“联系电话”"
     assert merging.shown(office.conn, "residents", "phone", c["theirs"]) == "139****1111"
     merging.resolve(office.ctx, c["id"], "theirs")
     assert office.resident(who)["phone"] == "13900001111"
     entry = audit.entries(office.conn, action="resolve")[0]
     assert "用对方的" in entry["summary"] and entry["actor"] == "社区"
     assert merging.conflicts(office.conn) == []
+    assert next(r for r in run_checks(office.conn) if r.key == "merge_conflicts_open").count == 0
     with pytest.raises(Exception, match="已经处理过"):
         merging.resolve(office.ctx, c["id"], "ours")
     back = office.send(laptop)
