@@ -116,6 +116,10 @@ class _Ids:
         self.by_uuid[table][uuid] = id_
         self.by_id[table][id_] = uuid
 
+    def reset(self, table: str) -> None:
+        self.by_uuid.pop(table, None)
+        self.by_id.pop(table, None)
+
     def forget(self, table: str, uuid: str) -> None:
         self._load(table)
         id_ = self.by_uuid[table].pop(uuid, None)
@@ -223,10 +227,15 @@ class _Merge:
         for i, theirs in enumerate(theirs_all):
             uuid = theirs["uuid"]
             what = describe(theirs, table)
+            marks = len(self.result.conflicts), len(self.late)
             try:
-                self.record(table, refs, cols_known, theirs, ours_rows.get(uuid),
-                            base.get(uuid), seen_all.get(uuid), what)
+                with self.ctx.transaction():        # a savepoint: the record whole or not
+                    self.record(table, refs, cols_known, theirs, ours_rows.get(uuid),
+                                base.get(uuid), seen_all.get(uuid), what)
             except (NotPermitted, sqlite3.IntegrityError, NotFoundError) as exc:
+                del self.result.conflicts[marks[0]:]
+                del self.late[marks[1]:]
+                self.ids.reset(table)               # an adopted uuid was rolled back too
                 self.refuse(table, uuid, what, _reason(exc))
                 continue
             new_base.append((self.peer, table, uuid, json.dumps(
@@ -318,8 +327,8 @@ class _Merge:
         if row is None:
             return None
         row = dict(row)
-        self.ids.forget(table, row["uuid"])
         self.ctx.update(table, row["id"], {"uuid": theirs["uuid"]}, row)
+        self.ids.forget(table, row["uuid"])
         self.ids.add(table, theirs["uuid"], row["id"])
         return {**row, "uuid": theirs["uuid"]}
 
@@ -372,7 +381,8 @@ class _Merge:
             id_ = self.ids.local(table, uuid)
             try:
                 local = self._to_local(table, refs, column, value)
-                self.ctx.update(table, id_, {column: local})
+                with self.ctx.transaction():
+                    self.ctx.update(table, id_, {column: local})
             except (NotPermitted, NotFoundError, sqlite3.IntegrityError) as exc:
                 self.refuse(table, uuid, describe(self.ctx.get(table, id_), table), _reason(exc))
                 # without a base the record cannot travel back as if the value were removed
