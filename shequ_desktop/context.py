@@ -158,12 +158,14 @@ class Context:
         return self._record([Change(table, id, "update", k, current.get(k), v)
                              for k, v in diff.items()])
 
-    def delete(self, table: str, id: int) -> list[Change]:
+    def delete(self, table: str, id: int, *, tombstone: bool = True) -> list[Change]:
+        """Delete a record; its tombstone makes the deletion travel to other PCs (not when a
+        record only left this database's part of the data: a merge's 移出本网格)."""
         self._require_transaction()
         current = self.get(table, id)
         self._check(table, current)
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
-        if current.get("uuid"):            # a tombstone, so the deletion travels to other PCs
+        if tombstone and current.get("uuid"):
             self.conn.execute(
                 "INSERT OR REPLACE INTO tombstones (entity, uuid, deleted_at, site)"
                 " VALUES (?, ?, ?, ?)", (table, current["uuid"], now_utc(), site_id(self.conn)))

@@ -236,16 +236,20 @@ def form_hash(record: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def _since(conn: sqlite3.Connection, records: dict, peer: dict) -> tuple[dict, dict, dict]:
+def _since(conn: sqlite3.Connection, records: dict,
+           peer: dict) -> tuple[dict, dict, dict, list]:
     """Only the records whose form differs from what we last received from the peer; for
     each, the fields of that base that differ (`seen`; an open conflict's field gives its
     older base, so the peer sees the conflict too instead of taking our side of it); and
     `have`: the digest of each record received since we last told the peer, that we hold
-    unchanged, so the peer knows we agree on it and stops sending it."""
+    unchanged, so the peer knows we agree on it and stops sending it; `gone`: records the
+    peer had that have left the scope here."""
     pending: dict[tuple, Any] = {}
     for c in open_conflicts(conn, peer["site"]):
         pending[(c["entity"], c["uuid"], c["field"])] = c["base"]
     out, seen, have = {}, {}, {}
+    in_scope: dict[str, set] = {}
+    left: dict[str, set] = {}
     for table, (cols, rows) in records.items():
         base = {u: (json.loads(d), got) for u, d, got in conn.execute(
             "SELECT uuid, data, got FROM sync_base WHERE peer = ? AND entity = ?",
@@ -277,7 +281,41 @@ def _since(conn: sqlite3.Connection, records: dict, peer: dict) -> tuple[dict, d
             seen[table] = table_seen
         if table_have:
             have[table] = table_have
-    return out, seen, have
+        in_scope[table] = {row[u] for row in rows}
+        if table not in SHARED:
+            left[table] = set(base) - in_scope[table]
+    return out, seen, have, _left_scope(conn, left, in_scope)
+
+
+def _left_scope(conn: sqlite3.Connection, left: dict[str, set], in_scope: dict[str, set]
+                ) -> list[list]:
+    """Records the peer had that are still here but no longer in the scope (a resident moved
+    to another grid), with every record hanging on them (their tags, visits …, which the
+    peer may have without our knowing): the peer's part of the data no longer holds them."""
+    gone_ids: dict[str, list[int]] = {}
+    for table in TABLES:
+        if table in SHARED:
+            continue
+        found: dict[int, str] = {}
+        wanted = sorted(left.get(table, ()))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            found.update(conn.execute(f"SELECT id, uuid FROM {table} WHERE uuid IN"
+                                      f" ({','.join('?' * len(chunk))})", chunk).fetchall())
+        _cols, refs = schema(conn, table)
+        for column, target in refs.items():
+            parents = gone_ids.get(target)
+            if not parents or (table, column) in LATE:
+                continue
+            for start in range(0, len(parents), 500):
+                chunk = parents[start:start + 500]
+                found.update(conn.execute(f"SELECT id, uuid FROM {table} WHERE {column} IN"
+                                          f" ({','.join('?' * len(chunk))})", chunk).fetchall())
+        found = {i: u for i, u in found.items() if u not in in_scope.get(table, ())}
+        if found:
+            gone_ids[table] = sorted(found)
+            left[table] = set(found.values())
+    return [[t, u] for t in TABLES if t in gone_ids for u in sorted(left[t])]
 
 
 def _tombstones(conn: sqlite3.Connection) -> list[list]:
@@ -328,11 +366,15 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
             records = collect(conn, unit_id, progress)
             seen: dict = {}
             have: dict = {}
-            if peer is not None:
-                records, seen, have = _since(conn, records, peer)
+            gone: list = []
+            if peer is not None and unit_id is not None:
+                records, seen, have, gone = _since(conn, records, peer)
+            elif peer is not None:
+                records, seen, have, _gone = _since(conn, records, peer)
             data = {"tables": {t: {"columns": cols, "rows": [list(r) for r in rows]}
                                for t, (cols, rows) in records.items()},
-                    "tombstones": _tombstones(conn), "seen": seen, "have": have}
+                    "tombstones": _tombstones(conn), "seen": seen, "have": have,
+                    "gone": gone}
             unit = (conn.execute("SELECT uuid, name FROM grid_units WHERE id = ?",
                                  (unit_id,)).fetchone() if unit_id is not None else None)
             manifest = {"package": uuidlib.uuid4().hex, "source_site": site,

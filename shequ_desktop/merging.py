@@ -47,13 +47,15 @@ class MergeResult:
     new: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
+    moved_out: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
     conflicts: list[dict] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
 
     def totals(self) -> dict[str, int]:
         return {"new": sum(self.new.values()), "updated": sum(self.updated.values()),
-                "deleted": sum(self.deleted.values()), "unchanged": self.unchanged,
+                "deleted": sum(self.deleted.values()),
+                "moved_out": sum(self.moved_out.values()), "unchanged": self.unchanged,
                 "conflicts": len(self.conflicts), "refused": len(self.refused)}
 
     def as_json(self) -> dict:
@@ -63,7 +65,7 @@ class MergeResult:
                 "unit": m.get("unit_name"), "dry_run": self.dry_run,
                 "already_merged": self.already_merged, **self.totals(),
                 "new_by_table": self.new, "updated_by_table": self.updated,
-                "deleted_by_table": self.deleted,
+                "deleted_by_table": self.deleted, "moved_out_by_table": self.moved_out,
                 "conflict_list": self.conflicts, "refused_list": self.refused}
 
     def summary(self) -> str:
@@ -71,7 +73,8 @@ class MergeResult:
         if self.already_merged:
             return "这个数据包已经合并过，没有任何修改"
         return (f"新增 {t['new']} 条，更新 {t['updated']} 条，删除 {t['deleted']} 条，"
-                f"冲突 {t['conflicts']} 处，拒绝 {t['refused']} 条，无变化 {t['unchanged']} 条")
+                + (f"移出本网格 {t['moved_out']} 条，" if t["moved_out"] else "")
+                + f"冲突 {t['conflicts']} 处，拒绝 {t['refused']} 条，无变化 {t['unchanged']} 条")
 
 
 class _DryRun(Exception):
@@ -201,6 +204,7 @@ class _Merge:
         self.write_late()
         self.acknowledged()
         self.tombstones()
+        self.left_scope()
         self.bookkeeping(file)
         report(self.progress, self.total, self.total)
 
@@ -440,6 +444,41 @@ class _Merge:
             self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ? AND uuid = ?",
                               (self.peer, entity, uuid))
             self.count(self.result.deleted, entity)
+
+    def left_scope(self) -> None:
+        """Records that left the part of the data this database was handed (a resident the
+        office moved to another grid) are removed here, children first, without a tombstone:
+        they live on elsewhere. Only in a handed-out database, and only when unchanged here."""
+        from shequ_desktop.exchange import scope_unit
+
+        if self.handout or scope_unit(self.conn) is None:
+            return
+        order = {t: i for i, t in enumerate(TABLES)}
+        for entity, uuid in sorted((g for g in self.data.get("gone", []) if g[0] in order),
+                                   key=lambda g: -order[g[0]]):
+            id_ = self.ids.local(entity, uuid)
+            if id_ is None:
+                continue
+            cols, refs = schema(self.conn, entity)
+            row = self.ctx.get(entity, id_)
+            what = describe(row, entity)
+            base = load_base(self.conn, self.peer, entity, [uuid]).get(uuid)
+            ours = self._form(refs, row, cols)
+            if base is None or any(base.get(c, ours[c]) != ours[c] for c in cols):
+                self.refuse(entity, uuid, what, "已移出本网格，但本机修改过它；未移除")
+                continue
+            try:
+                with self.ctx.transaction():
+                    self.ctx.delete(entity, id_, tombstone=False)
+            except (NotPermitted, sqlite3.IntegrityError) as exc:
+                reason = ("已移出本网格，但本机还有引用它的记录；未移除"
+                          if isinstance(exc, sqlite3.IntegrityError) else _reason(exc))
+                self.refuse(entity, uuid, what, reason)
+                continue
+            self.ids.forget(entity, uuid)
+            self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ? AND uuid = ?",
+                              (self.peer, entity, uuid))
+            self.count(self.result.moved_out, entity)
 
     def bookkeeping(self, file: str) -> None:
         m = self.manifest

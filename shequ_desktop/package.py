@@ -46,6 +46,8 @@ def _canonical(value) -> bytes:
 def counts(data: dict) -> dict[str, int]:
     out = {table: len(part["rows"]) for table, part in data["tables"].items()}
     out["tombstones"] = len(data["tombstones"])
+    if data.get("gone"):
+        out["gone"] = len(data["gone"])
     return out
 
 

@@ -170,8 +170,8 @@ def test_merging_the_same_package_twice_changes_nothing(sides, tmp_path):
     exchange.export_package(laptop.ctx, file2, PASSPHRASE, None, "团结湖社区")
     assert package.read(file2, PASSPHRASE)[0]["counts"]["residents"] == 1
     second = merging.merge(office.ctx, file2, PASSPHRASE)
-    assert second.totals() == {"new": 0, "updated": 0, "deleted": 0, "unchanged": 1,
-                               "conflicts": 0, "refused": 0}
+    assert second.totals() == {"new": 0, "updated": 0, "deleted": 0, "moved_out": 0,
+                               "unchanged": 1, "conflicts": 0, "refused": 0}
     data_tables = ("residents", "households", "sync_conflicts", "tombstones")
     after = dump(office.path)
     assert all(after[t] == before[t] for t in data_tables)
@@ -351,3 +351,39 @@ def test_the_command_line_previews_lists_peers_and_refuses_short_passphrases(dbs
     unknown = shequ("package", "export", "--db", office, "--since", "没有这台电脑", "-o",
                     tmp_path / "x.sqpkg")
     assert unknown.returncode == 2 and "还没有合并过来自“没有这台电脑”的数据包" in unknown.stderr
+
+
+def test_a_resident_moved_to_another_grid_leaves_the_laptop_without_a_tombstone(sides):
+    from exchange_helpers import snapshot
+    office, laptop = sides
+    conn = office.conn
+    grids = [r[0] for r in conn.execute("SELECT id FROM grid_units WHERE level = 'grid'"
+                                        " ORDER BY id")]
+
+    def households_of(unit):
+        units = ",".join(map(str, grid.descendants(conn, unit)))
+        return [r[0] for r in conn.execute(
+            "SELECT h.id FROM households h JOIN houses ho ON ho.id = h.house_id"
+            f" WHERE ho.unit_id IN ({units}) AND h.status = '在册' ORDER BY h.id")]
+    first = households_of(grids[0])
+    mover = conn.execute(
+        "SELECT r.id, r.uuid FROM residents r JOIN households h ON h.id = r.household_id"
+        f" WHERE r.household_id IN ({','.join(map(str, first))}) AND r.status = '在册'"
+        " AND r.id <> h.head_resident_id AND NOT EXISTS (SELECT 1 FROM events e"
+        " WHERE e.resident_id = r.id) ORDER BY r.id LIMIT 1").fetchone()
+    from shequ_desktop import tags as tag_service
+    tag_id = conn.execute("SELECT id FROM tags WHERE name = '低保'").fetchone()[0]
+    tag_service.assign_tag(office.ctx, mover["id"], tag_id, "2026-01-01")
+    office.send(laptop)                                   # the laptop has them, tag and all
+    assert laptop.resident(mover["uuid"])["status"] == "在册"
+    residents.move_to_household(office.ctx, mover["id"], households_of(grids[1])[0], "其他")
+    result = office.send(laptop)
+    assert result.moved_out.get("residents") == 1 and result.moved_out.get("resident_tags") == 1
+    assert result.refused == []
+    assert laptop.conn.execute("SELECT count(*) FROM residents WHERE uuid = ?",
+                               (mover["uuid"],)).fetchone()[0] == 0
+    assert laptop.conn.execute("SELECT count(*) FROM tombstones").fetchone()[0] == 0
+    g1 = conn.execute("SELECT uuid FROM grid_units WHERE id = ?", (grids[0],)).fetchone()[0]
+    assert snapshot(laptop.path, g1) == snapshot(office.path, g1)
+    back = laptop.send(office)                           # nothing is deleted at the office
+    assert back.totals()["deleted"] == 0 and office.resident(mover["uuid"])["status"] == "在册"
