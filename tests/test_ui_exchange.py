@@ -69,7 +69,8 @@ def test_preview_lists_what_would_change_and_changes_nothing(page, qtmodeltester
     index = page.preview_conflicts.index
     assert [page.preview_conflicts.data(index(0, c)) for c in range(5)] == [
         "第1网格", conflict["record"], "联系电话", "139****2222", "139****1111"]
-    assert page.changes_model.data(page.changes_model.index(0, 0)) == "居民"
+    assert [page.changes_model.data(page.changes_model.index(0, c)) for c in range(5)] == [
+        "居民", "0", "1", "0", "0"]
 
 
 def test_merge_then_settle_the_conflict_with_their_value(page, qtbot, qtmodeltester):

@@ -29,7 +29,7 @@ class ChangesModel(RowListModel):
     """What a package brings, per kind of record."""
 
     id_key = "entity"
-    headers = ("记录类别", "新增", "更新", "删除")
+    headers = ("记录类别", "新增", "更新", "删除", "移出本网格")
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         row = self.row_at(index)
@@ -39,7 +39,7 @@ class ChangesModel(RowListModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return None if index.column() == 0 else int(
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        key = ("label", "new", "updated", "deleted")[index.column()]
+        key = ("label", "new", "updated", "deleted", "moved_out")[index.column()]
         return str(row[key]) if key != "label" else row[key]
 
 
@@ -169,7 +169,7 @@ class ExchangePage(QWidget):
         self.changes_model = ChangesModel(self)
         self.preview_conflicts = ConflictModel(self)
         self.refused_model = RefusedModel(self)
-        self.changes_view = self._table(self.changes_model, [8, 5, 5, 5], 0)
+        self.changes_view = self._table(self.changes_model, [8, 5, 5, 5, 6], 0)
         self.preview_conflicts_view = self._table(self.preview_conflicts, [6, 8, 6, 9, 9, 9], 5)
         self.refused_view = self._table(self.refused_model, [6, 10, 20], 2)
         self.preview_tabs = QTabWidget()
@@ -347,18 +347,18 @@ class ExchangePage(QWidget):
             result.summary()))
         rows = []
         for table in exchange.TABLES:
-            n, u, d = (result.new.get(table, 0), result.updated.get(table, 0),
-                       result.deleted.get(table, 0))
-            if n or u or d:
+            counts = {k: getattr(result, k).get(table, 0)
+                      for k in ("new", "updated", "deleted", "moved_out")}
+            if any(counts.values()):
                 rows.append({"entity": table, "label": ENTITY_LABELS.get(table, table),
-                             "new": n, "updated": u, "deleted": d})
+                             **counts})
         self.changes_model.set_rows(rows)
         self.preview_conflicts.set_rows(conflict_rows(self.conn, result.conflicts,
                                                       m.get("source_name") or ""))
         self.refused_model.set_rows(list(result.refused))
         t = result.totals()
         self.preview_tabs.setTabText(0, self.tr("新增和更新 ({0})").format(
-            t["new"] + t["updated"] + t["deleted"]))
+            t["new"] + t["updated"] + t["deleted"] + t["moved_out"]))
         self.preview_tabs.setTabText(1, self.tr("冲突 ({0})").format(t["conflicts"]))
         self.preview_tabs.setTabText(2, self.tr("拒绝 ({0})").format(t["refused"]))
 
