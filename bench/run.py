@@ -438,6 +438,72 @@ def dashboard(workdir: Path, residents: int) -> str:
                       line(f"dashboard_{residents}_one_community", statistics.median(one),
                            statistics.median(peer), "ms")])
 
+@benchmark
+def merge_package(workdir: Path, residents: int, changed: int = 20_000) -> str:
+    """Ours: merging.merge of a package of `changed` residents changed on another PC (three-way
+    per field, through Context: audit, search index, base kept). Peer: the same package read,
+    then one plain executemany UPDATE … WHERE uuid = ? in one transaction."""
+    import random
+    import shutil
+    import uuid as uuidlib
+
+    import db
+    from shequ_desktop import exchange, merging, package
+    from shequ_desktop.context import Context
+
+    street = street_db(workdir, residents)
+    office, peer_copy = workdir / "merge-office.db", workdir / "merge-peer.db"
+    for copy in (office, peer_copy):
+        shutil.copy(street, copy)
+    conn = db.open_db(street)
+    ids = sorted(random.Random(7).sample(
+        [r[0] for r in conn.execute("SELECT id FROM residents")], min(changed, residents)))
+    marks = ",".join(map(str, ids))
+    cols, before = exchange.forms(conn, "residents", f"WHERE t.id IN ({marks})")
+    conn.close()
+    # the other PC's changes: new phone, occupation and notes for each of them
+    u = cols.index("uuid")
+    rows, seen = [], {}
+    for i, row in enumerate(before):
+        record = dict(zip(cols, row))
+        new = {"phone": f"1{3 + i % 7}{i:09d}"[:11], "occupation": "网格交换测试",
+               "notes": f"第{i}条修改"}
+        seen[row[u]] = {k: record[k] for k in new}
+        record.update(new)
+        rows.append([record[c] for c in cols])
+    data = {"tables": {"residents": {"columns": cols, "rows": rows}}, "tombstones": [],
+            "seen": {"residents": seen}, "have": {}}
+    manifest = {"package": uuidlib.uuid4().hex, "source_site": uuidlib.uuid4().hex,
+                "source_name": "另一台电脑", "seq": 1, "created_at": exchange.now_utc(),
+                "unit_uuid": None, "unit_name": "全部", "target_site": None}
+    file = workdir / "changes.sqpkg"
+    package.write(file, "bench-passphrase", manifest, data)
+
+    conn = db.open_db(office)
+    start = time.perf_counter()
+    result = merging.merge(Context(conn, "bench"), file, "bench-passphrase")
+    ours = time.perf_counter() - start
+    assert result.totals()["updated"] == len(ids) and not result.conflicts, result.totals()
+    conn.close()
+
+    conn = db.open_db(peer_copy)
+    start = time.perf_counter()
+    _manifest, data = package.read(file, "bench-passphrase")
+    part = data["tables"]["residents"]
+    columns = [c for c in part["columns"] if c != "uuid"]
+    sets = ", ".join(f"{c} = (SELECT id FROM households WHERE uuid = ?)" if c == "household_id"
+                     else f"{c} = ?" for c in columns)
+    at = part["columns"].index("uuid")
+    with db.atomic(conn):
+        conn.executemany(
+            f"UPDATE residents SET {sets}, version = version + 1 WHERE uuid = ?",
+            ([v for c, v in zip(part["columns"], r) if c != "uuid"] + [r[at]]
+             for r in part["rows"]))
+    peer = time.perf_counter() - start
+    conn.close()
+    return line(f"merge_package_{len(ids)}", ours, peer, "s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=sorted(BENCHMARKS))

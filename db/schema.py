@@ -384,6 +384,62 @@ def m009_dashboard_indexes(db):
     """)
 
 
+def m010_exchange(db):
+    """Multi-PC exchange (shequ_desktop/exchange.py). tombstones: one row per deleted record
+    (written by Context.delete). sync_peers: the sites we exchanged packages with.
+    sync_base: per peer site, each record as last received from it (JSON, references as
+    uuids): the base of the three-way merge, with the peer's package number it came in
+    (`got`; sync_peers.acked_seq: up to which we have told the peer what we hold).
+    sync_conflicts: fields changed on both sides,
+    kept for the user to choose; values are JSON in package form."""
+    _script(db, """
+    CREATE TABLE tombstones (
+        id INTEGER PRIMARY KEY,
+        entity TEXT NOT NULL,
+        uuid TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        site TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX tombstones_uuid ON tombstones(entity, uuid);
+
+    CREATE TABLE sync_peers (
+        site TEXT PRIMARY KEY,
+        name TEXT,
+        unit_uuid TEXT,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        last_package TEXT,
+        merged_at TEXT,
+        exported_at TEXT
+    );
+
+    CREATE TABLE sync_base (
+        peer TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        uuid TEXT NOT NULL,
+        data TEXT NOT NULL,
+        got INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (peer, entity, uuid)
+    );
+
+    CREATE TABLE sync_conflicts (
+        id INTEGER PRIMARY KEY,
+        peer TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        uuid TEXT NOT NULL,
+        field TEXT NOT NULL,
+        base TEXT,
+        ours TEXT,
+        theirs TEXT,
+        found_at TEXT NOT NULL,
+        resolved_at TEXT,
+        resolution TEXT CHECK (resolution IS NULL OR resolution IN ('ours', 'theirs', 'agreed')),
+        resolved_by TEXT
+    );
+    CREATE INDEX sync_conflicts_open ON sync_conflicts(resolved_at, peer, entity, uuid);
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
-              m009_dashboard_indexes]
+              m009_dashboard_indexes, m010_exchange]

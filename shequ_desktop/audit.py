@@ -19,7 +19,7 @@ ACTIONS = {
     "create": "新增", "update": "修改", "delete": "删除", "status": "状态变更",
     "import": "导入", "export": "导出", "print": "打印", "unmask": "显示完整证件号",
     "merge": "合并", "login": "登录", "login_failed": "登录失败", "restore": "恢复备份",
-    "user": "用户管理", "backup": "备份",
+    "user": "用户管理", "backup": "备份", "resolve": "处理合并冲突",
 }
 
 

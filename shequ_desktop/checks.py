@@ -131,6 +131,12 @@ CHECKS = (
         SELECT r.id, r.name || '：' || {_AGE} || ' 岁（' || r.birth_date || '）'
         FROM residents r WHERE r.status = '在册' AND r.birth_date IS NOT NULL
           AND {_AGE} > 110"""),
+    Check("merge_conflicts_open", "数据交换合并后有冲突待处理（见“数据交换”页）", WARNING,
+          "sync_conflicts", """
+        SELECT c.id, coalesce(p.name, substr(c.peer, 1, 8)) || '：' || entity_label(c.entity)
+               || '“' || field_label(c.entity, c.field) || '”'
+        FROM sync_conflicts c LEFT JOIN sync_peers p ON p.site = c.peer
+        WHERE c.resolved_at IS NULL"""),
 )
 
 # Checked with the visit rule of shequ_desktop.visits (not one SQL query).
@@ -226,6 +232,11 @@ def run_checks(conn: sqlite3.Connection, today: dt.date | None = None,
     results = _storage_checks(conn)
     report(progress, 1, total)
     conn.create_function("id_problem", 1, _id_problem, deterministic=True)
+    from shequ_desktop.audit import field_label
+    from shequ_desktop.fields import ENTITY_LABELS
+    conn.create_function("field_label", 2, field_label, deterministic=True)
+    conn.create_function("entity_label", 1, lambda e: ENTITY_LABELS.get(e, e),
+                         deterministic=True)
     cur = conn.cursor()
     cur.row_factory = None
     for i, check in enumerate(CHECKS):

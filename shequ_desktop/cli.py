@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_transfer",
     "shequ_desktop.cli_reports",
     "shequ_desktop.cli_keys",
+    "shequ_desktop.cli_package",
 )
 
 

@@ -174,11 +174,19 @@ class Context:
         return self._record([Change(table, id, "update", k, current.get(k), v)
                              for k, v in diff.items()])
 
-    def delete(self, table: str, id: int) -> list[Change]:
+    def delete(self, table: str, id: int, *, tombstone: bool = True) -> list[Change]:
+        """Delete a record; its tombstone makes the deletion travel to other PCs (not when a
+        record only left this database's part of the data: a merge's 移出本网格)."""
         self._require_transaction()
         current = self.get(table, id)
         self._check(table, current)
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
+        if tombstone and current.get("uuid"):
+            from shequ_desktop.settings import site_id
+
+            self.conn.execute(
+                "INSERT OR REPLACE INTO tombstones (entity, uuid, deleted_at, site)"
+                " VALUES (?, ?, ?, ?)", (table, current["uuid"], now_utc(), site_id(self.conn)))
         return self._record([Change(table, id, "delete", None, current, None)])
 
 

@@ -143,7 +143,8 @@ ENTITY_LABELS = {
     "service_records": "服务记录", "point_adjustments": "积分调整", "point_redemptions": "积分兑换",
     "visits": "走访记录", "events": "事件", "event_log": "事件处理记录",
     "event_categories": "事件类别", "resident_events": "居民变动记录", "users": "用户",
-    "ledger": "台账", "settings": "设置", "focus": "重点人群",
+    "ledger": "台账", "settings": "设置", "focus": "重点人群", "sync_package": "数据交换包",
+    "sync_conflicts": "合并冲突",
 }
 
 

@@ -19,3 +19,16 @@ def put(conn: sqlite3.Connection, key: str, value: Any) -> None:
         conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key)"
                      " DO UPDATE SET value = excluded.value",
                      (key, json.dumps(value, ensure_ascii=False)))
+
+
+SITE_KEY = "sync.site_id"
+
+
+def site_id(conn: sqlite3.Connection) -> str:
+    """This installation's id for the multi-PC exchange: a uuid made on first need."""
+    site = get(conn, SITE_KEY)
+    if site is None:
+        import uuid
+        site = uuid.uuid4().hex
+        put(conn, SITE_KEY, site)
+    return site

@@ -213,3 +213,46 @@ def test_a_full_disk_during_an_import_is_explained_and_nothing_is_half_written(s
     assert dump(conn) == before
     conn.close()
     sound(path)
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    """A whole community as one data package, and an empty database to merge it into."""
+    from shequ_desktop import exchange
+    from shequ_desktop.context import Context
+    root = tmp_path_factory.mktemp("merge")
+    office = root / "office.db"
+    conn = db.open_db(office)
+    demo.generate(conn, residents=1500, seed=11)
+    total = conn.execute("SELECT count(*) FROM residents").fetchone()[0]
+    exchange.export_package(Context(conn, "社区"), root / "all.sqpkg", "口令abc123")
+    conn.close()
+    empty = root / "empty.db"
+    db.open_db(empty).close()
+    return root / "all.sqpkg", empty, total
+
+
+def test_merges_survive_sigkill_whole_or_not_at_all(handout, tmp_path):
+    package, empty, total = handout
+    rng = random.Random(10)
+    outcomes = []
+    for i in range(10):
+        path = tmp_path / f"merge{i}.db"
+        path.write_bytes(empty.read_bytes())
+        proc = spawn("-c", "import os, sys; os.environ['SHEQU_PACKAGE_PASSPHRASE'] = '口令abc123';"
+                     " from shequ_desktop.cli import main; sys.exit(main(sys.argv[1:]))",
+                     "package", "merge", "--db", str(path), str(package))
+        kill_after(proc, rng.uniform(0.2, 1.6))
+        sound(path)
+        conn = db.open_db(path)
+        people, merges, bases, peers = (conn.execute(sql).fetchone()[0] for sql in (
+            "SELECT count(*) FROM residents",
+            "SELECT count(*) FROM audit_log WHERE action = 'merge'",
+            "SELECT count(*) FROM sync_base", "SELECT count(*) FROM sync_peers"))
+        conn.close()
+        assert people in (0, total)                          # the whole package, or none of it
+        merged = people == total
+        assert (merges, peers) == ((1, 1) if merged else (0, 0))
+        assert (bases > 0) == merged
+        outcomes.append(merged)
+    assert any(outcomes) and not all(outcomes)               # kills fell before and after

@@ -19,7 +19,8 @@ DEMO_RESIDENTS = 8000
 
 
 class FirstStartDialog(QDialog):
-    """After exec(): `choice` is "demo" or "blank" (with community_name / street_name)."""
+    """After exec(): `choice` is "demo", "blank" (with community_name / street_name) or
+    "package" (a grid handed out by the office)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -54,6 +55,15 @@ class FirstStartDialog(QDialog):
         blank_form.addRow(self.tr("所属街道："), self.street_edit)
         blank_form.addRow(self.blank_button)
 
+        package_box = QGroupBox(self.tr("网格员电脑"))
+        package_layout = QVBoxLayout(package_box)
+        package_text = QLabel(self.tr("用社区办公室下发的数据交换包建立本机数据库，只含所分配的网格。"))
+        package_text.setWordWrap(True)
+        self.package_button = QPushButton(self.tr("从数据交换包建立…"))
+        self.package_button.clicked.connect(self._choose_package)
+        package_layout.addWidget(package_text)
+        package_layout.addWidget(self.package_button)
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("退出"))
         buttons.rejected.connect(self.reject)
@@ -62,6 +72,7 @@ class FirstStartDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(demo_box)
         layout.addWidget(blank_box)
+        layout.addWidget(package_box)
         layout.addWidget(buttons)
         self.resize(460, self.sizeHint().height())
 
@@ -75,6 +86,10 @@ class FirstStartDialog(QDialog):
 
     def _choose_demo(self) -> None:
         self.choice = "demo"
+        self.accept()
+
+    def _choose_package(self) -> None:
+        self.choice = "package"
         self.accept()
 
     def _choose_blank(self) -> None:
@@ -108,6 +123,35 @@ def load_demo(path, parent: QWidget | None = None, residents: int | None = None)
     return True
 
 
+def load_package(path, parent: QWidget | None = None) -> bool:
+    """Start the database from a package the office handed out (a merge into the empty
+    database, in the background). True when merged; False when not chosen or refused."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from ui.pages.exchange_page import FILE_FILTER, PassphraseDialog
+
+    title = QCoreApplication.translate("first_start", "选择数据交换包")
+    file, _ = QFileDialog.getOpenFileName(parent, title, "", FILE_FILTER)
+    if not file:
+        return False
+    passphrase = PassphraseDialog.ask(parent, confirm=False)
+    if not passphrase:
+        return False
+
+    def work(conn, progress):
+        from shequ_desktop import merging
+        return merging.merge(Context(conn, "系统"), file, passphrase, progress=progress)
+
+    label = QCoreApplication.translate("first_start", "正在建立本机数据库…")
+    task = background.run(work, path, parent=parent, label=label, on_failure=lambda exc: None)
+    task.wait()
+    if task.error is not None:
+        if not isinstance(task.error, Cancelled):
+            background.show_error(parent, task.error)
+        return False
+    return True
+
+
 def run_first_start(conn: sqlite3.Connection, path, parent: QWidget | None = None) -> bool:
     """Ask until the database has a community; False when the user quits instead."""
     ctx = Context(conn)
@@ -117,6 +161,9 @@ def run_first_start(conn: sqlite3.Connection, path, parent: QWidget | None = Non
             return False
         if dialog.choice == "demo":
             load_demo(path, parent)
+            continue
+        if dialog.choice == "package":
+            load_package(path, parent)
             continue
         try:
             community.init_community(ctx, dialog.community_name, dialog.street_name)

@@ -29,6 +29,7 @@ PAGES = (
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
     ("quality", "数据质量"),
+    ("exchange", "数据交换"),
     ("audit", "审计日志"),
     ("users", "用户"),
 )
@@ -195,6 +196,12 @@ class MainWindow(QMainWindow):
         from ui.pages.dashboard_page import DashboardPage, open_target
         page = DashboardPage(self.ctx)
         page.openRequested.connect(lambda target: open_target(self, target))
+        return page
+
+    def _build_exchange(self) -> QWidget:
+        from ui.pages.exchange_page import ExchangePage
+        page = ExchangePage(self.ctx, self.path)
+        page.merged.connect(lambda _result: self.refresh())
         return page
 
     def _build_quality(self) -> QWidget:

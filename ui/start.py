@@ -150,7 +150,7 @@ def _first_admin(make, path: Path):
 
 
 def _new_database(path: Path) -> Session | int:
-    from ui.first_start import FirstStartDialog, load_demo
+    from ui.first_start import FirstStartDialog, load_demo, load_package
 
     while True:
         choice = FirstStartDialog()
@@ -163,6 +163,13 @@ def _new_database(path: Path) -> Session | int:
                 return open_session(path)          # the login dialog, demo account filled in
             _discard(path)
             continue
+        if choice.choice == "package":             # a grid handed out by the office
+            conn, key = unlock.create_database(path)
+            conn.close()
+            if not load_package(path):
+                _discard(path)
+                continue
+            return _admin_for_new(path, key)
         made: list[sqlite3.Connection] = []
 
         def make(username, password, display_name, choice=choice):
@@ -185,6 +192,25 @@ def _new_database(path: Path) -> Session | int:
         user = users.load(conn, created[0])
         users.record_login(conn, path, user)
         return Session(conn, user, created[1], None)
+
+
+def _admin_for_new(path: Path, key: bytes) -> Session | int:
+    """The first administrator of a database that was just filled (from a package)."""
+    conn = db.open_db(path)
+
+    def make(username, password, display_name):
+        users.create_first_admin(Context(conn, username), path, username, password,
+                                 display_name, key)
+        return username, key
+
+    created = _first_admin(make, path)
+    if created is None:
+        conn.close()
+        _discard(path)
+        return QUIT
+    user = users.load(conn, created[0])
+    users.record_login(conn, path, user)
+    return Session(conn, user, key, None)
 
 
 def _discard(path: Path) -> None:

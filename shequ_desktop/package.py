@@ -1,0 +1,117 @@
+"""The data package file (数据交换包) that carries records between PCs on a USB stick.
+
+    header  = MAGIC (8 bytes) | format (1) | log2 n, r, p of scrypt (3) | salt (16) | nonce (12)
+    body    = AES-256-GCM( zlib( JSON {"manifest": …, "data": …} ) ), the header as associated data
+
+The key is scrypt(passphrase, salt) as in keys.py. GCM authenticates every byte, so a wrong
+passphrase, a truncated file or one flipped byte are all refused by the tag before anything is
+read; the manifest's counts and the SHA-256 of the data are checked after that as well.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+from shequ_desktop.errors import DomainError
+
+MAGIC = b"SHEQUPKG"
+FORMAT = 1
+SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P = 15, 8, 1
+_HEAD = struct.Struct("!8sBBBB16s12s")
+SUFFIX = ".sqpkg"
+
+
+class PackageError(DomainError):
+    """The file is not a package we can read: refused before anything is applied."""
+
+
+def _key(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
+    import hashlib
+    return hashlib.scrypt(passphrase.encode("utf-8"), salt=salt, n=2 ** log_n, r=r, p=p,
+                          maxmem=256 * 1024 * 1024, dklen=32)
+
+
+def data_digest(data: dict) -> str:
+    import hashlib
+    return hashlib.sha256(_canonical(data)).hexdigest()
+
+
+def _canonical(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def counts(data: dict) -> dict[str, int]:
+    out = {table: len(part["rows"]) for table, part in data["tables"].items()}
+    out["tombstones"] = len(data["tombstones"])
+    if data.get("gone"):
+        out["gone"] = len(data["gone"])
+    return out
+
+
+def write(path: str | os.PathLike, passphrase: str, manifest: dict, data: dict) -> int:
+    """Write the package (to a temporary name, then renamed); returns its size in bytes."""
+    import zlib
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if not passphrase:
+        raise PackageError("请输入数据包口令")
+    manifest = {**manifest, "format": FORMAT, "counts": counts(data),
+                "sha256": data_digest(data)}
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = _HEAD.pack(MAGIC, FORMAT, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, salt, nonce)
+    body = zlib.compress(_canonical({"manifest": manifest, "data": data}), 6)
+    sealed = AESGCM(_key(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)).encrypt(
+        nonce, body, header)
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as f:
+        f.write(header + sealed)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+    return len(header) + len(sealed)
+
+
+def read(path: str | os.PathLike, passphrase: str) -> tuple[dict, dict]:
+    """(manifest, data), or PackageError saying why the file is refused."""
+    import zlib
+
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    shown = os.fspath(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PackageError(f"无法读取数据包“{shown}”：{exc.strerror or exc}") from None
+    if len(raw) < _HEAD.size or not raw.startswith(MAGIC):
+        raise PackageError(f"“{shown}”不是社区网格工作台的数据交换包（或文件已被截断），未作任何修改")
+    magic, fmt, log_n, r, p, salt, nonce = _HEAD.unpack_from(raw)
+    if fmt != FORMAT:
+        raise PackageError(f"数据包“{shown}”的格式版本为 {fmt}，本程序只能读取版本 {FORMAT}，"
+                           "请升级程序后再合并")
+    if not (10 <= log_n <= 20 and 1 <= r <= 16 and 1 <= p <= 4):
+        raise PackageError(f"数据包“{shown}”已损坏（文件头不正确），未作任何修改")
+    if not passphrase:
+        raise PackageError("请输入数据包口令")
+    try:
+        body = AESGCM(_key(passphrase, salt, log_n, r, p)).decrypt(
+            nonce, raw[_HEAD.size:], raw[:_HEAD.size])
+    except (InvalidTag, ValueError):
+        raise PackageError(f"无法打开数据包“{shown}”：口令不正确，或文件已损坏、被截断或被改动。"
+                           "未作任何修改") from None
+    try:
+        payload = json.loads(zlib.decompress(body))
+        manifest, data = payload["manifest"], payload["data"]
+        data["tables"], data["tombstones"], data["seen"], data["have"]
+    except (ValueError, KeyError, TypeError, zlib.error):
+        raise PackageError(f"数据包“{shown}”的内容不完整，未作任何修改") from None
+    if manifest.get("sha256") != data_digest(data):
+        raise PackageError(f"数据包“{shown}”的校验值与内容不符（内容被改动），未作任何修改")
+    if manifest.get("counts") != counts(data):
+        raise PackageError(f"数据包“{shown}”的记录数与清单不符，未作任何修改")
+    return manifest, data
