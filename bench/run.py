@@ -295,10 +295,11 @@ def ledger(workdir: Path, residents: int) -> str:
     return "\n".join(out)
 
 
-def _transfer(mode: str, *args) -> tuple[float, float, int]:
+def _transfer(mode: str, *args, env: dict | None = None) -> tuple[float, float, int]:
     """(seconds, peak MB, rows) of one bench/transfer_probe.py run in a fresh process."""
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "transfer_probe.py"), mode,
-                           *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+                           *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})})
     found = [t for t in done.stdout.splitlines() if t.startswith("result ")]
     if done.returncode or not found:
         raise RuntimeError(f"transfer_probe {mode}: {done.stderr[-2000:]}")
@@ -502,6 +503,56 @@ def merge_package(workdir: Path, residents: int, changed: int = 20_000) -> str:
     peer = time.perf_counter() - start
     conn.close()
     return line(f"merge_package_{len(ids)}", ours, peer, "s")
+
+
+@benchmark
+def encryption(workdir: Path, residents: int) -> str:
+    """The cost of encryption at rest (SQLCipher, issue 4): ours is the encrypted database,
+    the peer the same database plain, in the same run. Search: the five kinds of input of the
+    search benchmark (median of 15 each), alternating plain and encrypted. Import: the
+    100,000-row sheet into an empty database, fresh processes, plain then encrypted. Start-up:
+    the main window on the street database, plain and encrypted (medians of 5)."""
+    import shutil
+
+    import db
+    from shequ_desktop.keys import new_db_key
+    from shequ_desktop.resident_list import ResidentQuery
+
+    plain_path = street_db(workdir, residents)
+    secret_path = workdir / f"street-{residents}-encrypted.db"
+    key = new_db_key()
+    if not secret_path.exists():
+        db.open_db(plain_path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+        shutil.copyfile(plain_path, secret_path)
+        db.encrypt_file(secret_path, key)
+    db.use_key(secret_path, key)
+    plain, secret = db.open_db(plain_path), db.open_db(secret_path)
+    out = []
+    for kind, text, _sql, _params in _search_inputs(plain, residents):
+        query = ResidentQuery(text=text)
+        peer, expected = _ms(lambda: query.ids(plain), 15)
+        ours, found = _ms(lambda: query.ids(secret), 15)
+        assert found == expected, kind
+        out.append(line(f"encrypted_search_{kind}", statistics.median(ours),
+                        statistics.median(peer), "ms"))
+    plain.close()
+    secret.close()
+    sheet = workdir / f"import_{IMPORT_ROWS}.xlsx"
+    if not sheet.exists():
+        _transfer("sheet", sheet, IMPORT_ROWS)
+    times = {}
+    for name, env in (("plain", {}), ("encrypted", {"BENCH_DB_KEY": key.hex()})):
+        target = workdir / f"import-{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        times[name] = _transfer("import-ours", sheet, target, env=env)
+    out.append(line(f"encrypted_import_xlsx_{IMPORT_ROWS // 1000}k", times["encrypted"][0],
+                    times["plain"][0], "s"))
+    _startup(["app", str(secret_path), key.hex()], 1)
+    peer = _startup(["app", str(plain_path)], 5)
+    ours = _startup(["app", str(secret_path), key.hex()], 5)
+    out.append(line(f"encrypted_startup_{residents}", ours, peer, "s"))
+    return "\n".join(out)
 
 
 def main() -> None:

@@ -50,6 +50,8 @@ def main():
         from ui.app import build_main_window
 
         path = sys.argv[2]
+        if len(sys.argv) > 3:                   # an encrypted database and its key (hex)
+            db.use_key(path, bytes.fromhex(sys.argv[3]))
         window = build_main_window(db.open_db(path), path)
     window.show()
     QTimer.singleShot(0, shown)

@@ -214,6 +214,9 @@ def main() -> None:
         write_sheet(args[0], int(args[1]))
         print(f"result 0 {peak_mb():.1f} {args[1]}")
         return
+    if os.environ.get("BENCH_DB_KEY"):          # the database is (to be) encrypted
+        import db
+        db.use_key(args[-1], bytes.fromhex(os.environ["BENCH_DB_KEY"]))
     fn = {"import-ours": import_ours, "import-peer": import_peer,
           "import-peer-same": import_peer_same,
           "export-ours": export_ours, "export-peer": export_peer}[mode]

@@ -3,7 +3,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QLineEdit
 
-from shequ_desktop import audit, keys, users
+from shequ_desktop import audit, keys, unlock, users
 from shequ_desktop.context import Context
 from ui import app as ui_app
 from ui import login
@@ -109,3 +109,105 @@ def test_changing_ones_own_password_and_locking_by_hand(qtbot, conn, db_path, tm
     assert audit.entries(conn, action="user")[0]["summary"].endswith("修改了自己的密码")
     window.file_menu.actions()[1].trigger()
     assert locked == [1]
+
+
+# --- opening an encrypted database (ui/start.py) -----------------------------------------------
+
+def _answer(monkeypatch, cls, **fields):
+    """Make `cls.exec` fill in the fields and press OK, recording the dialogs it saw."""
+    seen = []
+
+    def answer(dialog):
+        seen.append(dialog)
+        for name, value in fields.items():
+            getattr(dialog, name).setText(value)
+        dialog.submit()
+        return dialog.result()
+
+    monkeypatch.setattr(cls, "exec", answer)
+    return seen
+
+
+def _plain_street(path, admin=True):
+    import db
+    from shequ_desktop import demo
+
+    conn = db.open_db(path)
+    demo.generate(conn, residents=120, seed=2)
+    if admin:
+        users.create_first_admin(Context(conn), path, "admin", "Jiedao-2026")
+    n = conn.execute("SELECT count(*) FROM residents").fetchone()[0]
+    conn.close()
+    return n
+
+
+def test_a_plain_database_of_an_older_version_is_encrypted_after_sign_in(qapp, tmp_path,
+                                                                        monkeypatch):
+    import db
+    from ui import start
+
+    path = tmp_path / "old.db"
+    n = _plain_street(path)
+    _answer(monkeypatch, login.LoginDialog, username="admin", password="Jiedao-2026")
+    session = start.open_session(path)
+    assert session.user.username == "admin"
+    assert session.conn.execute("SELECT count(*) FROM residents").fetchone()[0] == n
+    session.conn.close()
+    assert db.is_encrypted(path)
+    assert audit.entries(db.open_db(path), action="login")
+
+
+def test_the_recovery_key_opens_a_database_whose_key_file_is_lost(qapp, tmp_path, monkeypatch):
+    import db
+    from ui import start
+
+    path = tmp_path / "old.db"
+    _plain_street(path)
+    key = keys.KeyFile.load(path).unwrap("admin", "Jiedao-2026")
+    unlock.encrypt_plain(path, key)
+    keys.KeyFile.path_for(path).unlink()
+    db.forget_keys()
+    seen = _answer(monkeypatch, login.RecoveryDialog, key_text=keys.recovery_text(key),
+                   password="Newpass-2026", again="Newpass-2026")
+    session = start.open_session(path)
+    assert len(seen) == 1 and "找不到密钥文件" in seen[0].intro.text()
+    assert session.user.role == "管理员" and session.db_key == key
+    session.conn.close()
+    assert keys.KeyFile.load(path).unwrap("admin", "Newpass-2026") == key
+
+
+def test_forgot_password_in_the_login_dialog_uses_the_recovery_key(qtbot, tmp_path,
+                                                                   monkeypatch):
+    path = tmp_path / "old.db"
+    _plain_street(path)
+    key = keys.KeyFile.load(path).unwrap("admin", "Jiedao-2026")
+    _answer(monkeypatch, login.RecoveryDialog, key_text="AAAA-BBBB",
+            password="Newpass-2026", again="Newpass-2026")
+    dialog = login.LoginDialog(path)
+    qtbot.addWidget(dialog)
+    dialog.recover()
+    assert dialog.result() != QDialog.DialogCode.Accepted          # a mistyped key
+    _answer(monkeypatch, login.RecoveryDialog, key_text=keys.recovery_text(key),
+            password="Newpass-2026", again="Newpass-2026")
+    dialog.recover()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.login == "admin" and dialog.db_key == key
+
+
+def test_a_plain_database_without_users_gets_its_administrator_then_is_encrypted(
+        qapp, tmp_path, monkeypatch):
+    import db
+    from ui import start
+
+    path = tmp_path / "init.db"
+    n = _plain_street(path, admin=False)
+    _answer(monkeypatch, login.FirstAdminDialog, display_name="张三",
+            password="Jiedao-2026", again="Jiedao-2026")
+    shown = []
+    monkeypatch.setattr(login.RecoveryKeyDialog, "exec",
+                        lambda dialog: shown.append(dialog.text) or 1)
+    session = start.open_session(path)
+    assert session.user.role == "管理员" and session.user.display_name == "张三"
+    assert session.conn.execute("SELECT count(*) FROM residents").fetchone()[0] == n
+    session.conn.close()
+    assert db.is_encrypted(path) and keys.from_recovery_text(shown[0]) == session.db_key
