@@ -100,13 +100,17 @@ class Access:
     def _below_another(self, conn: sqlite3.Connection, unit_id: int) -> bool:
         return bool((self.unit_ids - {unit_id}).intersection(_ancestors(conn, unit_id)))
 
-    def check_read_unit(self, unit_id: int) -> None:
-        """Refuse a 网格员 a unit outside their units' subtrees."""
+    def may_read(self, unit_id: int | None) -> bool:
+        """The unit is within what the user may read (always, unless a 网格员)."""
         if not self.restricted:
-            return
+            return True
         if self.readable is None:
             raise ValueError("call with_read_scope(conn) first (setting Context.access does)")
-        if unit_id not in self.readable:
+        return unit_id in self.readable
+
+    def check_read_unit(self, unit_id: int) -> None:
+        """Refuse a 网格员 a unit outside their units' subtrees."""
+        if not self.may_read(unit_id):
             raise NotPermitted(OUTSIDE)
 
     def check_read(self, conn: sqlite3.Connection, table: str, values: dict) -> None:
@@ -190,3 +194,13 @@ def scope(access: Access | None, unit_id: int | None) -> tuple[str, object] | No
     if access is not None and access.restricted:
         return READ_SCOPE_SQL, json.dumps(sorted(access.unit_ids))
     return None
+
+
+def named_scope(access: Access | None, unit_id: int | None,
+                name: str = "unit") -> tuple[str, dict]:
+    """scope() for queries with named parameters: (WITH clause defining `subtree(id)` with
+    `:name`, {name: its value}), or ("", {}) for the whole database."""
+    within = scope(access, unit_id)
+    if within is None:
+        return "", {}
+    return within[0].replace("?", f":{name}", 1), {name: within[1]}

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from shequ_desktop import workdays
 from shequ_desktop.context import Change, Context, Result
 from shequ_desktop.errors import DomainError, FieldError, NotFoundError, ValidationError
-from shequ_desktop.grid import SUBTREE_SQL
+from shequ_desktop.access import Access, scope
 from shequ_desktop.validation import clean_text, parse_date
 
 REPORTED, ACCEPTED, IN_PROGRESS, CLOSED, ARCHIVED = STATUSES = (
@@ -315,10 +315,12 @@ def _days(a: str, b: dt.date) -> int:
 
 def list_events(conn: sqlite3.Connection, status: str | Iterable[str] | None = None,
                 category_id: int | None = None, unit_id: int | None = None,
-                overdue: bool | None = None, on: dt.date | str | None = None) -> list[dict]:
+                overdue: bool | None = None, on: dt.date | str | None = None,
+                access: Access | None = None) -> list[dict]:
     """Events, open ones first (awaiting acceptance, then by deadline), then closed ones.
 
-    unit_id: that unit's whole subtree. overdue: True only overdue ones, False only not
+    unit_id: that unit's whole subtree (access.scope: a 网格员's units when None, and a unit
+    outside them is NotPermitted). overdue: True only overdue ones, False only not
     overdue, None both. `on`: the day overdue and days open are counted for (today).
     Each row: the event's columns, plus category, grid (the grid's name), unit_path,
     days_open (calendar days from found_at to closed_at or `on`), overdue (bool),
@@ -327,10 +329,10 @@ def list_events(conn: sqlite3.Connection, status: str | Iterable[str] | None = N
     """
     day = _today(on)
     where, params = [], []
-    prefix = ""
-    if unit_id is not None:
-        prefix = SUBTREE_SQL
-        params.append(unit_id)
+    prefix, within = "", scope(access, unit_id)
+    if within is not None:
+        prefix = within[0]
+        params.append(within[1])
         where.append("e.unit_id IN (SELECT id FROM subtree)")
     wanted = _statuses(status)
     if wanted is not None:
@@ -385,7 +387,7 @@ def log(conn: sqlite3.Connection, event_id: int) -> list[dict]:
 
 
 def figures(conn: sqlite3.Connection, start, end, unit_id: int | None = None,
-            today: dt.date | None = None) -> dict[str, int]:
+            today: dt.date | None = None, access: Access | None = None) -> dict[str, int]:
     """The monthly report's counts for the period start..end (both days included).
 
     opened: events found (found_at) in the period. closed: events closed (closed_at) in the
@@ -395,9 +397,10 @@ def figures(conn: sqlite3.Connection, start, end, unit_id: int | None = None,
     """
     first, last = parse_date(start), parse_date(end)
     on = min(last, (today or dt.date.today()).isoformat())
-    prefix, scope, params = "", "", []
-    if unit_id is not None:
-        prefix, scope, params = SUBTREE_SQL, "AND unit_id IN (SELECT id FROM subtree)", [unit_id]
+    prefix, where, params = "", "", []
+    within = scope(access, unit_id)
+    if within is not None:
+        prefix, where, params = within[0], "AND unit_id IN (SELECT id FROM subtree)", [within[1]]
     row = conn.execute(prefix + f"""
         SELECT
             coalesce(sum(found_at BETWEEN ? AND ?), 0),
@@ -405,7 +408,7 @@ def figures(conn: sqlite3.Connection, start, end, unit_id: int | None = None,
             coalesce(sum(closed_at BETWEEN ? AND ? AND closed_at <= deadline), 0),
             coalesce(sum(accepted_at <= ? AND deadline < ?
                          AND (closed_at IS NULL OR closed_at > ?)), 0)
-        FROM events WHERE 1 {scope}""",
+        FROM events WHERE 1 {where}""",
                        [*params, first, last, first, last, first, last, on, on, on]).fetchone()
     return dict(zip(("opened", "closed", "closed_on_time", "overdue"), row))
 
@@ -416,21 +419,23 @@ RECORD_KEYS = ("id", "category", "grid", "unit_path", "description", "location",
 
 
 def list_records(conn: sqlite3.Connection, status: str | None = None, overdue: bool = False,
-                 on: dt.date | str | None = None) -> list[dict]:
+                 on: dt.date | str | None = None, access: Access | None = None) -> list[dict]:
     """JSON-ready rows for `shequ events list [--status S] [--overdue] [--on DATE] --json`."""
-    rows = list_events(conn, status=status, overdue=True if overdue else None, on=on)
+    rows = list_events(conn, status=status, overdue=True if overdue else None, on=on,
+                       access=access)
     return [{k: r[k] for k in RECORD_KEYS} for r in rows]
 
 
-def unit_choices(conn: sqlite3.Connection, unit_id: int | None = None) -> list[tuple[int, str]]:
-    """Where a new event may be filed: (id, "社区 / 网格") of every grid, in tree order, and
-    first, when `unit_id` lies below a grid (a building, a unit), that unit itself as
-    "网格 / 楼栋 / 单元"."""
+def unit_choices(conn: sqlite3.Connection, unit_id: int | None = None,
+                 access: Access | None = None) -> list[tuple[int, str]]:
+    """Where a new event may be filed: (id, "社区 / 网格") of every grid (a 网格员's: those
+    they may read), in tree order, and first, when `unit_id` lies below a grid (a building,
+    a unit), that unit itself as "网格 / 楼栋 / 单元"."""
     rows = conn.execute("""
         SELECT g.id, coalesce(p.name || ' / ', '') || g.name FROM grid_units g
         LEFT JOIN grid_units p ON p.id = g.parent_id
         WHERE g.level = 'grid' ORDER BY p.sort, p.id, g.sort, g.id""").fetchall()
-    choices = [(r[0], r[1]) for r in rows]
+    choices = [(r[0], r[1]) for r in rows if access is None or access.may_read(r[0])]
     if unit_id is not None and unit_id not in {c[0] for c in choices}:
         places = _places(conn, {unit_id})
         level = conn.execute("SELECT level FROM grid_units WHERE id = ?", (unit_id,)).fetchone()

@@ -21,7 +21,8 @@ from typing import Callable
 from shequ_desktop import codes
 from shequ_desktop.errors import DomainError
 from shequ_desktop.fields import field
-from shequ_desktop.grid import SUBTREE_SQL, Places
+from shequ_desktop.access import Access, named_scope
+from shequ_desktop.grid import Places
 from shequ_desktop.masking import mask_id, mask_phone
 from shequ_desktop.pdf.ledger import Column, Group, LedgerTable
 
@@ -100,13 +101,12 @@ def _masker(unmask: bool) -> tuple[Callable, Callable]:
     return mask_id, mask_phone
 
 
-def _scope_sql(unit_id: int | None, column: str) -> tuple[str, str]:
-    """(WITH prefix, AND condition) restricting `column` (a grid unit id) to the subtree of
-    :unit; nothing when `unit_id` is None."""
-    if unit_id is None:
+def _scope_sql(q: _Query, column: str) -> tuple[str, str]:
+    """(WITH prefix, AND condition) restricting `column` (a grid unit id) to the query's
+    scope (access.scope: the subtree of :unit); nothing for the whole database."""
+    if not q.head:
         return "", ""
-    return (SUBTREE_SQL.replace("SELECT ? UNION ALL", "SELECT :unit UNION ALL", 1),
-            f"AND {column} IN (SELECT id FROM subtree)")
+    return q.head, f"AND {column} IN (SELECT id FROM subtree)"
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[tuple]:
@@ -149,9 +149,13 @@ class _Query:
     group: str | None
     unmask: bool
     today: dt.date
+    access: Access | None = None
+
+    def __post_init__(self) -> None:
+        self.head, self.scope_params = named_scope(self.access, self.unit_id)
 
     def params(self, **more) -> dict:
-        return {"unit": self.unit_id, "start": self.month.first.isoformat(),
+        return {**self.scope_params, "start": self.month.first.isoformat(),
                 "end": self.month.last.isoformat(), **more}
 
     @property
@@ -167,7 +171,7 @@ def _residents(q: _Query) -> tuple[list[Column], list[Group]]:
     gender, ethnicity = _labels("gender"), _labels("ethnicity")
     relation, residence = _labels("relation"), _labels("residence_type")
     education, political = _labels("education"), _labels("political_status")
-    head, scope = _scope_sql(q.unit_id, "ho.unit_id")
+    head, scope = _scope_sql(q, "ho.unit_id")
     rows = _rows(q.conn, head + f"""
         SELECT ho.unit_id, ho.room_no, h.id, r.relation_to_head, r.id, r.name, r.gender,
                r.birth_date, r.id_number, r.ethnicity, r.residence_type, r.phone,
@@ -208,7 +212,7 @@ def _focus(q: _Query) -> tuple[list[Column], list[Group]]:
     """重点人群台账: members of each focus group at the month's end, with their last visit."""
     show_id, show_phone = _masker(q.unmask)
     gender = _labels("gender")
-    head, scope = _scope_sql(q.unit_id, "ho.unit_id")
+    head, scope = _scope_sql(q, "ho.unit_id")
     rows = _rows(q.conn, head + f"""
         SELECT t.sort, t.id, t.name, t.visit_interval_days, rt.since, ho.unit_id, ho.room_no,
                r.id, r.name, r.gender, r.birth_date, r.id_number, r.phone,
@@ -252,7 +256,7 @@ def _focus(q: _Query) -> tuple[list[Column], list[Group]]:
 
 def _visits(q: _Query) -> tuple[list[Column], list[Group]]:
     """走访记录台账: the visits made in the month, by grid, by day."""
-    head, scope = _scope_sql(q.unit_id, "ho.unit_id")
+    head, scope = _scope_sql(q, "ho.unit_id")
     rows = _rows(q.conn, head + f"""
         SELECT v.visited_on, v.id, ho.unit_id, ho.room_no, r.name, v.method, v.visitor,
                v.findings, v.follow_up, v.follow_up_note,
@@ -282,7 +286,7 @@ def _events(q: _Query) -> tuple[list[Column], list[Group]]:
     it began), with their status now and how many days they were open."""
     from shequ_desktop.events import DONE_STATUSES, STATUSES
 
-    head, scope = _scope_sql(q.unit_id, "e.unit_id")
+    head, scope = _scope_sql(q, "e.unit_id")
     rows = _rows(q.conn, head + f"""
         SELECT e.id, e.found_at, c.name, e.unit_id, e.location, e.description, e.reporter,
                e.status, e.accepted_at, e.deadline, e.closed_at
@@ -325,7 +329,7 @@ def _houses(q: _Query) -> tuple[list[Column], list[Group]]:
     """房屋台账: every house by building, with its usage, owner and who lives there."""
     show_id, show_phone = _masker(q.unmask)
     usage_label = _labels("house_usage")
-    head, scope = _scope_sql(q.unit_id, "ho.unit_id")
+    head, scope = _scope_sql(q, "ho.unit_id")
     rows = _rows(q.conn, head + f"""
         SELECT ho.id, ho.unit_id, ho.room_no, ho.floor, ho.area, ho.usage, ho.owner_name,
                ho.owner_phone, ho.owner_id_number, ho.notes,
@@ -380,8 +384,8 @@ def _volunteers(q: _Query) -> tuple[list[Column], list[Group]]:
     # A unit narrows to volunteers of its teams, or living in it, or who served in its
     # activities.
     head, scope = "WITH ", ""
-    if q.unit_id is not None:
-        head = _scope_sql(q.unit_id, "")[0] + ", "
+    if q.head:
+        head = q.head + ", "
         scope = """AND (vt.unit_id IN (SELECT id FROM subtree)
             OR v.resident_id IN (SELECT r.id FROM subtree s JOIN houses ho ON ho.unit_id = s.id
                 JOIN households h ON h.house_id = ho.id JOIN residents r
@@ -454,6 +458,19 @@ _LEDGERS = {
 }
 
 
+def scope_title(conn: sqlite3.Connection, places: Places, unit_id: int | None,
+                access: Access | None) -> tuple[int | None, list[tuple[str, str]]]:
+    """(the unit to print, the title block's unit lines). A 网格员 without a chosen unit
+    prints their one unit as if chosen; several units are named one by one."""
+    if unit_id is None and access is not None and access.restricted:
+        roots = access.roots(conn)
+        if len(roots) == 1:
+            unit_id = roots[0]
+        else:
+            return None, [("网格", "、".join(places.units[u][2] for u in roots))]
+    return unit_id, places.scope(unit_id)
+
+
 def available(conn: sqlite3.Connection) -> list[str]:
     """The kinds this database can print (the volunteer ledger needs the volunteer tables)."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -462,8 +479,9 @@ def available(conn: sqlite3.Connection) -> list[str]:
 
 def table(conn: sqlite3.Connection, kind: str, *, unit_id: int | None = None,
           month: str | None = None, unmask: bool = False, group: str | None = "",
-          today: dt.date | None = None) -> LedgerTable:
-    """The ledger `kind` for the subtree of `unit_id` (None: everything) and `month`
+          today: dt.date | None = None, access: Access | None = None) -> LedgerTable:
+    """The ledger `kind` for the subtree of `unit_id` (None: everything, or with a 网格员's
+    `access` their units; a unit outside them is NotPermitted) and `month`
     ('YYYY-MM', None: this month). `group`: a key of GROUPINGS[kind], "" for the ledger's usual
     grouping, None for none. Raises DomainError for an unknown kind, grouping, month or unit,
     or a ledger whose tables this database does not have yet."""
@@ -481,9 +499,10 @@ def table(conn: sqlite3.Connection, kind: str, *, unit_id: int | None = None,
     places = Places(conn)
     if unit_id is not None and unit_id not in places.units:
         raise DomainError(f"找不到网格单元（编号 {unit_id}）")
+    unit_id, info = scope_title(conn, places, unit_id, access)
     fn, count_unit, landscape = _LEDGERS[kind]
-    columns, groups = fn(_Query(conn, places, unit_id, period, group, unmask, today))
-    info = [*places.scope(unit_id), ("期间", period.label)]
+    columns, groups = fn(_Query(conn, places, unit_id, period, group, unmask, today, access))
+    info.append(("期间", period.label))
     if kind == "volunteers":
         info.append(("时长单位", "小时"))
     return LedgerTable(

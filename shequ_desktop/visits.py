@@ -17,9 +17,10 @@ from db.driver import sqlite3
 import unicodedata
 from typing import Any, Iterable
 
+from shequ_desktop.access import Access, named_scope, scope
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.grid import SUBTREE_SQL, Places
+from shequ_desktop.grid import Places
 from shequ_desktop.validation import clean_text, parse_date
 
 METHODS = ("入户", "电话", "视频", "其他")
@@ -215,16 +216,17 @@ def _iso(day) -> str:
 
 
 def _due_parts(conn: sqlite3.Connection, on: str, unit_id: int | None,
-               horizon: dt.date | None, visits_until: str | None) -> tuple[str, str, str, dict]:
-    """(WITH clause, pre-scope, post-scope, parameters) of the due queries."""
-    head = pre = post = ""
-    params: dict[str, Any] = {
-        "on": on, "visits_until": visits_until or on,
-        "horizon": _ALL if horizon is None else horizon.toordinal() + _JD}
-    if unit_id is not None:
-        head = SUBTREE_SQL.replace("SELECT ? UNION ALL", "SELECT :unit UNION ALL", 1)
-        params["unit"] = unit_id
-        level = conn.execute("SELECT level FROM grid_units WHERE id = ?", (unit_id,)).fetchone()
+               horizon: dt.date | None, visits_until: str | None,
+               access: Access | None = None) -> tuple[str, str, str, dict]:
+    """(WITH clause, pre-scope, post-scope, parameters) of the due queries; the WITH clause
+    is empty for the whole database."""
+    pre = post = ""
+    head, params = named_scope(access, unit_id)
+    params.update({"on": on, "visits_until": visits_until or on,
+                   "horizon": _ALL if horizon is None else horizon.toordinal() + _JD})
+    if head:
+        level = None if unit_id is None else conn.execute(
+            "SELECT level FROM grid_units WHERE id = ?", (unit_id,)).fetchone()
         if level is not None and level[0] == "street":
             post = _POST_SCOPE
         else:
@@ -233,11 +235,12 @@ def _due_parts(conn: sqlite3.Connection, on: str, unit_id: int | None,
 
 
 def _raw_due(conn: sqlite3.Connection, on: str, unit_id: int | None,
-             horizon: dt.date | None, visits_until: str | None = None) -> list[tuple]:
+             horizon: dt.date | None, visits_until: str | None = None,
+             access: Access | None = None) -> list[tuple]:
     """(resident_id, name, household_id, unit_id, room_no, interval_days, tag_ids,
     last_visit, due as a Julian day number) of the members due by `horizon` (None: all),
     unordered."""
-    head, pre, post, params = _due_parts(conn, on, unit_id, horizon, visits_until)
+    head, pre, post, params = _due_parts(conn, on, unit_id, horizon, visits_until, access)
     cur = conn.cursor()
     cur.row_factory = None          # plain tuples: tens of thousands of rows for a street
     return cur.execute(_DUE_SQL.format(head=head, pre_scope=pre, post_scope=post),
@@ -245,24 +248,27 @@ def _raw_due(conn: sqlite3.Connection, on: str, unit_id: int | None,
 
 
 def due_counts(conn: sqlite3.Connection, on: dt.date | str | None = None,
-               unit_id: int | None = None, within_days: int = 7) -> dict:
+               unit_id: int | None = None, within_days: int = 7,
+               access: Access | None = None) -> dict:
     """How many rows due() would list, counted in SQL: {"due": n, "overdue": those with
     days_overdue > 0, "never_visited": those never visited}."""
     on_iso = _iso(on)
     day = dt.date.fromisoformat(on_iso)
     head, pre, post, params = _due_parts(conn, on_iso, unit_id,
-                                         day + dt.timedelta(days=within_days), None)
+                                         day + dt.timedelta(days=within_days), None, access)
     params["today"] = day.toordinal() + _JD
-    join, active = ("", _ACTIVE_ONLY) if unit_id is None else (_IN_PLACE, "r.status = '在册'")
+    join, active = ("", _ACTIVE_ONLY) if not head else (_IN_PLACE, "r.status = '在册'")
     due, overdue, never = conn.execute(_DUE_COUNTS_SQL.format(
         head=head, pre_scope=pre, post_scope=post, join=join, active=active), params).fetchone()
     return {"due": due, "overdue": overdue, "never_visited": never}
 
 
 def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int | None = None,
-        within_days: int = 7, include_not_due: bool = False) -> list[dict]:
+        within_days: int = 7, include_not_due: bool = False,
+        access: Access | None = None) -> list[dict]:
     """Focus-group members whose visit is overdue or due within `within_days` of `on` (today
-    when None), in the subtree of `unit_id` (everyone when None).
+    when None), in the subtree of `unit_id` (everyone when None; with a 网格员's `access`,
+    their units, and a unit outside them is NotPermitted).
 
     Each row: resident_id, name, household_id, address, grid, community, tags (names, in tag
     order), interval_days (the shortest among the active tags), last_visit (ISO or None),
@@ -274,7 +280,7 @@ def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int 
     on_iso = _iso(on)
     day = dt.date.fromisoformat(on_iso)
     horizon = None if include_not_due else day + dt.timedelta(days=within_days)
-    raw = _raw_due(conn, on_iso, unit_id, horizon)
+    raw = _raw_due(conn, on_iso, unit_id, horizon, access=access)
     raw.sort(key=lambda r: (r[7] is not None, r[8], r[0]))
     places = Places(conn)
     names, rank = {}, {}
@@ -306,7 +312,7 @@ def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int 
 
 def due_records(conn: sqlite3.Connection, on: dt.date | str | None = None,
                 unit_code: str | None = None, within_days: int = 7,
-                include_not_due: bool = False) -> list[dict]:
+                include_not_due: bool = False, access: Access | None = None) -> list[dict]:
     """due() as JSON-ready rows for `shequ visits due --json` (unit by grid_units.code).
 
     Raises DomainError for an unknown unit code or an unreadable date.
@@ -320,13 +326,13 @@ def due_records(conn: sqlite3.Connection, on: dt.date | str | None = None,
     keys = ("resident_id", "name", "address", "community", "grid", "tags", "interval_days",
             "last_visit", "due_on", "days_overdue", "never_visited")
     return [{k: row[k] for k in keys}
-            for row in due(conn, on, unit_id, within_days, include_not_due)]
+            for row in due(conn, on, unit_id, within_days, include_not_due, access)]
 
 
 # --- monthly figures ---------------------------------------------------------------------------
 
 def month_figures(conn: sqlite3.Connection, year: int, month: int,
-                  unit_id: int | None = None) -> dict:
+                  unit_id: int | None = None, access: Access | None = None) -> dict:
     """Figures for the monthly report, for the focus-group members of the unit:
 
     due       应访: members (tags active at month end) whose visit fell due by the month's
@@ -342,19 +348,20 @@ def month_figures(conn: sqlite3.Connection, year: int, month: int,
     last = dt.date(year, month, calendar.monthrange(year, month)[1])
     start, end = first.isoformat(), last.isoformat()
     before = (first - dt.timedelta(days=1)).isoformat()
-    due_ids = {r[0] for r in _raw_due(conn, end, unit_id, last, visits_until=before)}
+    due_ids = {r[0] for r in _raw_due(conn, end, unit_id, last, before, access)}
     visited = {r[0] for r in conn.execute(
         "SELECT DISTINCT resident_id FROM visits WHERE visited_on BETWEEN ? AND ?", (start, end))}
-    if unit_id is None:
+    within = scope(access, unit_id)
+    if within is None:
         visits = conn.execute("SELECT count(*) FROM visits WHERE visited_on BETWEEN ? AND ?",
                               (start, end)).fetchone()[0]
     else:
-        visits = conn.execute(SUBTREE_SQL + """
+        visits = conn.execute(within[0] + """
             SELECT count(*) FROM subtree s CROSS JOIN houses ho ON ho.unit_id = s.id
             CROSS JOIN households h ON h.house_id = ho.id
             CROSS JOIN residents r ON r.household_id = h.id
             CROSS JOIN visits v ON v.resident_id = r.id
-            WHERE v.visited_on BETWEEN ? AND ?""", (unit_id, start, end)).fetchone()[0]
-    overdue = len(_raw_due(conn, end, unit_id, last - dt.timedelta(days=1)))
+            WHERE v.visited_on BETWEEN ? AND ?""", (within[1], start, end)).fetchone()[0]
+    overdue = len(_raw_due(conn, end, unit_id, last - dt.timedelta(days=1), access=access))
     return {"year": year, "month": month, "due": len(due_ids), "done": len(due_ids & visited),
             "visits": visits, "overdue": overdue}

@@ -357,16 +357,30 @@ def leader_choices(conn: sqlite3.Connection, team_id: int | None) -> list[dict]:
                                           (team_id or -1,))]
 
 
-def teams(conn: sqlite3.Connection, unit_id: int | None = None) -> list[dict]:
-    """Teams with their leader's name and how many active members they have, by name: every
-    team, or (`unit_id`) those whose unit is under it or above it, or not set."""
-    scope = ""
-    if unit_id is not None:
-        from shequ_desktop.grid import ancestors, descendants
+def near_units(conn: sqlite3.Connection, unit_id: int | None,
+               access: Access | None = None) -> set[int] | None:
+    """The units whose teams and activities show under `unit_id`: those under it or above
+    it (a community's show under each of its grids); with no unit, a 网格员's units and those
+    above them (NotPermitted for a unit outside theirs); None: every unit."""
+    from shequ_desktop.grid import ancestors, descendants
 
-        near = ",".join(str(u) for u in {*ancestors(conn, unit_id),
-                                         *descendants(conn, unit_id)})
-        scope = f"WHERE t.unit_id IS NULL OR t.unit_id IN ({near})"
+    if unit_id is not None:
+        if access is not None:
+            access.check_read_unit(unit_id)
+        return {*ancestors(conn, unit_id), *descendants(conn, unit_id)}
+    if access is not None and access.restricted:
+        return {*access.readable, *access.above}
+    return None
+
+
+def teams(conn: sqlite3.Connection, unit_id: int | None = None,
+          access: Access | None = None) -> list[dict]:
+    """Teams with their leader's name and how many active members they have, by name: every
+    team, or (`unit_id`, a 网格员's `access`) those of near_units() or with no unit."""
+    scope = ""
+    near = near_units(conn, unit_id, access)
+    if near is not None:
+        scope = f"WHERE t.unit_id IS NULL OR t.unit_id IN ({','.join(map(str, near))})"
     return [dict(r) for r in conn.execute(f"""
         SELECT t.id, t.name, t.unit_id, t.leader_id, l.name AS leader, t.founded_on, t.notes,
                (SELECT count(*) FROM volunteers v WHERE v.team_id = t.id AND v.status = '在册')

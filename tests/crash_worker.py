@@ -38,6 +38,8 @@ def hold_lock(path: str, seconds: str) -> None:
 
 if __name__ == "__main__":
     kind, path, *ids = sys.argv[1:]
+    from shequ_desktop.unlock import unlock_for_command
+    unlock_for_command(path)                  # an encrypted database: SHEQU_RECOVERY_KEY
     if kind == "edits":
         edits(path, *map(int, ids))
     elif kind == "hold_lock":

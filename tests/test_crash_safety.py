@@ -1,5 +1,7 @@
 """Crash safety: a process killed (SIGKILL) at random moments leaves a database that passes the
-checks and holds each operation whole or not at all (real processes, real files)."""
+checks and holds each operation whole or not at all (real processes, real files). The
+databases are encrypted, as the program makes them; the killed processes get the key as the
+command line does (SHEQU_RECOVERY_KEY)."""
 import os
 import random
 import signal
@@ -11,15 +13,25 @@ from pathlib import Path
 import pytest
 
 import db
-from shequ_desktop import audit, demo
+from shequ_desktop import audit, demo, keys
 from shequ_desktop.checks import run_checks
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def spawn(*args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+KEY = keys.new_db_key()
+
+
+@pytest.fixture(autouse=True)
+def the_key_is_known(tmp_path):
+    """Every database here (and every copy) is encrypted under KEY."""
+    db.use_key(tmp_path / "key-anchor.db", KEY)
+
+
+def spawn(*args: str, **env: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SHEQU_RECOVERY_KEY=keys.recovery_text(KEY),
+               **env)
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -45,6 +57,7 @@ def sound(path) -> None:
 @pytest.fixture(scope="module")
 def street(tmp_path_factory):
     path = tmp_path_factory.mktemp("crash") / "street.db"
+    db.use_key(path, KEY)
     conn = db.open_db(path)
     demo.generate(conn, residents=400, seed=11)
     h1, m = conn.execute(
@@ -222,12 +235,14 @@ def handout(tmp_path_factory):
     from shequ_desktop.context import Context
     root = tmp_path_factory.mktemp("merge")
     office = root / "office.db"
+    db.use_key(office, KEY)
     conn = db.open_db(office)
     demo.generate(conn, residents=1500, seed=11)
     total = conn.execute("SELECT count(*) FROM residents").fetchone()[0]
     exchange.export_package(Context(conn, "社区"), root / "all.sqpkg", "口令abc123")
     conn.close()
     empty = root / "empty.db"
+    db.use_key(empty, KEY)
     db.open_db(empty).close()
     return root / "all.sqpkg", empty, total
 
@@ -256,3 +271,45 @@ def test_merges_survive_sigkill_whole_or_not_at_all(handout, tmp_path):
         assert (bases > 0) == merged
         outcomes.append(merged)
     assert any(outcomes) and not all(outcomes)               # kills fell before and after
+
+
+def test_the_street_databases_here_are_encrypted(street, handout):
+    assert db.is_encrypted(street[0]) and db.is_encrypted(handout[1])
+
+
+@pytest.fixture(scope="module")
+def plain_street(tmp_path_factory):
+    """A plain database of an older version, without users, with its residents' names."""
+    path = tmp_path_factory.mktemp("plain") / "old.db"
+    conn = db.open_db(path)
+    demo.generate(conn, residents=3000, seed=12)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    names = [r[0] for r in conn.execute("SELECT name FROM residents LIMIT 20")]
+    conn.close()
+    return path, names
+
+
+def test_encrypting_a_plain_database_survives_sigkill(plain_street, tmp_path):
+    from shequ_desktop import unlock
+    base, names = plain_street
+    before = residents_count(base)
+    outcomes = []
+    # The whole command takes ~0.35 s here: from surely before to surely after it.
+    for i, after in enumerate((0.02, 0.1, 0.18, 0.24, 0.28, 0.32, 0.36, 0.45, 0.7, 2.0)):
+        path = tmp_path / f"old{i}.db"
+        path.write_bytes(base.read_bytes())
+        proc = spawn("-m", "shequ_desktop", "encrypt", "--db", str(path),
+                     SHEQU_PASSWORD="Admin-2026")
+        kill_after(proc, after)
+        encrypted = db.is_encrypted(path)
+        if encrypted:                            # the whole file, under the admin's key
+            unlock.unlock(path, "admin", "Admin-2026")
+        else:                                    # or the plain file as it was
+            assert path.read_bytes()[:16] == b"SQLite format 3\x00"
+        sound(path)
+        assert residents_count(path) == before
+        partial = path.with_name(path.name + ".encrypting")
+        if partial.exists():                     # a cut-off copy is never plaintext
+            assert not any(n.encode() in partial.read_bytes() for n in names)
+        outcomes.append(encrypted)
+    assert any(outcomes) and not all(outcomes)   # kills fell before and after

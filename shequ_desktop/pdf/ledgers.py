@@ -30,8 +30,9 @@ def font_for(conn: sqlite3.Connection, font_path: str | None = None):
 def build(conn: sqlite3.Connection, kind: str, out_path, *, unit_id: int | None = None,
           month: str | None = None, unmask: bool = False, actor: str = "系统",
           font_path: str | None = None, progress: Progress = None, group: str | None = "",
-          today=None) -> dict:
-    """Write the ledger `kind` (see shequ_desktop.ledgers.KINDS) as a PDF at `out_path`.
+          today=None, access=None) -> dict:
+    """Write the ledger `kind` (see shequ_desktop.ledgers.KINDS) as a PDF at `out_path`
+    (`access`: a 网格员's units only, see ledgers.table).
 
     Returns {"pages", "rows", "warning", "font", "title"}; warning is non-empty when the font
     is not embedded. The print (and an unmasked print) is recorded in the audit log once the
@@ -44,7 +45,7 @@ def build(conn: sqlite3.Connection, kind: str, out_path, *, unit_id: int | None 
     if not folder.is_dir():
         raise DomainError(f"保存位置“{folder}”不存在")
     table = ledgers.table(conn, kind, unit_id=unit_id, month=month, unmask=unmask,
-                          group=group, today=today)
+                          group=group, today=today, access=access)
     font = font_for(conn, font_path)
     period = dict(table.info).get("期间", "")
     result = draw(table, out_path, font.name, progress=progress,

@@ -274,10 +274,25 @@ def _unit_name(conn: sqlite3.Connection, unit_id: int | None) -> str:
     return " / ".join(grid.path_names(conn, unit_id))
 
 
+def _report_unit(conn: sqlite3.Connection, unit_id: int | None, access) -> int | None:
+    """The unit the report covers: the chosen one (checked against `access`), or a 网格员's
+    only unit when none is chosen (the figures are of one subtree, not added up)."""
+    if access is None or not access.restricted:
+        return unit_id
+    if unit_id is None:
+        roots = access.roots(conn)
+        if len(roots) != 1:
+            raise DomainError("您负责多个网格，请在“范围”中选择其中一个再生成月度报表")
+        return roots[0]
+    access.check_read_unit(unit_id)
+    return unit_id
+
+
 def build(conn: sqlite3.Connection, month: str, unit_id: int | None, out_path, *,
           font_path: str | None = None, progress: Progress = None,
-          actor: str = "系统", today: dt.date | None = None) -> dict:
-    """Write the monthly report of `month` ('YYYY-MM') for the unit's subtree (None: all) to
+          actor: str = "系统", today: dt.date | None = None, access=None) -> dict:
+    """Write the monthly report of `month` ('YYYY-MM') for the unit's subtree (None: all; a
+    网格员's `access`: their one unit, a unit outside theirs is NotPermitted) to
     `out_path`. Returns the figures ({"this", "last", "visits_by_grid"}) plus pages, font
     and warning (when the font is not embedded). The printing is recorded in the audit log.
     `progress(done, total)` may cancel (Cancelled); a cancelled run leaves no file.
@@ -288,6 +303,7 @@ def build(conn: sqlite3.Connection, month: str, unit_id: int | None, out_path, *
 
     total = 4
     report(progress, 0, total)
+    unit_id = _report_unit(conn, unit_id, access)
     unit = _unit_name(conn, unit_id)
     figures = stats.monthly_report(conn, month, unit_id, today)
     report(progress, 2, total)
