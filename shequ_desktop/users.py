@@ -103,6 +103,20 @@ def deactivate(ctx: Context, keyfile: KeyFile, user_id: int) -> None:
         keyfile.remove_user(user["username"])
 
 
+def reactivate(ctx: Context, keyfile: KeyFile, db_key: bytes, user_id: int,
+               password: str) -> None:
+    """A user stopped by mistake, or back: can sign in again, with a new password (their old
+    wrapped key was removed when they were stopped)."""
+    _require_admin(ctx)
+    problem = password_problem(password)
+    if problem:
+        raise DomainError(problem)
+    with ctx.transaction():
+        user = ctx.get("users", user_id)
+        ctx.update("users", user_id, {"active": 1})
+        keyfile.set_password(user["username"], password, db_key)   # last: only if all else held
+
+
 def reset_password(ctx: Context, keyfile: KeyFile, db_key: bytes, user_id: int,
                    password: str) -> None:
     _require_admin(ctx)

@@ -69,6 +69,18 @@ def test_add_a_grid_worker_then_reset_and_deactivate(admin_window, conn, db_path
     page.deactivate()
     assert page.model.index(1, 4).data() == "已停用"
     assert "zhang" not in keys.KeyFile.load(db_path).users()
+    with pytest.raises(Exception, match="已停用"):
+        users.load(conn, "zhang")
+
+    page.view.setCurrentIndex(page.model.index(0, 0))
+    page.view.setCurrentIndex(page.model.index(1, 0))
+    assert page.deactivate_button.text() == "重新启用…"
+    monkeypatch.setattr(QDialog, "exec", lambda d: (
+        d.findChild(users_page.QLineEdit).setText("Back-2026!"), QDialog.DialogCode.Accepted)[1])
+    page.deactivate()                                         # 重新启用 with a new password
+    assert page.model.index(1, 4).data() == "启用" and page.deactivate_button.text() == "停用"
+    assert keys.KeyFile.load(db_path).unwrap("zhang", "Back-2026!") == admin_window.db_key
+    assert users.load(conn, "zhang").role == "网格员"
 
 
 def test_a_grid_worker_without_grids_is_refused_in_the_dialog(admin_window, monkeypatch):

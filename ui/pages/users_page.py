@@ -124,6 +124,7 @@ class UsersPage(QWidget):
         setup_table(self.view, [c for _k, c in COLUMNS], stretch=3)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        self.view.selectionModel().currentChanged.connect(self._selection_changed)
         self.refresh()
 
     def refresh(self) -> None:
@@ -169,12 +170,9 @@ class UsersPage(QWidget):
                         "display_name": dialog.display_name.text().strip() or None})
             self._run(change)
 
-    def reset_password(self) -> None:
-        row = self.selected()
-        if row is None:
-            return
+    def _new_password(self, title: str, username: str) -> str | None:
         dialog = QDialog(self)
-        dialog.setWindowTitle(self.tr("重设密码"))
+        dialog.setWindowTitle(title)
         edit = QLineEdit()
         edit.setEchoMode(QLineEdit.EchoMode.Password)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -182,17 +180,36 @@ class UsersPage(QWidget):
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         layout = QFormLayout(dialog)
-        layout.addRow(self.tr("“{0}”的新密码：").format(row["username"]), edit)
+        layout.addRow(self.tr("“{0}”的新密码：").format(username), edit)
         layout.addRow(buttons)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        return edit.text() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+    def reset_password(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        password = self._new_password(self.tr("重设密码"), row["username"])
+        if password is not None:
             self._run(lambda: users.reset_password(self.ctx, self._keyfile(), self.window.db_key,
-                                                   row["id"], edit.text()))
+                                                   row["id"], password))
 
     def deactivate(self) -> None:
+        """停用 an active user; 重新启用 a stopped one (with a new password)."""
         row = self.selected()
-        if row is None or not row["active"]:
+        if row is None:
+            return
+        if not row["active"]:
+            password = self._new_password(self.tr("重新启用用户"), row["username"])
+            if password is not None:
+                self._run(lambda: users.reactivate(self.ctx, self._keyfile(),
+                                                   self.window.db_key, row["id"], password))
             return
         answer = QMessageBox.question(self, self.tr("停用用户"), self.tr(
             "停用“{0}”？停用后不能再登录，历史记录保留。").format(row["username"]))
         if answer == QMessageBox.StandardButton.Yes:
             self._run(lambda: users.deactivate(self.ctx, self._keyfile(), row["id"]))
+
+    def _selection_changed(self) -> None:
+        row = self.selected()
+        self.deactivate_button.setText(self.tr("重新启用…") if row and not row["active"]
+                                       else self.tr("停用"))
