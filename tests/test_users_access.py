@@ -122,7 +122,6 @@ def test_first_admin_sign_in_and_failed_attempts_in_the_audit_trail(ctx, conn, d
 
 
 def test_the_demo_admin_is_documented_and_remembered(ctx, conn, db_path):
-    from shequ_desktop import settings
     users.create_demo_admin(ctx, db_path)
     assert keys.KeyFile.load(db_path).demo_login() == (users.DEMO_USER, users.DEMO_PASSWORD)
     assert users.sign_in(conn, db_path, "admin", "demo2026")[0].display_name == "演示管理员"

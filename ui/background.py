@@ -233,6 +233,18 @@ def _add_dialog(task: Task, parent: QWidget | None, label: str | None) -> None:
     task.finished.connect(on_finished)
 
 
+def run_and_wait(fn: Work, db_path, *, parent: QWidget | None = None,
+                 label: str | None = None) -> bool:
+    """Run `fn` in the background (progress dialog with cancel after half a second) and wait
+    for it; True when it succeeded. A failure is shown to the user, a cancel is not."""
+    task = run(fn, db_path, parent=parent, label=label, on_failure=lambda exc: None)
+    task.wait()
+    if task.error is not None:
+        show_error(parent, task.error)           # says nothing for Cancelled
+        return False
+    return True
+
+
 def finish_all() -> None:
     """Before the program exits: ask running work to stop and wait for its threads
     (a QThread destroyed while running aborts the process)."""

@@ -12,7 +12,6 @@ from db import db_path
 from shequ_desktop import community
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
-from shequ_desktop.progress import Cancelled
 from ui import background
 
 DEMO_RESIDENTS = 8000
@@ -112,15 +111,8 @@ def load_demo(path, parent: QWidget | None = None, residents: int | None = None)
             users.create_demo_admin(Context(conn, "系统"), path, db.key_of(path))
         return counts
 
-    label = QCoreApplication.translate("first_start", "正在生成演示数据…")
-    task = background.run(work, path, parent=parent, label=label,
-                          on_failure=lambda exc: None)
-    task.wait()
-    if task.error is not None:
-        if not isinstance(task.error, Cancelled):
-            background.show_error(parent, task.error)
-        return False
-    return True
+    return background.run_and_wait(work, path, parent=parent, label=QCoreApplication.translate(
+        "first_start", "正在生成演示数据…"))
 
 
 def load_package(path, parent: QWidget | None = None) -> bool:
@@ -142,14 +134,8 @@ def load_package(path, parent: QWidget | None = None) -> bool:
         from shequ_desktop import merging
         return merging.merge(Context(conn, "系统"), file, passphrase, progress=progress)
 
-    label = QCoreApplication.translate("first_start", "正在建立本机数据库…")
-    task = background.run(work, path, parent=parent, label=label, on_failure=lambda exc: None)
-    task.wait()
-    if task.error is not None:
-        if not isinstance(task.error, Cancelled):
-            background.show_error(parent, task.error)
-        return False
-    return True
+    return background.run_and_wait(work, path, parent=parent, label=QCoreApplication.translate(
+        "first_start", "正在建立本机数据库…"))
 
 
 def run_first_start(conn: sqlite3.Connection, path, parent: QWidget | None = None) -> bool:

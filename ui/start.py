@@ -22,7 +22,6 @@ from db.driver import sqlite3
 from shequ_desktop import community, unlock, users
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
-from shequ_desktop.progress import Cancelled
 
 QUIT, FAILED = 0, 1
 
@@ -126,15 +125,9 @@ def _encrypt(path: Path, key: bytes) -> bool:
     user cancelled or it failed (the file is then left as it was, and they were told)."""
     from ui import background
 
-    task = background.run(lambda _conn, progress: unlock.encrypt_plain(path, key, progress),
-                          None, label=_tr("正在加密数据库，请稍候…"),
-                          on_failure=lambda exc: None)
-    task.wait()
-    if task.error is not None:
-        if not isinstance(task.error, Cancelled):
-            background.show_error(None, task.error)
-        return False
-    return True
+    return background.run_and_wait(
+        lambda _conn, progress: unlock.encrypt_plain(path, key, progress), None,
+        label=_tr("正在加密数据库，请稍候…"))
 
 
 def _first_admin(make, path: Path):
