@@ -163,3 +163,23 @@ def test_the_recovery_key_opens_it_and_sets_a_new_password_even_without_the_key_
     conn.close()
     db.forget_keys()
     assert unlock.unlock(path, "admin", "Newpass-2026") == key
+
+
+def test_a_damaged_encrypted_file_is_found_once_the_key_is_known(encrypted):
+    from db.backup import damage
+
+    path, conn, key, _people = encrypted
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[-8192:-4096] = bytes(4096)                 # one page wiped (its HMAC no longer fits)
+    path.write_bytes(bytes(data))
+    db.forget_keys()
+    assert damage(path) is None                      # before sign-in it cannot be looked at
+    db.use_key(path, key)
+    problem = damage(path)
+    assert problem is not None and "损坏" in problem
+    db.mark_read_only(path)
+    looking = db.open_db(path)                       # opened read-only, with its key
+    assert looking.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+    looking.close()
