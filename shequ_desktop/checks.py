@@ -5,6 +5,10 @@ something a grid worker should look at (it does not fail). Each lists every offe
 as (entity, id, detail); the entity says what to open to fix it (residents, households,
 houses, audit_log, grid_units, resident_tags, or None for a problem of the file itself).
 Most checks are one SQL query; the visit checks reuse shequ_desktop.visits' rule.
+
+A 网格员 (run_checks with their access) sees only the problems of records in their units
+(access.scope); the checks of the file itself (integrity, foreign keys, the audit chain) and
+of data exchange cannot be put down to a grid and are left out for them (ADMIN_ONLY_CHECKS).
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from db.driver import sqlite3
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from shequ_desktop.access import RESIDENT_IN_SUBTREE, Access, scope
 from shequ_desktop.progress import Progress, report
 
 ERROR, WARNING = "error", "warning"
@@ -146,6 +151,19 @@ VISIT_CHECKS = (
 )
 
 
+# Problems that belong to no grid unit: shown to administrators and 只读 users only.
+ADMIN_ONLY_CHECKS = ("integrity", "foreign_keys", "audit_chain", "merge_conflicts_open")
+ADMIN_ONLY_NOTE = "文件完整性、外键、审计日志链条和数据交换冲突的检查不属于某个网格，只对管理员显示"
+# The ids of each entity's records in the scope (after access.scope's WITH clause).
+_IN_SCOPE_SQL = {
+    "grid_units": "SELECT id FROM subtree",
+    "houses": "SELECT ho.id FROM subtree s CROSS JOIN houses ho ON ho.unit_id = s.id",
+    "households": """SELECT h.id FROM subtree s CROSS JOIN houses ho ON ho.unit_id = s.id
+                     CROSS JOIN households h ON h.house_id = ho.id""",
+    "residents": f"SELECT r.id FROM residents r WHERE {RESIDENT_IN_SUBTREE}",
+}
+
+
 class Problem(NamedTuple):
     entity: str | None
     id: int | None
@@ -198,10 +216,11 @@ def _storage_checks(conn: sqlite3.Connection) -> list[CheckResult]:
     ]
 
 
-def _visit_checks(conn: sqlite3.Connection, today: dt.date) -> list[CheckResult]:
+def _visit_checks(conn: sqlite3.Connection, today: dt.date,
+                  access: Access | None = None) -> list[CheckResult]:
     from shequ_desktop import visits
 
-    rows = visits.due(conn, today, include_not_due=True)
+    rows = visits.due(conn, today, include_not_due=True, access=access)
     never = [Problem("residents", r["resident_id"], f"{r['name']}（{'、'.join(r['tags'])}）")
              for r in rows if r["never_visited"]]
     late = [Problem("residents", r["resident_id"],
@@ -223,13 +242,33 @@ def _id_problem(number: str | None) -> str | None:
     return None
 
 
+def _scoped(conn: sqlite3.Connection, access: Access,
+            results: list[CheckResult]) -> list[CheckResult]:
+    """The results with only the problems of records in a 网格员's units (a check whose
+    records cannot be put down to a unit is left out)."""
+    head, param = scope(access, None)
+    ids: dict[str, set] = {}
+    out = []
+    for result in results:
+        if result.key in ADMIN_ONLY_CHECKS:
+            continue
+        entity = result.problems[0].entity if result.problems else None
+        if entity is not None and entity not in ids:
+            ids[entity] = {r[0] for r in conn.execute(head + _IN_SCOPE_SQL[entity], (param,))}
+        mine = [p for p in result.problems if p.id in ids.get(p.entity, ())]
+        out.append(CheckResult(result.key, result.label, result.severity, mine))
+    return out
+
+
 def run_checks(conn: sqlite3.Connection, today: dt.date | None = None,
-               progress: Progress = None) -> list[CheckResult]:
-    """Every check, in order; `progress(done, total)` may cancel (Cancelled)."""
+               progress: Progress = None, access: Access | None = None) -> list[CheckResult]:
+    """Every check, in order; `progress(done, total)` may cancel (Cancelled). With a
+    网格员's `access`: only their units' problems, without ADMIN_ONLY_CHECKS."""
     today = today or dt.date.today()
+    restricted = access is not None and access.restricted
     total = 1 + len(CHECKS) + 1
     report(progress, 0, total)
-    results = _storage_checks(conn)
+    results = [] if restricted else _storage_checks(conn)
     report(progress, 1, total)
     conn.create_function("id_problem", 1, _id_problem, deterministic=True)
     from shequ_desktop.audit import field_label
@@ -245,7 +284,9 @@ def run_checks(conn: sqlite3.Connection, today: dt.date | None = None,
         results.append(CheckResult(check.key, check.label, check.severity,
                                    [Problem(check.entity, r[0], r[1] or "") for r in rows]))
         report(progress, 2 + i, total)
-    results += _visit_checks(conn, today)
+    if restricted:
+        results = _scoped(conn, access, results)
+    results += _visit_checks(conn, today, access)
     report(progress, total, total)
     return results
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from shequ_desktop import volunteer_points, volunteers
+from shequ_desktop.access import Access
 from shequ_desktop.context import Change, Context, Result
 from shequ_desktop.errors import ConflictError, DomainError, FieldError, ValidationError
 from shequ_desktop.grid import SUBTREE_SQL
@@ -153,28 +154,24 @@ def delete_activity(ctx: Context, activity_id: int) -> Result:
 
 
 def list_activities(conn: sqlite3.Connection, date_from: str | None = None,
-                    date_to: str | None = None, unit_id: int | None = None) -> list[dict]:
+                    date_to: str | None = None, unit_id: int | None = None,
+                    access: Access | None = None) -> list[dict]:
     """Activities starting in the period, newest first, each with length (hours), people
-    (signed in) and hours (their sum). With `unit_id`: those of units under it or above it
-    (a community's activities show under each of its grids) and those with no unit."""
+    (signed in) and hours (their sum). With `unit_id` (or a 网格员's `access`): those of
+    volunteers.near_units() (a community's activities show under each of its grids) and
+    those with no unit."""
     start, end = volunteer_points.period_bounds(date_from, date_to)
-    head, scope = "", ""
-    params: list[Any] = []
-    if unit_id is not None:
-        from shequ_desktop.grid import ancestors
-
-        above = ",".join(str(u) for u in ancestors(conn, unit_id))
-        head = SUBTREE_SQL
-        scope = (" AND (a.unit_id IS NULL OR a.unit_id IN (SELECT id FROM subtree)"
-                 f" OR a.unit_id IN ({above}))")
-        params.append(unit_id)
-    rows = conn.execute(head + f"""
+    scope = ""
+    near = volunteers.near_units(conn, unit_id, access)
+    if near is not None:
+        scope = f" AND (a.unit_id IS NULL OR a.unit_id IN ({','.join(map(str, near))}))"
+    rows = conn.execute(f"""
         SELECT a.id, a.title, a.category, a.organiser, a.place, a.starts_at, a.ends_at,
                a.unit_id, a.notes, count(s.id) AS people, coalesce(sum(s.hours), 0) AS hours
         FROM activities a LEFT JOIN service_records s ON s.activity_id = a.id
         WHERE a.starts_at BETWEEN ? AND ? {scope}
         GROUP BY a.id ORDER BY a.starts_at DESC, a.id DESC""",
-                        (*params, start, end + " 99")).fetchall()
+                        (start, end + " 99")).fetchall()
     out = []
     for r in rows:
         row = dict(r)

@@ -17,9 +17,9 @@ from db.driver import sqlite3
 from typing import Any
 
 from shequ_desktop import audit, settings
+from shequ_desktop.access import Access, named_scope
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.grid import SUBTREE_SQL
 from shequ_desktop.volunteers import IN_SCOPE, VOLUNTEERS
 from shequ_desktop.validation import clean_text, parse_date
 
@@ -249,13 +249,14 @@ def period_bounds(date_from, date_to) -> tuple[str, str]:
 def hours_summary(conn: sqlite3.Connection, date_from=None, date_to=None, *,
                   today: dt.date | None = None, team_id: int | None = None,
                   include_left: bool = True, volunteer_id: int | None = None,
-                  unit_id: int | None = None) -> list[dict]:
+                  unit_id: int | None = None, access: Access | None = None) -> list[dict]:
     """One row per volunteer (by name, id): id, name, status, team_id, team, phone, joined_on,
     hours (in the period; all time when no dates), month, year (of `today`), total, star,
     star_name, activities (in the period), points (balance).
 
     `unit_id`: only the volunteers whose team or home lies under that grid unit
-    (volunteers.IN_SCOPE); None: everyone.
+    (volunteers.IN_SCOPE); None: everyone (with a 网格员's `access`: those of their units,
+    see access.scope).
 
     One pass over service_records joined to activities, grouped by volunteer; balances from
     one aggregate of each points table.
@@ -272,11 +273,11 @@ def hours_summary(conn: sqlite3.Connection, date_from=None, date_to=None, *,
     if volunteer_id is not None:
         where.append("v.id = :vid")
         params["vid"] = volunteer_id
-    head = "WITH"
-    if unit_id is not None:
-        head = SUBTREE_SQL.replace("?", ":unit").rstrip() + ","
+    head, unit_params = named_scope(access, unit_id)
+    if head:
         where.append(IN_SCOPE)
-        params["unit"] = unit_id
+        params.update(unit_params)
+    head = head.rstrip() + "," if head else "WITH"
     sql = f"""
         {head} h AS (
             SELECT s.volunteer_id AS vid,

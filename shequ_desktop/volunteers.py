@@ -14,6 +14,7 @@ import datetime as dt
 from db.driver import sqlite3
 from typing import Any
 
+from shequ_desktop.access import Access
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import (ConflictError, DomainError, FieldError, NotFoundError,
                                   ValidationError)

@@ -54,7 +54,7 @@ def report(ctx, place, description, name="安全隐患", found=None):
 def test_report_through_the_page(page, ctx, place, monkeypatch, warnings):
     asked = []
 
-    def fake_ask(parent, conn, unit_id, user):
+    def fake_ask(parent, conn, unit_id, user, access=None):
         asked.append((unit_id, user))
         return {"unit_id": place.unit, "category_id": category(conn, "环境卫生"),
                 "description": "2单元门口垃圾堆积", "location": "2单元门口",

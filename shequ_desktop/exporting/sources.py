@@ -11,7 +11,7 @@ from db.driver import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from shequ_desktop import codes, grid
+from shequ_desktop import codes, grid, volunteers
 from shequ_desktop.errors import DomainError
 from shequ_desktop.fields import HOUSEHOLD_FIELDS, RESIDENT_FIELDS, VOLUNTEER_FIELDS
 
@@ -145,7 +145,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
                    WHERE p.volunteer_id = v.id) AS balance
               FROM volunteers v LEFT JOIN volunteer_teams t ON t.id = v.team_id
               WHERE 1 {where} ORDER BY v.id""",
-           requires="volunteers", filter="t.unit_id IN (SELECT id FROM subtree)"),
+           requires="volunteers", filter=volunteers.IN_SCOPE),
     Source("service_hours", "服务时长",
            (Column("starts_at", "活动开始"), Column("ends_at", "活动结束"),
             Column("title", "活动名称"), Column("category", "活动类别"), *_PERSON,
@@ -161,26 +161,28 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
 
 
 def _query(conn: sqlite3.Connection, source: Source,
-           unit_id: int | None) -> tuple[str, str, tuple]:
-    """(WITH prefix, SELECT, parameters): the source's rows, within the unit's subtree."""
+           within: tuple[str, object] | None) -> tuple[str, str, tuple]:
+    """(WITH prefix, SELECT, parameters): the source's rows, within the scope (access.scope:
+    a WITH clause defining `subtree`, its parameter; None for the whole database)."""
     if source.requires and not conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
             (source.requires,)).fetchone():
         raise DomainError(f"数据库中还没有{source.title}数据（请先升级程序）")
-    if unit_id is None:
+    if within is None:
         return "", source.select.format(where=""), ()
-    return grid.SUBTREE_SQL, source.select.format(where=f"AND {source.filter}"), (unit_id,)
+    return within[0], source.select.format(where=f"AND {source.filter}"), (within[1],)
 
 
-def count(conn: sqlite3.Connection, source: Source, unit_id: int | None) -> int:
-    prefix, select, params = _query(conn, source, unit_id)
+def count(conn: sqlite3.Connection, source: Source,
+          within: tuple[str, object] | None) -> int:
+    prefix, select, params = _query(conn, source, within)
     return conn.execute(f"{prefix}SELECT count(*) FROM ({select})", params).fetchone()[0]
 
 
 def rows(conn: sqlite3.Connection, source: Source, keys: list[str],
-         unit_id: int | None) -> Iterator[list]:
+         within: tuple[str, object] | None) -> Iterator[list]:
     """The source's records as lists of raw values in the order of `keys`."""
-    prefix, select, params = _query(conn, source, unit_id)
+    prefix, select, params = _query(conn, source, within)
     sql = prefix + select
     cur = conn.cursor()
     cur.row_factory = None

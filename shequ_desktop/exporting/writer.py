@@ -11,6 +11,7 @@ from db.driver import sqlite3
 from pathlib import Path
 
 from shequ_desktop import audit, masking
+from shequ_desktop.access import Access, scope
 from shequ_desktop.errors import DomainError
 from shequ_desktop.exporting import sources
 from shequ_desktop.exporting.templates import Sheet, Template
@@ -42,36 +43,39 @@ def _converter(column: sources.Column, unmask: bool):
     return lambda v: "" if v is None else escape(str(v))
 
 
-def _records(conn, sheet: Sheet, unit_id: int | None, unmask: bool):
+def _records(conn, sheet: Sheet, within, unmask: bool):
     convert = [_converter(c, unmask) for _h, c in sheet.columns]
     keys = [c.key for _h, c in sheet.columns]
-    for raw in sources.rows(conn, sheet.source, keys, unit_id):
+    for raw in sources.rows(conn, sheet.source, keys, within):
         yield [f(v) for f, v in zip(convert, raw)]
 
 
 def export(conn: sqlite3.Connection, template: Template, out_path, fmt: str, *,
            unit_id: int | None = None, unmask: bool = False, actor: str = "系统",
-           progress: Progress = None) -> dict:
-    """Write the template's sheets; returns {"rows": n, "files": [...], "sheets": {name: n}}."""
+           progress: Progress = None, access: Access | None = None) -> dict:
+    """Write the template's sheets for the subtree of `unit_id` (None: everything; with a
+    网格员's `access`, their units, and a unit outside them is NotPermitted); returns
+    {"rows": n, "files": [...], "sheets": {name: n}}."""
     if fmt not in FORMATS:
         raise DomainError(f"导出格式应为 xlsx 或 csv（现为“{fmt}”）")
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
         raise DomainError(f"文件夹“{out_path.parent}”不存在")
-    total = _count(conn, template, unit_id)
+    within = scope(access, unit_id)
+    total = _count(conn, template, within)
     state = {"done": 0, "total": max(total, 1)}
     files: list[Path] = []
     counts: dict[str, int] = {}
     try:
         if fmt == "xlsx":
             files.append(out_path)
-            counts = _write_xlsx(conn, template, out_path, unit_id, unmask, progress, state)
+            counts = _write_xlsx(conn, template, out_path, within, unmask, progress, state)
         else:
             for i, sheet in enumerate(template.sheets):
                 path = out_path if i == 0 else out_path.with_name(
                     f"{out_path.stem}_{sheet.name}{out_path.suffix or '.csv'}")
                 files.append(path)
-                counts[sheet.name] = _write_csv(conn, sheet, path, unit_id, unmask, progress,
+                counts[sheet.name] = _write_csv(conn, sheet, path, within, unmask, progress,
                                                 state)
     except BaseException:
         for path in files:                    # no half-written file is left behind
@@ -89,8 +93,8 @@ def export(conn: sqlite3.Connection, template: Template, out_path, fmt: str, *,
     return {"rows": rows, "files": [str(p) for p in files], "sheets": counts}
 
 
-def _count(conn, template: Template, unit_id: int | None) -> int:
-    return sum(sources.count(conn, sheet.source, unit_id) for sheet in template.sheets)
+def _count(conn, template: Template, within) -> int:
+    return sum(sources.count(conn, sheet.source, within) for sheet in template.sheets)
 
 
 def _tick(progress: Progress, state: dict) -> None:
@@ -99,7 +103,7 @@ def _tick(progress: Progress, state: dict) -> None:
         report(progress, state["done"], state["total"])
 
 
-def _write_xlsx(conn, template: Template, path: Path, unit_id, unmask, progress, state) -> dict:
+def _write_xlsx(conn, template: Template, path: Path, within, unmask, progress, state) -> dict:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True,
@@ -126,7 +130,7 @@ def _write_xlsx(conn, template: Template, path: Path, unit_id, unmask, progress,
             write_string = getattr(ws, "_write_string", ws.write_string)
             write_number = getattr(ws, "_write_number", ws.write_number)
             r = 0
-            for r, values in enumerate(_records(conn, sheet, unit_id, unmask), start=1):
+            for r, values in enumerate(_records(conn, sheet, within, unmask), start=1):
                 for c, v in enumerate(values):
                     if v == "":
                         continue
@@ -141,12 +145,12 @@ def _write_xlsx(conn, template: Template, path: Path, unit_id, unmask, progress,
     return counts
 
 
-def _write_csv(conn, sheet: Sheet, path: Path, unit_id, unmask, progress, state) -> int:
+def _write_csv(conn, sheet: Sheet, path: Path, within, unmask, progress, state) -> int:
     n = 0
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f)
         out.writerow([h for h, _c in sheet.columns])
-        for values in _records(conn, sheet, unit_id, unmask):
+        for values in _records(conn, sheet, within, unmask):
             out.writerow(values)
             n += 1
             _tick(progress, state)

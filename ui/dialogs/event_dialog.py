@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QLabel, QLineEdit, QPlainTe
 
 from ui.dialogs.form_dialog import FormDialog
 from shequ_desktop import events, grid, workdays
+from shequ_desktop.access import Access
 
 WEEKDAYS = "一二三四五六日"
 WARNING_STYLE = "color: #b3261e;"
@@ -33,12 +34,12 @@ class EventDialog(FormDialog):
     """上报事件: where, category, description, location, when found, who reports."""
 
     def __init__(self, conn: sqlite3.Connection, unit_id: int | None, user: str,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, access: Access | None = None):
         super().__init__("", parent, min_width=420)
         self.setWindowTitle(self.tr("上报事件"))
         self.unit = QComboBox()
         self.unit.setMaxVisibleItems(20)
-        for uid, label in events.unit_choices(conn, unit_id):
+        for uid, label in events.unit_choices(conn, unit_id, access):
             self.unit.addItem(label, uid)
         self.unit.setCurrentIndex(self._unit_index(conn, unit_id))
         self.unit.setPlaceholderText(self.tr("请选择网格"))
@@ -93,8 +94,9 @@ class EventDialog(FormDialog):
 
     @classmethod
     def ask(cls, parent: QWidget | None, conn: sqlite3.Connection, unit_id: int | None,
-            user: str) -> dict | None:
-        return cls._run(cls(conn, unit_id, user, parent))
+            user: str, access: Access | None = None) -> dict | None:
+        """`access`: a 网格员 files events only in their grids."""
+        return cls._run(cls(conn, unit_id, user, parent, access))
 
 
 class AcceptDialog(FormDialog):

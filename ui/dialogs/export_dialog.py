@@ -27,6 +27,8 @@ class ExportDialog(FormDialog):
     def __init__(self, ctx: Context, db_path, unit_id: int | None = None,
                  parent: QWidget | None = None, folder: str | None = None):
         super().__init__(_tr("导出"), parent, min_width=520)
+        if unit_id is not None and ctx.access is not None and not ctx.access.may_read(unit_id):
+            unit_id = None            # a unit above a 网格员's (greyed in the tree): their units
         self.ctx = ctx
         self.db_path = db_path
         self.unit_id = unit_id
@@ -50,6 +52,11 @@ class ExportDialog(FormDialog):
         else:
             self.scope.setText(_tr("全部（在网格树中选择单元可只导出该单元）"))
             self.scope.setEnabled(False)
+        if ctx.access is not None and ctx.access.restricted:      # a 网格员: their units only
+            self.scope.setToolTip(_tr("网格员只能导出分配给自己的网格中的数据；"
+                                      "不勾选时导出您负责的全部网格"))
+            if unit_id is None:
+                self.scope.setText(_tr("您负责的全部网格（在网格树中选择单元可只导出该单元）"))
         self.unmask = QCheckBox(_tr("不脱敏：导出完整身份证号和电话（将记入审计日志）"))
         self.unmask.toggled.connect(self._confirm_unmask)
         self.path = QLineEdit()
@@ -120,11 +127,11 @@ class ExportDialog(FormDialog):
         if not path.lower().endswith("." + fmt):
             path += "." + fmt
         unit_id = self.unit_id if self.scope.isChecked() else None
-        unmask, actor = self.unmask.isChecked(), self.ctx.user
+        unmask, actor, access = self.unmask.isChecked(), self.ctx.user, self.ctx.access
         task = background.run(
             lambda conn, progress: exporting.export(conn, template, path, fmt, unit_id=unit_id,
                                                     unmask=unmask, actor=actor,
-                                                    progress=progress),
+                                                    progress=progress, access=access),
             self.db_path, parent=self, label=_tr("正在导出…"))
         task.wait()
         if task.error is not None:

@@ -234,7 +234,7 @@ class EventsPage(QWidget):
         rows = events.list_events(
             self.ctx.conn, status=self.status_filter.currentData(),
             category_id=self.category_filter.currentData(), unit_id=self.unit_id,
-            overdue=True if self.overdue_only.isChecked() else None)
+            overdue=True if self.overdue_only.isChecked() else None, access=self.ctx.access)
         self.reloads += 1
         self.model.set_rows(rows)
         header = self.view.horizontalHeader()
@@ -333,7 +333,8 @@ class EventsPage(QWidget):
         return attempt(self, title, action)
 
     def report(self) -> None:
-        values = EventDialog.ask(self, self.ctx.conn, self.unit_id, self.ctx.user)
+        values = EventDialog.ask(self, self.ctx.conn, self.unit_id, self.ctx.user,
+                                 access=self.ctx.access)
         if values is None:
             return
         result = []

@@ -129,6 +129,11 @@ class QualityPage(QWidget):
         self.problems_view.activated.connect(self._on_activated)     # Enter, double click
         self.problems_view.selectionModel().currentRowChanged.connect(self._update_buttons)
         self.problems_label = QLabel()
+        # A 网格员 sees their grids' problems only, without the checks of the file itself.
+        self.scope_note = QLabel(self.tr("仅列出您负责网格中的问题；") + self.tr(
+            checks.ADMIN_ONLY_NOTE) + self.tr("。"))
+        self.scope_note.setWordWrap(True)
+        self.scope_note.setVisible(ctx.access is not None and ctx.access.restricted)
 
         right = QWidget()
         box = QVBoxLayout(right)
@@ -145,6 +150,7 @@ class QualityPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
+        layout.addWidget(self.scope_note)
         layout.addWidget(split, 1)
         follow_changes(self, ctx, self._on_changes)
         self._update_buttons()
@@ -164,7 +170,9 @@ class QualityPage(QWidget):
 
         self._ran = True
         self.summary.setText(self.tr("正在检查…"))
-        background.run(lambda conn, progress: checks.run_checks(conn, progress=progress),
+        access = self.ctx.access
+        background.run(lambda conn, progress: checks.run_checks(conn, progress=progress,
+                                                                access=access),
                        db_path(self.ctx.conn), parent=self, label=self.tr("正在检查数据质量…"),
                        on_success=self._show, on_failure=self._failed)
 

@@ -133,17 +133,26 @@ class ReportsPage(QWidget):
         atexit.register(remove)
 
     # --- choices -------------------------------------------------------------------------------
+    def _restricted(self) -> bool:
+        return self.ctx.access is not None and self.ctx.access.restricted
+
     def _load_units(self) -> None:
         """全部, then the streets, communities and grids in tree order (indented); a deeper unit
-        chosen in the tree is added when it is chosen."""
+        chosen in the tree is added when it is chosen. A 网格员 is offered their own units."""
         keep = self.unit.currentData()
         blocker = self.unit.blockSignals(True)
         self.unit.clear()
-        self.unit.addItem(self.tr("全部"), ALL_UNITS)
         units = grid.all_units(self.ctx.conn, grid.TOP_LEVELS)
+        if self._restricted():
+            self.unit.addItem(self.tr("我负责的全部网格"), ALL_UNITS)
+            units = [u for u in units if self.ctx.access.may_read(u["id"])]
+        else:
+            self.unit.addItem(self.tr("全部"), ALL_UNITS)
+        shown = {u["id"] for u in units}
         children: dict = {}
         for u in units:
-            children.setdefault(u["parent_id"], []).append(u)
+            children.setdefault(u["parent_id"] if u["parent_id"] in shown else None,
+                                []).append(u)
 
         def add(parent, depth: int) -> None:
             for u in children.get(parent, []):
@@ -155,6 +164,8 @@ class ReportsPage(QWidget):
         self._choose_unit(keep if keep is not None else self.unit_id)
 
     def _choose_unit(self, unit_id: int | None) -> None:
+        if unit_id is not None and self._restricted() and not self.ctx.access.may_read(unit_id):
+            unit_id = ALL_UNITS                  # a unit above a 网格员's: their own units
         index = self.unit.findData(unit_id)
         if index < 0 and unit_id is not None:
             names = grid.path_names(self.ctx.conn, unit_id)
@@ -251,20 +262,20 @@ class ReportsPage(QWidget):
             return
         title = MONTHLY_TITLE if kind == MONTHLY else ledgers.KINDS[kind]
         path = self.folder / f"{title}-{opts['month']}.pdf"
-        user = self.ctx.user
+        user, access = self.ctx.user, self.ctx.access
 
         def work(conn, progress):
             if kind == MONTHLY:
                 monthly = importlib.import_module(MONTHLY_MODULE)
                 figures = monthly.build(conn, opts["month"], opts["unit_id"], path,
                                         font_path=opts["font_path"], progress=progress,
-                                        actor=user)
+                                        actor=user, access=access)
                 return {"title": title, "figures": figures, "rows": None,
                         "warning": figures.get("warning", "")}
             return printing.build(conn, kind, path, unit_id=opts["unit_id"],
                                   month=opts["month"], unmask=opts["unmask"], actor=user,
                                   font_path=opts["font_path"], progress=progress,
-                                  group=opts["group"])
+                                  group=opts["group"], access=access)
 
         def done(result: dict) -> None:
             self.task = None

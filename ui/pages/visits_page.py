@@ -8,6 +8,7 @@ and where they live), and only while it is shown; when hidden it re-reads on the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from PySide6.QtCore import (QItemSelectionModel, QModelIndex, QObject, Qt,
@@ -204,13 +205,14 @@ class VisitsPage(QWidget):
         current = self._current_id()
         today = dt.date.today()
         mode = self.mode.currentData()
+        due = functools.partial(visits.due, self.ctx.conn, today, self.unit_id,
+                                access=self.ctx.access)
         if mode == "all":
-            rows = visits.due(self.ctx.conn, today, self.unit_id, include_not_due=True)
+            rows = due(include_not_due=True)
         elif mode == "overdue":
-            rows = visits.due(self.ctx.conn, today, self.unit_id, within_days=-1)
+            rows = due(within_days=-1)
         else:                              # this week: overdue, or due by Sunday
-            rows = visits.due(self.ctx.conn, today, self.unit_id,
-                              within_days=6 - today.weekday())
+            rows = due(within_days=6 - today.weekday())
         self._stale = False
         self.reloads += 1
         blocker = self.view.selectionModel().blockSignals(True)

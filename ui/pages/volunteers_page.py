@@ -5,7 +5,7 @@ settings; and the activities (new, edit, delete) with their sign-in sheets.
 
 The unit chosen in the grid tree scopes the page: volunteers whose team or home lies under it
 (volunteers.IN_SCOPE), teams and activities of units under or above it (and those with no
-unit); no unit chosen: everything.
+unit); no unit chosen: everything, or for a 网格员 their own units (access.scope).
 
 Lists are read from shequ_desktop (volunteer_points.hours_summary, volunteer_activities.
 list_activities: one aggregate query each, a street's few thousand volunteers) and held in
@@ -273,7 +273,7 @@ class VolunteersPage(QWidget):
         blocker = self.team.blockSignals(True)
         self.team.clear()
         self.team.addItem(self.tr("全部"), ALL_TEAMS)
-        for team in volunteers.teams(self.ctx.conn, self.unit_id):
+        for team in volunteers.teams(self.ctx.conn, self.unit_id, self.ctx.access):
             self.team.addItem(self.tr("{0}（{1} 人）").format(team["name"], team["members"]),
                               team["id"])
         self.team.addItem(self.tr("未分队"), NO_TEAM)
@@ -289,14 +289,15 @@ class VolunteersPage(QWidget):
         team = self.team.currentData()
         rows = volunteer_points.hours_summary(
             self.ctx.conn, team_id=team if team not in (ALL_TEAMS, NO_TEAM) else None,
-            include_left=self.with_left.isChecked(), unit_id=self.unit_id)
+            include_left=self.with_left.isChecked(), unit_id=self.unit_id,
+            access=self.ctx.access)
         if team == NO_TEAM:
             rows = [r for r in rows if r["team_id"] is None]
         self._stale = False
         self.reloads += 1
         self.volunteer_model.set_rows(rows)
         self.activity_model.set_rows(volunteer_activities.list_activities(
-            self.ctx.conn, unit_id=self.unit_id))
+            self.ctx.conn, unit_id=self.unit_id, access=self.ctx.access))
         self._select(self.view, self.volunteer_model, current)
         self._select(self.activity_view, self.activity_model, activity)
         self._show_ledger()
