@@ -1,7 +1,7 @@
 """`shequ package` (issue 10): data packages between the office and the grid workers' PCs.
 
     shequ package export --db PATH [--unit CODE] [--since SITE] -o FILE
-    shequ package merge  --db PATH FILE [--dry-run] [--json]
+    shequ package merge  --db PATH FILE [--dry-run] [--json] [--admin NAME]
     shequ package conflicts --db PATH [--all] [--json]
     shequ package resolve --db PATH ID ours|theirs
     shequ package peers --db PATH [--json]
@@ -73,13 +73,72 @@ def _export(args) -> int:
     return 0
 
 
+def _new_database(args):
+    """A laptop's database started from a handed-out package is born encrypted, like the
+    first start's 从数据交换包建立…: its first administrator (--admin; password from
+    SHEQU_PASSWORD or the terminal) comes first, so the key file exists before any record is
+    written. Returns (context, recovery key)."""
+    from shequ_desktop import unlock, users
+    from shequ_desktop.context import Context
+    from shequ_desktop.keys import password_problem
+
+    password = os.environ.get("SHEQU_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise DomainError("新建本机数据库需要管理员密码：请设置环境变量 SHEQU_PASSWORD，"
+                              "或在终端中运行以输入密码")
+        password = unlock.ask(f"为本机数据库的管理员“{args.admin}”设置密码：", True)
+        if unlock.ask("再输一次：", True) != password:
+            raise DomainError("两次输入的密码不一致")
+    problem = password_problem(password)
+    if problem:
+        raise DomainError(problem)
+    conn, key = unlock.create_database(args.db)
+    try:
+        users.create_first_admin(Context(conn, args.admin), args.db, args.admin, password,
+                                 db_key=key)
+    except BaseException:
+        conn.close()
+        _discard(args.db)
+        raise
+    return Context(conn, args.user), key
+
+
+def _discard(path) -> None:
+    """A new database that was never finished."""
+    from shequ_desktop.keys import KeyFile
+
+    for file in (str(path), f"{path}-wal", f"{path}-shm", str(KeyFile.path_for(path))):
+        try:
+            os.remove(file)
+        except FileNotFoundError:
+            pass
+
+
 def _merge(args) -> int:
-    from shequ_desktop import merging
+    from shequ_desktop import merging, unlock
+    from shequ_desktop.context import Context
 
     passphrase = _passphrase(args)
-    ctx = _context(args)
-    result = merging.merge(ctx, args.file, passphrase, dry_run=args.dry_run,
-                           progress=_progress("合并"))
+    key = None
+    if unlock.is_new(args.db) and args.dry_run:
+        ctx = Context(open_db(":memory:"), args.user)      # a preview writes no file
+    elif unlock.is_new(args.db):
+        ctx, key = _new_database(args)
+    else:
+        ctx = _context(args)
+    try:
+        result = merging.merge(ctx, args.file, passphrase, dry_run=args.dry_run,
+                               progress=_progress("合并"))
+    except BaseException:
+        if key is not None:
+            ctx.conn.close()
+            _discard(args.db)
+        raise
+    if key is not None:
+        from shequ_desktop.keys import recovery_text
+        print(f"已建立加密的本机数据库，管理员“{args.admin}”。恢复密钥（请打印或抄写，离线保管）："
+              f"{recovery_text(key)}", file=sys.stderr)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.json:
@@ -89,7 +148,8 @@ def _merge(args) -> int:
     print(f"{head}：来自“{result.manifest.get('source_name')}”（{result.manifest.get('unit_name')}），"
           + result.summary())
     for c in result.conflicts:
-        print(f"  冲突 #{c['id']} {c['record']} “{c['field_label']}”："
+        number = "" if args.dry_run else f" #{c['id']}"    # a preview's rows were rolled back
+        print(f"  冲突{number} {c['record']} “{c['field_label']}”："
               f"本机 {merging.shown(ctx.conn, c['entity'], c['field'], c['ours'])}，"
               f"对方 {merging.shown(ctx.conn, c['entity'], c['field'], c['theirs'])}")
     for r in result.refused:
@@ -160,6 +220,8 @@ def add_commands(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="只预览，不合并")
     p.add_argument("--json", action="store_true", help="输出一行 JSON")
     p.add_argument("--passphrase", help=f"数据包口令（也可用环境变量 {PASSPHRASE_ENV}）")
+    p.add_argument("--admin", default="admin",
+                   help="合并进新数据库时，新建的管理员用户名（默认 admin；密码取自 SHEQU_PASSWORD）")
     p.set_defaults(run=_merge)
 
     p = pkg.add_parser("conflicts", help="列出合并冲突")

@@ -327,6 +327,20 @@ def _tombstones(conn: sqlite3.Connection) -> list[list]:
     return [list(r) for r in rows]
 
 
+def _deleted_seen(conn: sqlite3.Connection, peer: str) -> dict[str, dict[str, dict]]:
+    """For each record deleted here, the record as we last received it from the peer: the peer
+    may delete its copy when it has not changed it since. Without this, a deletion of a record
+    the peer made and we never sent back (the office deletes a duplicate the laptop added)
+    would be refused there as "changed" on every package, for ever."""
+    out: dict[str, dict[str, dict]] = {}
+    for entity, uuid, data in conn.execute(
+            "SELECT b.entity, b.uuid, b.data FROM sync_base b JOIN tombstones t"
+            " ON t.entity = b.entity AND t.uuid = b.uuid WHERE b.peer = ?", (peer,)):
+        if entity in TABLES:
+            out.setdefault(entity, {})[uuid] = json.loads(data)
+    return out
+
+
 def check_export_scope(ctx, unit_id: int | None) -> None:
     """A 网格员 exports only within their grids."""
     access = ctx.access
@@ -361,7 +375,10 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
     try:
         with atomic(conn):
             site = settings.site_id(conn)
-            seq = (settings.get(conn, SEQ_KEY) or 0) + 1
+            # never below the clock (ms): a database restored from a backup takes its stored
+            # number back, and the peers would refuse its next packages as older ones
+            seq = max((settings.get(conn, SEQ_KEY) or 0) + 1,
+                      int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000))
             settings.put(conn, SEQ_KEY, seq)
             records = collect(conn, unit_id, progress)
             seen: dict = {}
@@ -374,7 +391,8 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
             data = {"tables": {t: {"columns": cols, "rows": [list(r) for r in rows]}
                                for t, (cols, rows) in records.items()},
                     "tombstones": _tombstones(conn), "seen": seen, "have": have,
-                    "gone": gone}
+                    "gone": gone,
+                    "deleted_seen": _deleted_seen(conn, peer["site"]) if peer else {}}
             unit = (conn.execute("SELECT uuid, name FROM grid_units WHERE id = ?",
                                  (unit_id,)).fetchone() if unit_id is not None else None)
             manifest = {"package": uuidlib.uuid4().hex, "source_site": site,
@@ -382,7 +400,10 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
                         "unit_uuid": unit[0] if unit else None,
                         "unit_name": unit[1] if unit else "全部",
                         "target_site": peer["site"] if peer else None,
-                        "target_name": peer["name"] if peer else None}
+                        "target_name": peer["name"] if peer else None,
+                        # the last package number merged from each PC: one that finds it
+                        # higher than its own was restored from a backup since
+                        "merged_from": {p["site"]: p["last_seq"] for p in peers(conn)}}
             report(progress, len(TABLES), len(TABLES) + 2)
             package.write(path, passphrase, manifest, data)
             written = True

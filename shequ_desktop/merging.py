@@ -145,6 +145,10 @@ def _refuse_package(conn: sqlite3.Connection, manifest: dict) -> str | None:
     if target and target != site:
         return (f"这个数据包是发给“{manifest.get('target_name') or target[:8]}”的，"
                 "不是发给本机的，未作任何修改")
+    if target and _restored_since(conn, manifest):
+        return ("对方已经合并过本机导出的、比本机数据库现在更新的数据包：本机数据库大概是从备份恢复过。"
+                "为免丢失对方在那之后交换过来的修改，请让对方导出“全部记录”（不选“自上次交换以来”）"
+                "再合并；未作任何修改")
     peer = conn.execute("SELECT last_seq, last_package FROM sync_peers WHERE site = ?",
                         (manifest.get("source_site"),)).fetchone()
     if peer is not None:
@@ -154,6 +158,16 @@ def _refuse_package(conn: sqlite3.Connection, manifest: dict) -> str | None:
             return ("这个数据包比已经合并过的、来自同一台电脑的数据包更旧，合并它会撤销较新的修改，"
                     "未作任何修改")
     return None
+
+
+def _restored_since(conn: sqlite3.Connection, manifest: dict) -> int:
+    """The package number of ours the sender says it merged, when it is higher than any this
+    database ever made (it was restored from an older backup since); else 0."""
+    from shequ_desktop.exchange import SEQ_KEY
+
+    merged = (manifest.get("merged_from") or {}).get(settings.get(conn, settings.SITE_KEY))
+    return merged if isinstance(merged, int) and merged > (
+        settings.get(conn, SEQ_KEY) or 0) else 0
 
 
 def merge_data(ctx, manifest: dict, data: dict, *, dry_run: bool = False,
@@ -166,14 +180,56 @@ def merge_data(ctx, manifest: dict, data: dict, *, dry_run: bool = False,
         return result
     if why:
         raise package.PackageError(why)
+    own_access = ctx.access
+    held = _sender_access(ctx, manifest)
     try:
+        if held is not None:
+            ctx.access = held
         with ctx.transaction():
-            _Merge(ctx, manifest, data, result, progress).run(file)
+            run = _Merge(ctx, manifest, data, result, progress)
+            run.held = held is not None and (own_access is None or own_access.role != "网格员")
+            run.run(file)
             if dry_run:
                 raise _DryRun()
     except _DryRun:
-        pass
+        for c in result.conflicts:            # their rows were rolled back with the rest
+            c["id"] = None
+    finally:
+        if held is not None:
+            ctx.access = own_access
     return result
+
+
+def _sender_access(ctx, manifest: dict):
+    """What a package from a handed-out PC may change here: only its own grid, as its
+    网格员 could at this PC (Context's write checks do the refusing, record by record). The
+    unit is the one that PC's first package named (a package rewritten to claim more is held
+    to it). None: no limit beyond the user's own (a handed-out database receiving from the
+    office, an empty one being started, a package of a whole database from a new PC)."""
+    from shequ_desktop.access import GRID_WORKER, Access
+    from shequ_desktop.exchange import scope_unit
+    from shequ_desktop.grid import descendants
+
+    conn = ctx.conn
+    if scope_unit(conn) is not None or not conn.execute(
+            "SELECT 1 FROM grid_units LIMIT 1").fetchone():
+        return None
+    row = conn.execute("SELECT unit_uuid FROM sync_peers WHERE site = ?",
+                       (manifest.get("source_site"),)).fetchone()
+    unit_uuid = (row["unit_uuid"] if row is not None and row["unit_uuid"]
+                 else manifest.get("unit_uuid"))
+    if not unit_uuid:
+        return None
+    found = conn.execute("SELECT id FROM grid_units WHERE uuid = ?", (unit_uuid,)).fetchone()
+    units = frozenset({found[0]}) if found is not None else frozenset()
+    own = ctx.access
+    if own is not None and own.role != GRID_WORKER:
+        return None if own.role != "管理员" else Access(GRID_WORKER, units)
+    if own is not None:                       # a 网格员 merging: both limits hold
+        inside = set(descendants(conn, found[0])) if found is not None else set()
+        units = (units if units and own.readable is not None and found[0] in own.readable
+                 else frozenset(own.unit_ids & inside))
+    return Access(GRID_WORKER, units)
 
 
 class _Merge:
@@ -208,7 +264,12 @@ class _Merge:
         self.bookkeeping(file)
         report(self.progress, self.total, self.total)
 
+    held = False          # held to the sending PC's grid (not the user's own limit)
+
     def refuse(self, table: str, uuid: str, what: str, reason: str) -> None:
+        if self.held and reason.startswith(("网格员只能", "只有管理员")):
+            reason = "这个数据包来自下发了一个网格的电脑，只能修改该网格的数据" + (
+                reason[reason.index("（"):] if "（" in reason else "（共用的类别由管理员在本机修改）")
         self.refused_uuids.add(uuid)
         self.result.refused.append({"entity": table, "entity_label": ENTITY_LABELS.get(
             table, table), "uuid": uuid, "record": what, "reason": reason})
@@ -296,12 +357,19 @@ class _Merge:
                 continue
             b = base.get(c, MISSING) if base is not None else MISSING
             s = seen.get(c, t) if seen is not None else MISSING
-            if o == s or o == b or (self.handout and b is MISSING and s is MISSING):
+            if o == s and t == b and self._kept_ours(key, o):
+                # each side kept its own value after seeing the other's (both chose 保留本机的,
+                # their packages crossing): taking theirs here while they take ours there
+                # would swap the two values silently, for good
+                self._may_change(table, ours)
+                self._conflict(table, uuid, c, MISSING, MISSING, o, t, ours, what)
+            elif o == s or o == b or (self.handout and b is MISSING and s is MISSING):
                 changes[c] = t
                 self._settle(key, "agreed")
             elif t == b or t == s:
                 continue                                     # only we changed it: ours stays
             else:
+                self._may_change(table, ours)     # not a conflict one could never settle
                 self._conflict(table, uuid, c, b, s, o, t, ours, what)
         if not changes:
             self.result.unchanged += 1
@@ -315,6 +383,24 @@ class _Merge:
             self.count(self.result.updated, table)
         elif late:
             self.count(self.result.updated, table)
+
+    def _kept_ours(self, key: tuple, value) -> bool:
+        """Whether the last conflict on this field with this peer was settled here by keeping
+        our value, and we still hold it (an open one is settled by their choice as usual)."""
+        if key in self.open:
+            return False
+        row = self.conn.execute(
+            "SELECT resolution, ours FROM sync_conflicts WHERE peer = ? AND entity = ?"
+            " AND uuid = ? AND field = ? ORDER BY id DESC LIMIT 1", (self.peer, *key)).fetchone()
+        return (row is not None and row["resolution"] == "ours" and row["ours"] is not None
+                and json.loads(row["ours"]) == value)
+
+    def _may_change(self, table: str, row: dict) -> None:
+        """NotPermitted when this merge may not change the record (another grid's)."""
+        access = self.ctx.access
+        if access is not None:
+            access.check_table(table)
+            access.check_record(self.conn, table, row)
 
     def _adopt(self, table: str, refs: dict, theirs: dict) -> dict | None:
         """A record made here with the same identity (a focus-group category of the same
@@ -376,6 +462,14 @@ class _Merge:
             "field": column, "field_label": audit.field_label(table, column),
             "base": None if common is MISSING else common, "ours": ours, "theirs": theirs})
 
+    def _row(self, table: str, id_: int | None) -> dict | None:
+        """A record as stored, read without Context's read check: whether it may be changed
+        or deleted is for Context's write (inside the savepoint) to say, so a record outside
+        a 网格员's grids is refused like any other, not a reason to fail the whole merge."""
+        row = None if id_ is None else self.conn.execute(
+            f"SELECT * FROM {table} WHERE id = ?", (id_,)).fetchone()
+        return None if row is None else dict(row)
+
     # --- after the tables ---------------------------------------------------------------
     def write_late(self) -> None:
         for table, uuid, column, value in self.late:
@@ -388,7 +482,7 @@ class _Merge:
                 with self.ctx.transaction():
                     self.ctx.update(table, id_, {column: local})
             except (NotPermitted, NotFoundError, sqlite3.IntegrityError) as exc:
-                self.refuse(table, uuid, describe(self.ctx.get(table, id_), table), _reason(exc))
+                self.refuse(table, uuid, describe(self._row(table, id_), table), _reason(exc))
                 # without a base the record cannot travel back as if the value were removed
                 self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ?"
                                   " AND uuid = ?", (self.peer, table, uuid))
@@ -412,6 +506,9 @@ class _Merge:
                     if form_hash(record) == wanted[record["uuid"]]:
                         rows.append((self.peer, table, record["uuid"], json.dumps(
                             record, ensure_ascii=False, sort_keys=True), self.seq))
+                        # they hold what we hold: a conflict with them on it is over
+                        for key in [k for k in self.open if k[:2] == (table, record["uuid"])]:
+                            self._settle(key, "agreed")
             self.conn.executemany("INSERT OR REPLACE INTO sync_base (peer, entity, uuid, data,"
                                   " got) VALUES (?, ?, ?, ?, ?)", rows)
 
@@ -427,11 +524,14 @@ class _Merge:
                                   " AND uuid = ?", (self.peer, entity, uuid))
                 continue
             cols, refs = schema(self.conn, entity)
-            row = self.ctx.get(entity, id_)
+            row = self._row(entity, id_)
             what = describe(row, entity)
             base = load_base(self.conn, self.peer, entity, [uuid]).get(uuid)
+            # what they last had from us (a record made here that they deleted)
+            seen = self.data.get("deleted_seen", {}).get(entity, {}).get(uuid)
             ours = self._form(refs, row, cols)
-            if base is None or any(base.get(c, ours[c]) != ours[c] for c in cols):
+            if not any(known is not None and all(known.get(c, ours[c]) == ours[c] for c in cols)
+                       for known in (base, seen)):
                 self.refuse(entity, uuid, what, "对方已删除这条记录，但本机修改过它；未删除")
                 continue
             try:
@@ -443,6 +543,7 @@ class _Merge:
             self.ids.forget(entity, uuid)
             self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ? AND uuid = ?",
                               (self.peer, entity, uuid))
+            self._close_conflicts(entity, uuid)
             self.count(self.result.deleted, entity)
 
     def left_scope(self) -> None:
@@ -460,7 +561,7 @@ class _Merge:
             if id_ is None:
                 continue
             cols, refs = schema(self.conn, entity)
-            row = self.ctx.get(entity, id_)
+            row = self._row(entity, id_)
             what = describe(row, entity)
             base = load_base(self.conn, self.peer, entity, [uuid]).get(uuid)
             ours = self._form(refs, row, cols)
@@ -478,17 +579,33 @@ class _Merge:
             self.ids.forget(entity, uuid)
             self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ? AND uuid = ?",
                               (self.peer, entity, uuid))
+            self._close_conflicts(entity, uuid)
             self.count(self.result.moved_out, entity)
 
+    def _close_conflicts(self, entity: str, uuid: str) -> None:
+        """A record this merge removed has nothing left to settle (else its conflicts stay
+        open for ever: they can no longer be resolved)."""
+        self.conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = 'agreed',"
+                          " resolved_by = ? WHERE entity = ? AND uuid = ? AND resolved_at IS NULL",
+                          (now_utc(), self.ctx.user, entity, uuid))
+        for key in [k for k in self.open if k[:2] == (entity, uuid)]:
+            del self.open[key]
+
     def bookkeeping(self, file: str) -> None:
+        from shequ_desktop.exchange import SEQ_KEY
+
         m = self.manifest
+        caught_up = _restored_since(self.conn, m)     # a whole package after a restore
+        if caught_up:
+            settings.put(self.conn, SEQ_KEY, caught_up)
         if self.handout and m.get("unit_uuid"):
             settings.put(self.conn, SCOPE_KEY, m["unit_uuid"])
         settings.site_id(self.conn)
         self.conn.execute(
             "INSERT INTO sync_peers (site, name, unit_uuid, last_seq, last_package, merged_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(site) DO UPDATE SET name = excluded.name,"
-            " unit_uuid = excluded.unit_uuid, last_seq = excluded.last_seq,"
+            " unit_uuid = coalesce(sync_peers.unit_uuid, excluded.unit_uuid),"
+            " last_seq = excluded.last_seq,"
             " last_package = excluded.last_package, merged_at = excluded.merged_at",
             (self.peer, m.get("source_name"), m.get("unit_uuid"), m.get("seq", 0),
              m.get("package"), now_utc()))
@@ -523,9 +640,11 @@ def _reason(exc: Exception) -> str:
 
 # --- resolving conflicts --------------------------------------------------------------------
 
-def conflicts(conn: sqlite3.Connection, include_resolved: bool = False) -> list[dict]:
+def conflicts(conn: sqlite3.Connection, include_resolved: bool = False,
+              access=None) -> list[dict]:
     """Conflicts to show: the record, field label, and the three values as stored (JSON
-    decoded, references as uuids), newest first."""
+    decoded, references as uuids), newest first. With a 网格员's `access`, only those of
+    records they may read."""
     sql = "SELECT c.*, p.name AS peer_name FROM sync_conflicts c" \
           " LEFT JOIN sync_peers p ON p.site = c.peer"
     if not include_resolved:
@@ -535,6 +654,13 @@ def conflicts(conn: sqlite3.Connection, include_resolved: bool = False) -> list[
         c = dict(row)
         local = conn.execute(f"SELECT * FROM {c['entity']} WHERE uuid = ?",
                              (c["uuid"],)).fetchone()
+        if access is not None and access.restricted:
+            if local is None:
+                continue
+            try:
+                access.check_read(conn, c["entity"], dict(local))
+            except NotPermitted:
+                continue
         c["entity_id"] = local["id"] if local else None
         c["record"] = describe(dict(local) if local else None, c["entity"])
         c["field_label"] = audit.field_label(c["entity"], c["field"])
@@ -568,8 +694,25 @@ def resolve(ctx, conflict_id: int, choice: str) -> list:
         c = dict(row)
         entity, column = c["entity"], c["field"]
         local = conn.execute(f"SELECT * FROM {entity} WHERE uuid = ?", (c["uuid"],)).fetchone()
+        label = audit.field_label(entity, column)
+        if ctx.access is not None and ctx.access.restricted:
+            if local is None:
+                raise NotPermitted("这条记录已删除，它的冲突请由管理员处理")
+            ctx.access.check_table(entity)               # another grid's: not theirs to settle
+            ctx.access.check_record(conn, entity, dict(local))
         if local is None:
-            raise NotFoundError(f"{ENTITY_LABELS.get(entity, entity)}已不在本机，无法处理这处冲突")
+            # deleted here since: keeping ours (the deletion) is all that is left to choose
+            if choice == "theirs":
+                raise NotFoundError(f"{ENTITY_LABELS.get(entity, entity)}已不在本机（已删除），"
+                                    "无法采用对方的值；请选“保留本机的”")
+            conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = ?,"
+                         " resolved_by = ? WHERE id = ?", (now_utc(), choice, ctx.user,
+                                                            conflict_id))
+            audit.record(conn, ctx.user, "resolve", entity=entity,
+                         summary=f"处理合并冲突：已删除的{ENTITY_LABELS.get(entity, entity)}的"
+                                 f"“{label}”保留本机的（删除）",
+                         detail={"field": column, "choice": choice, "conflict": conflict_id})
+            return []
         local = dict(local)
         changes = []
         if choice == "theirs":
@@ -584,7 +727,6 @@ def resolve(ctx, conflict_id: int, choice: str) -> list:
             changes = ctx.update(entity, local["id"], {column: value}, local)
         conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ?"
                      " WHERE id = ?", (now_utc(), choice, ctx.user, conflict_id))
-        label = audit.field_label(entity, column)
         audit.record(conn, ctx.user, "resolve", entity=entity, entity_id=local["id"],
                      summary=f"处理合并冲突：{describe(local, entity)}的“{label}”"
                              + ("用对方的" if choice == "theirs" else "保留本机的"),

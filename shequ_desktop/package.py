@@ -68,11 +68,19 @@ def write(path: str | os.PathLike, passphrase: str, manifest: dict, data: dict) 
         nonce, body, header)
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as f:
-        f.write(header + sealed)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+    try:
+        with open(partial, "wb") as f:
+            f.write(header + sealed)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as exc:               # a full or pulled-out USB stick, a folder gone
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise PackageError(f"无法写入数据包“{os.fspath(path)}”：{exc.strerror or exc}"
+                           "（请检查文件夹和 U 盘是否可写、空间是否足够）") from None
     return len(header) + len(sealed)
 
 
@@ -110,8 +118,39 @@ def read(path: str | os.PathLike, passphrase: str) -> tuple[dict, dict]:
         data["tables"], data["tombstones"], data["seen"], data["have"]
     except (ValueError, KeyError, TypeError, zlib.error):
         raise PackageError(f"数据包“{shown}”的内容不完整，未作任何修改") from None
+    if not _well_formed(manifest, data):
+        raise PackageError(f"数据包“{shown}”的内容格式不正确，未作任何修改")
     if manifest.get("sha256") != data_digest(data):
         raise PackageError(f"数据包“{shown}”的校验值与内容不符（内容被改动），未作任何修改")
     if manifest.get("counts") != counts(data):
         raise PackageError(f"数据包“{shown}”的记录数与清单不符，未作任何修改")
     return manifest, data
+
+
+def _well_formed(manifest, data) -> bool:
+    """The shapes the merge relies on (a package rewritten by hand, or by another version, is
+    refused here rather than failing half-way through the merge)."""
+    def text(value) -> bool:
+        return isinstance(value, str) and bool(value)
+
+    if not (isinstance(manifest, dict) and text(manifest.get("source_site"))
+            and text(manifest.get("package")) and isinstance(manifest.get("seq"), int)
+            and not isinstance(manifest.get("seq"), bool)):
+        return False
+    tables, stones = data["tables"], data["tombstones"]
+    if not (isinstance(tables, dict) and isinstance(stones, list)
+            and all(isinstance(data.get(k, {}), dict)
+                    for k in ("seen", "have", "deleted_seen"))
+            and isinstance(data.get("gone", []), list)):
+        return False
+    for part in tables.values():
+        if not isinstance(part, dict):
+            return False
+        columns, rows = part.get("columns"), part.get("rows")
+        if not (isinstance(columns, list) and "uuid" in columns and isinstance(rows, list)
+                and all(isinstance(c, str) for c in columns)
+                and all(isinstance(r, list) and len(r) == len(columns) for r in rows)):
+            return False
+    return (all(isinstance(s, list) and len(s) == 4 and all(text(x) for x in s[:2])
+                for s in stones)
+            and all(isinstance(g, list) and len(g) == 2 for g in data.get("gone", [])))

@@ -68,7 +68,14 @@ def by_uuid_id(conn, table: str, id_: int) -> str:
     return conn.execute(f"SELECT uuid FROM {table} WHERE id = ?", (id_,)).fetchone()[0]
 
 
-def test_office_and_three_laptops_end_up_agreeing(tmp_path):
+LAPTOP_PASSWORD = "网格员的密码2026"
+
+
+def test_office_and_three_laptops_end_up_agreeing(tmp_path, monkeypatch):
+    from shequ_desktop import unlock
+
+    # a laptop's database is born encrypted, its administrator's password from the variable
+    monkeypatch.setenv("SHEQU_PASSWORD", LAPTOP_PASSWORD)
     office = tmp_path / "office.db"
     conn = db.open_db(office)
     demo.generate(conn, residents=3000, seed=3)
@@ -84,6 +91,8 @@ def test_office_and_three_laptops_end_up_agreeing(tmp_path):
         export(office, package, "--unit", code)
         result = merge_json(laptop, package)
         assert result["new"] > 100 and result["conflicts"] == 0 and result["refused"] == 0
+        assert db.is_encrypted(laptop)
+        unlock.unlock(laptop, "admin", LAPTOP_PASSWORD)     # this process opens it too
     for (code, unit_uuid), laptop in zip(grids, laptops):
         assert snapshot(laptop, unit_uuid) == snapshot(office, unit_uuid)
 

@@ -260,7 +260,7 @@ class ExchangePage(QWidget):
                                     p["site"])
 
     def refresh_conflicts(self) -> None:
-        rows = conflict_rows(self.conn, merging.conflicts(self.conn))
+        rows = conflict_rows(self.conn, merging.conflicts(self.conn, access=self.ctx.access))
         self.conflict_model.set_rows(rows)
         self.conflict_label.setText(
             self.tr("没有待处理的冲突。") if not rows else
