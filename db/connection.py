@@ -96,13 +96,9 @@ def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
     return conn
 
 
-_QUIET = False
-
-
 def _keyed(path, open_raw) -> sqlite3.Connection:
     """A connection from `open_raw()`, unlocked with the file's key when it is encrypted (or
     new and given a key). Raises EncryptedDatabaseError when no known key opens it."""
-    global _QUIET
     keys = encryption.candidate_keys(path)
     if not keys:
         if encryption.is_encrypted(path):
@@ -111,9 +107,6 @@ def _keyed(path, open_raw) -> sqlite3.Connection:
         return open_raw()
     for key in keys:
         conn = open_raw()
-        if not _QUIET:      # SQLCipher would print every failed page check on stderr
-            conn.execute("PRAGMA cipher_log_level = NONE")
-            _QUIET = True
         encryption.apply_key(conn, key)
         if encryption.opens_with(conn):
             encryption.use_key(path, key)

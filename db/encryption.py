@@ -70,7 +70,9 @@ def _has_content(path: str | os.PathLike) -> bool:
 
 
 def apply_key(conn: sqlite3.Connection, key: bytes) -> None:
-    """Must be the first statement on a connection."""
+    """Must be the first statement on a connection. SQLCipher's own log is switched off
+    first: it would print every failed page check (a wrong key) on stderr."""
+    conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
 
 
@@ -97,6 +99,7 @@ def encrypt_file(path: str | os.PathLike, key: bytes,
     partial.unlink(missing_ok=True)
     conn = sqlite3.connect(os.fspath(path), isolation_level=None)
     try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute("PRAGMA journal_mode = DELETE")      # folds the WAL in, removes it
         conn.execute("ATTACH DATABASE ? AS encrypted KEY ?", (os.fspath(partial),
                                                               f"x'{key.hex()}'"))

@@ -39,8 +39,11 @@ def _demo(args) -> int:
     """A new database is made encrypted, with the documented demo administrator."""
     from shequ_desktop import demo, unlock
 
-    if unlock.is_new(args.db):
-        conn, key = unlock.create_database(args.db)
+    building = None
+    if unlock.is_new(args.db):                   # filled beside, renamed when it can be opened
+        building = unlock.building_name(args.db)
+        unlock.discard_new(building)
+        conn, key = unlock.create_database(building)
     else:
         unlock.unlock_for_command(args.db)
         conn, key = open_db(args.db), None
@@ -53,10 +56,12 @@ def _demo(args) -> int:
     from shequ_desktop import users
     if users.needs_admin(conn):
         from shequ_desktop.context import Context
-        key = users.create_demo_admin(Context(conn), args.db, key)
+        key = users.create_demo_admin(Context(conn), building or args.db, key)
         print(f"演示管理员：用户名 {users.DEMO_USER}，密码 {users.DEMO_PASSWORD}", file=sys.stderr)
     conn.close()
-    if key is not None:
+    if building is not None:
+        unlock.finish_new(building, args.db)
+    elif key is not None:
         unlock.encrypt_plain(args.db, key)        # an empty plain file given to demo
     if sys.stderr.isatty():
         print(file=sys.stderr)

@@ -27,6 +27,7 @@ from shequ_desktop.errors import DomainError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1       # ~0.1 s and 32 MB per attempt
 MAX_FAILURES = 5
+UNKNOWN_USER = "（未知用户名）"
 LOCK_MINUTES = 5
 KEY_BYTES = 32
 LOCK_WAIT_S = 10
@@ -130,15 +131,19 @@ class KeyFile:
                 handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
                 break
             except FileExistsError:
-                try:
-                    if time.time() - lock.stat().st_mtime > 60:     # left by a crash
-                        lock.unlink(missing_ok=True)
-                        continue
-                except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise DomainError(f"无法修改密钥文件“{self.path}”（{exc.strerror or exc}）："
+                                  "文件夹可能是只读的或U盘已写保护") from None
+            try:
+                if time.time() - lock.stat().st_mtime > 60:     # left by a crash
+                    lock.unlink(missing_ok=True)
                     continue
-                if time.monotonic() > deadline:
-                    raise DomainError(f"密钥文件“{self.path}”正被另一个程序修改，请稍后再试")
-                time.sleep(0.05)
+            except FileNotFoundError:
+                continue
+            if time.monotonic() > deadline:
+                raise DomainError(f"密钥文件“{self.path}”正被另一个程序修改，请稍后再试")
+            time.sleep(0.05)
         try:
             if self.path.exists():
                 self.data = _read(self.path)
@@ -151,11 +156,16 @@ class KeyFile:
     def save(self) -> None:
         """Written to a temporary file, flushed, then renamed: never half-written."""
         partial = self.path.with_name(self.path.name + ".partial")
-        with open(partial, "w", encoding="utf-8") as handle:
-            json.dump(self.data, handle, ensure_ascii=False, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, self.path)
+        try:
+            with open(partial, "w", encoding="utf-8") as handle:
+                json.dump(self.data, handle, ensure_ascii=False, indent=1)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, self.path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise DomainError(f"无法写入密钥文件“{self.path}”（{exc.strerror or exc}）"
+                              "，本次修改未保存") from None
 
     # --- users ------------------------------------------------------------------------------
     def demo_login(self) -> tuple[str, str] | None:
@@ -181,6 +191,8 @@ class KeyFile:
         sealed = AESGCM(_kek(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)).encrypt(
             nonce, db_key, username.encode("utf-8"))
         with self._locked() as data:
+            if (data.get("demo_login") or [None])[0] == username:
+                data.pop("demo_login")             # no longer the documented password
             data["users"][username] = {
                 "kdf": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
                 "salt": _b64(salt), "nonce": _b64(nonce), "key": _b64(sealed),
@@ -198,8 +210,8 @@ class KeyFile:
 
         now = now or _now()
         entry = self.data["users"].get(username)
-        if entry is None:
-            self._fail(username, now)
+        if entry is None:          # what was typed may be a password: it is kept nowhere
+            self._fail(UNKNOWN_USER, now)
             raise WrongPassword("用户名或密码错误")
         locked = entry.get("locked_until")
         if locked and dt.datetime.fromisoformat(locked) > now:
@@ -212,14 +224,18 @@ class KeyFile:
                 base64.b64decode(entry["nonce"]), base64.b64decode(entry["key"]),
                 username.encode("utf-8"))
         except InvalidTag:
-            with self._locked() as data:
-                entry = data["users"].get(username, entry)
-                entry["failed"] = entry.get("failed", 0) + 1
-                left = MAX_FAILURES - entry["failed"]
-                if left <= 0:
-                    entry["failed"] = 0
-                    entry["locked_until"] = (now + dt.timedelta(minutes=LOCK_MINUTES)).isoformat()
-                data.setdefault("failures", []).append({"user": username, "at": now.isoformat()})
+            left = MAX_FAILURES
+            with contextlib.suppress(DomainError):    # a write-protected folder: not counted
+                with self._locked() as data:
+                    entry = data["users"].get(username, entry)
+                    entry["failed"] = entry.get("failed", 0) + 1
+                    left = MAX_FAILURES - entry["failed"]
+                    if left <= 0:
+                        entry["failed"] = 0
+                        entry["locked_until"] = (
+                            now + dt.timedelta(minutes=LOCK_MINUTES)).isoformat()
+                    data.setdefault("failures", []).append({"user": username,
+                                                            "at": now.isoformat()})
             if left <= 0:
                 raise AccountLocked(f"密码连续输错 {MAX_FAILURES} 次，账户已锁定 "
                                     f"{LOCK_MINUTES} 分钟") from None
@@ -235,8 +251,10 @@ class KeyFile:
         self.set_password(username, new, self.unwrap(username, old))
 
     def _fail(self, username: str, now: dt.datetime) -> None:
-        with self._locked() as data:
-            data.setdefault("failures", []).append({"user": username, "at": now.isoformat()})
+        with contextlib.suppress(DomainError):        # a write-protected folder: not kept
+            with self._locked() as data:
+                data.setdefault("failures", []).append({"user": username,
+                                                        "at": now.isoformat()})
 
     def take_failures(self) -> list[dict]:
         """Failed attempts since the last login, to be written to the audit trail once the

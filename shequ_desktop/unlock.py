@@ -78,6 +78,29 @@ def create_database(db_file: str | os.PathLike) -> tuple[sqlite3.Connection, byt
     return db.open_db(db_file), key
 
 
+def building_name(db_file: str | os.PathLike) -> Path:
+    """Where a new database is filled (demo data, a package, its first administrator) before
+    it and its key file get their real names: a crash meanwhile leaves the real name free."""
+    return Path(f"{os.fspath(db_file)}.new")
+
+
+def finish_new(building: Path, db_file: str | os.PathLike) -> None:
+    """Give a filled new database (all connections closed) and its key file their real names,
+    the key file first: the real name never holds a file nobody can open."""
+    key = db.key_of(building)
+    os.replace(KeyFile.path_for(building), KeyFile.path_for(db_file))
+    os.replace(building, db_file)
+    if key is not None:
+        db.use_key(db_file, key)
+
+
+def discard_new(building: Path) -> None:
+    """A new database that was never finished (left by a cancel or a crash)."""
+    for file in (building, Path(f"{building}-wal"), Path(f"{building}-shm"),
+                 Path(f"{building}.encrypting"), KeyFile.path_for(building)):
+        file.unlink(missing_ok=True)
+
+
 def encrypt_plain(db_file: str | os.PathLike, key: bytes,
                   progress: Callable[[int, int], bool] | None = None) -> None:
     """Encrypt a plain database in place under `key` (no connection may be open on it).

@@ -193,7 +193,10 @@ def record_login(conn: sqlite3.Connection, db_file, user: User,
 
 
 def _record_failures(conn: sqlite3.Connection, keyfile: KeyFile) -> None:
-    failures = keyfile.take_failures()
+    try:
+        failures = keyfile.take_failures()
+    except DomainError:                   # a write-protected key file: they stay there
+        return
     if failures:
         audit.append(conn, "系统", [("login_failed", "users", None,
                                      f"用户名“{f['user']}”登录失败（{f['at'][:19]}）",

@@ -1,5 +1,5 @@
-"""Review of encryption at rest (issue 4) and data packages (issue 10): defects in files the
-review may not change, each shown by a test marked xfail(strict) until the lead fixes it."""
+"""Review of encryption at rest (issue 4): defects found by a review pass, each shown by a
+failing test before it was fixed."""
 import os
 import signal
 import subprocess
@@ -21,8 +21,8 @@ def _run(code: str, *args: str, env: dict | None = None) -> subprocess.Completed
                           env=full, text=True, capture_output=True, stdin=subprocess.DEVNULL)
 
 
-# The first start's 载入演示数据, as ui.start._new_database runs it (create_database, then
-# load_demo in the background), killed by SIGKILL while the demo is being generated.
+# The first start's 载入演示数据 (ui.start._new_database), killed by SIGKILL while the demo is
+# being generated.
 KILLED_DEMO = """
     import os, signal, sys
     from PySide6.QtWidgets import QApplication
@@ -38,19 +38,15 @@ KILLED_DEMO = """
             return True
         return original(conn, residents=residents, progress=killed, **kw)
     demo.generate = generate
-    from shequ_desktop import unlock
-    from ui.first_start import load_demo
-    conn, _key = unlock.create_database(sys.argv[1])
-    conn.close()
-    load_demo(sys.argv[1], residents=300)
+    from pathlib import Path
+    from ui import first_start, start
+    first_start.DEMO_RESIDENTS = 300
+    first_start.FirstStartDialog.exec = lambda dialog: (dialog._choose_demo(), 1)[1]
+    start._new_database(Path(sys.argv[1]))
     print("not killed")
 """
 
 
-@pytest.mark.xfail(strict=True, reason="ui/start.py + ui/first_start.py: a new database is "
-                   "created under its real name, encrypted, and its key file is written only "
-                   "after the demo data (or the package, or the first administrator): a crash "
-                   "in between leaves a file nobody can ever open")
 def test_a_crash_while_a_new_database_is_filled_leaves_no_unopenable_file(tmp_path):
     path = tmp_path / "shequ.db"
     run = _run(KILLED_DEMO, str(path))
@@ -79,10 +75,6 @@ def new_db(tmp_path, fast_scrypt):
     conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="keys.py KeyFile.unwrap/_fail and users._record_failures "
-                   "keep the typed user name of a failed sign-in in the key file and then in "
-                   "the append-only audit trail, also when it is no user's name (a password "
-                   "typed into the user-name field)")
 def test_a_password_typed_as_the_user_name_is_kept_nowhere(new_db):
     from shequ_desktop import users
     from shequ_desktop.errors import DomainError
@@ -96,9 +88,6 @@ def test_a_password_typed_as_the_user_name_is_kept_nowhere(new_db):
     assert logged and not any("我的密码Xy7!" in str(v) for r in logged for v in r)
 
 
-@pytest.mark.xfail(strict=True, reason="keys.py KeyFile._locked/save: on a write-protected USB "
-                   "stick or a read-only folder a wrong password raises OSError (a Python error "
-                   "dialog, a traceback on the command line) instead of 用户名或密码错误")
 def test_a_wrong_password_on_a_write_protected_stick_is_explained(new_db, monkeypatch):
     import errno
 
@@ -116,10 +105,6 @@ def test_a_wrong_password_on_a_write_protected_stick_is_explained(new_db, monkey
         unlock.unlock(path, "admin", "不对的密码123")
 
 
-@pytest.mark.xfail(strict=True, reason="keys.py: change_password/set_password keep demo_login, so "
-                   "after the demo administrator changed the documented password the login dialog "
-                   "still says 这是演示数据库 and fills in demo2026, and each click counts as a "
-                   "failure towards the lock-out")
 def test_the_demo_login_is_forgotten_once_its_password_is_changed(tmp_path, fast_scrypt):
     from shequ_desktop import users
     from shequ_desktop.context import Context
@@ -136,9 +121,6 @@ def test_the_demo_login_is_forgotten_once_its_password_is_changed(tmp_path, fast
     assert KeyFile.load(path).demo_login() is None
 
 
-@pytest.mark.xfail(strict=True, reason="unlock.check_recovery_key (and encryption.encrypt_file's "
-                   "check) open a raw connection without cipher_log_level = NONE: a recovery key "
-                   "of another database prints SQLCipher's ERROR CORE lines on stderr")
 def test_a_wrong_recovery_key_on_the_command_line_prints_only_the_explanation(tmp_path):
     demo = subprocess.run([sys.executable, "-m", "shequ_desktop", "demo", "--db",
                            str(tmp_path / "d.db"), "--residents", "30"], cwd=ROOT,

@@ -175,3 +175,41 @@ def test_a_new_laptop_database_starts_from_a_handed_out_package(qtbot, made, tmp
     assert exchange.scope_unit(conn) is not None
     assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] > 100
     conn.close()
+
+
+def test_the_program_started_on_a_new_file_builds_the_laptop_database_from_a_package(
+        qtbot, made, tmp_path, monkeypatch):
+    """ui.start: package chosen at first start → merged into a new encrypted database, then its
+    administrator and recovery key; only then does it take its real name."""
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from shequ_desktop import keys
+    from ui import first_start, login, start
+    root, _office, _people = made
+    path = tmp_path / "laptop.db"
+    monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
+    monkeypatch.setattr(first_start.FirstStartDialog, "exec",
+                        lambda d: d.package_button.click() or QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a: (str(root / "handout.sqpkg"), "")))
+    monkeypatch.setattr(PassphraseDialog, "ask", staticmethod(lambda *a, **k: PASSPHRASE))
+    named = []
+
+    def first_admin(dialog):
+        named.append(path.exists())                  # the real name is still free meanwhile
+        dialog.username.setText("wang")
+        dialog.password.setText("Wangge-2026")
+        dialog.again.setText("Wangge-2026")
+        dialog.submit()
+        return dialog.result()
+
+    monkeypatch.setattr(login.FirstAdminDialog, "exec", first_admin)
+    monkeypatch.setattr(login.RecoveryKeyDialog, "exec", lambda dialog: 1)
+    session = start.open_session(path)
+    assert named == [False]
+    assert session.user.username == "wang" and session.user.role == "管理员"
+    assert session.conn.execute("SELECT count(*) FROM residents").fetchone()[0] > 100
+    session.conn.close()
+    assert db.is_encrypted(path) and keys.KeyFile.load(path).users() == ["wang"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("laptop")) == \
+        ["laptop.db", "laptop.db.keys"]

@@ -143,73 +143,62 @@ def _first_admin(make, path: Path):
 
 
 def _new_database(path: Path) -> Session | int:
+    """The first start on a new file. Everything is built under a temporary name beside it
+    (unlock.building_name) and renamed into place with its key file once it can be opened."""
     from ui.first_start import FirstStartDialog, load_demo, load_package
 
+    building = unlock.building_name(path)
     while True:
+        unlock.discard_new(building)                 # left by a crash or a cancel
         choice = FirstStartDialog()
         if choice.exec() != QDialog.DialogCode.Accepted:
             return QUIT
-        if choice.choice == "demo":
-            conn, _key = unlock.create_database(path)
+        if choice.choice in ("demo", "package"):
+            conn, key = unlock.create_database(building)
             conn.close()
-            if load_demo(path):
+            if choice.choice == "demo":
+                if not load_demo(building):
+                    continue
+                unlock.finish_new(building, path)
                 return open_session(path)          # the login dialog, demo account filled in
-            _discard(path)
-            continue
-        if choice.choice == "package":             # a grid handed out by the office
-            conn, key = unlock.create_database(path)
-            conn.close()
-            if not load_package(path):
-                _discard(path)
+            if not load_package(building):           # a grid handed out by the office
                 continue
-            return _admin_for_new(path, key)
-        made: list[sqlite3.Connection] = []
-
-        def make(username, password, display_name, choice=choice):
-            conn, key = unlock.create_database(path)
-            try:
-                ctx = Context(conn, username)
-                users.create_first_admin(ctx, path, username, password, display_name, key)
-                community.init_community(ctx, choice.community_name, choice.street_name)
-            except BaseException:
-                conn.close()
-                _discard(path)
-                raise
-            made.append(conn)
-            return username, key
-
-        created = _first_admin(make, path)
-        if created is None:
+            made = _first_admin(lambda u, p, d: _add_admin(building, key, u, p, d), path)
+        else:
+            made = _first_admin(lambda u, p, d, c=choice: _blank(building, c, u, p, d), path)
+        if made is None:
+            unlock.discard_new(building)
             return QUIT
-        conn = made[0]
-        user = users.load(conn, created[0])
+        unlock.finish_new(building, path)
+        conn = db.open_db(path)
+        user = users.load(conn, made[0])
         users.record_login(conn, path, user)
-        return Session(conn, user, created[1], None)
+        return Session(conn, user, made[1], None)
 
 
-def _admin_for_new(path: Path, key: bytes) -> Session | int:
-    """The first administrator of a database that was just filled (from a package)."""
-    conn = db.open_db(path)
-
-    def make(username, password, display_name):
-        users.create_first_admin(Context(conn, username), path, username, password,
+def _add_admin(building: Path, key: bytes, username: str, password: str,
+               display_name: str | None) -> tuple[str, bytes]:
+    conn = db.open_db(building)
+    try:
+        users.create_first_admin(Context(conn, username), building, username, password,
                                  display_name, key)
-        return username, key
-
-    created = _first_admin(make, path)
-    if created is None:
+    finally:
         conn.close()
-        _discard(path)
-        return QUIT
-    user = users.load(conn, created[0])
-    users.record_login(conn, path, user)
-    return Session(conn, user, key, None)
+    return username, key
 
 
-def _discard(path: Path) -> None:
-    """A new database that was never finished (nobody could ever open it: no key file)."""
-    from shequ_desktop.keys import KeyFile
-
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
-                 KeyFile.path_for(path)):
-        file.unlink(missing_ok=True)
+def _blank(building: Path, choice, username: str, password: str,
+           display_name: str | None) -> tuple[str, bytes]:
+    """A blank community with its first administrator (nothing is left if either fails)."""
+    unlock.discard_new(building)
+    conn, key = unlock.create_database(building)
+    try:
+        ctx = Context(conn, username)
+        users.create_first_admin(ctx, building, username, password, display_name, key)
+        community.init_community(ctx, choice.community_name, choice.street_name)
+    except BaseException:
+        conn.close()
+        unlock.discard_new(building)
+        raise
+    conn.close()
+    return username, key
