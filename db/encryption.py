@@ -85,22 +85,41 @@ def opens_with(conn: sqlite3.Connection) -> bool:
         return False
 
 
+def _check_copy(partial: Path, key: bytes) -> None:
+    check = sqlite3.connect(os.fspath(partial))
+    try:
+        apply_key(check, key)
+        result = check.execute("PRAGMA quick_check").fetchone()[0]
+    finally:
+        check.close()
+    if result != "ok":
+        raise sqlite3.DatabaseError(f"encrypted copy failed its check: {result}")
+    with open(partial, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
 def encrypt_file(path: str | os.PathLike, key: bytes,
                  keep_going: Callable[[], bool] | None = None) -> None:
     """Replace the plain database at `path` by an encrypted copy under `key`.
 
-    No other connection may be open on it. The copy is written beside it, checked, flushed and
-    renamed over the original in one step: a crash leaves either the plain file or the
-    encrypted one, never a mixture. `keep_going()` is asked now and then; False stops the
-    work (sqlite3.OperationalError "interrupted") and leaves the plain file as it was. (The old plaintext blocks stay in the disk's free space
-    until overwritten; the file system cannot be asked to wipe them.)"""
+    It holds the file exclusively while it works (another program waits, or gets "locked"):
+    the copy is written beside it, checked, flushed and renamed over the original in one step,
+    so a crash leaves either the plain file or the encrypted one, never a mixture.
+    `keep_going()` is asked now and then; False stops the work (sqlite3.OperationalError
+    "interrupted") and leaves the plain file as it was. (The old plaintext blocks stay in the
+    disk's free space until overwritten; the file system cannot be asked to wipe them.)"""
     path = Path(path)
     partial = path.with_name(path.name + ".encrypting")
     partial.unlink(missing_ok=True)
-    conn = sqlite3.connect(os.fspath(path), isolation_level=None)
+    conn = sqlite3.connect(os.fspath(path), isolation_level=None, timeout=5)
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute("PRAGMA journal_mode = DELETE")      # folds the WAL in, removes it
+        # Another program that opens the file meanwhile waits until the copy has replaced it
+        # (its writes would otherwise go to the plain file that is about to disappear).
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        conn.execute("BEGIN EXCLUSIVE")
+        conn.execute("COMMIT")
         conn.execute("ATTACH DATABASE ? AS encrypted KEY ?", (os.fspath(partial),
                                                               f"x'{key.hex()}'"))
         if keep_going is not None:
@@ -111,21 +130,11 @@ def encrypt_file(path: str | os.PathLike, key: bytes,
             value = conn.execute(f"PRAGMA main.{pragma}").fetchone()[0]
             conn.execute(f"PRAGMA encrypted.{pragma} = {int(value)}")
         conn.execute("DETACH DATABASE encrypted")
+        _check_copy(partial, key)
+        conn.close()                      # Windows renames no open file
+        os.replace(partial, path)
     except BaseException:
         conn.close()
         partial.unlink(missing_ok=True)
         raise
-    conn.close()
-    check = sqlite3.connect(os.fspath(partial))
-    try:
-        apply_key(check, key)
-        result = check.execute("PRAGMA quick_check").fetchone()[0]
-    finally:
-        check.close()
-    if result != "ok":
-        partial.unlink(missing_ok=True)
-        raise sqlite3.DatabaseError(f"encrypted copy failed its check: {result}")
-    with open(partial, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
     use_key(path, key)

@@ -180,3 +180,16 @@ def test_a_damaged_encrypted_file_is_found_once_the_key_is_known(encrypted):
     problem = damage(path)
     assert problem is not None and "损坏" in problem
     assert "损坏" in check_file(path, full=True)
+
+
+def test_encrypting_while_another_program_has_the_file_open_is_refused_whole(tmp_path):
+    path = tmp_path / "old.db"
+    conn = db.open_db(path)
+    demo.generate(conn, residents=100, seed=9)
+    before = _table_rows(conn, "residents")           # `conn`: the other program, still open
+    with pytest.raises(db.DatabaseLockedError, match="占用"):
+        unlock.encrypt_plain(path, keys.new_db_key())
+    assert not db.is_encrypted(path)
+    assert not path.with_name(path.name + ".encrypting").exists()
+    assert _table_rows(conn, "residents") == before
+    conn.close()
