@@ -43,32 +43,30 @@ class ChangesModel(RowListModel):
         return str(row[key]) if key != "label" else row[key]
 
 
-class ConflictModel(RowListModel):
+class _TextModel(RowListModel):
+    """Rows of text: column i shows row[KEYS[i]] (also as its tooltip)."""
+    KEYS: tuple[str, ...] = ()
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        row = self.row_at(index)
+        if row is None or role not in (Qt.ItemDataRole.DisplayRole,
+                                       Qt.ItemDataRole.ToolTipRole):
+            return None
+        return str(row.get(self.KEYS[index.column()]) or "")
+
+
+class ConflictModel(_TextModel):
     """Conflicts: the record, the field, and our, their and the last common value (shown as
     the user reads them: referred records by name, ID numbers and phones masked)."""
 
     headers = ("来自", "记录", "字段", "本机的值", "对方的值", "上次一致的值")
     KEYS = ("peer_name", "record", "field_label", "ours_shown", "theirs_shown", "base_shown")
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        row = self.row_at(index)
-        if row is None or role not in (Qt.ItemDataRole.DisplayRole,
-                                       Qt.ItemDataRole.ToolTipRole):
-            return None
-        return str(row.get(self.KEYS[index.column()]) or "")
 
-
-class RefusedModel(RowListModel):
+class RefusedModel(_TextModel):
     id_key = "uuid"
     headers = ("类别", "记录", "原因")
     KEYS = ("entity_label", "record", "reason")
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        row = self.row_at(index)
-        if row is None or role not in (Qt.ItemDataRole.DisplayRole,
-                                       Qt.ItemDataRole.ToolTipRole):
-            return None
-        return str(row.get(self.KEYS[index.column()]) or "")
 
 
 def conflict_rows(conn, conflicts: list[dict], peer_name: str = "") -> list[dict]:
