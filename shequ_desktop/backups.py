@@ -61,6 +61,23 @@ def backups(folder: str | Path, stem: str, db_id: str) -> list[tuple[dt.datetime
     return sorted(found, reverse=True)
 
 
+def encrypt_plain_backups(folder: str | Path, stem: str, db_id: str | None, key: bytes,
+                          progress: Progress = None) -> list[Path]:
+    """After a database was encrypted: its backups taken before (plain copies of every
+    resident, often on a USB stick) are encrypted under the same key, each in place and whole.
+    Returns those encrypted."""
+    from db import encrypt_file, is_encrypted
+
+    if db_id is None:
+        return []
+    plain = [f for _t, f in backups(folder, stem, db_id) if not is_encrypted(f)]
+    for done, file in enumerate(plain):
+        report(progress, done, len(plain))
+        encrypt_file(file, key)
+    report(progress, len(plain), len(plain))
+    return plain
+
+
 def backup_to(conn: sqlite3.Connection, target: str | Path, actor: str, *,
               progress: Progress = None) -> Path:
     """A checked copy of the open database, with its key file, at `target`; recorded.

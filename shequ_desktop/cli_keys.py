@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 
 def _encrypt(args) -> int:
@@ -34,6 +35,18 @@ def _encrypt(args) -> int:
         print(recovery_text(key))
     unlock.encrypt_plain(args.db, key)
     print(f"已加密“{args.db}”", file=sys.stderr)
+    from db import open_db
+    from shequ_desktop import backups
+
+    conn = open_db(args.db)
+    try:
+        db_id = backups.database_id(conn, create=False)
+    finally:
+        conn.close()
+    folder = args.backups or backups.default_folder()
+    done = backups.encrypt_plain_backups(folder, Path(args.db).stem, db_id, key)
+    if done:
+        print(f"已加密“{folder}”中这个数据库以前的 {len(done)} 个备份", file=sys.stderr)
     return 0
 
 
@@ -42,4 +55,6 @@ def add_commands(sub) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--admin", default="admin",
                    help="数据库还没有用户时，新建的管理员用户名（默认 admin）")
+    p.add_argument("--backups", metavar="DIR",
+                   help="这个数据库的备份所在的文件夹（其中未加密的备份一并加密；默认：程序的备份文件夹）")
     p.set_defaults(run=_encrypt, unlocks_itself=True)

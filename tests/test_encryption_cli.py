@@ -51,11 +51,18 @@ def test_encrypt_a_plain_database_and_open_it_with_the_recovery_key(tmp_path):
     path = tmp_path / "old.db"
     assert shequ("init", "--db", str(path), "--community", "向阳社区").returncode == 0
     assert not db.is_encrypted(path) and "向阳社区".encode() in path.read_bytes()
+    from shequ_desktop import backups
+    conn = db.open_db(path)
+    old_backup = backups.make_backup(conn, tmp_path / "usb", "系统")
+    conn.close()
+    assert not db.is_encrypted(old_backup)
     short = shequ("encrypt", "--db", str(path), SHEQU_PASSWORD="12345678")
     assert short.returncode == 2 and "不能全是数字" in short.stderr
     assert not db.is_encrypted(path)
-    done = shequ("encrypt", "--db", str(path), SHEQU_PASSWORD="Admin-2026")
+    done = shequ("encrypt", "--db", str(path), "--backups", str(tmp_path / "usb"),
+                 SHEQU_PASSWORD="Admin-2026")
     assert done.returncode == 0, done.stderr
+    assert db.is_encrypted(old_backup) and "以前的 1 个备份" in done.stderr
     recovery = done.stdout.strip()
     assert len(keys.from_recovery_text(recovery)) == 32 and "恢复密钥" in done.stderr
     assert db.is_encrypted(path) and "向阳社区".encode() not in path.read_bytes()

@@ -146,8 +146,17 @@ def test_a_plain_database_of_an_older_version_is_encrypted_after_sign_in(qapp, t
     import db
     from ui import start
 
+    from db.backup import check_file
+    from shequ_desktop import backups
+    from ui.safety import backup_folder
+
     path = tmp_path / "old.db"
     n = _plain_street(path)
+    conn = db.open_db(path)
+    old_backup = backups.make_backup(conn, backup_folder(), "admin")   # a plain copy
+    name = conn.execute("SELECT name FROM residents LIMIT 1").fetchone()[0]
+    conn.close()
+    assert not db.is_encrypted(old_backup)
     _answer(monkeypatch, login.LoginDialog, username="admin", password="Jiedao-2026")
     session = start.open_session(path)
     assert session.user.username == "admin"
@@ -155,6 +164,8 @@ def test_a_plain_database_of_an_older_version_is_encrypted_after_sign_in(qapp, t
     session.conn.close()
     assert db.is_encrypted(path)
     assert audit.entries(db.open_db(path), action="login")
+    assert db.is_encrypted(old_backup) and name.encode() not in old_backup.read_bytes()
+    assert check_file(old_backup, full=True) is None        # still a sound backup
 
 
 def test_the_recovery_key_opens_a_database_whose_key_file_is_lost(qapp, tmp_path, monkeypatch):

@@ -66,12 +66,14 @@ def open_session(path: Path) -> Session | int:
     damaged = _check(path)
     if isinstance(damaged, int):
         return damaged
-    if damaged is None and key is not None and not db.is_encrypted(path):
-        if not _encrypt(path, key):           # a plain database of an older version
-            return QUIT
+    converted = damaged is None and key is not None and not db.is_encrypted(path)
+    if converted and not _encrypt(path, key):      # a plain database of an older version
+        return QUIT
     conn = open_database(path)
     if conn is None:
         return FAILED
+    if converted:
+        _encrypt_backups(conn, path, key)
     try:
         if name is None:
             conn.close()
@@ -128,6 +130,20 @@ def _encrypt(path: Path, key: bytes) -> bool:
     return background.run_and_wait(
         lambda _conn, progress: unlock.encrypt_plain(path, key, progress), None,
         label=_tr("正在加密数据库，请稍候…"))
+
+
+def _encrypt_backups(conn: sqlite3.Connection, path: Path, key: bytes) -> None:
+    """The plain backups of a database just encrypted are encrypted too (in the background;
+    a failure is shown and leaves the rest as they were)."""
+    from shequ_desktop import backups
+    from ui import background
+    from ui.safety import backup_folder
+
+    db_id = backups.database_id(conn, create=False)
+    background.run_and_wait(
+        lambda _conn, progress: backups.encrypt_plain_backups(
+            backup_folder(), path.stem, db_id, key, progress), None,
+        label=_tr("正在加密以前的备份…"))
 
 
 def _first_admin(make, path: Path):
