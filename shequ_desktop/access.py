@@ -11,6 +11,8 @@ administrator's.
 Reads are scoped too: a 网格员 reads only what belongs to their units' subtrees (`readable`,
 worked out once when Context.access is set at sign-in). `scope()` gives the resident lists,
 the search and the figures the units to cover; Context.get refuses a record outside them.
+Volunteers and teams are read by their places (PLACES): a volunteer of another grid (by team
+and home) is refused; one with neither place is community-wide.
 """
 from __future__ import annotations
 
@@ -38,6 +40,15 @@ PARENT = {
     "service_records": ("activity_id", "activities"),
 }
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
+# Records placed by more than one reference, for reads (check_read): the units of a volunteer
+# (their team's unit, then their home — the rule of volunteers.IN_SCOPE, which the register
+# uses) and of a team (its unit). A record with no unit at all is community-wide.
+PLACES = {
+    "volunteers": """SELECT (SELECT t.unit_id FROM volunteer_teams t WHERE t.id = :team_id),
+        (SELECT ho.unit_id FROM residents r JOIN households h ON h.id = r.household_id
+         JOIN houses ho ON ho.id = h.house_id WHERE r.id = :resident_id)""",
+    "volunteer_teams": "SELECT :unit_id",
+}
 
 
 OUTSIDE = "网格员只能查看分配给自己的网格中的数据"
@@ -121,15 +132,28 @@ class Access:
             if values.get("id") not in self.above:
                 self.check_read_unit(values.get("id"))
             return
+        if table in PLACES:
+            self._check_read_places(conn, table, values)
+            return
         unit = unit_of(conn, table, values)
         if unit is None:
             if table in PARENT:
                 raise NotPermitted(OUTSIDE)
-            return                                   # community-wide records (volunteers)
+            return                                   # community-wide records
         try:
             self.check_read_unit(unit)
         except NotPermitted:
             raise _outside(conn, unit, "查看") from None
+
+    def _check_read_places(self, conn: sqlite3.Connection, table: str, values: dict) -> None:
+        """A volunteer or a team (PLACES): readable when one of its places is the 网格员's, or
+        when it has none (community-wide); a team also when its unit is above theirs."""
+        if table == "volunteer_teams" and values.get("unit_id") in self.above:
+            return
+        refs = {k: values.get(k) for k in ("team_id", "resident_id", "unit_id")}
+        units = [u for u in conn.execute(PLACES[table], refs).fetchone() if u is not None]
+        if units and not any(u in self.readable for u in units):
+            raise _outside(conn, units[-1], "查看")
 
     def check_table(self, table: str) -> None:
         if self.role == READ_ONLY:

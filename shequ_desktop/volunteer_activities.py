@@ -209,9 +209,12 @@ def sheet_scope(conn: sqlite3.Connection, activity_id: int) -> int | None:
     return volunteers.community_of(conn, row[0]) if row else None
 
 
-def sheet(conn: sqlite3.Connection, activity_id: int) -> list[dict]:
-    """The sign-in sheet: everyone in the register on the activity's day, and anyone already
-    recorded. Rows: volunteer_id, name, team, came, hours (recorded, or the activity's length),
+def sheet(conn: sqlite3.Connection, activity_id: int,
+          access: Access | None = None) -> list[dict]:
+    """The sign-in sheet: everyone in the register on the activity's day (with a 网格员's
+    `access`: those of the register they see, volunteers.readable_ids), and anyone already
+    recorded (never left out, so a sheet is not shown with people missing). Rows:
+    volunteer_id, name, team, came, hours (recorded, or the activity's length),
     record_id, version (of the record; read_state), local (of the activity's community —
     sheet_scope, volunteers.IN_SCOPE — or the activity has no unit: the sheet shows these by
     default); by team then name."""
@@ -235,6 +238,9 @@ def sheet(conn: sqlite3.Connection, activity_id: int) -> list[dict]:
            OR (v.joined_on <= :day AND (v.left_on IS NULL OR v.left_on >= :day))
         ORDER BY t.name IS NULL, t.name, v.name, v.id""",
                         {"a": activity_id, "day": day, "unit": unit})
+    seen = volunteers.readable_ids(conn, access)
+    if seen is not None:
+        rows = [r for r in rows if r["record_id"] is not None or r["id"] in seen]
     return [{"volunteer_id": r["id"], "name": r["name"], "team": r["team"],
              "came": r["record_id"] is not None, "record_id": r["record_id"],
              "version": r["version"],
@@ -327,8 +333,9 @@ def save_sheet(ctx: Context, activity_id: int, entries: Mapping[int, Any], *,
     SHEET_CHANGED) when the activity's records are no longer exactly those — another PC saved
     the sheet in between. Without `read` the records become exactly `entries`.
 
-    Raises ValidationError for blocking problems, OverlapError for overlaps not accepted, and
-    DomainError when removing a record would take someone's points below zero at some date.
+    Raises ValidationError for blocking problems, OverlapError for overlaps not accepted,
+    DomainError when removing a record would take someone's points below zero at some date,
+    and NotPermitted when a 网格员 adds a volunteer outside their grids (Context.get).
     """
     entries = {int(k): v for k, v in entries.items()}
     with ctx.transaction():
@@ -338,6 +345,12 @@ def save_sheet(ctx: Context, activity_id: int, entries: Mapping[int, Any], *,
                 (activity_id,))}
             if now != {int(k): tuple(v) for k, v in read.items()}:
                 raise ConflictError(SHEET_CHANGED, {})
+        if ctx.access is not None and ctx.access.restricted:
+            signed = {r[0] for r in ctx.conn.execute(
+                "SELECT volunteer_id FROM service_records WHERE activity_id = ?",
+                (activity_id,))}
+            for vid in set(entries) - signed:          # a 网格员 adds only whom they see
+                ctx.get("volunteers", vid)
         problems = check_sheet(ctx.conn, activity_id, entries)
         blocking = [p for p in problems if p.blocking]
         if blocking:

@@ -152,7 +152,8 @@ def update_volunteer(ctx: Context, volunteer_id: int, values: dict[str, Any],
         _check_dates(ctx.conn, volunteer_id, merged, today, set(clean))
         changes = []
         if team_given:
-            _check_team(ctx, team_id)
+            if team_id != current["team_id"]:        # a team they may not read stays theirs
+                _check_team(ctx, team_id)
             clean["team_id"] = team_id
             changes += _stop_leading(ctx, volunteer_id, keep=team_id)
         return Result(volunteer_id,
@@ -349,13 +350,22 @@ def set_leader(ctx: Context, team_id: int, volunteer_id: int | None) -> Result:
         return Result(team_id, changes)
 
 
-def leader_choices(conn: sqlite3.Connection, team_id: int | None) -> list[dict]:
-    """Active volunteers who could lead a team (id, name, team), its own members first."""
-    return [dict(r) for r in conn.execute(f"""
+def leader_choices(conn: sqlite3.Connection, team_id: int | None,
+                   access: Access | None = None) -> list[dict]:
+    """Active volunteers who could lead a team (id, name, team), its own members first; with
+    a 网格员's `access`, those of the register they see (readable_ids) and the team's leader
+    (kept, so that saving the team does not drop them)."""
+    rows = conn.execute(f"""
         SELECT v.id, v.name, t.name AS team FROM {VOLUNTEERS} v
         LEFT JOIN volunteer_teams t ON t.id = v.team_id
         WHERE v.status = '在册' ORDER BY v.team_id IS NOT ?, v.name, v.id""",
-                                          (team_id or -1,))]
+                        (team_id or -1,))
+    seen = readable_ids(conn, access)
+    if seen is not None and team_id is not None:
+        leader = conn.execute("SELECT leader_id FROM volunteer_teams WHERE id = ?",
+                              (team_id,)).fetchone()
+        seen.add(leader and leader[0])
+    return [dict(r) for r in rows if seen is None or r["id"] in seen]
 
 
 def near_units(conn: sqlite3.Connection, unit_id: int | None,
@@ -423,6 +433,19 @@ def ids_in_scope(conn: sqlite3.Connection, unit_id: int) -> set[int]:
 
     return {r[0] for r in conn.execute(
         SUBTREE_SQL + f"SELECT v.id FROM volunteers v WHERE {IN_SCOPE}", (unit_id,))}
+
+
+def readable_ids(conn: sqlite3.Connection, access: Access | None) -> set[int] | None:
+    """Ids of the volunteers a 网格员 reads — the register's rule (IN_SCOPE over their units,
+    access.scope; those with neither a team unit nor a home included); None: everyone."""
+    from shequ_desktop.access import scope
+
+    within = scope(access, None)
+    if within is None:
+        return None
+    head, param = within
+    return {r[0] for r in conn.execute(
+        head + f"SELECT v.id FROM volunteers v WHERE {IN_SCOPE}", (param,))}
 
 
 # --- finding -----------------------------------------------------------------------------------

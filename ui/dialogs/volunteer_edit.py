@@ -5,6 +5,8 @@ While linked to a resident, name, ID number and phone come from the resident rec
 read-only here; choosing 不关联 in the resident list unlinks (the data stay, now editable),
 finding and choosing another resident links to them. Everything is saved in one transaction
 (volunteers.edit_volunteer); a refusal keeps the dialog open with the typing.
+A 网格员 cannot open a volunteer of another grid (Context.get refuses it); the volunteer's own
+team stays in the team list even when it is not one the user may choose.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from ui.dialogs.volunteer_forms import VolunteerDialog, iso_date
 
 class VolunteerEditDialog(VolunteerDialog):
     def __init__(self, ctx: Context, volunteer_id: int, parent: QWidget | None = None):
-        super().__init__(ctx, parent)
+        stored = ctx.get("volunteers", volunteer_id)   # NotPermitted: another grid's (网格员)
+        super().__init__(ctx, parent, team_id=stored["team_id"])
         self.volunteer_id = volunteer_id
         self.current = volunteers.get(ctx.conn, volunteer_id)
         row = self.current

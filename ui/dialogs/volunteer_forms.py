@@ -48,11 +48,19 @@ class SavingDialog(FormDialog):
         return self.created
 
 
-def team_combo(ctx: Context, none_text: str) -> QComboBox:
+def team_combo(ctx: Context, none_text: str, keep: int | None = None) -> QComboBox:
+    """The teams the user sees (volunteers.teams: a 网格员's those of their units, of the
+    units above and with no unit), after `none_text`; `keep` (a volunteer's own team) is
+    listed too, so that saving them does not take them out of it."""
     combo = QComboBox()
     combo.addItem(none_text, None)
-    for team in volunteers.teams(ctx.conn):
+    for team in volunteers.teams(ctx.conn, access=ctx.access):
         combo.addItem(team["name"], team["id"])
+    if keep is not None and combo.findData(keep) < 0:
+        row = ctx.conn.execute("SELECT name FROM volunteer_teams WHERE id = ?",
+                               (keep,)).fetchone()
+        if row is not None:
+            combo.addItem(row[0], keep)
     return combo
 
 
@@ -60,7 +68,8 @@ class VolunteerDialog(SavingDialog):
     """新增志愿者. Find a resident by name, ID or phone fragment to link them (their personal
     data then come from the resident record), or type them in for someone from elsewhere."""
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None):
+    def __init__(self, ctx: Context, parent: QWidget | None = None,
+                 team_id: int | None = None):
         super().__init__(_tr("新增志愿者"), parent, min_width=460)
         self.ctx = ctx
         self.find = QLineEdit()
@@ -79,7 +88,7 @@ class VolunteerDialog(SavingDialog):
         self.phone.setMaxLength(20)
         self.skills = QLineEdit()
         self.skills.setPlaceholderText(self.tr("如：医疗护理、家电维修、法律咨询"))
-        self.team = team_combo(ctx, self.tr("未分队"))
+        self.team = team_combo(ctx, self.tr("未分队"), keep=team_id)
         self.joined = date_edit()
         self.form.addRow(self.tr("关联居民："), row)
         self.form.addRow("", self.matches)
@@ -103,7 +112,8 @@ class VolunteerDialog(SavingDialog):
 
     def look_up(self) -> int:
         """Fill the match list; returns how many residents were found."""
-        found = search.search(self.ctx.conn, self.find.text().strip(), limit=30)
+        found = search.search(self.ctx.conn, self.find.text().strip(), limit=30,
+                              access=self.ctx.access)
         blocker = self.matches.blockSignals(True)
         while self.matches.count() > 1:
             self.matches.removeItem(1)
@@ -331,7 +341,7 @@ class TeamDialog(SavingDialog):
         self.name.setPlaceholderText(self.tr("如：银发服务队"))
         self.leader = QComboBox()
         self.leader.addItem(self.tr("暂不指定"), None)
-        for person in volunteers.leader_choices(ctx.conn, team_id):
+        for person in volunteers.leader_choices(ctx.conn, team_id, ctx.access):
             self.leader.addItem(f"{person['name']}（{person['team'] or self.tr('未分队')}）",
                                 person["id"])
         self.leader.setCurrentIndex(max(self.leader.findData(team.get("leader_id")), 0))

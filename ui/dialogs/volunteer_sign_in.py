@@ -2,8 +2,9 @@
 
 The volunteers of the activity's community who are in the register on its day are listed (by
 team; 显示全部志愿者 shows everyone else too, and anyone ticked or already signed in stays
-shown); tick who came; hours default to the activity's length and can be changed per person
-(double-click the hours).
+shown; a 网格员 is offered only the volunteers their register shows, plus anyone already
+signed in — volunteer_activities.sheet with their access); tick who came; hours default to
+the activity's length and can be changed per person (double-click the hours).
 What is wrong is listed below the sheet as it is typed — blocking problems in red (the OK
 button stays disabled), overlapping activities in orange (saving asks to confirm).
 
@@ -65,14 +66,22 @@ class SignInDialog(QDialog):
         self.everyone = QCheckBox(self.tr("显示全部志愿者"))
         scope = va.sheet_scope(conn, activity_id)
         self.scope_text = ""
+        restricted = ctx.access is not None and ctx.access.restricted
+        if restricted:          # the register they see, and whoever is already signed in
+            self.everyone.setText(self.tr("显示我负责网格的全部志愿者"))
+            self.everyone.setToolTip(self.tr("网格员只能看到所负责网格的志愿者"
+                                             "（及已签到的人员）"))
         if scope is None:
             self.everyone.setChecked(True)
             self.everyone.setEnabled(False)
-            self.everyone.setToolTip(self.tr("本活动未指定网格，列出全部志愿者"))
+            if not restricted:
+                self.everyone.setToolTip(self.tr("本活动未指定网格，列出全部志愿者"))
         else:
             community = grid.unit_name(conn, scope)
-            self.everyone.setToolTip(self.tr("默认只列出{0}的志愿者（按服务队所属网格或居住地）；"
-                                             "勾选后列出全部在册志愿者").format(community))
+            if not restricted:
+                self.everyone.setToolTip(self.tr(
+                    "默认只列出{0}的志愿者（按服务队所属网格或居住地）；"
+                    "勾选后列出全部在册志愿者").format(community))
             self.scope_text = self.tr("（默认只列{0}的志愿者）").format(community)
         self.count_label = QLabel()
         bar = QHBoxLayout()
@@ -111,7 +120,7 @@ class SignInDialog(QDialog):
         layout.addWidget(self.problem_view)
         layout.addWidget(self.buttons)
 
-        rows = va.sheet(conn, activity_id)
+        rows = va.sheet(conn, activity_id, ctx.access)
         self.read = va.read_state(rows)         # what this sheet was built from
         self._fill(rows)
         self.table.itemChanged.connect(self._on_item)

@@ -393,13 +393,15 @@ class VolunteersPage(QWidget):
     def edit_volunteer(self) -> None:
         person = self.current_volunteer()
         if person is not None:
-            VolunteerEditDialog.ask(self, self.ctx, person["id"])
+            self._run(self.tr("修改志愿者"),           # refused: another grid's (网格员)
+                      lambda: VolunteerEditDialog.ask(self, self.ctx, person["id"]))
 
     def edit_team(self) -> None:
         """修改服务队 of the team chosen in the filter."""
         team = self.team.currentData()
         if team not in (ALL_TEAMS, NO_TEAM, None):
-            TeamDialog.ask(self, self.ctx, self.unit_id, team)
+            self._run(self.tr("修改志愿服务队"),
+                      lambda: TeamDialog.ask(self, self.ctx, self.unit_id, team))
 
     def edit_settings(self) -> None:
         """积分与星级设置; star levels shown follow at once (settings are not Changes)."""
@@ -487,7 +489,8 @@ class VolunteersPage(QWidget):
     def edit_activity(self) -> None:
         activity_id = self.current_activity_id()
         if activity_id is not None:
-            ActivityDialog.ask(self, self.ctx, activity_id=activity_id)
+            self._run(self.tr("修改志愿活动"),        # a community's: refused to a 网格员
+                      lambda: ActivityDialog.ask(self, self.ctx, activity_id=activity_id))
 
     def confirm(self, title: str, text: str) -> bool:
         return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
@@ -513,4 +516,5 @@ class VolunteersPage(QWidget):
         activity_id = self.current_activity_id()
         if activity_id is None:
             return
-        SignInDialog.ask(self, self.ctx, activity_id)     # saves before it closes
+        self._run(self.tr("签到登记"),                  # saves before it closes
+                  lambda: SignInDialog.ask(self, self.ctx, activity_id))
