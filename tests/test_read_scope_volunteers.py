@@ -222,3 +222,21 @@ def test_the_page_shows_a_refusal_instead_of_failing(qtbot, conn, more, monkeypa
     page.sign_in()
     assert warnings and "网格员" in warnings[0]
     assert not page.select_activity(more["theirs_act"])          # not listed at all
+
+
+def test_the_unit_choosers_of_team_and_activity_forms_offer_their_grids(qtbot, conn, more):
+    from ui.dialogs.volunteer_forms import ActivityDialog
+
+    worker = signed_in(conn, "zhang")
+    new_team = TeamDialog(worker)
+    qtbot.addWidget(new_team)
+    offered = {new_team.unit.itemText(i).strip() for i in range(new_team.unit.count())}
+    assert "第一网格" in offered and "第二网格" not in offered
+    edit = ActivityDialog(worker, activity_id=more["act"])        # 一网格敬老: stays chosen
+    qtbot.addWidget(edit)
+    assert edit.unit.currentData() is not None
+    assert "第二网格" not in {edit.unit.itemText(i).strip() for i in range(edit.unit.count())}
+    admin = TeamDialog(signed_in(conn, "admin"))
+    qtbot.addWidget(admin)
+    assert {"第一网格", "第二网格"} <= {admin.unit.itemText(i).strip()
+                                      for i in range(admin.unit.count())}

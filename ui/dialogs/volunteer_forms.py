@@ -156,12 +156,18 @@ class VolunteerDialog(SavingDialog):
         return cls._run(cls(ctx, parent))
 
 
-def unit_combo(conn, chosen: int | None) -> QComboBox:
+def unit_combo(conn, chosen: int | None, access=None) -> QComboBox:
     """街道/社区/网格 in tree order (indented), after 不指定; `chosen` or, when it is below
-    grid level, its nearest listed ancestor is selected."""
+    grid level, its nearest listed ancestor is selected. A 网格员 (`access`) is offered their
+    own grids (and the one already chosen)."""
     from shequ_desktop import grid
 
     units = grid.all_units(conn, grid.TOP_LEVELS)
+    if access is not None and access.restricted:
+        listed = {u["id"] for u in units}
+        kept = next((a for a in grid.ancestors(conn, chosen) if a in listed),
+                    None) if chosen is not None else None
+        units = [u for u in units if access.may_read(u["id"]) or u["id"] == kept]
     children: dict = {}
     for unit in units:
         children.setdefault(unit["parent_id"], []).append(unit)
@@ -195,7 +201,7 @@ class ActivityDialog(SavingDialog):
         self.activity_id = activity_id
         act = ctx.get("activities", activity_id) if activity_id else None
         self.current = act                  # as read: a save refuses if changed since
-        self.unit = unit_combo(ctx.conn, act["unit_id"] if act else unit_id)
+        self.unit = unit_combo(ctx.conn, act["unit_id"] if act else unit_id, ctx.access)
         self.unit.setToolTip(self.tr("签到表默认列出该网格所在社区的志愿者"))
         self.title = QLineEdit()
         self.title.setMaxLength(100)
@@ -346,7 +352,8 @@ class TeamDialog(SavingDialog):
                                 person["id"])
         self.leader.setCurrentIndex(max(self.leader.findData(team.get("leader_id")), 0))
         self.leader.setToolTip(self.tr("队长须为在册志愿者；其他队的志愿者担任队长即转入本队"))
-        self.unit = unit_combo(ctx.conn, team.get("unit_id") if team_id else unit_id)
+        self.unit = unit_combo(ctx.conn, team.get("unit_id") if team_id else unit_id,
+                               ctx.access)
         self.founded = date_edit()
         if team.get("founded_on"):
             self.founded.setDate(QDate.fromString(team["founded_on"], Qt.DateFormat.ISODate))
