@@ -540,10 +540,7 @@ class _Merge:
             except (NotPermitted, sqlite3.IntegrityError) as exc:
                 self.refuse(entity, uuid, what, _reason(exc))
                 continue
-            self.ids.forget(entity, uuid)
-            self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ? AND uuid = ?",
-                              (self.peer, entity, uuid))
-            self._close_conflicts(entity, uuid)
+            self._removed(entity, uuid)
             self.count(self.result.deleted, entity)
 
     def left_scope(self) -> None:
@@ -576,15 +573,15 @@ class _Merge:
                           if isinstance(exc, sqlite3.IntegrityError) else _reason(exc))
                 self.refuse(entity, uuid, what, reason)
                 continue
-            self.ids.forget(entity, uuid)
-            self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ? AND uuid = ?",
-                              (self.peer, entity, uuid))
-            self._close_conflicts(entity, uuid)
+            self._removed(entity, uuid)
             self.count(self.result.moved_out, entity)
 
-    def _close_conflicts(self, entity: str, uuid: str) -> None:
-        """A record this merge removed has nothing left to settle (else its conflicts stay
-        open for ever: they can no longer be resolved)."""
+    def _removed(self, entity: str, uuid: str) -> None:
+        """A record this merge removed: no id, no base, and nothing left to settle (else its
+        conflicts stay open for ever: they can no longer be resolved)."""
+        self.ids.forget(entity, uuid)
+        self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ? AND uuid = ?",
+                          (self.peer, entity, uuid))
         self.conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = 'agreed',"
                           " resolved_by = ? WHERE entity = ? AND uuid = ? AND resolved_at IS NULL",
                           (now_utc(), self.ctx.user, entity, uuid))

@@ -83,6 +83,18 @@ def someone(side: Side, offset: int = 0) -> str:
 
 # --- the file ------------------------------------------------------------------------------
 
+def conflict_on_both(office: Side, laptop: Side, offset: int, laptop_value: str,
+                     office_value: str) -> str:
+    """A resident whose workplace both sides changed, the packages crossed before anyone
+    chose: the conflict is open at the office and on the laptop. Returns the resident."""
+    who = someone(laptop, offset)
+    laptop.edit(who, workplace=laptop_value)
+    office.edit(who, workplace=office_value)
+    assert len(laptop.send(office).conflicts) == 1
+    assert len(office.send(laptop).conflicts) == 1
+    return who
+
+
 def reseal(src, dst, change) -> None:
     """A package rewritten by someone who knows the passphrase, its content changed."""
     manifest, data = package.read(src, PASSPHRASE)
@@ -224,12 +236,8 @@ def test_a_conflict_keeps_ours_and_use_theirs_travels_without_a_new_conflict(sid
 
 def test_a_conflict_open_on_both_sides_closes_on_both_when_one_side_chooses(sides):
     office, laptop = sides
-    who = someone(laptop, 4)
-    laptop.edit(who, workplace="甲公司")
-    office.edit(who, workplace="乙公司")
-    assert len(laptop.send(office).conflicts) == 1
     # the office sends before anyone chose: the laptop sees the conflict too
-    assert len(office.send(laptop).conflicts) == 1
+    who = conflict_on_both(office, laptop, 4, "甲公司", "乙公司")
     assert laptop.resident(who)["workplace"] == "甲公司"
     [c] = merging.conflicts(office.conn)
     merging.resolve(office.ctx, c["id"], "ours")

@@ -6,7 +6,8 @@ from shequ_desktop.context import Context
 
 from exchange_helpers import PASSPHRASE
 from shequ_desktop import exchange, houses, merging, package
-from test_exchange import Side, dbs, pair, sides, someone  # noqa: F401  (fixtures)
+from test_exchange import (Side, conflict_on_both, dbs, pair, sides,  # noqa: F401
+                           someone)
 
 
 def _building(side) -> int:
@@ -417,11 +418,7 @@ def test_both_sides_keeping_their_own_value_does_not_swap_the_values_silently(si
     the other's value as "chosen after seeing ours": the office ended with the laptop's value
     and the laptop with the office's, no conflict left, and no later exchange noticed."""
     office, laptop = sides
-    who = someone(laptop, 4)
-    laptop.edit(who, workplace="甲公司")
-    office.edit(who, workplace="乙公司")
-    assert len(laptop.send(office).conflicts) == 1
-    assert len(office.send(laptop).conflicts) == 1
+    who = conflict_on_both(office, laptop, 4, "甲公司", "乙公司")
     [at_office] = merging.conflicts(office.conn)
     merging.resolve(office.ctx, at_office["id"], "ours")
     [at_laptop] = merging.conflicts(laptop.conn)
@@ -451,11 +448,7 @@ def test_a_conflict_open_on_both_sides_closes_on_both_when_one_side_takes_theirs
     """The office took the laptop's value (用对方的): both hold the same, nothing differs to
     send, and the laptop's copy of the conflict stayed open for ever."""
     office, laptop = sides
-    who = someone(laptop, 8)
-    laptop.edit(who, workplace="丙公司")
-    office.edit(who, workplace="丁公司")
-    assert len(laptop.send(office).conflicts) == 1
-    assert len(office.send(laptop).conflicts) == 1
+    who = conflict_on_both(office, laptop, 8, "丙公司", "丁公司")
     [c] = merging.conflicts(office.conn)
     merging.resolve(office.ctx, c["id"], "theirs")
     for _ in range(2):
