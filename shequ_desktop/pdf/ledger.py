@@ -44,6 +44,8 @@ class Column:
     label: str
     width: float               # relative width, in Chinese characters (the registry's `width`)
     align: str = "left"        # "left", "right" or "center"
+    min_width: float = 0       # at least this many Chinese characters wide (numbers that must
+                               # not wrap; the registry's `min_width`)
 
 
 @dataclass
@@ -148,10 +150,12 @@ class _Layout:
         self.columns = columns
         inner = self.page_w - 2 * MARGIN
         weights = [c.width for c in columns]
-        for _ in range(2):   # short labels (性别, 与户主关系) on one line: widen, scale again
-            unit = inner / sum(weights)
-            weights = [max(w, (self.metrics.width(c.label) + 2 * PAD_X + 1) / unit)
-                       if len(c.label) <= 5 else w for w, c in zip(weights, columns)]
+        for _ in range(3):   # short labels (性别, 与户主关系) on one line, numbers unbroken:
+            unit = inner / sum(weights)         # widen, scale again
+            weights = [max(w, (self.metrics.width(c.label) + 2 * PAD_X + 1) / unit
+                           if len(c.label) <= 5 else 0,
+                           (c.min_width * FONT_SIZE + 2 * PAD_X + 1) / unit)
+                       for w, c in zip(weights, columns)]
         self.widths = [inner * w / sum(weights) for w in weights]
         self.xs = [MARGIN]
         for w in self.widths:
