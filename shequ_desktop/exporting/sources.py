@@ -62,6 +62,7 @@ class Source:
     requires: str | None = None     # a table that must exist
     filter: str = _UNIT_FILTER
     entity: str | None = None       # the registry entity whose fields are its columns
+    alias: str = ""                 # the entity's table in `select` (for sheet filters)
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -116,13 +117,13 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
             Column("division_code", "现住地", synonyms=("现住地行政区划", "现住地代码",
                                                          "现住地行政区划代码")),
             *PLACE_COLUMNS),
-           _RESIDENT_SELECT, place=True, entity="residents"),
+           _RESIDENT_SELECT, place=True, entity="residents", alias="r"),
     Source("households", "户",
            (Column("household_key", "户标识"),
             Column("head_name", "户主姓名"), Column("head_id_number", "户主身份证号", "id"),
             Column("head_phone", "户主联系电话", "phone"), Column("members", "在册人数", "number"),
             *PLACE_COLUMNS),
-           _HOUSEHOLD_SELECT, place=True, entity="households"),
+           _HOUSEHOLD_SELECT, place=True, entity="households", alias="h"),
     Source("focus", "重点人群",
            (Column("tag", "重点人群类别"), Column("since", "纳入日期"),
             Column("visit_interval_days", "走访周期(天)", "number"), *_PERSON,
@@ -174,7 +175,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
                    WHERE p.volunteer_id = v.id) AS balance
               FROM volunteers v LEFT JOIN volunteer_teams t ON t.id = v.team_id
               WHERE 1 {where} ORDER BY v.id""",
-           requires="volunteers", filter=volunteers.IN_SCOPE, entity="volunteers"),
+           requires="volunteers", filter=volunteers.IN_SCOPE, entity="volunteers",
+           alias="v"),
     Source("service_hours", "服务时长",
            (Column("starts_at", "活动开始"), Column("ends_at", "活动结束"),
             Column("title", "活动名称"), Column("category", "活动类别"), *_PERSON,
@@ -189,30 +191,40 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
 )}
 
 
-def _query(conn: sqlite3.Connection, source: Source,
-           within: tuple[str, object] | None) -> tuple[str, str, tuple]:
+def _query(conn: sqlite3.Connection, source: Source, within: tuple[str, object] | None,
+           only: tuple[tuple[str, tuple], ...] = ()) -> tuple[str, str, tuple]:
     """(WITH prefix, SELECT, parameters): the source's rows, within the scope (access.scope:
-    a WITH clause defining `subtree`, its parameter; None for the whole database)."""
+    a WITH clause defining `subtree`, its parameter; None for the whole database), and with
+    `only` ((registry field, allowed values), …) those whose field has one of the values."""
     if source.requires and not conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
             (source.requires,)).fetchone():
         raise DomainError(f"数据库中还没有{source.title}数据（请先升级程序）")
+    names = {f.name for f in fields(source.entity)} if source.entity else set()
+    where, params = "", []
+    for name, values in only:
+        if name not in names or not source.alias:
+            raise DomainError(f"{source.title}没有可用来筛选的字段“{name}”")
+        where += f" AND {source.alias}.{name} IN ({', '.join('?' * len(values))})"
+        params += list(values)
     if within is None:
-        return "", source.select.format(where=""), ()
-    return within[0], source.select.format(where=f"AND {source.filter}"), (within[1],)
+        return "", source.select.format(where=where), tuple(params)
+    return (within[0], source.select.format(where=f"AND {source.filter}{where}"),
+            (within[1], *params))
 
 
 def count(conn: sqlite3.Connection, source: Source,
-          within: tuple[str, object] | None) -> int:
-    prefix, select, params = _query(conn, source, within)
+          within: tuple[str, object] | None, only=()) -> int:
+    prefix, select, params = _query(conn, source, within, only)
     return conn.execute(f"{prefix}SELECT count(*) FROM ({select})", params).fetchone()[0]
 
 
 def rows(conn: sqlite3.Connection, source: Source, keys: list[str],
-         within: tuple[str, object] | None, constants: dict | None = None) -> Iterator[list]:
+         within: tuple[str, object] | None, constants: dict | None = None,
+         only=()) -> Iterator[list]:
     """The source's records as lists of raw values in the order of `keys` (`constants`: values
     of keys the same on every row, such as the division code)."""
-    prefix, select, params = _query(conn, source, within)
+    prefix, select, params = _query(conn, source, within, only)
     sql = prefix + select
     cur = conn.cursor()
     cur.row_factory = None

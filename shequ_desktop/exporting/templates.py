@@ -12,7 +12,8 @@ A column entry {"registry": true, "skip": [...]} stands for every registry field
 not named elsewhere in the sheet, in registry order: a new field reaches such a template
 without an edit. Codings (issue 16): "coding": "code" (template, sheet or column) writes
 code-table values as codes, as does a header asking for 代码/编码; "dates": "YYYYMMDD" writes
-dates as text in that form; "for_upload": true marks a template whose file goes to a platform
+dates as text in that form; a sheet's "only": {"residence_type": ["2"]} lists only the
+records whose field has one of the codes; "for_upload": true marks a template whose file goes to a platform
 (full numbers, after confirmation).
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Sheet:
     name: str
     source: Source
     columns: tuple[tuple[str, Column], ...]      # (header, source column)
+    only: tuple[tuple[str, tuple], ...] = ()     # rows whose field has one of these values
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ def parse(name: str, data: dict, path: Path | None = None) -> Template:
                                       f"不是{source.title}的字段") from None
                 header = c.get("header") or column.label
                 columns.append((header, _coded(column, header, (data, s, c))))
-            sheets.append(Sheet(s["name"], source, tuple(columns)))
+            only = tuple((k, tuple(str(v) for v in vs)) for k, vs in s.get("only", {}).items())
+            sheets.append(Sheet(s["name"], source, tuple(columns), only))
     except (KeyError, TypeError) as exc:
         raise DomainError(f"{where}格式不对（缺少 {exc}）") from None
     return Template(name, data.get("title", name), what, data.get("description", ""),

@@ -82,18 +82,18 @@ def _converter(column: sources.Column, unmask: bool, real_dates: bool = True):
 
 
 def records(conn, columns: list[sources.Column], source: sources.Source, within,
-            unmask: bool, real_dates: bool = True):
+            unmask: bool, real_dates: bool = True, only=()):
     """The source's rows converted for the cells of `columns`."""
     convert = [_converter(c, unmask, real_dates) for c in columns]
     keys = [c.key for c in columns]
     constants = {"division_code": coding.division_code(conn) or ""}
-    for raw in sources.rows(conn, source, keys, within, constants):
+    for raw in sources.rows(conn, source, keys, within, constants, only):
         yield [f(v) for f, v in zip(convert, raw)]
 
 
 def _records(conn, sheet: Sheet, within, unmask: bool, real_dates: bool = True):
     return records(conn, [c for _h, c in sheet.columns], sheet.source, within, unmask,
-                   real_dates)
+                   real_dates, sheet.only)
 
 
 def check_folder(out_path: Path) -> None:
@@ -164,7 +164,8 @@ def export(conn: sqlite3.Connection, template: Template, out_path, fmt: str, *,
 
 
 def _count(conn, template: Template, within) -> int:
-    return sum(sources.count(conn, sheet.source, within) for sheet in template.sheets)
+    return sum(sources.count(conn, sheet.source, within, sheet.only)
+               for sheet in template.sheets)
 
 
 def _tick(progress: Progress, state: dict) -> None:
