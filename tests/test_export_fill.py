@@ -39,14 +39,10 @@ def tianque_template(path, protect=False):
     rows, merges = tianque_rows(AID_TOP, AID_SUB, "需要救助人员信息登记表")
     book = xlsxwriter.Workbook(str(path))
     ws = book.add_worksheet("需要救助人员登记表")
-    merged = set()
-    for r1, c1, r2, c2 in merges:
-        ws.merge_range(r1, c1, r2, c2, rows[r1][c1])
-        merged |= {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
     for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            if value != "" and (r, c) not in merged:
-                ws.write(r, c, value)
+        ws.write_row(r, 0, row)
+    for r1, c1, r2, c2 in merges:          # blanks the cells it covers but the first
+        ws.merge_range(r1, c1, r2, c2, rows[r1][c1])
     ws.set_column(0, 0, 11)
     ws.set_column(4, 4, 23)
     ws.data_validation(6, 2, 999, 2, {"validate": "list", "source": ["男", "女"]})

@@ -178,6 +178,7 @@ class ExportDialog(FormDialog):
             widget.setVisible(on)
         self.template.setEnabled(not on)
         self.format.setEnabled(not on)
+        self.description.setVisible(not on and bool(self.description.text()))
         self.platform_path.setText(str(self.platform.path) if on else "")
         if on:
             self.format.setCurrentIndex(self.format.findData("xlsx"))
