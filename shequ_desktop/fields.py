@@ -25,8 +25,8 @@ class Field:
     multiline: bool = False  # text that keeps its line breaks (notes)
     mask: str | None = None  # how exports, ledgers and the audit trail hide it: "id", "phone"
     ledger: bool = False     # a column of the entity's printed ledger (shequ_desktop/ledgers.py)
-    min_width: float = 0     # ledger: narrowest column, in Chinese characters (numbers that
-                             # must not wrap: an 18-digit ID needs about 9.5)
+    min_chars: int = 0       # ledger: a number this many characters long fits its column on
+                             # one line (18 for an ID number, 11 for a mobile phone)
 
 
 RESIDENT_FIELDS = (
@@ -35,10 +35,10 @@ RESIDENT_FIELDS = (
     Field("id_type", "证件类型", "code", "id_type", synonyms=("证件种类",), width=6),
     Field("id_number", "身份证号", "id_number", sensitive=True,
           synonyms=("公民身份号码", "身份证号码", "证件号码", "证件号", "身份证"), width=11,
-          mask="id", ledger=True, min_width=9.5),
+          mask="id", ledger=True, min_chars=18),
     Field("gender", "性别", "code", "gender", synonyms=("性 别",), width=2, ledger=True),
     Field("birth_date", "出生日期", "date", synonyms=("出生年月", "出生年月日", "生日"), width=6,
-          ledger=True, min_width=5),
+          ledger=True, min_chars=10),
     Field("ethnicity", "民族", "code", "ethnicity", width=4, ledger=True),
     Field("relation_to_head", "与户主关系", "code", "relation", editable=False,
           synonyms=("与户主的关系", "关系", "家庭关系"), width=5, ledger=True),
@@ -47,7 +47,7 @@ RESIDENT_FIELDS = (
     Field("separated", "人户分离", "bool", synonyms=("是否人户分离",), width=4),
     Field("phone", "联系电话", "phone", sensitive=True,
           synonyms=("手机号", "手机号码", "联系方式", "电话", "电话号码", "手机", "联系手机",
-                    "移动电话", "本人电话"), width=7, mask="phone", ledger=True, min_width=6),
+                    "移动电话", "本人电话"), width=7, mask="phone", ledger=True, min_chars=12),
     Field("political_status", "政治面貌", "code", "political_status", width=5, ledger=True),
     Field("education", "文化程度", "code", "education", synonyms=("学历",), width=5,
           ledger=True),

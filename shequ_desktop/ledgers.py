@@ -91,7 +91,7 @@ def _labels(table: str) -> Callable[[str | None], str]:
 def _col(entity: str, name: str, label: str | None = None, width: float | None = None,
          align: str = "left") -> Column:
     f = field(entity, name)
-    return Column(label or f.label, f.width if width is None else width, align)
+    return Column(label or f.label, f.width if width is None else width, align, f.min_chars)
 
 
 def _masker(unmask: bool) -> tuple[Callable, Callable]:
@@ -184,7 +184,7 @@ def _cell(f: Field, unmask: bool) -> Callable:
 
 def _field_column(f: Field) -> Column:
     align = "center" if f.width <= 2 else "right" if f.kind in ("int", "float") else "left"
-    return Column(f.label, f.width, align, f.min_width)
+    return Column(f.label, f.width, align, f.min_chars)
 
 
 def _residents(q: _Query) -> tuple[list[Column], list[Group]]:

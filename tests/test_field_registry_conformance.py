@@ -14,7 +14,7 @@ WECHAT = "wxid_13912345678"
 def wechat(monkeypatch, conn, family):
     """微信号: optional, masked like a phone, a ledger column that must not wrap."""
     synthetic = Field("wechat", "微信号", sensitive=True, mask="phone", ledger=True,
-                      min_width=8, synonyms=("微信",), width=6)
+                      min_chars=16, synonyms=("微信",), width=6)
     monkeypatch.setitem(fields.REGISTRY, "residents", fields.RESIDENT_FIELDS + (synthetic,))
     conn.execute("ALTER TABLE residents ADD COLUMN wechat TEXT")
     _hh, people = family
@@ -46,7 +46,7 @@ def test_a_new_field_is_a_ledger_column_masked_and_kept_wide(conn, wechat):
     labels = [c.label for c in table.columns]
     assert "微信号" in labels
     column = table.columns[labels.index("微信号")]
-    assert column.min_width == 8
+    assert column.min_chars == 16
     cells = [row[labels.index("微信号")] for row in table.groups[0].rows]
     assert "wxi*********5678" in cells and WECHAT not in cells
     shown = ledgers.table(conn, "residents", group=None, unmask=True)
@@ -62,3 +62,18 @@ def test_a_new_field_fills_a_template_column_named_by_a_synonym(tmp_path, conn, 
     from shequ_desktop.exporting import fill
     plan = fill.plan_columns("residents", ["姓名", "微信"])
     assert [c.key for c in plan] == ["name", "wechat"]
+
+
+def test_ledger_numbers_do_not_wrap_however_many_columns(conn, wechat):
+    """The minimum widths hold in the laid-out page: an 18-digit ID, a phone and a date fit
+    their columns on one line."""
+    from shequ_desktop.pdf import ledger as engine
+    from shequ_desktop.pdf.fonts import get_font
+
+    table = ledgers.table(conn, "residents", group=None, unmask=True)
+    layout = engine._Layout(table, get_font(None).name)
+    labels = [c.label for c in layout.columns]
+    for label, sample in (("身份证号", "11010519700506123X"), ("联系电话", "13912345678"),
+                          ("出生日期", "1970-05-06"), ("微信号", WECHAT[:14])):
+        room = layout.widths[labels.index(label)] - 2 * engine.PAD_X
+        assert layout.metrics.wrap(sample, room) == [sample], label
