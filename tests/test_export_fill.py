@@ -50,6 +50,7 @@ def tianque_template(path, protect=False):
         ws.protect()
     lookup = book.add_worksheet("省市")
     lookup.write_row(0, 0, ["安徽", "北京"])
+    lookup.protect()                   # a protected lookup sheet does not stop the filling
     lookup.hide()
     book.close()
     return path
@@ -221,7 +222,7 @@ def test_bad_templates_are_refused_and_nothing_is_written(tmp_path, conn, town):
     text.write_text("姓名,身份证号\n", encoding="utf-8")
     with pytest.raises(DomainError, match="“名单.xlsx”不是 Excel/WPS 表格文件"):
         fill.open_template(text)
-    with pytest.raises(DomainError, match="工作表设有保护"):
+    with pytest.raises(DomainError, match="工作表“需要救助人员登记表”设有保护"):
         fill.open_template(tianque_template(tmp_path / "locked.xlsx", protect=True))
     sealed = tmp_path / "sealed.xlsx"          # what Office writes for a password to open
     sealed.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504

@@ -42,6 +42,7 @@ SOURCE_OF = {"residents": "residents", "households": "households", "focus": "foc
              "visits": "visits", "volunteers": "volunteers", "events": "events"}
 SETTINGS_PREFIX = "export_template:"
 REPORT_EVERY = 5000
+MAX_TEMPLATE_MB = 50
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -83,9 +84,12 @@ def open_template(path) -> TemplateFile:
         raise DomainError(f"{_name(path)}不存在")
     with open(path, "rb") as f:
         magic = f.read(8)
+    if path.stat().st_size > MAX_TEMPLATE_MB << 20:
+        raise DomainError(f"{_name(path)}有 {path.stat().st_size >> 20} MB，不像空白模板"
+                          f"（应小于 {MAX_TEMPLATE_MB} MB）：请选择平台下发的空白模板")
     if magic.startswith(_ZIP):
         kind = "xlsx"
-        _refuse_protected_xlsx(path)
+        _refuse_broken_xlsx(path)
     elif magic == _OLE:
         kind = "xls"
         _refuse_encrypted_ole(path)
@@ -116,8 +120,11 @@ def open_template(path) -> TemplateFile:
                           f"（{problems[0] if problems else '没有可见的工作表'}）")
     i, name, rows, header, merged = found
     signature = hashlib.sha1("\x1f".join([name, *header.labels]).encode()).hexdigest()[:16]
-    return TemplateFile(path, kind, name, i, rows, header, signature,
-                        [m for m in merged if m[0][0] <= header.row])
+    template = TemplateFile(path, kind, name, i, rows, header, signature,
+                            [m for m in merged if m[0][0] <= header.row])
+    if kind == "xlsx":
+        _refuse_protected_sheet(template)
+    return template
 
 
 def _refuse_encrypted_ole(path: Path) -> None:
@@ -129,25 +136,22 @@ def _refuse_encrypted_ole(path: Path) -> None:
         raise DomainError(f"{_name(path)}设有打开密码，请在 Excel/WPS 中取消密码后再选择")
 
 
-def _refuse_protected_xlsx(path: Path) -> None:
+def _refuse_broken_xlsx(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            if "xl/workbook.xml" not in names:
+            if "xl/workbook.xml" not in z.namelist():
                 raise DomainError(f"{_name(path)}不是 Excel 工作簿（.xlsx）")
-            for name in names:
-                if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
-                    with z.open(name) as f:
-                        if b"<sheetProtection" in _head_and_tail(f):
-                            raise DomainError(f"{_name(path)}的工作表设有保护，程序不能往里"
-                                              "写入：请在 Excel/WPS 中“撤销工作表保护”后再选择")
     except zipfile.BadZipFile:
         raise DomainError(f"{_name(path)}已损坏，不是完整的 .xlsx 文件") from None
 
 
-def _head_and_tail(f) -> bytes:
-    data = f.read()
-    return data[:4096] + data[-65536:]     # sheetProtection follows sheetData
+def _refuse_protected_sheet(template: "TemplateFile") -> None:
+    """The sheet to fill must not be protected (hidden lookup sheets may be)."""
+    with zipfile.ZipFile(template.path) as z:
+        xml = z.read(_sheet_part(z, template.sheet_index))
+    if b"<sheetProtection" in xml:
+        raise DomainError(f"{_name(template.path)}的工作表“{template.sheet}”设有保护，程序不能"
+                          "往里写入：请在 Excel/WPS 中“撤销工作表保护”后再选择")
 
 
 # --- mapping ---------------------------------------------------------------------------------
