@@ -5,7 +5,7 @@
     shequ export --db PATH --what residents|households|focus|visits|events|volunteers
                  --format xlsx|csv -o OUT [--template NAME] [--unit CODE] [--for-upload]
     shequ export --db PATH --what … --into TEMPLATE.xlsx|.xls -o OUT.xlsx [--unit CODE]
-                 [--for-upload] [--code COLUMN …]        (fill the platform's blank template)
+                 [--for-upload] [--code COLUMN …] [--tag NAME …]   (fill the platform's template)
     shequ division-code --db PATH [CODE]     (the community's administrative-division code)
 
 import exits 0 when no row is in error, 3 when some are (the valid rows are still imported
@@ -120,8 +120,12 @@ def _fill(conn, args, unit_id) -> int:
     blank = fill.unfilled(plan)
     if blank:
         print(f"以下 {len(blank)} 列没有对应的字段，将留空：{'、'.join(blank)}", file=sys.stderr)
+    only = (("tag", tuple(args.tag)),) if args.tag else ()
+    if only and args.what != "focus":
+        raise DomainError("--tag 只用于 --what focus（某类重点人群的登记表）")
     result = fill.fill(conn, template, plan, args.what, args.output, unit_id=unit_id,
-                       unmask=args.unmask, actor=args.user, progress=_progress("导出"))
+                       unmask=args.unmask, actor=args.user, progress=_progress("导出"),
+                       only=only)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"已按模板“{template.path.name}”导出 {result['rows']} 行到 {result['files'][0]}"
@@ -170,6 +174,8 @@ def add_commands(sub) -> None:
                    help="用于上传：写入完整身份证号和电话（记入审计日志）")
     p.add_argument("--code", action="append", metavar="COLUMN",
                    help="（--into）此列写代码而不是名称，可重复")
+    p.add_argument("--tag", action="append", metavar="NAME",
+                   help="（--into，--what focus）只写这类重点人群，如 残疾人，可重复")
     p.add_argument("--user", default="管理员")
     p.set_defaults(run=_export)
     p = sub.add_parser("division-code", help="查看或设置本社区的行政区划代码（GB/T 31000 导出的“现住地”）")

@@ -278,3 +278,21 @@ def test_the_command_line_fills_a_template(tmp_path, db_path, conn, town, capsys
     first = dict(zip(AID_TOP, sheet_rows(out)[6]))
     assert first["身份证号码*"] == HEAD_ID and first["性别*"] == "1"
     assert json.loads(audit.entries(conn, action="export")[0]["detail"])["unmask"] is True
+
+
+def test_a_focus_register_is_filled_with_one_group_and_the_resident_fields(tmp_path, db_path,
+                                                                           ctx, conn, town):
+    from shequ_desktop import tags
+    tag = conn.execute("SELECT id FROM tags WHERE name = '残疾人'").fetchone()[0]
+    other = conn.execute("SELECT id FROM tags WHERE name <> '残疾人'").fetchone()[0]
+    tags.assign_tag(ctx, town["wife"], tag, "2024-01-01")
+    tags.assign_tag(ctx, town["son"], other, "2024-01-01")
+    out = tmp_path / "disabled.xlsx"
+    assert cli.main(["export", "--db", str(db_path), "--what", "focus", "--into",
+                     str(tianque_template(tmp_path / "aid.xlsx")), "-o", str(out),
+                     "--tag", "残疾人"]) == 0
+    rows = sheet_rows(out)[6:]
+    assert len(rows) == 1
+    wife = dict(zip(AID_TOP, rows[0]))
+    assert (wife["姓名*"], wife["民族*"], wife["宗教信仰"]) == ("李秀英", "回族", "伊斯兰教")
+    assert wife["现住地址*"] == "1号楼1单元101"

@@ -253,9 +253,10 @@ def choose(plan: list[PlannedColumn], what: str, index: int, key: str | None,
 def fill(conn: sqlite3.Connection, template: TemplateFile, plan: list[PlannedColumn],
          what: str, out_path, *, unit_id: int | None = None, unmask: bool = False,
          actor: str = "系统", progress: Progress = None,
-         access: Access | None = None) -> dict:
+         access: Access | None = None, only=()) -> dict:
     """Write `what`'s records into a copy of the template at `out_path` (.xlsx), columns as
-    `plan` says. Returns {"rows", "files", "unfilled", "warning"}. A cancelled or failed run
+    `plan` says (`only`: ((key, values), …), e.g. (("tag", ("残疾人",)),) for one focus
+    group's register). Returns {"rows", "files", "unfilled", "warning"}. A cancelled or failed run
     leaves no file; a finished one is in the audit log (who, what, how many, where, whether
     full numbers were written)."""
     out_path = Path(out_path)
@@ -266,7 +267,7 @@ def fill(conn: sqlite3.Connection, template: TemplateFile, plan: list[PlannedCol
         raise DomainError(f"{_name(template.path)}的列没有一列能对应到{what}的字段，没有可写的内容")
     source = sources.SOURCES[SOURCE_OF[what]]
     within = scope(access, unit_id)
-    total = max(sources.count(conn, source, within), 1)
+    total = max(sources.count(conn, source, within, only), 1)
     width = max(len(template.labels), max(p.index for p in plan) + 1)
     columns: list[sources.Column | None] = [None] * width
     for p in plan:
@@ -277,7 +278,8 @@ def fill(conn: sqlite3.Connection, template: TemplateFile, plan: list[PlannedCol
 
     def rows():
         done = 0
-        for values in records(conn, used, source, within, unmask, real_dates=False):
+        for values in records(conn, used, source, within, unmask, real_dates=False,
+                              only=only):
             row = [""] * width
             for i, v in zip(where, values):
                 row[i] = v
@@ -300,7 +302,8 @@ def fill(conn: sqlite3.Connection, template: TemplateFile, plan: list[PlannedCol
     record_export(conn, actor, title=f"模板“{template.path.name}”", what=what,
                   name=template.path.name, fmt="xlsx", files=[out_path], rows=n,
                   counts={template.sheet: n}, unmask=unmask, unit_id=unit_id,
-                  extra={"template_file": str(template.path), "unfilled": blank})
+                  extra={"template_file": str(template.path), "unfilled": blank,
+                         "only": [[k, list(v)] for k, v in only]})
     report(progress, total, total)
     masked = [p.header for p in plan if p.column is not None and p.column.kind in ("id", "phone")]
     warning = ""

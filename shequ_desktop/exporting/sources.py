@@ -63,6 +63,7 @@ class Source:
     filter: str = _UNIT_FILTER
     entity: str | None = None       # the registry entity whose fields are its columns
     alias: str = ""                 # the entity's table in `select` (for sheet filters)
+    filters: dict | None = None     # other filter keys: key -> SQL expression in `select`
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -125,19 +126,22 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
             *PLACE_COLUMNS),
            _HOUSEHOLD_SELECT, place=True, entity="households", alias="h"),
     Source("focus", "重点人群",
-           (Column("tag", "重点人群类别"), Column("since", "纳入日期"),
-            Column("visit_interval_days", "走访周期(天)", "number"), *_PERSON,
-            Column("gender", "性别", "code:gender"), Column("birth_date", "出生日期"),
-            Column("last_visit", "最近走访日期"), Column("notes", "备注"), *PLACE_COLUMNS),
-           f"""SELECT t.name AS tag, rt.since, t.visit_interval_days, r.name, r.id_number,
-                      r.phone, r.gender, r.birth_date, rt.notes, h.notes AS _h_notes,
+           (Column("tag", "重点人群类别", synonyms=("人群类别", "重点人群")),
+            Column("since", "纳入日期", "date", synonyms=("列入日期",)),
+            Column("visit_interval_days", "走访周期(天)", "number"),
+            Column("last_visit", "最近走访日期", "date"), Column("head_name", "户主姓名"),
+            *PLACE_COLUMNS),
+           f"""SELECT r.*, t.name AS tag, rt.since, t.visit_interval_days, rt.notes,
+                      hd.name AS head_name, h.notes AS _h_notes,
                       (SELECT max(v.visited_on) FROM visits v
                        WHERE v.resident_id = r.id) AS last_visit, {_PLACE_SQL}
                FROM resident_tags rt JOIN tags t ON t.id = rt.tag_id
                JOIN residents r ON r.id = rt.resident_id
-               LEFT JOIN households h ON h.id = r.household_id {_PLACE_JOINS}
+               LEFT JOIN households h ON h.id = r.household_id
+               LEFT JOIN residents hd ON hd.id = h.head_resident_id {_PLACE_JOINS}
                WHERE rt.until IS NULL AND r.status = '在册' {{where}}
-               ORDER BY t.sort, r.id""", place=True),
+               ORDER BY t.sort, r.id""", place=True, entity="residents", alias="r",
+           filters={"tag": "t.name"}),
     Source("visits", "走访记录",
            (Column("visited_on", "走访日期"), *_PERSON, Column("method", "走访方式"),
             Column("visitor", "走访人"), Column("findings", "走访情况"),
@@ -200,12 +204,14 @@ def _query(conn: sqlite3.Connection, source: Source, within: tuple[str, object] 
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
             (source.requires,)).fetchone():
         raise DomainError(f"数据库中还没有{source.title}数据（请先升级程序）")
-    names = {f.name for f in fields(source.entity)} if source.entity else set()
+    names = {f.name: f"{source.alias}.{f.name}" for f in fields(source.entity)
+             if source.alias} if source.entity else {}
+    names.update(source.filters or {})
     where, params = "", []
     for name, values in only:
-        if name not in names or not source.alias:
+        if name not in names:
             raise DomainError(f"{source.title}没有可用来筛选的字段“{name}”")
-        where += f" AND {source.alias}.{name} IN ({', '.join('?' * len(values))})"
+        where += f" AND {names[name]} IN ({', '.join('?' * len(values))})"
         params += list(values)
     if within is None:
         return "", source.select.format(where=where), tuple(params)
