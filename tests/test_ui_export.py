@@ -183,3 +183,29 @@ def test_the_division_code_is_set_in_the_dialog(dialog, monkeypatch, conn):
     dialog._save_division()
     from shequ_desktop.exporting import coding
     assert coding.division_code(conn) == "510104001001"
+
+
+def test_a_focus_register_is_filled_with_the_chosen_group(dialog, shown, monkeypatch, ctx,
+                                                         tmp_path, town_tags):
+    from tests.test_export_fill import tianque_template
+    dialog.what.setCurrentIndex(dialog.what.findData("focus"))
+    dialog.set_platform(str(tianque_template(tmp_path / "aid.xlsx")))
+    assert dialog.tag.isVisible()
+    dialog.tag.setCurrentIndex(dialog.tag.findData("残疾人"))
+    dialog.unmask.setChecked(False)
+    monkeypatch.setattr(export_dialog.QMessageBox, "warning", staticmethod(lambda *a: None))
+    dialog.ok_button().click()
+    assert dialog.result["rows"] == 1
+    rows = CalamineWorkbook.from_path(dialog.result["files"][0]).get_sheet_by_index(0) \
+        .to_python()
+    assert rows[6][0] == "李秀英" and len(rows) == 7
+
+
+@pytest.fixture
+def town_tags(ctx, conn, family):
+    from shequ_desktop import tags
+    _hh, people = family
+    disabled = conn.execute("SELECT id FROM tags WHERE name = '残疾人'").fetchone()[0]
+    other = conn.execute("SELECT id FROM tags WHERE name <> '残疾人'").fetchone()[0]
+    tags.assign_tag(ctx, people["wife"], disabled, "2024-01-01")
+    tags.assign_tag(ctx, people["son"], other, "2024-01-01")

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QTableWidget, QVBoxLayout, QWidget)
 
-from shequ_desktop import exporting, grid
+from shequ_desktop import exporting, grid, tags
 from shequ_desktop.access import scope
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
@@ -84,6 +84,10 @@ class ExportDialog(FormDialog):
         self.mapping.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.mapping.verticalHeader().hide()
         self.mapping.setMinimumHeight(220)
+        self.tag = QComboBox()                       # a focus register: which group
+        self.tag.addItem(_tr("全部重点人群"), None)
+        for t in tags.all_tags(ctx.conn):
+            self.tag.addItem(t["name"], t["name"])
         self.unfilled = QLabel()
         self.unfilled.setWordWrap(True)
         self.unfilled.setStyleSheet("color: #b45309;")
@@ -110,6 +114,7 @@ class ExportDialog(FormDialog):
         self.form.addRow(_tr("平台下发的模板："), platform_row)
         self.form.addRow(self.mapping)
         self.form.addRow(self.unfilled)
+        self.form.addRow(_tr("重点人群类别："), self.tag)
         self.form.addRow(_tr("格式："), self.format)
         self.form.addRow(_tr("范围："), self.scope)
         self.form.addRow(_tr("证件号和电话："), self.unmask)
@@ -176,6 +181,9 @@ class ExportDialog(FormDialog):
         on = self.platform is not None
         for widget in (self.mapping, self.unfilled, self.clear_platform):
             widget.setVisible(on)
+        focus = on and self.what.currentData() == "focus"
+        self.tag.setVisible(focus)
+        self.form.labelForField(self.tag).setVisible(focus)
         self.template.setEnabled(not on)
         self.format.setEnabled(not on)
         self.description.setVisible(not on and bool(self.description.text()))
@@ -263,12 +271,14 @@ class ExportDialog(FormDialog):
         what = self.what.currentData()
         if self.platform is not None:
             platform, plan = self.platform, self.plan()
+            only = (("tag", (self.tag.currentData(),)),) \
+                if self.tag.isVisible() and self.tag.currentData() else ()
             title = _tr("模板“{0}”").format(platform.path.name)
             source = sources.SOURCES[fill.SOURCE_OF[what]]
-            count = sources.count(self.ctx.conn, source, scope(access, unit_id))
+            count = sources.count(self.ctx.conn, source, scope(access, unit_id), only)
             work = lambda conn, progress: fill.fill(          # noqa: E731
                 conn, platform, plan, what, path, unit_id=unit_id, unmask=unmask,
-                actor=actor, progress=progress, access=access)
+                actor=actor, progress=progress, access=access, only=only)
         else:
             template = exporting.load(self.template.currentData())
             title = template.title
