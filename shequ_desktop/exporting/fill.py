@@ -192,7 +192,10 @@ def plan_columns(what: str, labels: list[str], remembered: dict | None = None,
     for i, label in enumerate(labels):
         if str(i) in remembered.get("columns", {}):
             key = remembered["columns"][str(i)]
-            column = source.column(key) if key else None
+            try:
+                column = source.column(key) if key else None
+            except KeyError:            # a field this program no longer has
+                column = None
         else:
             column = _match(index, label) if label else None
             if column is not None and column.key in used:
