@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from shequ_desktop.codes import RESOURCES
+from shequ_desktop.resources import resource_path
 from shequ_desktop.errors import DomainError
 from shequ_desktop.exporting.sources import SOURCES, Column, Source
 
-TEMPLATES_DIR = RESOURCES / "export_templates"
+TEMPLATES_DIR = resource_path("export_templates")
 WHAT = {"residents": "居民", "households": "户和成员", "focus": "重点人群", "visits": "走访记录",
         "events": "事件", "volunteers": "志愿者和服务时长"}
 DEFAULTS = {"residents": "district_residents", "households": "households",
