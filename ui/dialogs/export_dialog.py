@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QStandardPaths
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QWidget)
 
 from shequ_desktop import exporting, grid
 from shequ_desktop.context import Context
-from ui import background
+from ui import background, file_dialogs
 from ui.dialogs.form_dialog import FormDialog
 
 FORMAT_LABELS = {"xlsx": "Excel 表格 (.xlsx)", "csv": "CSV（UTF-8，Excel 可直接打开）"}
@@ -33,8 +33,7 @@ class ExportDialog(FormDialog):
         self.db_path = db_path
         self.unit_id = unit_id
         self.result: dict | None = None
-        self.folder = folder or QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+        self.folder = folder or str(file_dialogs.start_folder("export"))
         self.what = QComboBox()
         for key, label in exporting.WHAT.items():
             self.what.addItem(_tr(label), key)
@@ -111,8 +110,8 @@ class ExportDialog(FormDialog):
 
     def _browse(self) -> None:
         fmt = self.format.currentData()
-        path, _ = QFileDialog.getSaveFileName(self, _tr("导出到"), self.path.text(),
-                                              _tr(FORMAT_LABELS[fmt]) + f" (*.{fmt})")
+        path = file_dialogs.save_file(self, "export", _tr("导出到"), self.path.text(),
+                                      _tr(FORMAT_LABELS[fmt]) + f" (*.{fmt})")
         if path:
             self.path.setText(path)
 
