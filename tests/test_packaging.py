@@ -113,3 +113,15 @@ def test_the_built_wheel_runs_demo_ledger_and_gui_outside_the_source_tree(tmp_pa
     assert Path(lines["resources"]).resolve().is_relative_to(venv.resolve())
     assert "社区网格工作台" in lines["title"]
     assert lines["qt"] == "查找范围(&L)："
+
+
+@pytest.mark.packaging
+def test_the_bundle_builds_and_passes_its_smoke_test():
+    """packaging/bundle.sh: PyInstaller one-folder bundle, then a demo database, a ledger and
+    the window started offscreen, all from the bundle."""
+    done = subprocess.run(["bash", str(ROOT / "packaging" / "bundle.sh")], cwd=ROOT, text=True,
+                          capture_output=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "冒烟测试通过" in done.stdout and "window shown" in done.stdout
+    assert [p.parent.parent.name for p in (ROOT / "dist").rglob("codes/gender.json")] == [
+        "resources"]
