@@ -5,11 +5,11 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Iterator
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-CODES_DIR = RESOURCES / "codes"
+from shequ_desktop.resources import resource_path
+
+CODES_DIR = resource_path("codes")
 
 
 def normalize(text: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from shequ_desktop.idnumber import check_digit
 
-from shequ_desktop import pinyin
+from shequ_desktop import phone, pinyin
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from shequ_desktop.progress import Progress, report
@@ -94,6 +94,16 @@ class Person:
     extra: dict = field(default_factory=dict)
 
 
+def _valid_prefix(prefix: str) -> bool:
+    """A mobile prefix whose numbers pass phone.check (every block of its numbering range)."""
+    for tail in ("00000000", "49999999", "99999999"):
+        try:
+            phone.check(prefix + tail)
+        except ValueError:
+            return False
+    return True
+
+
 class _Generator:
     def __init__(self, seed: int, today: dt.date):
         from faker import Faker
@@ -106,8 +116,11 @@ class _Generator:
         self.surname_weights = list(person.last_names.values())
         self.male_chars = list(person.first_names_male)
         self.female_chars = list(person.first_names_female)
-        self.phone_prefixes = [str(p) for p in fake.provider(
-            "faker.providers.phone_number").phonenumber_prefixes]
+        # Faker's prefix list changes between releases (40.61 added 149, which no carrier
+        # uses): keep only the prefixes our own validator accepts, so the demo never makes a
+        # number the form would refuse, whatever Faker's version.
+        self.phone_prefixes = [p for p in map(str, fake.provider(
+            "faker.providers.phone_number").phonenumber_prefixes) if _valid_prefix(p)]
         self.used_ids: set[str] = set()
 
     # --- people -------------------------------------------------------------------------

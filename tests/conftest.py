@@ -1,10 +1,24 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Nothing a test runs may write into the real user's data folder (default db, logs).
+# Nothing a test runs may write into the real user's data folder (default db, logs); the
+# folder is removed when the test run ends.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
 os.environ["SHEQU_DATA_DIR"] = tempfile.mkdtemp(prefix="shequ-test-data-")
+atexit.register(shutil.rmtree, os.environ["SHEQU_DATA_DIR"], ignore_errors=True)
+# Nor into the user's Documents (file dialogs start there) or Qt settings: both in that folder.
+_config = os.path.join(os.environ["SHEQU_DATA_DIR"], "config")
+os.makedirs(_config)
+with open(os.path.join(_config, "user-dirs.dirs"), "w", encoding="utf-8") as _dirs:
+    _dirs.write(f'XDG_DOCUMENTS_DIR="{os.environ["SHEQU_DATA_DIR"]}/Documents"\n')
+os.environ["XDG_CONFIG_HOME"] = _config
+from PySide6.QtCore import QSettings  # noqa: E402
+
+QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, _config)
 
 import datetime as dt  # noqa: E402
 from dataclasses import dataclass  # noqa: E402

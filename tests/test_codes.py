@@ -17,7 +17,7 @@ def test_expected_tables_present():
 
 
 def test_every_json_file_is_listed_and_loadable():
-    files = sorted(p.stem for p in (codes.RESOURCES / "codes").glob("*.json"))
+    files = sorted(p.stem for p in codes.CODES_DIR.glob("*.json"))
     assert files == table_names()
     for name in files:
         t = table(name)
@@ -28,7 +28,7 @@ def test_every_json_file_is_listed_and_loadable():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_TABLES))
 def test_table_keys_are_unique_and_strings(name):
-    raw = json.loads((codes.RESOURCES / "codes" / f"{name}.json").read_text(encoding="utf-8"))
+    raw = json.loads((codes.CODES_DIR / f"{name}.json").read_text(encoding="utf-8"))
     items = raw["items"]
     assert all(isinstance(i["code"], str) and i["code"] for i in items)
     assert all(isinstance(i["label"], str) and i["label"] for i in items)

@@ -1,18 +1,23 @@
-"""Crash safety: a process killed (SIGKILL) at random moments leaves a database that passes the
+"""Crash safety: a process killed (SIGKILL) mid-operation leaves a database that passes the
 checks and holds each operation whole or not at all (real processes, real files). The
 databases are encrypted, as the program makes them; the killed processes get the key as the
-command line does (SHEQU_RECOVERY_KEY)."""
+command line does (SHEQU_RECOVERY_KEY).
+
+The children report their own kill points (tests/crash_worker.py: every SQL statement and each
+side of every rename); a test first counts an operation's points, then kills copies of it at
+points spread over that count. Nothing depends on how fast the machine is."""
 import os
 import random
-import signal
+import shutil
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
 import db
+from crash_worker import POINT, TOTAL
 from shequ_desktop import audit, demo, keys
 from shequ_desktop.checks import run_checks
 
@@ -32,14 +37,40 @@ def the_key_is_known(tmp_path):
 def spawn(*args: str, **env: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), SHEQU_RECOVERY_KEY=keys.recovery_text(KEY),
                **env)
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, str(WORKER), *args], cwd=ROOT, env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
 
 
-def kill_after(proc: subprocess.Popen, seconds: float) -> None:
-    time.sleep(seconds)
-    proc.send_signal(signal.SIGKILL)
+def run_to(stop: int, kind: str, *args: str, **env: str) -> tuple[bool, int | None]:
+    """Run the worker until its kill point `stop` and kill it there: (killed, and when it ran
+    to its end instead, how many points it passed)."""
+    proc = spawn(kind, "--stop-at", str(stop), *args, **env)
+    total, output = None, []
+    for line in proc.stdout:
+        if line.startswith(POINT + " "):
+            proc.kill()
+            proc.wait()
+            return True, None
+        if line.startswith(TOTAL + " "):
+            total = int(line.split()[1])
+        output.append(line)
     proc.wait()
+    assert total is not None, "".join(output)
+    return False, total
+
+
+def spread(total: int, n: int) -> list[int]:
+    """n kill points from the first to the last, evenly spaced."""
+    return sorted({1 + round((total - 1) * i / (n - 1)) for i in range(n)})
+
+
+def points_of(base: Path, work: Path, kind: str, *args, **env) -> int:
+    """How many kill points the operation passes on a fresh copy of `base`."""
+    shutil.copyfile(base, work)
+    killed, total = run_to(0, kind, *(str(a).replace("{db}", str(work)) for a in args), **env)
+    assert not killed and total > 10
+    return total
 
 
 def sound(path) -> None:
@@ -107,13 +138,12 @@ def test_imports_survive_sigkill_whole_or_not_at_all(street, sheet, tmp_path):
     base, _ids = street
     file, rows = sheet
     before = residents_count(base)
-    rng = random.Random(7)
+    command = ("cli", "import", str(file), "--db", "{db}", "--json")
     outcomes = []
-    for i in range(15):
+    for i, stop in enumerate(spread(points_of(base, tmp_path / "count.db", *command), 12)):
         path = tmp_path / f"import{i}.db"
-        path.write_bytes(base.read_bytes())
-        proc = spawn("-m", "shequ_desktop", "import", str(file), "--db", str(path), "--json")
-        kill_after(proc, rng.uniform(0.1, 0.8))
+        shutil.copyfile(base, path)
+        assert run_to(stop, *(a.replace("{db}", str(path)) for a in command))[0]
         sound(path)
         after = residents_count(path)
         assert after in (before, before + rows)              # the whole sheet, or none of it
@@ -124,19 +154,18 @@ def test_imports_survive_sigkill_whole_or_not_at_all(street, sheet, tmp_path):
 def test_ledgers_survive_sigkill_and_leave_no_half_pdf(street, tmp_path):
     from pypdf import PdfReader
     path, _ids = street
-    rng = random.Random(5)
-    complete = 0
-    for i in range(15):
+    command = ("cli", "ledger", "--db", str(path), "--kind", "residents", "-o")
+    total = points_of(path, tmp_path / "count.db", *command, str(tmp_path / "count.pdf"))
+    complete, stops = 0, spread(total, 12)
+    for i, stop in enumerate(stops):
         out = tmp_path / f"ledger{i}.pdf"
-        proc = spawn("-m", "shequ_desktop", "ledger", "--db", str(path), "--kind",
-                     "residents", "-o", str(out))
-        kill_after(proc, rng.uniform(0.1, 0.7))
+        assert run_to(stop, *command, str(out))[0]
         sound(path)
         if out.exists():                                     # a PDF exists only when whole
             pages = PdfReader(out).pages
             assert "审核人" in pages[-1].extract_text()
             complete += 1
-    assert 0 < complete < 15
+    assert 0 < complete < len(stops)
 
 
 def test_edits_survive_sigkill_whole_or_not_at_all(street):
@@ -144,10 +173,9 @@ def test_edits_survive_sigkill_whole_or_not_at_all(street):
     rng = random.Random(2026)
     kills, steps_seen = 20, set()
     for _ in range(kills):
-        proc = spawn(str(WORKER), "edits", str(path), *(str(ids[k]) for k in
-                                                         ("a", "b", "m", "h1", "h2")))
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        kill_after(proc, rng.uniform(0.0, 0.25))
+        killed, _ = run_to(rng.randrange(1, 1500), "edits", str(path),
+                           *(str(ids[k]) for k in ("a", "b", "m", "h1", "h2")))
+        assert killed
         sound(path)
         conn = db.open_db(path)
         note_a, note_b, home = (
@@ -167,14 +195,25 @@ def test_a_second_instance_writing_makes_us_wait_then_both_changes_land(street):
     from shequ_desktop import residents
     from shequ_desktop.context import Context
     path, ids = street
-    other = spawn(str(WORKER), "hold_lock", str(path), "1.0")
+    other = spawn("hold_lock", str(path))
     assert other.stdout.readline().strip() == "locked"
     conn = db.open_db(path)
-    started = time.monotonic()
+    done = threading.Event()
+
+    def release_when_we_are_waiting():
+        # While the other instance holds the lock our update cannot finish: it is still
+        # waiting when we let the other one commit.
+        assert not done.wait(0.5)
+        other.stdin.write("commit\n")
+        other.stdin.flush()
+
+    releaser = threading.Thread(target=release_when_we_are_waiting)
+    releaser.start()
     residents.update_resident(Context(conn, "本机"), ids["b"], {"phone": "13700001111"})
-    waited = time.monotonic() - started
+    done.set()
+    releaser.join()
+    assert other.stdout.readline().strip() == "committed"
     other.wait()
-    assert waited > 0.5                                      # it waited for the other write
     assert conn.execute("SELECT phone FROM residents WHERE id = ?",
                         (ids["b"],)).fetchone()[0] == "13700001111"
     assert conn.execute("SELECT notes FROM residents ORDER BY id LIMIT 1").fetchone()[0] == \
@@ -186,14 +225,14 @@ def test_a_second_instance_holding_the_lock_too_long_gives_a_clear_message(stree
     from shequ_desktop import residents
     from shequ_desktop.context import Context
     path, ids = street
-    other = spawn(str(WORKER), "hold_lock", str(path), "2.5")
+    other = spawn("hold_lock", str(path))
     assert other.stdout.readline().strip() == "locked"
     conn = db.open_db(path, busy_timeout_ms=300)
     before = conn.execute("SELECT version, notes FROM residents WHERE id = ?",
                           (ids["a"],)).fetchone()
     with pytest.raises(db.DatabaseLockedError, match="正被其他程序或另一个窗口占用"):
         residents.update_resident(Context(conn, "本机"), ids["a"], {"notes": "等不到"})
-    other.wait()
+    other.communicate("commit\n")
     assert conn.execute("SELECT version, notes FROM residents WHERE id = ?",
                         (ids["a"],)).fetchone() == before      # nothing half-written
     conn.close()
@@ -249,15 +288,13 @@ def handout(tmp_path_factory):
 
 def test_merges_survive_sigkill_whole_or_not_at_all(handout, tmp_path):
     package, empty, total = handout
-    rng = random.Random(10)
+    command = ("cli", "package", "merge", "--db", "{db}", str(package))
+    env = {"SHEQU_PACKAGE_PASSPHRASE": "口令abc123"}
     outcomes = []
-    for i in range(10):
+    for i, stop in enumerate(spread(points_of(empty, tmp_path / "count.db", *command, **env), 10)):
         path = tmp_path / f"merge{i}.db"
-        path.write_bytes(empty.read_bytes())
-        proc = spawn("-c", "import os, sys; os.environ['SHEQU_PACKAGE_PASSPHRASE'] = '口令abc123';"
-                     " from shequ_desktop.cli import main; sys.exit(main(sys.argv[1:]))",
-                     "package", "merge", "--db", str(path), str(package))
-        kill_after(proc, rng.uniform(0.2, 1.6))
+        shutil.copyfile(empty, path)
+        assert run_to(stop, *(a.replace("{db}", str(path)) for a in command), **env)[0]
         sound(path)
         conn = db.open_db(path)
         people, merges, bases, peers = (conn.execute(sql).fetchone()[0] for sql in (
@@ -293,14 +330,13 @@ def test_encrypting_a_plain_database_survives_sigkill(plain_street, tmp_path):
     from shequ_desktop import unlock
     base, names = plain_street
     before = residents_count(base)
+    command = ("cli", "encrypt", "--db", "{db}")
+    env = {"SHEQU_PASSWORD": "Admin-2026"}
     outcomes = []
-    # The whole command takes ~0.35 s here: from surely before to surely after it.
-    for i, after in enumerate((0.02, 0.1, 0.18, 0.24, 0.28, 0.32, 0.36, 0.45, 0.7, 2.0)):
+    for i, stop in enumerate(spread(points_of(base, tmp_path / "count.db", *command, **env), 10)):
         path = tmp_path / f"old{i}.db"
-        path.write_bytes(base.read_bytes())
-        proc = spawn("-m", "shequ_desktop", "encrypt", "--db", str(path),
-                     SHEQU_PASSWORD="Admin-2026")
-        kill_after(proc, after)
+        shutil.copyfile(base, path)
+        assert run_to(stop, *(a.replace("{db}", str(path)) for a in command), **env)[0]
         encrypted = db.is_encrypted(path)
         if encrypted:                            # the whole file, under the admin's key
             unlock.unlock(path, "admin", "Admin-2026")

@@ -125,20 +125,20 @@ def test_clicking_the_charts(qtbot, window):
     conn = window.conn
     assert window.page("residents") is None                   # not built at start
     band = page.pyramid.labels.index("30–34")
-    click(qtbot, page.pyramid, page.pyramid._rows[band].center().toPoint())
+    click(qtbot, page.pyramid, page.pyramid.band(band).center().toPoint())
     residents = window.page("residents")
     assert residents is not None and window.pages.currentWidget() is residents
     assert residents.filters.age_min.value() == 30 and residents.filters.age_max.value() == 34
 
     window.show_page("dashboard")
     tag_row = page.focus.labels.index("独居老人")
-    click(qtbot, page.focus, page.focus._rows[tag_row].center().toPoint())
+    click(qtbot, page.focus, page.focus.band(tag_row).center().toPoint())
     tag_id = conn.execute("SELECT id FROM tags WHERE name = '独居老人'").fetchone()[0]
     assert residents.count() == count(conn, "r.id IN (SELECT resident_id FROM resident_tags "
                                       "WHERE until IS NULL AND tag_id = ?)", (tag_id,)) > 0
 
     window.show_page("dashboard")
-    click(qtbot, page.by_grid, page.by_grid._bands[0].center().toPoint())
+    click(qtbot, page.by_grid, page.by_grid.band(0).center().toPoint())
     grid_id = page.figures["visits_by_grid"]["grids"][0][0]
     assert window.pages.currentWidget() is window.page("visits")
     assert window.page("visits").unit_id == grid_id

@@ -5,7 +5,7 @@ from PySide6.QtCore import QItemSelectionModel, QSettings
 from PySide6.QtWidgets import QMessageBox, QWizard
 
 from ui import app as ui_app
-from ui import background
+from ui import background, file_dialogs
 from ui.dialogs import import_wizard
 from ui.dialogs.import_wizard import ImportWizard, PlanModel
 from tests.conftest import make_id
@@ -135,7 +135,7 @@ def test_cancel_leaves_the_database_unchanged(qtbot, wizard, sheet, conn, monkey
 def test_save_error_report(qtbot, wizard, sheet, tmp_path, monkeypatch):
     to_preview(wizard, sheet)
     out = tmp_path / "错误.xlsx"
-    monkeypatch.setattr(import_wizard.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(file_dialogs.QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(out), "")))
     shown = []
     monkeypatch.setattr(import_wizard.QMessageBox, "information",

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import time
 from db.driver import sqlite3
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import (QCoreApplication, QLibraryInfo, QLocale, QSettings, QTimer,
-                            QTranslator)
+from PySide6.QtCore import QCoreApplication, QLocale, QSettings, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from ui import background, crash
+from ui import background, crash, translations
 from ui.main_window import MainWindow
 
 ORGANIZATION = "shequ"
@@ -29,6 +29,7 @@ def _tr(text: str) -> str:
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(prog="shequ-desktop", description="社区网格工作台")
     parser.add_argument("--db", metavar="PATH", help="数据库文件（默认：用户数据目录下的 shequ.db）")
+    parser.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_known_args(argv)
 
 
@@ -52,10 +53,7 @@ def make_app(qt_args: list[str] | None = None) -> QApplication:
     # Dates, calendars and numbers the Chinese way, whatever the PC's own locale is.
     chinese = QLocale(QLocale.Language.Chinese, QLocale.Country.China)
     QLocale.setDefault(chinese)
-    translator = QTranslator(app)     # Qt's own words: 确定/取消, context menus, dialogs
-    if translator.load(chinese, "qtbase", "_",
-                       QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
-        app.installTranslator(translator)
+    translations.install(app)         # Qt's own words: 确定/取消, file and print dialogs
     set_chinese_font(app)
     return app
 
@@ -66,9 +64,37 @@ def build_main_window(conn: sqlite3.Connection, path, settings: QSettings | None
     return MainWindow(conn, path, settings, user=user)
 
 
+class SmokeTest:
+    """`--smoke-test` (packaging/bundle.sh checks a bundle with it): sign in as a user pressing
+    Enter in each dialog (a demo database fills in its login), show the window, say how long
+    that took, and quit. Gives up with exit code 1 after a minute."""
+
+    def __init__(self, app: QApplication):
+        self.app, self.started = app, time.perf_counter()
+        self.timer = QTimer(app)
+        self.timer.timeout.connect(self._press_enter)
+        self.timer.start(50)
+        QTimer.singleShot(60_000, app, lambda: app.exit(1))
+
+    def _press_enter(self) -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            return
+        for button in dialog.findChildren(QPushButton):
+            if button.isDefault() and button.isEnabled() and button.isVisible():
+                button.click()
+                return
+
+    def window_shown(self) -> None:
+        print(f"smoke-test: window shown {time.perf_counter() - self.started:.2f} s after start",
+              flush=True)
+        self.app.quit()
+
+
 def main(argv: list[str] | None = None) -> int:
     args, qt_args = parse_args(sys.argv[1:] if argv is None else list(argv))
     app = make_app(qt_args)
+    smoke = SmokeTest(app) if args.smoke_test else None
     from shequ_desktop.logs import log_path
     crash.install(str(log_path()))
     try:
@@ -102,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         add_account_actions(window, IdleLock(window))
         window.show()
         QTimer.singleShot(0, safety, safety.start)   # after the first paint
+        if smoke is not None:
+            QTimer.singleShot(0, window, smoke.window_shown)
         try:
             code = app.exec()
             safety.backup_on_close()

@@ -118,12 +118,11 @@ def load_demo(path, parent: QWidget | None = None, residents: int | None = None)
 def load_package(path, parent: QWidget | None = None) -> bool:
     """Start the database from a package the office handed out (a merge into the empty
     database, in the background). True when merged; False when not chosen or refused."""
-    from PySide6.QtWidgets import QFileDialog
-
+    from ui import file_dialogs
     from ui.pages.exchange_page import FILE_FILTER, PassphraseDialog
 
     title = QCoreApplication.translate("first_start", "选择数据交换包")
-    file, _ = QFileDialog.getOpenFileName(parent, title, "", FILE_FILTER)
+    file = file_dialogs.open_file(parent, "package", title, FILE_FILTER)
     if not file:
         return False
     passphrase = PassphraseDialog.ask(parent, confirm=False)

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from shequ_desktop.codes import RESOURCES
+from shequ_desktop.resources import resource_path
 from shequ_desktop.errors import DomainError
 from shequ_desktop.exporting import coding as codings
 from shequ_desktop.exporting.sources import SOURCES, Column, Source, registry_column
 from shequ_desktop.fields import fields as registry_fields
 
-TEMPLATES_DIR = RESOURCES / "export_templates"
+TEMPLATES_DIR = resource_path("export_templates")
 WHAT = {"residents": "居民", "households": "户和成员", "focus": "重点人群", "visits": "走访记录",
         "events": "事件", "volunteers": "志愿者和服务时长"}
 DEFAULTS = {"residents": "district_residents", "households": "households",

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
-                               QPushButton, QTableWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
+                               QTableWidget, QVBoxLayout, QWidget)
 
 from shequ_desktop import exporting, grid, tags
 from shequ_desktop.access import scope
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from shequ_desktop.exporting import coding, fill, sources
-from ui import background
+from ui import background, file_dialogs
 from ui.dialogs.form_dialog import FormDialog
 
 FORMAT_LABELS = {"xlsx": "Excel 表格 (.xlsx)", "csv": "CSV（UTF-8，Excel 可直接打开）"}
@@ -41,8 +41,7 @@ class ExportDialog(FormDialog):
         self.db_path = db_path
         self.unit_id = unit_id
         self.result: dict | None = None
-        self.folder = folder or QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+        self.folder = folder or str(file_dialogs.start_folder("export"))
         self.what = QComboBox()
         for key, label in exporting.WHAT.items():
             self.what.addItem(_tr(label), key)
@@ -165,8 +164,8 @@ class ExportDialog(FormDialog):
     # --- the platform's own template ---------------------------------------------------------
 
     def _choose_platform(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, _tr("选择平台下发的空白模板"), self.folder,
-                                              _tr("Excel/WPS 表格 (*.xlsx *.xls)"))
+        path = file_dialogs.open_file(self, "export_template", _tr("选择平台下发的空白模板"),
+                                      _tr("Excel/WPS 表格 (*.xlsx *.xls)"))
         if path:
             self.set_platform(path)
 
@@ -246,8 +245,8 @@ class ExportDialog(FormDialog):
 
     def _browse(self) -> None:
         fmt = self.format.currentData()
-        path, _ = QFileDialog.getSaveFileName(self, _tr("导出到"), self.path.text(),
-                                              _tr(FORMAT_LABELS[fmt]) + f" (*.{fmt})")
+        path = file_dialogs.save_file(self, "export", _tr("导出到"), self.path.text(),
+                                      _tr(FORMAT_LABELS[fmt]) + f" (*.{fmt})")
         if path:
             self.path.setText(path)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWizard, QWizardPage)
@@ -27,7 +27,7 @@ from shequ_desktop.importing import normalize
 from shequ_desktop.importing.plan import DECISION_LABELS, DECISIONS, STATUS_LABELS, Plan
 from shequ_desktop.importing.places import TARGET_LEVELS
 from shequ_desktop.progress import Cancelled
-from ui import background
+from ui import background, file_dialogs
 from ui.table_setup import setup_table
 
 ERROR_BACKGROUND = QColor("#FDE2E1")
@@ -181,8 +181,8 @@ class FilePage(QWizardPage):
                 return
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, _tr("选择要导入的表格"), "",
-                                              _tr("表格文件 (*.xlsx *.xls *.xlsm *.csv)"))
+        path = file_dialogs.open_file(self, "import", _tr("选择要导入的表格"),
+                                      _tr("表格文件 (*.xlsx *.xls *.xlsm *.csv)"))
         if path:
             self.path.setText(path)
 
@@ -461,8 +461,8 @@ class ImportWizard(QWizard):
         if self.plan is None:
             return None
         suggested = str(Path(self.plan.path).with_name(Path(self.plan.path).stem + "_错误行.xlsx"))
-        path, _ = QFileDialog.getSaveFileName(self, _tr("保存错误报告"), suggested,
-                                              _tr("Excel 表格 (*.xlsx)"))
+        path = file_dialogs.save_file(self, "import", _tr("保存错误报告"), suggested,
+                                      _tr("Excel 表格 (*.xlsx)"))
         if not path:
             return None
         try:

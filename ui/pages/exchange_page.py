@@ -7,17 +7,16 @@ with the same passphrase; conflicts are listed from the database, so they stay u
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from shequ_desktop import exchange, grid, merging, settings
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
-from ui import background
+from ui import background, file_dialogs
 from ui.models.row_list import RowListModel
 from ui.refusal import attempt
 from ui.table_setup import setup_table
@@ -278,8 +277,8 @@ class ExchangePage(QWidget):
     # --- export -----------------------------------------------------------------------------
     def _ask_export(self) -> None:
         name = (self.unit_combo.currentText().split("（")[0] or "数据") + exchange.now_utc()[:10]
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("导出数据包"),
-                                              str(Path.home() / f"{name}.sqpkg"), FILE_FILTER)
+        path = file_dialogs.save_file(self, "package", self.tr("导出数据包"), f"{name}.sqpkg",
+                                      FILE_FILTER)
         if not path:
             return
         passphrase = PassphraseDialog.ask(self, confirm=True)
@@ -304,8 +303,7 @@ class ExchangePage(QWidget):
 
     # --- merge ------------------------------------------------------------------------------
     def _ask_preview(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("选择数据包"), str(Path.home()),
-                                              FILE_FILTER)
+        path = file_dialogs.open_file(self, "package", self.tr("选择数据包"), FILE_FILTER)
         if not path:
             return
         passphrase = PassphraseDialog.ask(self, confirm=False)

@@ -15,9 +15,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QStandardPaths, Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
@@ -26,7 +26,7 @@ from shequ_desktop import grid, ledgers, settings
 from shequ_desktop.context import Change, Context
 from shequ_desktop.pdf import fonts
 from shequ_desktop.pdf import ledgers as printing
-from ui import background
+from ui import background, file_dialogs
 from ui.follow import follow_changes
 from ui.pdf_preview import PdfPreview, print_pdf
 
@@ -188,8 +188,8 @@ class ReportsPage(QWidget):
     def _on_font(self, index: int) -> None:
         path = self.font_box.itemData(index)
         if path == OTHER_FONT:
-            path, _filter = QFileDialog.getOpenFileName(
-                self, self.tr("选择中文字体"), "", self.tr("TrueType 字体 (*.ttf *.ttc)"))
+            path = file_dialogs.open_file(self, "font", self.tr("选择中文字体"),
+                                          self.tr("TrueType 字体 (*.ttf *.ttc)"))
             if not path:
                 self._load_fonts()
                 return
@@ -336,16 +336,11 @@ class ReportsPage(QWidget):
                                    f"送打印机 {printed} 页", self._detail())
             self.status.setText(self.tr("已送打印机 {0} 页").format(printed))
 
-    def default_save_path(self) -> str:
-        folder = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-        return str(Path(folder) / self.last["path"].name)
-
     def save_as(self) -> None:
         if self.last is None:
             return
-        target, _filter = QFileDialog.getSaveFileName(
-            self, self.tr("另存为"), self.default_save_path(), self.tr("PDF 文件 (*.pdf)"))
+        target = file_dialogs.save_file(self, "pdf", self.tr("另存为"), self.last["path"].name,
+                                        self.tr("PDF 文件 (*.pdf)"))
         if not target:
             return
         if not target.lower().endswith(".pdf"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QShowEvent
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget,
                                QVBoxLayout, QWidget)
 
@@ -24,7 +24,7 @@ import db
 from shequ_desktop import grid, settings, volunteer_activities, volunteer_points, volunteers
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Change, Context
-from ui import background
+from ui import background, file_dialogs
 from ui.dialogs.move_dialogs import DateDialog
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
 from ui.dialogs.volunteer_forms import ActivityDialog, PeriodDialog, TeamDialog, VolunteerDialog
@@ -433,9 +433,8 @@ class VolunteersPage(QWidget):
 
     # --- certificate ---------------------------------------------------------------------------
     def ask_save_path(self, suggested: str) -> str:
-        path, _filter = QFileDialog.getSaveFileName(self, self.tr("保存志愿服务证明"), suggested,
-                                                    self.tr("PDF 文件 (*.pdf)"))
-        return path
+        return file_dialogs.save_file(self, "pdf", self.tr("保存志愿服务证明"), suggested,
+                                      self.tr("PDF 文件 (*.pdf)"))
 
     def certificate(self) -> None:
         """志愿服务证明 of the chosen volunteer: the period, where to save, then the PDF is

@@ -25,7 +25,6 @@ class BarChart(QWidget):
         self.names: list[str] = []
         self.colors: list[QColor] = [BAR]
         self.mirrored = False
-        self._rows: list[QRectF] = []         # each category's clickable band
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
 
@@ -45,9 +44,22 @@ class BarChart(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(220, 120)
 
+    def _top(self) -> float:
+        """Where the first category's band starts: below the title and the legend."""
+        line = self.fontMetrics().height()
+        return (line + 8 if self.title else 4) + (line + 2 if self.names else 0)
+
+    def _row_height(self) -> float:
+        return max((self.height() - self._top() - 4) / max(len(self.labels), 1), 1.0)
+
+    def band(self, index: int) -> QRectF:
+        """Category `index`'s clickable band, from the widget's current size (not the last paint)."""
+        row = self._row_height()
+        return QRectF(0, self._top() + index * row, self.width(), row)
+
     def bar_at(self, point: QPointF) -> int | None:
-        for i, band in enumerate(self._rows):
-            if band.contains(point):
+        for i in range(len(self.labels)):
+            if self.band(i).contains(point):
                 return i
         return None
 
@@ -80,7 +92,6 @@ class BarChart(QWidget):
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              self.title)
             painter.setFont(self.font())
-            top = line + 8
         if self.names:
             x = self.width() - 8
             for name, color in reversed(list(zip(self.names, self.colors))):
@@ -91,21 +102,19 @@ class BarChart(QWidget):
                 x -= 14
                 painter.fillRect(QRectF(x, top + 2, 10, line - 4), color)
                 x -= 10
-            top += line + 2
-        self._rows = []
+        top = self._top()
         if not self.labels:
             painter.setPen(INK)
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("暂无数据"))
             return
         n = len(self.labels)
-        row = max((self.height() - top - 4) / n, 1.0)
+        row = self._row_height()
         bar = max(min(row * 0.7, line * 1.1), 1.0)
         peak = max([max(s, default=0) for s in self.series] + [1])
         label_w = max(metrics.horizontalAdvance(t) for t in self.labels) + 10
         value_w = metrics.horizontalAdvance(f"{peak:,}") + 8
         for i, label in enumerate(self.labels):
             y = top + i * row
-            self._rows.append(QRectF(0, y, self.width(), row))
             bar_y = y + (row - bar) / 2
             text_rect = QRectF(0, y, 0, row)
             if self.mirrored:

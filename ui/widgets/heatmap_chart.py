@@ -25,7 +25,6 @@ class HeatmapChart(QWidget):
         self.rows: list[str] = []
         self.columns: list[str] = []
         self.values: list[list[int]] = []
-        self._bands: list[QRectF] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMouseTracking(True)
 
@@ -43,9 +42,15 @@ class HeatmapChart(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(300, min(self.sizeHint().height(), 160))
 
+    def band(self, index: int) -> QRectF:
+        """Row `index`'s clickable band, from the widget's current size (not the last paint):
+        below the title line and the month header line."""
+        h = self._row_height()
+        return QRectF(0, ((2 if self.title else 1) + index) * h, self.width(), h)
+
     def row_at(self, point: QPointF) -> int | None:
-        for i, band in enumerate(self._bands):
-            if band.contains(point):
+        for i in range(len(self.rows)):
+            if self.band(i).contains(point):
                 return i
         return None
 
@@ -73,7 +78,6 @@ class HeatmapChart(QWidget):
                              self.title)
             painter.setFont(self.font())
             y = h
-        self._bands = []
         if not self.rows:
             painter.setPen(INK)
             painter.drawText(QRectF(0, y, self.width(), h * 2), Qt.AlignmentFlag.AlignCenter,
@@ -89,7 +93,6 @@ class HeatmapChart(QWidget):
         y += h
         peak = max([max(r, default=0) for r in self.values] + [1])
         for i, name in enumerate(self.rows):
-            self._bands.append(QRectF(0, y, self.width(), h))
             painter.setPen(INK)
             painter.drawText(QRectF(0, y, label_w - 6, h),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
