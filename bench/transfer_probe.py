@@ -10,6 +10,12 @@ sampled peak of it and its child process together when larger).
                                 transaction: the same database as ours, the straightforward way
     export-ours DB OUT.xlsx     shequ_desktop.exporting, district template, masked
     export-peer DB OUT.xlsx     pandas.read_sql + DataFrame.to_excel (xlsxwriter)
+    template OUT.xlsx           write a blank 天阙-shaped template (title rows, two-row header,
+                                widths, a drop-down; not timed)
+    fill-ours DB TPL OUT.xlsx   shequ_desktop.exporting.fill: the template filled (masked,
+                                labels, addresses) in a copy of the file
+    fill-peer DB TPL OUT.xlsx   pandas.read_sql of the same columns + DataFrame.to_excel
+                                (openpyxl, the usual default), no template, no labels
 """
 import datetime as dt
 import os
@@ -208,18 +214,76 @@ def export_peer(db_path: str, out: str) -> int:
     return len(frame)
 
 
+TEMPLATE_TOP = ["姓名*", "所属网格*", "性别*", "出生日期", "身份证号码*", "救助原因*", "户籍地",
+                "", "", "关注程度", "户籍详细地址", "现住地址*", "其他地址", "曾用名",
+                "工作单位或就读学校", "联系电话", "联系手机", "电子邮箱", "民族*", "政治面貌*",
+                "文化程度*", "职业", "婚姻状况*", "血型", "宗教信仰", "身高(CM)", "备注"]
+# the columns the template's header names, as the peer selects them
+FILL_SQL = """SELECT r.name, g.name AS grid, r.gender, r.birth_date, r.id_number,
+    r.register_address, ho.room_no, r.former_name, r.workplace, r.phone, r.ethnicity,
+    r.political_status, r.education, r.occupation, r.marital_status, r.religion, r.notes
+    FROM residents r LEFT JOIN households h ON h.id = r.household_id
+    LEFT JOIN houses ho ON ho.id = h.house_id LEFT JOIN grid_units u ON u.id = ho.unit_id
+    LEFT JOIN grid_units g ON g.id = u.parent_id WHERE r.status = '在册'"""
+
+
+def write_template(path: str) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path)
+    ws = book.add_worksheet("需要救助人员登记表")
+    ws.merge_range(0, 1, 0, 11, "需要救助人员信息登记表")
+    ws.write(0, 0, "1.0")
+    ws.write_row(2, 0, ["填报单位：", "某某省", "省*", "某某市", "市*"])
+    for c, label in enumerate(TEMPLATE_TOP):
+        if c in (6, 7, 8):
+            continue
+        ws.merge_range(4, c, 5, c, label)
+    ws.merge_range(4, 6, 4, 8, "户籍地")
+    ws.write_row(5, 6, ["省*", "市*", "区县*"])
+    ws.set_column(0, 0, 10)
+    ws.set_column(4, 4, 22)
+    ws.data_validation(6, 2, 999, 2, {"validate": "list", "source": ["男", "女"]})
+    book.close()
+
+
+def fill_ours(db_path: str, template_path: str, out: str) -> int:
+    import db
+    from shequ_desktop.exporting import fill
+
+    conn = db.open_db(db_path)
+    template = fill.open_template(template_path)
+    plan = fill.plan_columns("residents", template.labels)
+    return fill.fill(conn, template, plan, "residents", out)["rows"]
+
+
+def fill_peer(db_path: str, template_path: str, out: str) -> int:
+    import pandas as pd
+
+    import db
+    conn = db.open_db(db_path)
+    frame = pd.read_sql(FILL_SQL, conn)
+    frame.to_excel(out, index=False)
+    return len(frame)
+
+
 def main() -> None:
     mode, *args = sys.argv[1:]
     if mode == "sheet":
         write_sheet(args[0], int(args[1]))
         print(f"result 0 {peak_mb():.1f} {args[1]}")
         return
+    if mode == "template":
+        write_template(args[0])
+        print(f"result 0 {peak_mb():.1f} 0")
+        return
     if os.environ.get("BENCH_DB_KEY"):          # the database is (to be) encrypted
         import db
         db.use_key(args[-1], bytes.fromhex(os.environ["BENCH_DB_KEY"]))
     fn = {"import-ours": import_ours, "import-peer": import_peer,
           "import-peer-same": import_peer_same,
-          "export-ours": export_ours, "export-peer": export_peer}[mode]
+          "export-ours": export_ours, "export-peer": export_peer,
+          "fill-ours": fill_ours, "fill-peer": fill_peer}[mode]
     if Path("/proc/self/task").is_dir():
         threading.Thread(target=_sample_tree, daemon=True).start()
     start = time.perf_counter()

@@ -440,6 +440,16 @@ def m010_exchange(db):
     """)
 
 
+def m012_standard_fields(db):
+    """GB/T 31000-2015 items residents lacked (issue 16): 曾用名, 籍贯, 宗教信仰, 户籍地 and
+    户籍详址, 流入原因/时间, the residence permit (办证类型, 号码, 到期日期), 登记日期, 住所类型.
+    Codes as in resources/codes; dates ISO like every other date column."""
+    for column in ("former_name", "native_place", "religion", "register_place",
+                   "register_address", "inflow_reason", "inflow_date", "permit_type",
+                   "permit_number", "permit_expires_on", "registered_on", "dwelling_type"):
+        db.conn.execute(f"ALTER TABLE residents ADD COLUMN {column} TEXT")
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
-              m009_dashboard_indexes, m010_exchange]
+              m009_dashboard_indexes, m010_exchange, m012_standard_fields]

@@ -11,6 +11,7 @@ from typing import Any
 
 from db import atomic
 from shequ_desktop.fields import ENTITY_LABELS, REGISTRY
+from shequ_desktop.masking import mask
 
 GENESIS = "0" * 64
 
@@ -68,9 +69,8 @@ def shown_value(entity: str, name: str, value) -> str:
     if value is None or value == "":
         return "（空）"
     field = next((f for f in REGISTRY.get(entity, ()) if f.name == name), None)
-    if field is not None and field.sensitive:
-        from shequ_desktop.masking import mask_id, mask_phone
-        return mask_phone(str(value)) if field.kind == "phone" else mask_id(str(value))
+    if field is not None and field.mask:
+        return mask(field.mask, value)
     return str(value)
 
 

@@ -3,7 +3,10 @@
     shequ import FILE --db PATH [--sheet NAME] [--unit CODE] [--dry-run]
                  [--on-duplicate skip|update|fill] [--errors OUT.xlsx] [--all-or-nothing] [--json]
     shequ export --db PATH --what residents|households|focus|visits|events|volunteers
-                 --format xlsx|csv -o OUT [--template NAME] [--unit CODE] [--unmask]
+                 --format xlsx|csv -o OUT [--template NAME] [--unit CODE] [--for-upload]
+    shequ export --db PATH --what … --into TEMPLATE.xlsx|.xls -o OUT.xlsx [--unit CODE]
+                 [--for-upload] [--code COLUMN …] [--tag NAME …]   (fill the platform's template)
+    shequ division-code --db PATH [CODE]     (the community's administrative-division code)
 
 import exits 0 when no row is in error, 3 when some are (the valid rows are still imported
 unless --all-or-nothing), 2 when the file cannot be read at all.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from db import open_db
 from shequ_desktop import grid
@@ -84,15 +88,61 @@ def _export(args) -> int:
     from shequ_desktop import exporting
 
     conn = open_db(args.db)
-    template = exporting.for_what(args.what, args.template)
     unit_id = _unit(conn, args.unit) if args.unit else None
+    if args.into:
+        return _fill(conn, args, unit_id)
+    template = exporting.for_what(args.what, args.template)
+    exporting.check_folder(Path(args.output))
     result = exporting.export(conn, template, args.output, args.format, unit_id=unit_id,
                               unmask=args.unmask, actor=args.user,
                               progress=_progress("导出"))
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"已导出 {result['rows']} 行到 {'、'.join(result['files'])}"
-          + ("（未脱敏，已记入审计日志）" if args.unmask else ""))
+          + ("（未脱敏，用于上传，已记入审计日志）" if args.unmask else ""))
+    if result.get("warning"):
+        print(f"注意：{result['warning']}", file=sys.stderr)
+    return 0
+
+
+def _fill(conn, args, unit_id) -> int:
+    """--into: the platform's template filled; unfilled columns named before writing."""
+    from shequ_desktop.exporting import fill
+
+    template = fill.open_template(args.into)
+    fill.check_folder(Path(args.output))
+    plan = fill.plan_columns(args.what, template.labels, fill.remembered(conn, template))
+    for label in args.code or ():
+        hits = [p for p in plan if p.header == label and p.key]
+        if not hits:
+            raise DomainError(f"模板中没有已对应字段的列“{label}”（--code）")
+        plan = fill.choose(plan, args.what, hits[0].index, hits[0].key, code=True)
+    blank = fill.unfilled(plan)
+    if blank:
+        print(f"以下 {len(blank)} 列没有对应的字段，将留空：{'、'.join(blank)}", file=sys.stderr)
+    only = (("tag", tuple(args.tag)),) if args.tag else ()
+    if only and args.what != "focus":
+        raise DomainError("--tag 只用于 --what focus（某类重点人群的登记表）")
+    result = fill.fill(conn, template, plan, args.what, args.output, unit_id=unit_id,
+                       unmask=args.unmask, actor=args.user, progress=_progress("导出"),
+                       only=only)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"已按模板“{template.path.name}”导出 {result['rows']} 行到 {result['files'][0]}"
+          + ("（未脱敏，用于上传，已记入审计日志）" if args.unmask else ""))
+    if result["warning"]:
+        print(f"注意：{result['warning']}", file=sys.stderr)
+    return 0
+
+
+def _division_code(args) -> int:
+    from shequ_desktop.exporting import coding
+
+    conn = open_db(args.db)
+    if args.code:
+        print(f"本社区行政区划代码已设为 {coding.set_division_code(conn, args.code, args.user)}")
+    else:
+        print(coding.division_code(conn) or "（尚未设置：shequ division-code --db PATH 代码）")
     return 0
 
 
@@ -118,6 +168,18 @@ def add_commands(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="输出文件")
     p.add_argument("--template", help="导出模板名称（resources/export_templates 下的文件名）")
     p.add_argument("--unit", help="只导出此网格单元（编码或名称）及其下级")
-    p.add_argument("--unmask", action="store_true", help="导出完整身份证号和电话（记入审计日志）")
+    p.add_argument("--into", metavar="TEMPLATE",
+                   help="填入平台下发的空白模板（.xlsx 或 .xls），输出为 .xlsx")
+    p.add_argument("--for-upload", "--unmask", dest="unmask", action="store_true",
+                   help="用于上传：写入完整身份证号和电话（记入审计日志）")
+    p.add_argument("--code", action="append", metavar="COLUMN",
+                   help="（--into）此列写代码而不是名称，可重复")
+    p.add_argument("--tag", action="append", metavar="NAME",
+                   help="（--into，--what focus）只写这类重点人群，如 残疾人，可重复")
     p.add_argument("--user", default="管理员")
     p.set_defaults(run=_export)
+    p = sub.add_parser("division-code", help="查看或设置本社区的行政区划代码（GB/T 31000 导出的“现住地”）")
+    p.add_argument("--db", required=True)
+    p.add_argument("code", nargs="?", help="6、9 或 12 位数字；省略则显示当前代码")
+    p.add_argument("--user", default="管理员")
+    p.set_defaults(run=_division_code)

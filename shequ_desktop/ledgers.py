@@ -20,10 +20,10 @@ from typing import Callable
 
 from shequ_desktop import codes
 from shequ_desktop.errors import DomainError
-from shequ_desktop.fields import field
+from shequ_desktop.fields import Field, field, fields
 from shequ_desktop.access import Access, named_scope
 from shequ_desktop.grid import Places
-from shequ_desktop.masking import mask_id, mask_phone
+from shequ_desktop.masking import mask, mask_id, mask_phone
 from shequ_desktop.pdf.ledger import Column, Group, LedgerTable
 
 KINDS = {
@@ -91,7 +91,7 @@ def _labels(table: str) -> Callable[[str | None], str]:
 def _col(entity: str, name: str, label: str | None = None, width: float | None = None,
          align: str = "left") -> Column:
     f = field(entity, name)
-    return Column(label or f.label, f.width if width is None else width, align)
+    return Column(label or f.label, f.width if width is None else width, align, f.min_chars)
 
 
 def _masker(unmask: bool) -> tuple[Callable, Callable]:
@@ -164,26 +164,49 @@ class _Query:
         return min(self.month.last, self.today)
 
 
+def _ledger_fields() -> tuple[list[Field], list[Field]]:
+    """The resident fields the 人口信息台账 shows (Field.ledger), in registry order: one-line
+    fields before the address, multi-line ones (备注) after it."""
+    chosen = [f for f in fields("residents") if f.ledger]
+    return [f for f in chosen if not f.multiline], [f for f in chosen if f.multiline]
+
+
+def _cell(f: Field, unmask: bool) -> Callable:
+    """raw value -> the cell of field `f`: labels for codes, masked by the field's rule."""
+    if f.code_table:
+        return _labels(f.code_table)
+    if f.kind == "bool":
+        return lambda v: "" if v is None else ("是" if v else "否")
+    if f.mask and not unmask:
+        return lambda v: mask(f.mask, v)
+    return lambda v: "" if v is None else str(v)
+
+
+def _field_column(f: Field) -> Column:
+    align = "center" if f.width <= 2 else "right" if f.kind in ("int", "float") else "left"
+    return Column(f.label, f.width, align, f.min_chars)
+
+
 def _residents(q: _Query) -> tuple[list[Column], list[Group]]:
     """人口信息台账: everyone on record at the month's end, by grid (or building), household
-    by household with the head first."""
-    show_id, show_phone = _masker(q.unmask)
-    gender, ethnicity = _labels("gender"), _labels("ethnicity")
-    relation, residence = _labels("relation"), _labels("residence_type")
-    education, political = _labels("education"), _labels("political_status")
+    by household with the head first. Its columns are the registry's ledger fields."""
+    before, after = _ledger_fields()
+    shown = before + after
+    cells = [_cell(f, q.unmask) for f in shown]
     head, scope = _scope_sql(q, "ho.unit_id")
     rows = _rows(q.conn, head + f"""
-        SELECT ho.unit_id, ho.room_no, h.id, r.relation_to_head, r.id, r.name, r.gender,
-               r.birth_date, r.id_number, r.ethnicity, r.residence_type, r.phone,
-               r.education, r.political_status, r.notes
+        SELECT ho.unit_id, ho.room_no, h.id, r.relation_to_head, r.id, r.birth_date,
+               {', '.join('r.' + f.name for f in shown)}
         FROM residents r JOIN households h ON h.id = r.household_id
         JOIN houses ho ON ho.id = h.house_id
         WHERE {_on_roster()} {scope}""", q.params())
     place_of, grid_key, order = q.places.of, q.places.grid_key, q.places.order
     rooms: dict[str, tuple] = {}
     out = []
-    for (unit, room, hh, rel, rid, name, sex, birth, id_no, eth, res, phone, edu, pol,
-         notes) in rows:
+    split = len(before)
+    for row in rows:
+        unit, room, hh, rel, rid, birth = row[:6]
+        values = [f(v) for f, v in zip(cells, row[6:])]
         _community, grid_name, building, building_label, prefix = place_of(unit)
         room_key = rooms.get(room)
         if room_key is None:
@@ -195,16 +218,9 @@ def _residents(q: _Query) -> tuple[list[Column], list[Group]]:
         else:
             title = grid_name
             key = (grid_key(unit)[0], *key)
-        out.append((key, title, (
-            name, gender(sex), birth or "", show_id(id_no), ethnicity(eth), relation(rel),
-            residence(res), show_phone(phone), education(edu), political(pol),
-            prefix + room, notes or "")))
-    columns = [_col("residents", "name"), _col("residents", "gender", align="center"),
-               _col("residents", "birth_date"), _col("residents", "id_number"),
-               _col("residents", "ethnicity"), _col("residents", "relation_to_head"),
-               _col("residents", "residence_type"), _col("residents", "phone"),
-               _col("residents", "education"), _col("residents", "political_status"),
-               Column("住址", 13), _col("residents", "notes", width=8)]
+        out.append((key, title, (*values[:split], prefix + room, *values[split:])))
+    columns = ([_field_column(f) for f in before] + [Column("住址", 13)]
+               + [_field_column(f) for f in after])
     return columns, _groups(out, q.group is not None)
 
 

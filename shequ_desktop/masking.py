@@ -19,3 +19,15 @@ def mask_phone(value: str | None) -> str:
     if len(text) < 7:
         return "*" * len(text)
     return text[:3] + "*" * (len(text) - 7) + text[-4:]
+
+
+# Masking rules a field can declare (Field.mask): exports, ledgers and the audit trail apply
+# the rule, never the field's kind.
+MASKS = {"id": mask_id, "phone": mask_phone}
+
+
+def mask(rule: str | None, value) -> str:
+    """`value` as shown under masking rule `rule` (None: unchanged)."""
+    if value is None or value == "":
+        return ""
+    return MASKS[rule](str(value)) if rule else str(value)

@@ -3,7 +3,8 @@ sources (what can be listed), written as xlsx or CSV with masking and formula es
 from __future__ import annotations
 
 from shequ_desktop.exporting.templates import DEFAULTS, WHAT, Template, for_what, load, names
-from shequ_desktop.exporting.writer import FORMATS, default_file_name, escape, export
+from shequ_desktop.exporting.writer import (FORMATS, check_folder, default_file_name, escape,
+                                            export)
 
-__all__ = ["DEFAULTS", "FORMATS", "WHAT", "Template", "default_file_name", "escape", "export",
-           "for_what", "load", "names"]
+__all__ = ["DEFAULTS", "FORMATS", "WHAT", "Template", "check_folder", "default_file_name",
+           "escape", "export", "for_what", "load", "names"]

@@ -52,19 +52,23 @@ _BY_WORD = {header_key(word): t.key for t, words in TARGETS for word in words}
 
 
 def guess(header) -> str | None:
-    """The field a header names, or None."""
-    return _BY_WORD.get(header_key(header))
+    """The field a header names, or None. A two-row header's combined label ("联系方式/手机")
+    names the field of its whole text, else of its sub label."""
+    key = _BY_WORD.get(header_key(header))
+    if key is None and isinstance(header, str) and "/" in header:
+        key = _BY_WORD.get(header_key(header.rsplit("/", 1)[1]))
+    return key
 
 
 def find_header(rows: list[list]) -> int:
-    """Index of the header row: the first of the top rows that names the most fields
-    (title rows such as 'XX社区居民信息登记表' name none). -1 when no row names two."""
-    best, best_count = -1, 1
-    for i, row in enumerate(rows[:HEADER_SCAN]):
-        count = len({guess(c) for c in row if isinstance(c, str)} - {None})
-        if count > best_count:
-            best, best_count = i, count
-    return best
+    """Index of the (last) header row (headers.locate), -1 when there is none."""
+    from shequ_desktop.importing import headers
+    from shequ_desktop.importing.reading import UnreadableFile
+
+    try:
+        return headers.locate(rows).row
+    except UnreadableFile:
+        return -1
 
 
 def auto_mapping(headers: list) -> list[str | None]:

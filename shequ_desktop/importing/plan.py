@@ -22,6 +22,7 @@ from typing import Any
 from shequ_desktop import codes
 from shequ_desktop.errors import FieldError, ValidationError
 from shequ_desktop.fields import RESIDENT_FIELDS
+from shequ_desktop.importing import headers as headers_mod
 from shequ_desktop.importing import mapping as mapping_mod
 from shequ_desktop.importing import normalize
 from shequ_desktop.importing.reading import Table, UnreadableFile
@@ -52,6 +53,7 @@ class PlanRow:
     household_key: str | None = None
     kind: str | None = None
     head_name: str | None = None
+    head_id_number: str | None = None
     address: normalize.Address | None = None
     address_text: str = ""
     group: tuple | None = None
@@ -142,7 +144,8 @@ class Plan:
 
 
 def build_plan(conn: sqlite3.Connection, table: Table, mapping: list[str | None] | None = None,
-               *, header_row: int | None = None, on_duplicate: str = "skip",
+               *, header_row: int | None = None, headers: list[str] | None = None,
+               on_duplicate: str = "skip",
                progress: Progress = None, today: dt.date | None = None) -> Plan:
     """Read the rows below the header into a plan. Raises UnreadableFile when the sheet has
     no recognisable header or no name column."""
@@ -150,11 +153,10 @@ def build_plan(conn: sqlite3.Connection, table: Table, mapping: list[str | None]
         raise ValueError(on_duplicate)
     today = today or dt.date.today()
     if header_row is None:
-        header_row = mapping_mod.find_header(table.rows)
-    if header_row < 0:
-        raise UnreadableFile(f"在“{table.sheet}”的前 {mapping_mod.HEADER_SCAN} 行中没有找到表头"
-                             "（应有“姓名”“身份证号”等列名）")
-    headers = [normalize.text(h) for h in table.rows[header_row]]
+        header = headers_mod.locate(table.rows, table.sheet)
+        header_row, headers = header.row, header.labels
+    elif headers is None:
+        headers = [normalize.text(h) for h in table.rows[header_row]]
     if mapping is None:
         mapping = mapping_mod.mapping_for(conn, headers)
     mapping = list(mapping) + [None] * (len(headers) - len(mapping))
@@ -178,8 +180,8 @@ def build_plan(conn: sqlite3.Connection, table: Table, mapping: list[str | None]
     return plan
 
 
-_STRUCTURAL = {"household_no", "household_key", "head_name", "address", "kind",
-               "relation_to_head"}
+_STRUCTURAL = {"household_no", "household_key", "head_name", "head_id_number", "address",
+               "kind", "relation_to_head"}
 _CODED = {"kind": ("household_kind", "户别"), "relation_to_head": ("relation", "与户主关系")}
 _UNCACHED = {"id_number", "phone"}        # nearly every value differs: nothing to remember
 CACHE_LIMIT = 50_000                      # distinct values remembered per column at most
@@ -270,7 +272,7 @@ class _RowReader:
                 setattr(row, attr, found.clean)
                 if found.invalid:
                     row.error(column_of[key], found.invalid)
-        for key in ("household_no", "household_key", "head_name"):
+        for key in ("household_no", "household_key", "head_name", "head_id_number"):
             found = read.pop(key, None)
             if found is not None:
                 setattr(row, key, found.value)
@@ -304,7 +306,7 @@ class _RowReader:
 
 # What reading a row sets on it (sent back by the second process).
 _READ = ("values", "given", "relation", "kind", "household_no", "household_key", "head_name",
-         "address_text", "address", "errors")
+         "head_id_number", "address_text", "address", "errors")
 PARALLEL_ROWS = 20_000      # from this many rows on, a second process reads nearly half
 WORKER_CHUNK = 2000
 

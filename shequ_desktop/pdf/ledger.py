@@ -44,6 +44,8 @@ class Column:
     label: str
     width: float               # relative width, in Chinese characters (the registry's `width`)
     align: str = "left"        # "left", "right" or "center"
+    min_chars: int = 0         # a number this many characters long fits on one line (IDs,
+                               # phones, dates; the registry's `min_chars`)
 
 
 @dataclass
@@ -147,12 +149,7 @@ class _Layout:
             columns.insert(0, Column("序号", max(2.6, digits * 0.6 + 0.6), "right"))
         self.columns = columns
         inner = self.page_w - 2 * MARGIN
-        weights = [c.width for c in columns]
-        for _ in range(2):   # short labels (性别, 与户主关系) on one line: widen, scale again
-            unit = inner / sum(weights)
-            weights = [max(w, (self.metrics.width(c.label) + 2 * PAD_X + 1) / unit)
-                       if len(c.label) <= 5 else w for w, c in zip(weights, columns)]
-        self.widths = [inner * w / sum(weights) for w in weights]
+        self.widths = self._widths(columns, inner)
         self.xs = [MARGIN]
         for w in self.widths:
             self.xs.append(self.xs[-1] + w)
@@ -166,6 +163,28 @@ class _Layout:
         # A row may take at most what is left beside a group heading, a count, the total and
         # the signatures: so moving one row to a new page always makes room.
         self.max_row_h = self.body_h - 3 * self.line_h - SIGNATURE_HEIGHT
+
+    def _widths(self, columns: list[Column], inner: float) -> list[float]:
+        """Widths in proportion to the columns' weights, except that short labels (性别,
+        与户主关系) stay on one line and numbers (min_chars) unbroken: such columns get what
+        they need and the others share the rest."""
+        digit = max(self.metrics.width(ch) for ch in "0123456789X-")
+        need = [max(self.metrics.width(c.label) + 2 * PAD_X + 1 if len(c.label) <= 5 else 0,
+                    c.min_chars * digit + 2 * PAD_X + 1 if c.min_chars else 0)
+                for c in columns]
+        fixed: dict[int, float] = {}
+        while True:
+            free = [i for i in range(len(columns)) if i not in fixed]
+            room = inner - sum(fixed.values())
+            weight = sum(columns[i].width for i in free)
+            widths = [fixed[i] if i in fixed else room * columns[i].width / weight
+                      for i in range(len(columns))]
+            short = [i for i in free if widths[i] < need[i]]
+            if not short or len(short) == len(free) or room <= 0:
+                break
+            fixed.update((i, need[i]) for i in short)
+        total = sum(widths)
+        return [w * inner / total for w in widths]      # more needed than the page: scaled
 
     def row(self, values: Sequence, number: int | None) -> tuple[float, list]:
         cells: list = []

@@ -21,6 +21,7 @@ from db import StorageError
 from shequ_desktop import grid, masking
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
+from shequ_desktop.importing import headers as headers_mod
 from shequ_desktop.importing import mapping as mapping_mod
 from shequ_desktop.importing import normalize
 from shequ_desktop.importing.plan import DECISION_LABELS, DECISIONS, STATUS_LABELS, Plan
@@ -406,13 +407,12 @@ class ImportWizard(QWizard):
         if task.error is not None:
             return False
         self.table = task.result
-        self.header_row = mapping_mod.find_header(self.table.rows)
-        if self.header_row < 0:
-            QMessageBox.warning(self, _tr("无法导入"), _tr(
-                "在“{0}”的前 {1} 行中没有找到表头（应有“姓名”“身份证号”等列名）。")
-                .format(self.table.sheet, mapping_mod.HEADER_SCAN))
+        try:
+            header = headers_mod.locate(self.table.rows, self.table.sheet)
+        except DomainError as exc:
+            QMessageBox.warning(self, _tr("无法导入"), str(exc))
             return False
-        self.headers = [normalize.text(h) for h in self.table.rows[self.header_row]]
+        self.header_row, self.headers = header.row, header.labels
         self.mapping = mapping_mod.mapping_for(self.ctx.conn, self.headers)
         return True
 
@@ -420,10 +420,12 @@ class ImportWizard(QWizard):
         from shequ_desktop.importing import build_plan
 
         table, mapping, header_row = self.table, list(self.mapping), self.header_row
+        labels = list(self.headers)
         decision = self.file_page.duplicates.currentData()
         task = background.run(
             lambda conn, progress: build_plan(conn, table, mapping, header_row=header_row,
-                                              on_duplicate=decision, progress=progress),
+                                              headers=labels, on_duplicate=decision,
+                                              progress=progress),
             self.db_path, parent=self, label=_tr("正在检查每一行…"))
         task.wait()
         if task.error is not None:
