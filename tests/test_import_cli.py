@@ -35,11 +35,11 @@ def test_import_with_errors_exits_3_and_writes_the_report(tmp_path, capsys):
     errors = tmp_path / "errors.xlsx"
     code, out, err = run(capsys, "import", sheet, "--db", path, "--json", "--errors", errors)
     assert code == 3
-    assert counts_of(out) == {"rows": 13, "created": 7, "updated": 0, "unchanged": 0,
-                              "skipped": 0, "errors": 6}
-    assert residents(path) == 7
+    assert counts_of(out) == {"rows": 13, "created": 8, "updated": 0, "unchanged": 0,
+                              "skipped": 0, "errors": 5}
+    assert residents(path) == 8
     rows = CalamineWorkbook.from_path(str(errors)).get_sheet_by_name("错误行").to_python()
-    assert len(rows) == 7
+    assert len(rows) == 6
     # the empty database got a community to hold the households
     conn = db.open_db(path)
     assert conn.execute("SELECT name, level FROM grid_units WHERE parent_id IS NULL"
@@ -48,15 +48,15 @@ def test_import_with_errors_exits_3_and_writes_the_report(tmp_path, capsys):
     # again: nothing new, the same rows in error
     code, out, err = run(capsys, "import", sheet, "--db", path, "--json")
     assert code == 3
-    assert counts_of(out) == {"rows": 13, "created": 0, "updated": 0, "unchanged": 7,
-                              "skipped": 0, "errors": 6}
+    assert counts_of(out) == {"rows": 13, "created": 0, "updated": 0, "unchanged": 8,
+                              "skipped": 0, "errors": 5}
 
 
 def test_dry_run_and_all_or_nothing_write_nothing(tmp_path, capsys):
     sheet = write_xlsx(tmp_path / "s.xlsx", problem_rows())
     path = tmp_path / "c.db"
     code, out, _ = run(capsys, "import", sheet, "--db", path, "--dry-run", "--json")
-    assert code == 3 and counts_of(out)["created"] == 7
+    assert code == 3 and counts_of(out)["created"] == 8
     assert residents(path) == 0
     code, out, _ = run(capsys, "import", sheet, "--db", path, "--all-or-nothing", "--json")
     assert code == 3 and counts_of(out)["created"] == 0

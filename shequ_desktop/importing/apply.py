@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from pathlib import Path
 
 from shequ_desktop import audit, pinyin
@@ -22,7 +23,7 @@ RESIDENT_COLUMNS = [
     "id", "household_id", "name", "id_type", "id_number", "gender", "birth_date", "ethnicity",
     "relation_to_head", "residence_type", "separated", "phone", "political_status", "education",
     "marital_status", "occupation", "workplace", "health", "status", "moved_in_at", "notes",
-    "name_initials"]
+    "name_initials", "extras"]
 HOUSEHOLD_COLUMNS = ["id", "house_id", "household_no", "kind", "head_resident_id", "phone",
                      "status", "notes"]
 EVENT_COLUMNS = ["resident_id", "kind", "date", "household_id"]
@@ -38,11 +39,15 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
     if all_or_nothing and counts["errors"]:
         raise DomainError(f"有 {counts['errors']} 行错误，按“全部或全不”要求未导入任何数据")
     today = dt.date.today().isoformat()
-    new_groups = [g for g in plan.groups.values() if g.household_id is None and g.head is not None
-                  and not plan.rows[g.head].errors]
     total = len(plan.rows) + 1
     with _page_cache(ctx.conn), ctx.transaction():
         conn = ctx.conn
+        taken = _taken_meanwhile(conn, plan)
+        if taken:
+            counts["created"] -= taken
+            counts["skipped"] += taken
+        new_groups = [g for g in plan.groups.values() if g.household_id is None
+                      and _founder(plan, g) is not None]
         places = _places(ctx, plan, new_groups, target_unit_id)
         next_resident = conn.execute("SELECT coalesce(max(id), 0) FROM residents").fetchone()[0] + 1
         next_household = conn.execute("SELECT coalesce(max(id), 0) FROM households"
@@ -51,17 +56,26 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
         ids: dict[int, int] = {}            # row index -> new resident id
         household_of: dict[tuple, int] = {}
         for group in new_groups:
-            head = plan.rows[group.head]
+            head = plan.rows[_founder(plan, group)]
             hid = next_household
             next_household += 1
             household_of[group.key] = hid
-            ids[group.head] = next_resident
-            next_resident += 1
+            head_rid = None
+            if group.head is not None and plan.rows[group.head].status == "new":
+                head_rid = ids[group.head] = next_resident
+                next_resident += 1
             house_id = places.house(head.address) if head.address else None
-            notes = None if head.address or not head.address_text else \
-                ADDRESS_NOTE + head.address_text
-            households.append((hid, house_id, head.household_no, head.kind or "1", ids[group.head],
-                               None, "在册", notes))
+            notes = [] if head.address or not head.address_text else \
+                [ADDRESS_NOTE + head.address_text]
+            if group.checking:
+                notes.append(group.checking)
+            households.append((hid, house_id, head.household_no, head.kind or "1", head_rid,
+                               None, "在册", "\n".join(notes) or None))
+        for group in plan.groups.values():
+            if group.needs_head and group.household_id is not None \
+                    and plan.rows[group.head].status == "new":
+                ids[group.head] = next_resident
+                next_resident += 1
         for group in plan.groups.values():
             if group.household_id is not None:
                 household_of[group.key] = group.household_id
@@ -88,6 +102,10 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
             elif status == "update":
                 _update(ctx, row)
         _write_people(ctx, people, events)
+        for group in plan.groups.values():
+            if group.needs_head and group.head in ids:
+                ctx.update("households", group.household_id,
+                           {"head_resident_id": ids[group.head]})
         counts["houses_created"] = places.created_houses
         counts["units_created"] = places.created_units
         mapping_mod.remember(conn, plan.headers, plan.mapping)
@@ -125,6 +143,41 @@ def _is_new_head(plan: Plan, row: PlanRow, index: int) -> bool:
     return group is not None and group.head == index
 
 
+def _founder(plan: Plan, group) -> int | None:
+    """The row a new household is made from: its head, else (head row in error) its first
+    valid member; None when no row of it comes in."""
+    if group.head is not None and plan.rows[group.head].status == "new":
+        return group.head
+    if group.checking:
+        return next((i for i in group.rows if plan.rows[i].status == "new"), None)
+    return None
+
+
+def _taken_meanwhile(conn, plan: Plan) -> int:
+    """The duplicate check again, inside the write transaction (BEGIN IMMEDIATE: no one else
+    writes now): a person another import stored since the plan was made is not created
+    twice. Such rows become skipped; returns how many."""
+    numbers = [r.values["id_number"] for r in plan.rows
+               if r.status == "new" and r.values.get("id_number")]
+    found: set[str] = set()
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start:start + 500]
+        found.update(n for (n,) in conn.execute(
+            "SELECT id_number FROM residents WHERE status = '在册' AND id_number IN "
+            f"({','.join('?' * len(chunk))})", chunk))
+    if not found:
+        return 0
+    taken = 0
+    for row in plan.rows:
+        if row.status == "new" and row.values.get("id_number") in found:
+            row.existing = {"id": None, "household_id": None}
+            row.decision = "skip"
+            row.errors = []
+            row.match_how = "身份证号（导入时已存在）"
+            row.group = None
+            taken += 1
+    return taken
+
 def _places(ctx: Context, plan: Plan, new_groups, target_unit_id: int | None):
     if target_unit_id is None:
         if any(plan.rows[g.head].address for g in new_groups):
@@ -140,11 +193,27 @@ def _resident_tuple(rid: int, household_id: int, row: PlanRow, relation: str | N
             v.get("residence_type") or "1", v.get("separated") or 0, v.get("phone"),
             v.get("political_status"), v.get("education"), v.get("marital_status"),
             v.get("occupation"), v.get("workplace"), v.get("health"), "在册",
-            v.get("moved_in_at"), v.get("notes"), pinyin.initials(v["name"]))
+            v.get("moved_in_at"), v.get("notes"), pinyin.initials(v["name"]),
+            _extras_json(row))
+
+
+def _extras_json(row: PlanRow, before: str | None = None) -> str | None:
+    """The columns kept with the person (JSON object label -> text), merged over `before`."""
+    extras = dict(json.loads(before)) if before else {}
+    extras.update(row.extras)
+    if row.checking:
+        extras["待核对"] = row.checking
+    return json.dumps(extras, ensure_ascii=False) if extras else None
 
 
 def _update(ctx: Context, row: PlanRow) -> None:
     diff = row.diff()
+    if row.extras:
+        before = ctx.conn.execute("SELECT extras FROM residents WHERE id = ?",
+                                  (row.match_id,)).fetchone()[0]
+        merged = _extras_json(row, before)
+        if merged != before:
+            diff["extras"] = merged
     if "name" in diff:
         diff["name_initials"] = pinyin.initials(diff["name"])
     ctx.update("residents", row.match_id, diff)

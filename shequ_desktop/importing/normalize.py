@@ -18,6 +18,12 @@ NUMERIC_ID = "身份证号在表格中被存为数字，末位已丢失，请将
 EXCEL_EPOCH = dt.date(1899, 12, 30)        # serial 1 = 1900-01-01 (with Excel's 1900 leap bug)
 _FORMULA_ESCAPE = re.compile(r"'[=+\-@]")
 _OTHER_SPACE = re.compile(r"[^\S ]")                  # whitespace other than a plain space
+# Control characters (tab and line breaks aside), zero-width and bidi-override characters:
+# invisible in a cell, they make names that look alike differ, or reorder what a terminal shows.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+                       "\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
+# Text that a spreadsheet would run as a formula (=cmd|' /C calc'!A0, @SUM(…), +HYPERLINK(…)).
+FORMULA = re.compile(r"[=@]|[+\-]\s*[A-Za-z(]")
 
 
 def text(value: Any) -> str:
@@ -38,6 +44,8 @@ def text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     s = str(value)
+    if INVISIBLE.search(s):
+        s = INVISIBLE.sub("", s.replace("\t", " "))
     if not (unicodedata.is_normalized("NFKC", s) and s == s.strip() and "  " not in s
             and not _OTHER_SPACE.search(s)):          # the common clean cell skips the work
         s = unicodedata.normalize("NFKC", s)
