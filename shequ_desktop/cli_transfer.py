@@ -2,6 +2,8 @@
 
     shequ import FILE --db PATH [--sheet NAME] [--unit CODE] [--dry-run]
                  [--on-duplicate skip|update|fill] [--errors OUT.xlsx] [--all-or-nothing] [--json]
+                 [--what residents|focus|visits|volunteers] [--values MAP.json]
+                 [--flat address|person]
     shequ export --db PATH --what residents|households|focus|visits|events|volunteers
                  --format xlsx|csv -o OUT [--template NAME] [--unit CODE] [--unmask]
 
@@ -50,10 +52,11 @@ def _import(args) -> int:
                                          write_error_report)
 
     table = read_table(args.file, args.sheet)           # UnreadableFile: exit 2
+    values = _value_map(args.values) if args.values else None
     conn = open_db(args.db)
     ctx = Context(conn, args.user)
-    plan = build_plan(conn, table, on_duplicate=args.on_duplicate,
-                      progress=_progress("检查"))
+    plan = build_plan(conn, table, on_duplicate=args.on_duplicate, values=values,
+                      flat=args.flat, progress=_progress("检查"))
     counts = plan.counts()
     if not args.dry_run and not (args.all_or_nothing and counts["errors"]):
         with ctx.transaction():          # a community made for an empty database goes too
@@ -67,17 +70,39 @@ def _import(args) -> int:
         print(file=sys.stderr)
     if args.errors and counts["errors"]:
         write_error_report(plan, args.errors)
+    columns = {"kept_columns": plan.kept_columns(), "ignored_columns": plan.ignored_columns(),
+               "unknown_values": plan.unknown_values(), "warnings": len(plan.warning_rows()),
+               "what": "residents"}
     if args.json:
-        print(json.dumps({k: counts[k] for k in COUNT_KEYS}, ensure_ascii=False))
+        print(json.dumps({**{k: counts[k] for k in COUNT_KEYS}, **columns}, ensure_ascii=False))
     else:
         done = "检查结果（未导入）" if args.dry_run else "导入结果"
         print(f"{done}：共 {counts['rows']} 行，新增 {counts['created']}，更新 {counts['updated']}，"
               f"无变化 {counts['unchanged']}，跳过 {counts['skipped']}，错误 {counts['errors']}")
+        if columns["kept_columns"]:
+            print("没有对应字段、作为附加信息随人保存的列：" + "、".join(columns["kept_columns"]))
+        if columns["ignored_columns"]:
+            print("未导入的列：" + "、".join(columns["ignored_columns"]))
+        for label, found in columns["unknown_values"].items():
+            print(f"“{label}”列中代码表没有的值（该项留空，原文随人保存）："
+                  + "、".join(f"{v}（{n} 行）" for v, n in found.items()))
         for row in plan.error_rows()[:50]:
             print(f"  第 {row.line} 行：{row.reason()}", file=sys.stderr)
         if args.errors and counts["errors"]:
             print(f"错误行已写入 {args.errors}", file=sys.stderr)
     return EXIT_ROW_ERRORS if counts["errors"] else 0
+
+
+def _value_map(path: str) -> dict:
+    """--values MAP.json: {"列名或字段": {"表中的值": "代码或名称" | "" (留空) | null (保留原文)}}."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise DomainError(f"无法读取取值对应文件“{path}”：{exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise DomainError(f"取值对应文件“{path}”应为 {{\"列名\": {{\"表中的值\": \"代码\"}}}} 形式")
+    return data
 
 
 def _export(args) -> int:
@@ -107,7 +132,13 @@ def add_commands(sub) -> None:
                    help="已登记的人：跳过（默认）、用表中非空值覆盖、只补空字段")
     p.add_argument("--errors", metavar="OUT.xlsx", help="把错误行写入此文件，改正后可再导入")
     p.add_argument("--all-or-nothing", action="store_true", help="有任何错误行就全部不导入")
-    p.add_argument("--json", action="store_true", help="输出一行 JSON 计数")
+    p.add_argument("--json", action="store_true",
+                   help="输出一行 JSON：计数、随人保存的列、未导入的列、代码表没有的值")
+    p.add_argument("--values", metavar="MAP.json",
+                   help="代码表没有的值如何处理：{\"列名\": {\"值\": \"代码\"、\"\"(留空) 或 null(保留原文)}}")
+    p.add_argument("--flat", choices=("address", "person"), default="address",
+                   help="没有户号和与户主关系的名单：同一地址合为一户（默认，年龄最大者为户主，"
+                        "待核对）或每人单独立户")
     p.add_argument("--user", default="管理员")
     p.set_defaults(run=_import)
 

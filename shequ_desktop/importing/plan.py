@@ -164,8 +164,8 @@ class Plan:
     def ignored_columns(self) -> list[str]:
         """Columns read as nothing at all (a row number column, columns with no cell)."""
         kept = set(_extra_labels(self.headers, self.mapping))
-        return [h or f"列{c + 1}" for c, k in enumerate(self.mapping)
-                if k is None and c not in kept]
+        return [(self.headers[c] if c < len(self.headers) else "") or f"列{c + 1}"
+                for c, k in enumerate(self.mapping) if k is None and c not in kept]
 
     def unknown_values(self) -> dict[str, dict[str, int]]:
         """Per column label, each value no code table knows and how many rows have it."""
@@ -224,6 +224,8 @@ def build_plan(conn: sqlite3.Connection, table: Table, mapping: list[str | None]
                  if not mapping_mod.is_blank(cells) and not mapping_mod.is_total(cells)
                  and not _is_note(cells)]
     _read_rows(plan.rows, (mapping, today, headers, values or {}), progress, total)
+    if getattr(table, "formulas", None):
+        _formula_cells(plan, table.formulas)
     _check_duplicates_in_file(plan)
     _match(conn, plan, progress, total)
     _group(conn, plan)
@@ -232,6 +234,24 @@ def build_plan(conn: sqlite3.Connection, table: Table, mapping: list[str | None]
             row.cells = ()              # only rows in error show their cells again
     report(progress, total * 2, total * 2)
     return plan
+
+
+def _formula_cells(plan: Plan, formulas: dict) -> None:
+    """Formula cells were read by their cached result: a warning; a name or ID number that
+    is a formula is refused (=cmd|' /C calc'!A0 is no one's name)."""
+    by_line = {row.line: row for row in plan.rows}
+    for (r, c), cached in sorted(formulas.items()):
+        row = by_line.get(r + 1)
+        if row is None or c >= len(plan.mapping):
+            continue
+        key = plan.mapping[c]
+        label = plan.headers[c] or f"第 {c + 1} 列"
+        if key in ("name", "id_number"):
+            row.error(c, f"{label}：单元格是公式，不能作为{label}导入，请填写文字")
+        elif cached:
+            row.warn(c, f"{label}：单元格是公式，已按保存的计算结果导入")
+        else:
+            row.warn(c, f"{label}：单元格是公式且没有保存的计算结果，该项为空")
 
 
 def _is_note(cells: list) -> bool:
