@@ -73,8 +73,9 @@ def write_book(path, head_rows: list[list], merges: list[tuple], data: list[list
     ws = book.add_worksheet(sheet)
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     merged = set()
+    every = [*head_rows, *data]
     for r1, c1, r2, c2 in merges:
-        ws.merge_range(r1, c1, r2, c2, head_rows[r1][c1])
+        ws.merge_range(r1, c1, r2, c2, every[r1][c1])
         merged |= {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
     for r, row in enumerate(head_rows):
         for c, value in enumerate(row):
