@@ -95,6 +95,7 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
                     next_resident += 1
                 relation = HEAD if _is_new_head(plan, row, index) else row.relation
                 hid = household_of[row.group]
+                row.match_id = rid                     # who the row became (registers.py)
                 people.append(_resident_tuple(rid, hid, row, relation))
                 events.append((rid, "迁入", row.values.get("moved_in_at") or today, hid))
                 if len(people) == CHUNK:
