@@ -102,3 +102,20 @@ def test_a_grid_worker_is_offered_and_held_to_their_own_units(qtbot, ctx, db_pat
     w.next()
     assert "网格员只能" in w.run_page.result.text()
     assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] == 0
+
+
+def test_the_details_panel_shows_what_the_register_had_beyond_our_fields(qtbot, ctx, conn,
+                                                                         place, tmp_path):
+    from shequ_desktop import extras
+    from shequ_desktop.importing import import_file
+    from ui.details_panel import DetailsPanel
+
+    import_file(ctx, write_flow(tmp_path / "flow.xlsx", [flow_person(1)]), place.grid)
+    rid = conn.execute("SELECT id FROM residents").fetchone()[0]
+    panel = DetailsPanel(conn)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_resident(rid)
+    assert panel.extras_shown() == {"户籍地": "四川省成都市", "联系手机": "13800000001",
+                                    "流入时间": "2020-03", "人户状态": "人在户不在"}
+    assert extras.labels(conn) == ["户籍地", "联系手机", "流入时间", "人户状态"]
