@@ -200,6 +200,8 @@ def _resident_tuple(rid: int, household_id: int, row: PlanRow, relation: str | N
 
 def _extras_json(row: PlanRow, before: str | None = None) -> str | None:
     """The columns kept with the person (JSON object label -> text), merged over `before`."""
+    if not (before or row.extras or row.checking):
+        return None
     extras = dict(json.loads(before)) if before else {}
     extras.update(row.extras)
     if row.checking:

@@ -67,14 +67,14 @@ def read_table(path, sheet: str | None = None) -> Table:
     if name not in names:
         raise UnreadableFile(f"“{path.name}”中没有名为“{name}”的工作表（有：{'、'.join(names)}）")
     try:
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        worksheet = book.get_sheet_by_name(name)           # parses the sheet: once
+        rows = worksheet.to_python(skip_empty_area=False)
     except Exception as exc:                                     # noqa: BLE001
         raise UnreadableFile(f"无法读取“{path.name}”的工作表“{name}”：{exc}") from None
     if rows and type(rows[0]) is not list:       # calamine gives lists: no copy needed
         rows = [list(r) for r in rows]
     try:
-        merged = [(a[0], a[1], b[0], b[1]) for a, b in
-                  book.get_sheet_by_name(name).merged_cell_ranges or ()]
+        merged = [(a[0], a[1], b[0], b[1]) for a, b in worksheet.merged_cell_ranges or ()]
     except Exception:                                            # noqa: BLE001
         merged = []
     formulas = inspection.formulas.get(name, {}) if inspection else {}
@@ -103,7 +103,10 @@ class Inspection:
 
 
 _ROW_NO = re.compile(rb'<row[^>]*?\sr="(\d+)"')
-_WIDE_COL = re.compile(rb'<c[^>]*?\sr="([A-Z]{2,})\d')
+# A cell's r of two letters or more (a row's r has no letters). The attribute follows a space
+# in every writer seen; any other whitespace before it takes the slower pattern.
+_WIDE_COL = re.compile(rb' r="([A-Z]{2,})\d')
+_WIDE_COL_ANY = re.compile(rb'\sr="([A-Z]{2,})\d')
 _FORMULA_CELL = re.compile(rb'<c\s[^>]*?r="([A-Z]+)(\d+)"[^>]*>(?:(?!</c>).)*?<f[\s>/]'
                            rb'(?:(?!</c>).)*?(?:(<v>)|</c>)', re.S)
 
@@ -169,7 +172,8 @@ def _scan_part(archive, info, path: Path, budget: int) -> tuple[dict, int]:
             rows = _ROW_NO.findall(body)
             if rows:
                 max_row = max(max_row, max(map(int, rows)))
-            wide = set(_WIDE_COL.findall(body))
+            odd = b'\tr="' in body or b'\nr="' in body or b'\rr="' in body
+            wide = set((_WIDE_COL_ANY if odd else _WIDE_COL).findall(body))
             if wide:
                 max_col = max(max_col, max(_column_number(c) for c in wide))
                 if max_col > MAX_COLUMNS:
