@@ -124,9 +124,13 @@ class PlanModel(QAbstractTableModel):
             if column == 5:
                 if row.errors:
                     return row.reason()
-                if row.warnings or row.checking:
-                    return "；".join(dict.fromkeys(
-                        [r for _c, r in row.warnings] + ([row.checking] if row.checking else [])))
+                notes = [r for _c, r in row.warnings] + ([row.checking] if row.checking else [])
+                group = self.plan.groups.get(row.group) if row.group is not None else None
+                if row.existing is None and group is not None and \
+                        group.household_id is not None:
+                    notes.append(_tr("加入已登记的户（按{0}）").format(group.key[0]))
+                if notes:
+                    return "；".join(dict.fromkeys(notes))
                 if row.existing is not None:
                     changes = row.diff(None if row.decision != "skip" else "update")
                     how = _tr("按{0}匹配到已登记人员").format(row.match_how)
@@ -425,12 +429,15 @@ class PreviewPage(QWizardPage):
     def show_counts(self) -> None:
         c = self.w.plan.counts()
         warned = len(self.w.plan.warning_rows())
+        checking = sum(1 for r in self.w.plan.rows if r.checking and not r.errors)
         self.counts.setText(_tr("共 {0} 行：新增 {1}，更新 {2}，无变化 {3}，跳过 {4}，错误 {5}。"
                                 "点“导入”后，除错误行以外的数据一次全部导入。")
                             .format(c["rows"], c["created"], c["updated"], c["unchanged"],
                                     c["skipped"], c["errors"])
                             + (_tr("其中 {0} 行有提示（黄色），照常导入。").format(warned)
-                               if warned else ""))
+                               if warned else "")
+                            + (_tr("{0} 人所在的户由导入按规则定了户主，导入后请核对。")
+                               .format(checking) if checking else ""))
         self.save_errors.setEnabled(c["errors"] > 0)
 
     def decide_selected(self) -> None:
