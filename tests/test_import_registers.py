@@ -241,3 +241,31 @@ def test_a_plan_made_before_another_import_committed_creates_no_one_twice(tmp_pa
     finally:
         first.close()
         second.close()
+
+
+def test_an_address_with_its_administrative_path_lands_in_its_compound(tmp_path, conn, ctx,
+                                                                       place):
+    rows = [flow_person(1, address="四川省成都市武侯区某某街道阳光社区幸福花园3栋2单元501"),
+            flow_person(2, address="阳光社区3栋1单元101")]
+    import_file(ctx, write_flow(tmp_path / "f.xlsx", rows), place.grid)
+    got = conn.execute("""SELECT c.name, b.name, u.name, ho.room_no FROM residents r
+        JOIN households h ON h.id = r.household_id JOIN houses ho ON ho.id = h.house_id
+        JOIN grid_units u ON u.id = ho.unit_id JOIN grid_units b ON b.id = u.parent_id
+        JOIN grid_units c ON c.id = b.parent_id ORDER BY r.name""").fetchall()
+    assert [tuple(r) for r in got] == [("幸福花园", "3号楼", "2单元", "501"),
+                                       ("第一网格", "3号楼", "1单元", "101")]
+
+
+def test_the_error_report_keeps_the_text_exactly_and_marks_the_faulty_cell(tmp_path, conn):
+    from tests.test_import import red_cells
+
+    rows = [flow_person(1)]
+    rows[0][4] = rows[0][4][:17] + ("0" if rows[0][4][17] != "0" else "1")
+    rows[0][10] = "幸福花园３栋２单元５０１（东门），"
+    rows[0][16] = "  两个  空格 "
+    plan = build_plan(conn, read_table(write_flow(tmp_path / "f.xlsx", rows)))
+    out = tmp_path / "errors.xlsx"
+    write_error_report(plan, out)
+    got = read_table(out).rows
+    assert got[1][10] == "幸福花园３栋２单元５０１（东门），" and got[1][16] == "  两个  空格 "
+    assert red_cells(out) == {"E2"}

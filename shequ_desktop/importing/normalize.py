@@ -105,6 +105,13 @@ _ADDRESS_PATTERNS = (
 )
 
 
+# The administrative path a register's 现住地址 often starts with (四川省成都市武侯区某某街道
+# 阳光社区…): not part of the 小区 name. 小区 is a compound, not a district.
+_ADMIN_PREFIX = re.compile(r"(?:[^\d]{1,12}?(?:省|自治区|特别行政区))?(?:[^\d]{1,12}?市)?"
+                           r"(?:[^\d]{1,12}?(?<!小)(?:区|县|旗))?(?:[^\d]{1,15}?(?:街道|镇|乡))?"
+                           r"(?:[^\d]{1,15}?(?:社区|村)(?!委))?")
+
+
 def address(value: Any) -> Address | None:
     """Building/unit/room from 幸福花园3号楼2单元501室, 3栋2单元501, 3-2-501, 3号楼501;
     None when the text follows none of these patterns."""
@@ -115,6 +122,7 @@ def address(value: Any) -> Address | None:
         m = pattern.fullmatch(s)
         if m:
             compound = m["c"].rstrip("-,，、")
+            compound = compound[_ADMIN_PREFIX.match(compound).end():]
             if compound and compound[-1].isdigit():   # '12-3-501' would read as compound '1'
                 continue
             return Address(compound, m["b"].lstrip("0") or "0",
