@@ -256,8 +256,13 @@ def _formula_cells(plan: Plan, formulas: dict) -> None:
 
 def _is_note(cells: list) -> bool:
     """A footnote under the data: one or two filled cells, the first a 注/说明/填表人… text."""
-    filled = [c for c in cells if c is not None and str(c).strip() != ""]
-    if not filled or len(filled) > 2 or not isinstance(filled[0], str):
+    filled = []
+    for c in cells:
+        if c is not None and c != "" and str(c).strip() != "":
+            filled.append(c)
+            if len(filled) > 2:
+                return False
+    if not filled or not isinstance(filled[0], str):
         return False
     return "".join(filled[0].split()).startswith(NOTE_WORDS)
 
