@@ -384,7 +384,8 @@ class _RowReader:
             return _Cell(error=message if message.startswith(_LABELS.get(key, "\0"))
                          else f"{_LABELS[key]}：{message}")
         norm = norm or None
-        if norm is not None and key != "id_number" and normalize.FORMULA.match(norm):
+        if norm is not None and key != "id_number" and type(value) is str \
+                and normalize.FORMULA.match(value.lstrip()):   # "'=…" is our exports' text
             message = f"{_LABEL_OF(key)}：“{norm[:30]}”是公式，不是数据"
             if key == "name":
                 return _Cell(error=message)
