@@ -203,7 +203,7 @@ def _extras_json(row: PlanRow, before: str | None = None) -> str | None:
     if not (before or row.extras or row.checking):
         return None
     extras = dict(json.loads(before)) if before else {}
-    extras.update(row.extras)
+    extras.update(row.extras or {})
     if row.checking:
         extras["待核对"] = row.checking
     return json.dumps(extras, ensure_ascii=False) if extras else None

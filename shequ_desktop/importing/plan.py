@@ -68,9 +68,11 @@ class PlanRow:
     address_text: str = ""
     group: tuple | None = None
     errors: list[tuple[int | None, str]] = field(default_factory=list)  # (column, reason)
-    warnings: list[tuple[int | None, str]] = field(default_factory=list)  # imported anyway
-    extras: dict = field(default_factory=dict)        # column label -> text kept with the person
-    unknown: list[tuple[int, str]] = field(default_factory=list)   # (column, value) not coded
+    # Most rows have none of these three: they start as one shared empty value (100,000 rows
+    # would otherwise hold 300,000 empty containers) and become a list/dict on first use.
+    warnings: list | tuple = ()        # (column, reason): imported anyway
+    extras: dict | None = None         # column label -> text kept with the person
+    unknown: list | tuple = ()         # (column, value) no code table knows
     checking: str = ""                 # why the household needs checking (flat registers)
     match_id: int | None = None        # the resident on record this row is
     match_how: str = ""                # '身份证号' or '姓名+出生日期+地址'
@@ -85,7 +87,13 @@ class PlanRow:
         self.errors.append((column, reason))
 
     def warn(self, column: int | None, reason: str) -> None:
-        self.warnings.append((column, reason))
+        self.warnings = [*self.warnings, (column, reason)]
+
+    def keep(self, label: str, text: str) -> None:
+        """Keep a cell's text with the person (extras)."""
+        if self.extras is None:
+            self.extras = {}
+        self.extras[label] = text
 
     def reason(self) -> str:
         return "；".join(dict.fromkeys(r for _c, r in self.errors))
@@ -436,9 +444,9 @@ class _RowReader:
         if found.invalid is not None:
             row.warn(column, str(found.invalid))
         if found.value is not None:
-            row.extras[self.label_of[column]] = str(found.value)
+            row.keep(self.label_of[column], str(found.value))
         if found.unknown:
-            row.unknown.append((column, str(found.value)))
+            row.unknown = [*row.unknown, (column, str(found.value))]
 
     def read(self, row: PlanRow) -> None:
         cells, width = row.cells, len(row.cells)
@@ -460,7 +468,7 @@ class _RowReader:
             if value is not None and value != "":
                 kept = normalize.text(value)
                 if kept:
-                    row.extras[label] = kept
+                    row.keep(label, kept)
         column_of = self.column_of
         for key, attr in (("kind", "kind"), ("relation_to_head", "relation")):
             found = read.pop(key, None)
@@ -516,10 +524,10 @@ class _RowReader:
             pair = _GENDERED.get(codes.normalize(value)) if c == column else None
             if pair and values.get("gender") in ("1", "2"):
                 row.relation = pair[0] if values["gender"] == "1" else pair[1]
-                del row.unknown[i]
+                row.unknown = [u for j, u in enumerate(row.unknown) if j != i]
                 label = self.label_of[c]
                 row.warnings = [w for w in row.warnings if w[0] != c]
-                if row.extras.get(label) == value:
+                if row.extras and row.extras.get(label) == value:
                     del row.extras[label]
                 return
 

@@ -68,15 +68,16 @@ def read_table(path, sheet: str | None = None) -> Table:
         raise UnreadableFile(f"“{path.name}”中没有名为“{name}”的工作表（有：{'、'.join(names)}）")
     try:
         worksheet = book.get_sheet_by_name(name)           # parses the sheet: once
+        try:
+            merged = [(a[0], a[1], b[0], b[1]) for a, b in worksheet.merged_cell_ranges or ()]
+        except Exception:                                        # noqa: BLE001
+            merged = []                     # a format without merged ranges: nothing to fill
         rows = worksheet.to_python(skip_empty_area=False)
+        del worksheet, book                                # calamine's copy of the cells
     except Exception as exc:                                     # noqa: BLE001
         raise UnreadableFile(f"无法读取“{path.name}”的工作表“{name}”：{exc}") from None
     if rows and type(rows[0]) is not list:       # calamine gives lists: no copy needed
         rows = [list(r) for r in rows]
-    try:
-        merged = [(a[0], a[1], b[0], b[1]) for a, b in worksheet.merged_cell_ranges or ()]
-    except Exception:                                            # noqa: BLE001
-        merged = []
     formulas = inspection.formulas.get(name, {}) if inspection else {}
     return Table(str(path), name, rows, merged=merged, formulas=formulas)
 

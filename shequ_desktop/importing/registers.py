@@ -153,7 +153,8 @@ def _tag_rows(ctx: Context, plan: Plan, tag_name: str) -> int:
         rid = row.match_id
         if row.errors or rid is None or rid in already:
             continue
-        since = row.extras.get(plan.headers[since_col]) if since_col is not None else None
+        since = (row.extras or {}).get(plan.headers[since_col]) if since_col is not None \
+            else None
         try:
             since = parse_date(since) if since else today
         except ValueError:
