@@ -119,3 +119,47 @@ def test_the_command_imports_each_register_kind(tmp_path, capsys):
                  "residents", "--json"])
     out = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert code == 0 and out["what"] == "residents" and out["unchanged"] == 6
+
+
+def test_an_overseas_register_reads_the_english_name_and_passport(tmp_path, conn, ctx, place):
+    from tests.registers import OVERSEAS_TOP
+
+    head, merges = tianque_rows(OVERSEAS_TOP, {}, "境外人员信息登记表")
+    row = [""] * len(OVERSEAS_TOP)
+    row[0], row[1], row[2], row[3], row[4] = "JOHN SMITH", "第一网格", "男", "护照", "E12345678"
+    row[5], row[6], row[8], row[13] = "1980-02-03", "史密斯", "英国", "13912345678"
+    table = read_table(write_book(tmp_path / "境外.xlsx", head, merges, [row]))
+    result = import_register(ctx, table, None, place.grid)
+    assert result.tag == "境外人员" and result.counts["created"] == 1, \
+        [r.reason() for r in result.plan.rows]
+    got = dict(conn.execute("SELECT name, id_type, id_number, extras FROM residents").fetchone())
+    assert (got["name"], got["id_type"], got["id_number"]) == ("JOHN SMITH", "02", "E12345678")
+    assert json.loads(got["extras"])["中文名"] == "史密斯"
+
+
+def test_the_command_takes_a_value_map_and_reports_unknown_values(tmp_path, capsys):
+    from tests.test_import_registers import flow_person, write_flow
+
+    sheet = write_flow(tmp_path / "flow.xlsx", [flow_person(1, kind="未落户"),
+                                               flow_person(2, kind="寄居")])
+    code = main(["import", sheet, "--db", str(tmp_path / "a.db"), "--dry-run", "--json"])
+    out = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code == 0 and out["unknown_values"] == {"人口类型": {"未落户": 1, "寄居": 1}}
+    assert out["kept_columns"] == ["户籍地", "联系手机", "流入时间", "人户状态"]
+    assert out["ignored_columns"] == ["序号"] and out["warnings"] == 2
+    values = tmp_path / "map.json"
+    values.write_text(json.dumps({"人口类型": {"未落户": "流动人口", "寄居": None}},
+                                 ensure_ascii=False), encoding="utf-8")
+    code = main(["import", sheet, "--db", str(tmp_path / "a.db"), "--values", str(values),
+                 "--json"])
+    out = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code == 0 and out["unknown_values"] == {} and out["created"] == 2
+    conn = db.open_db(tmp_path / "a.db")
+    try:
+        kinds = dict(conn.execute("SELECT name, residence_type FROM residents"))
+    finally:
+        conn.close()
+    assert kinds == {"测试001": "2", "测试002": "1"}
+    code = main(["import", sheet, "--db", str(tmp_path / "a.db")])
+    text = capsys.readouterr().out
+    assert "没有对应字段、作为附加信息随人保存的列：户籍地、联系手机、流入时间、人户状态" in text

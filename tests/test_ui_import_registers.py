@@ -119,3 +119,22 @@ def test_the_details_panel_shows_what_the_register_had_beyond_our_fields(qtbot, 
     assert panel.extras_shown() == {"户籍地": "四川省成都市", "联系手机": "13800000001",
                                     "流入时间": "2020-03", "人户状态": "人在户不在"}
     assert extras.labels(conn) == ["户籍地", "联系手机", "流入时间", "人户状态"]
+
+
+def test_a_volunteer_roster_through_the_wizard(qtbot, wizard, tmp_path, conn):
+    from tests.conftest import make_id
+    from tests.registers import write_book
+
+    head = [["阳光社区志愿者花名册"], ["姓名", "性别", "身份证号", "联系电话", "技能特长", "注册日期"]]
+    data = [["赵志愿", "女", make_id("1995-02-03", "2", seq=60), "13700001111", "唱歌",
+             "2024-03-01"],
+            ["钱志愿", "男", make_id("1990-02-03", "1", seq=61), "13700002222", "修理",
+             "2024-03-02"]]
+    to_preview(wizard, write_book(tmp_path / "vol.xlsx", head, [], data))
+    assert wizard.what == "volunteers"
+    assert not wizard.mapping_page.combos[0].isEnabled()        # read by column names
+    assert wizard.preview_page.counts.text().startswith("共 2 行：新增 2，")
+    assert conn.execute("SELECT count(*) FROM volunteers").fetchone()[0] == 0   # a dry run
+    wizard.next()
+    assert wizard.run_page.result.text().startswith("导入完成：新增 2 名志愿者")
+    assert conn.execute("SELECT count(*) FROM volunteers").fetchone()[0] == 2
