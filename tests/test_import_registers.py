@@ -269,3 +269,28 @@ def test_the_error_report_keeps_the_text_exactly_and_marks_the_faulty_cell(tmp_p
     got = read_table(out).rows
     assert got[1][10] == "幸福花园３栋２单元５０１（东门），" and got[1][16] == "  两个  空格 "
     assert red_cells(out) == {"E2"}
+
+
+def test_a_head_stored_meanwhile_by_another_import_takes_in_the_members(tmp_path, db_path,
+                                                                        place):
+    from shequ_desktop.context import Context
+    from shequ_desktop.importing import apply_plan
+
+    head = ["孙一", make_id("1960-01-01", "1", seq=70), "户主", "9栋1单元101"]
+    wife = ["孙二", make_id("1962-01-01", "2", seq=71), "妻", "9栋1单元101"]
+    headers = [["姓名", "身份证号", "与户主关系", "现住址"]]
+    both = read_table(write_book(tmp_path / "both.xlsx", headers, [], [head, wife]))
+    alone = read_table(write_book(tmp_path / "alone.xlsx", headers, [], [head]))
+    first, second = db.open_db(db_path), db.open_db(db_path)
+    try:
+        plan = build_plan(first, both)
+        assert apply_plan(Context(second, "乙"), build_plan(second, alone),
+                          place.grid)["created"] == 1
+        counts = apply_plan(Context(first, "甲"), plan, place.grid)
+        assert (counts["created"], counts["skipped"]) == (1, 1)
+        rows = first.execute("SELECT name, household_id FROM residents ORDER BY name").fetchall()
+        assert len(rows) == 2 and rows[0][1] == rows[1][1]
+        assert first.execute("SELECT count(*) FROM households").fetchone()[0] == 1
+    finally:
+        first.close()
+        second.close()

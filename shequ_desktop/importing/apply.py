@@ -160,18 +160,23 @@ def _taken_meanwhile(conn, plan: Plan) -> int:
     twice. Such rows become skipped; returns how many."""
     numbers = [r.values["id_number"] for r in plan.rows
                if r.status == "new" and r.values.get("id_number")]
-    found: set[str] = set()
+    found: dict[str, tuple] = {}
     for start in range(0, len(numbers), 500):
         chunk = numbers[start:start + 500]
-        found.update(n for (n,) in conn.execute(
-            "SELECT id_number FROM residents WHERE status = '在册' AND id_number IN "
-            f"({','.join('?' * len(chunk))})", chunk))
+        found.update((n, (rid, hid)) for n, rid, hid in conn.execute(
+            "SELECT id_number, id, household_id FROM residents WHERE status = '在册' AND "
+            f"id_number IN ({','.join('?' * len(chunk))})", chunk))
     if not found:
         return 0
     taken = 0
-    for row in plan.rows:
+    for index, row in enumerate(plan.rows):
         if row.status == "new" and row.values.get("id_number") in found:
-            row.existing = {"id": None, "household_id": None}
+            rid, hid = found[row.values["id_number"]]
+            group = plan.groups.get(row.group) if row.group is not None else None
+            if group is not None and group.head == index and group.household_id is None:
+                group.household_id, group.head = hid, None   # the others join that household
+            row.existing = {"id": rid, "household_id": hid}
+            row.match_id = rid
             row.decision = "skip"
             row.errors = []
             row.match_how = "身份证号（导入时已存在）"
