@@ -5,9 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-import xlsxwriter
-
 import db
 from shequ_desktop.importing import build_plan, import_file, read_table, write_error_report
 from tests.conftest import make_id
