@@ -138,3 +138,22 @@ def test_a_volunteer_roster_through_the_wizard(qtbot, wizard, tmp_path, conn):
     wizard.next()
     assert wizard.run_page.result.text().startswith("导入完成：新增 2 名志愿者")
     assert conn.execute("SELECT count(*) FROM volunteers").fetchone()[0] == 2
+
+
+def test_a_grid_worker_imports_what_can_be_placed_in_their_grid(qtbot, ctx, db_path, conn,
+                                                                place, tmp_path):
+    ctx.access = Access("网格员", frozenset({place.grid}))
+    w = ImportWizard(ctx, db_path, place.grid)
+    qtbot.addWidget(w)
+    w.show()
+    rows = [flow_person(1), flow_person(2, address="村口老槐树下")]
+    to_preview(w, write_flow(tmp_path / "flow.xlsx", rows))
+    assert w.preview_page.counts.text().startswith("共 2 行：新增 1，更新 0，无变化 0，跳过 0，错误 1")
+    assert "须有可识别的现住址" in w.plan.rows[1].reason()
+    w.next()
+    assert w.run_page.result.text().startswith("导入完成：新增 1 人（1 户）")
+    got = conn.execute("SELECT r.name, h.house_id IS NOT NULL FROM residents r "
+                       "JOIN households h ON h.id = r.household_id").fetchall()
+    assert [tuple(r) for r in got] == [("测试001", 1)]
+    building = conn.execute("SELECT id FROM grid_units WHERE level = 'building'").fetchone()[0]
+    assert ctx.access.may_read(building)              # the window reads the new buildings

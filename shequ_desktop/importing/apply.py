@@ -35,6 +35,7 @@ PAGE_CACHE_KB = 32 * 1024
 def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
                all_or_nothing: bool = False, progress: Progress = None) -> dict:
     """Import the plan's rows that are not in error; returns the counts (plus households)."""
+    hold_to_grid(plan, ctx.access)
     counts = plan.counts()
     if all_or_nothing and counts["errors"]:
         raise DomainError(f"有 {counts['errors']} 行错误，按“全部或全不”要求未导入任何数据")
@@ -142,6 +143,32 @@ def _page_cache(conn):
 def _is_new_head(plan: Plan, row: PlanRow, index: int) -> bool:
     group = plan.groups.get(row.group)
     return group is not None and group.head == index
+
+
+NO_PLACE = ("网格员导入的新户须有可识别的现住址（如 3栋2单元501），"
+            "否则无法确定属于哪个网格；请补上地址或请管理员导入")
+
+
+def hold_to_grid(plan: Plan, access) -> int:
+    """A 网格员 may create households only in their grids, so a new household whose address
+    cannot be placed is refused row by row (the rest comes in). Returns how many rows."""
+    if access is None or not access.restricted:
+        return 0
+    held = 0
+    for group in plan.groups.values():
+        if group.household_id is not None:
+            continue
+        founder = _founder(plan, group)
+        if founder is None or plan.rows[founder].address is not None:
+            continue
+        column = plan.column("address") if plan.column("address") is not None \
+            else plan.column("name")
+        for i in group.rows:
+            row = plan.rows[i]
+            if row.status == "new":
+                row.error(column, NO_PLACE)
+                held += 1
+    return held
 
 
 def _founder(plan: Plan, group) -> int | None:

@@ -8,6 +8,7 @@ the next file with the same headers when the import lands.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
@@ -25,6 +26,7 @@ from shequ_desktop import codes, settings
 from shequ_desktop.access import ADMIN, GRID_WORKER
 from shequ_desktop.importing import headers as headers_mod
 from shequ_desktop.importing import registers
+from shequ_desktop.importing.apply import hold_to_grid
 from shequ_desktop.importing.registers import WHAT, WHAT_LABELS
 from shequ_desktop.importing import mapping as mapping_mod
 from shequ_desktop.importing import normalize
@@ -591,9 +593,11 @@ class ImportWizard(QWizard):
             if what in ("visits", "volunteers"):
                 return registers.import_register(self._context(conn), table, what, None,
                                                   dry_run=True).plan
-            return build_plan(conn, table, mapping, header_row=header_row, headers=labels,
+            plan = build_plan(conn, table, mapping, header_row=header_row, headers=labels,
                               on_duplicate=decision, values=values, flat=flat,
                               progress=progress)
+            hold_to_grid(plan, self.ctx.access)      # shown in the preview, not at the end
+            return plan
 
         task = background.run(work, self.db_path, parent=self,
                               label=_tr("正在检查每一行…"))
@@ -627,6 +631,9 @@ class ImportWizard(QWizard):
 
         def succeeded(counts):
             self.counts = counts
+            access = self.ctx.access
+            if access is not None and access.restricted and counts.get("units_created"):
+                self.ctx.access = dataclasses.replace(access, readable=None)   # new buildings
             finished(counts, None)
             self.imported.emit(counts)
 
