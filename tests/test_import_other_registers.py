@@ -163,3 +163,24 @@ def test_the_command_takes_a_value_map_and_reports_unknown_values(tmp_path, caps
     code = main(["import", sheet, "--db", str(tmp_path / "a.db")])
     text = capsys.readouterr().out
     assert "没有对应字段、作为附加信息随人保存的列：户籍地、联系手机、流入时间、人户状态" in text
+
+
+def test_a_grid_worker_cannot_create_a_focus_group_by_importing(tmp_path, conn, ctx, place):
+    import pytest
+
+    from shequ_desktop.access import Access
+    from shequ_desktop.errors import DomainError
+    from tests.registers import write_book
+
+    head, merges = tianque_rows(["姓名*", "性别*", "身份证号码*", "现住地址*", "吸毒原因"], {},
+                                "吸毒人员信息登记表")
+    data = [["吸一", "男", make_id("1990-01-01", seq=50), "5栋1单元101", "好奇"]]
+    table = read_table(write_book(tmp_path / "d.xlsx", head, merges, data))
+    ctx.access = Access("网格员", frozenset({place.grid}))
+    with pytest.raises(DomainError, match="只有管理员可以新建"):
+        import_register(ctx, table, None, place.grid)
+    assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] == 0
+    # a group the database has: the 网格员's people join it
+    table = read_table(rectify_register(tmp_path / "矫正.xlsx", n=2))
+    result = import_register(ctx, table, None, place.grid)
+    assert result.counts["tagged"] == 2

@@ -127,6 +127,7 @@ def import_register(ctx: Context, table: Table, what: str | None, target_unit_id
         result.tag = tag_name or focus_kind(table, header.first_row)
         if not result.tag:
             raise DomainError("无法从表名看出是哪类重点人群，请指定重点人群（--tag）")
+        check_tag(ctx.conn, result.tag, ctx.access)
     if dry_run or (all_or_nothing and result.counts["errors"]):
         if all_or_nothing and result.counts["errors"]:
             result.counts = {**result.counts, "created": 0, "updated": 0}
@@ -136,6 +137,16 @@ def import_register(ctx: Context, table: Table, what: str | None, target_unit_id
         if what == "focus":
             result.counts["tagged"] = _tag_rows(ctx, plan, result.tag)
     return result
+
+
+def check_tag(conn, tag_name: str, access) -> None:
+    """A focus group the database lacks is created by the import, which only an
+    administrator may do: refuse anyone else before anything is written."""
+    if access is None or access.role == "管理员":
+        return
+    if conn.execute("SELECT 1 FROM tags WHERE name = ?", (tag_name,)).fetchone() is None:
+        raise DomainError(f"还没有“{tag_name}”这一重点人群，只有管理员可以新建；"
+                          "请管理员先添加该重点人群，或按“居民”导入")
 
 
 def _tag_rows(ctx: Context, plan: Plan, tag_name: str) -> int:

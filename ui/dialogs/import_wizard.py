@@ -567,6 +567,12 @@ class ImportWizard(QWizard):
             QMessageBox.warning(self, _tr("无法导入"), _tr(
                 "无法从表名看出是哪类重点人群。请在“表格内容”中选择“居民”导入。"))
             return False
+        if self.what == "focus":
+            try:
+                registers.check_tag(self.ctx.conn, self.tag, self.ctx.access)
+            except DomainError as exc:
+                QMessageBox.warning(self, _tr("无法导入"), str(exc))
+                return False
         return True
 
     def _values(self) -> dict:
