@@ -33,7 +33,7 @@ from shequ_desktop.validation import clean_record, clean_value
 
 DECISIONS = ("skip", "update", "fill")
 # A flat register (no 户号, no 与户主关系): people not found in a household on record go into
-# one new household per address (head: the eldest adult there, marked for checking) or one
+# one new household per address (head: the eldest there, marked for checking) or one
 # household each.
 FLAT_CHOICES = ("address", "person")
 FLAT_LABELS = {"address": "同一地址的人合为一户（年龄最大者为户主，待核对）",
