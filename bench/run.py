@@ -348,6 +348,40 @@ def import_xlsx(workdir: Path, residents: int) -> str:
              same["import-peer-same"][1], "MB")])
 
 
+def _cpu_of(mode: str, sheet: Path, path: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one transfer_probe import run."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "transfer_probe.py"), mode,
+                           str(sheet), str(path)], capture_output=True, text=True, cwd=ROOT)
+    found = [t for t in done.stdout.splitlines() if t.startswith("result ")]
+    if done.returncode or not found:
+        raise RuntimeError(f"transfer_probe {mode}: {done.stderr[-2000:]}")
+    parts = found[0].split()
+    return float(parts[1]), float(parts[4])
+
+
+@benchmark
+def import_floor(workdir: Path, residents: int) -> str:
+    """Issue 15: the 100,000-row import against the machine's floor (calamine read +
+    executemany of the raw cells into our residents table + our search index, no checks) and
+    a competent peer (pandas.read_excel(engine="calamine") + executemany, no checks, no index),
+    wall and CPU seconds (CPU includes the import's second process). Goal: ours within 2x of
+    the floor."""
+    sheet = workdir / f"import_{IMPORT_ROWS}.xlsx"
+    if not sheet.exists():
+        _transfer("sheet", sheet, IMPORT_ROWS)
+    runs = {mode: _cpu_of(mode, sheet, workdir / f"{mode}-floor.db")
+            for mode in ("import-ours", "import-floor", "import-pandas")}
+    n = IMPORT_ROWS // 1000
+    ours, floor, pandas = runs["import-ours"], runs["import-floor"], runs["import-pandas"]
+    return "\n".join([
+        line(f"import_xlsx_{n}k_vs_floor", ours[0], floor[0], "s"),
+        line(f"import_xlsx_{n}k_vs_floor_cpu", ours[1], floor[1], "s_cpu"),
+        line(f"import_xlsx_{n}k_vs_pandas_calamine", ours[0], pandas[0], "s"),
+        line(f"import_xlsx_{n}k_vs_pandas_calamine_cpu", ours[1], pandas[1], "s_cpu")])
+
+
 @benchmark
 def export_xlsx(workdir: Path, residents: int) -> str:
     """The district upload sheet of a street (every resident on record) to xlsx, each side in a

@@ -440,6 +440,16 @@ def m010_exchange(db):
     """)
 
 
+def m011_import_extras(db):
+    """What an imported register had beyond our fields (issue 15): residents.extras, a JSON
+    object column label -> text (户籍地/省, 联系手机 as a second phone, a focus group's own
+    columns, values no code table knows), shown in the details panel and carried by exports
+    and packages with the person."""
+    _script(db, """
+    ALTER TABLE residents ADD COLUMN extras TEXT CHECK (extras IS NULL OR json_valid(extras));
+    """)
+
+
 def m012_standard_fields(db):
     """GB/T 31000-2015 items residents lacked (issue 16): 曾用名, 籍贯, 宗教信仰, 户籍地 and
     户籍详址, 流入原因/时间, the residence permit (办证类型, 号码, 到期日期), 登记日期, 住所类型.
@@ -452,4 +462,5 @@ def m012_standard_fields(db):
 
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
-              m009_dashboard_indexes, m010_exchange, m012_standard_fields]
+              m009_dashboard_indexes, m010_exchange, m011_import_extras,
+              m012_standard_fields]

@@ -2,6 +2,8 @@
 
     shequ import FILE --db PATH [--sheet NAME] [--unit CODE] [--dry-run]
                  [--on-duplicate skip|update|fill] [--errors OUT.xlsx] [--all-or-nothing] [--json]
+                 [--what residents|focus|visits|volunteers] [--values MAP.json]
+                 [--flat address|person]
     shequ export --db PATH --what residents|households|focus|visits|events|volunteers
                  --format xlsx|csv -o OUT [--template NAME] [--unit CODE] [--for-upload]
     shequ export --db PATH --what … --into TEMPLATE.xlsx|.xls -o OUT.xlsx [--unit CODE]
@@ -52,36 +54,77 @@ def _import(args) -> int:
     from shequ_desktop.context import Context
     from shequ_desktop.importing import (apply_plan, build_plan, read_table,
                                          write_error_report)
+    from shequ_desktop.importing.registers import WHAT_LABELS, detect, import_register
 
     table = read_table(args.file, args.sheet)           # UnreadableFile: exit 2
+    values = _value_map(args.values) if args.values else None
+    what = args.what or detect(table)[0]
     conn = open_db(args.db)
     ctx = Context(conn, args.user)
-    plan = build_plan(conn, table, on_duplicate=args.on_duplicate,
-                      progress=_progress("检查"))
-    counts = plan.counts()
-    if not args.dry_run and not (args.all_or_nothing and counts["errors"]):
+    if what != "residents":
+        with ctx.transaction():
+            unit_id = None if args.dry_run else _unit(conn, args.unit)
+            if unit_id is None and not args.dry_run and community.is_empty(ctx):
+                unit_id = community.init_community(ctx, "新社区", None).id
+            result = import_register(ctx, table, what, unit_id, tag_name=args.tag,
+                                     dry_run=args.dry_run, on_duplicate=args.on_duplicate,
+                                     values=values, flat=args.flat,
+                                     all_or_nothing=args.all_or_nothing,
+                                     progress=_progress("导入"))
+        plan, counts = result.plan, result.counts
+        if not args.json:
+            print(f"按{WHAT_LABELS[what]}登记表导入" + (f"（重点人群：{result.tag}，"
+                  f"标记 {counts.get('tagged', 0)} 人）" if result.tag else ""))
+    else:
+        plan = build_plan(conn, table, on_duplicate=args.on_duplicate, values=values,
+                          flat=args.flat, progress=_progress("检查"))
+        counts = plan.counts()
+    if what == "residents" and not args.dry_run and not (args.all_or_nothing
+                                                        and counts["errors"]):
         with ctx.transaction():          # a community made for an empty database goes too
             unit_id = _unit(conn, args.unit)
             if unit_id is None and community.is_empty(ctx):
                 unit_id = community.init_community(ctx, "新社区", None).id
             counts = apply_plan(ctx, plan, unit_id, progress=_progress("导入"))
-    elif args.all_or_nothing and counts["errors"]:
+    elif what == "residents" and args.all_or_nothing and counts["errors"]:
         counts = {**counts, "created": 0, "updated": 0}
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.errors and counts["errors"]:
         write_error_report(plan, args.errors)
+    columns = {"kept_columns": plan.kept_columns(), "ignored_columns": plan.ignored_columns(),
+               "unknown_values": plan.unknown_values(), "warnings": len(plan.warning_rows()),
+               "what": what, **({"tagged": counts["tagged"]} if "tagged" in counts else {})}
     if args.json:
-        print(json.dumps({k: counts[k] for k in COUNT_KEYS}, ensure_ascii=False))
+        print(json.dumps({**{k: counts[k] for k in COUNT_KEYS}, **columns}, ensure_ascii=False))
     else:
         done = "检查结果（未导入）" if args.dry_run else "导入结果"
         print(f"{done}：共 {counts['rows']} 行，新增 {counts['created']}，更新 {counts['updated']}，"
               f"无变化 {counts['unchanged']}，跳过 {counts['skipped']}，错误 {counts['errors']}")
+        if columns["kept_columns"]:
+            print("没有对应字段、作为附加信息随人保存的列：" + "、".join(columns["kept_columns"]))
+        if columns["ignored_columns"]:
+            print("未导入的列：" + "、".join(columns["ignored_columns"]))
+        for label, found in columns["unknown_values"].items():
+            print(f"“{label}”列中代码表没有的值（该项留空，原文随人保存）："
+                  + "、".join(f"{v}（{n} 行）" for v, n in found.items()))
         for row in plan.error_rows()[:50]:
             print(f"  第 {row.line} 行：{row.reason()}", file=sys.stderr)
         if args.errors and counts["errors"]:
             print(f"错误行已写入 {args.errors}", file=sys.stderr)
     return EXIT_ROW_ERRORS if counts["errors"] else 0
+
+
+def _value_map(path: str) -> dict:
+    """--values MAP.json: {"列名或字段": {"表中的值": "代码或名称" | "" (留空) | null (保留原文)}}."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise DomainError(f"无法读取取值对应文件“{path}”：{exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise DomainError(f"取值对应文件“{path}”应为 {{\"列名\": {{\"表中的值\": \"代码\"}}}} 形式")
+    return data
 
 
 def _export(args) -> int:
@@ -147,7 +190,7 @@ def _division_code(args) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("import", help="导入 Excel/WPS 表格或 CSV 中的居民")
+    p = sub.add_parser("import", help="导入 Excel/WPS 表格或 CSV：居民、重点人群、走访记录、志愿者")
     p.add_argument("file", help=".xlsx、.xls 或 .csv 文件")
     p.add_argument("--db", required=True)
     p.add_argument("--sheet", help="工作表名称（默认第一个）")
@@ -157,7 +200,16 @@ def add_commands(sub) -> None:
                    help="已登记的人：跳过（默认）、用表中非空值覆盖、只补空字段")
     p.add_argument("--errors", metavar="OUT.xlsx", help="把错误行写入此文件，改正后可再导入")
     p.add_argument("--all-or-nothing", action="store_true", help="有任何错误行就全部不导入")
-    p.add_argument("--json", action="store_true", help="输出一行 JSON 计数")
+    p.add_argument("--json", action="store_true",
+                   help="输出一行 JSON：计数、随人保存的列、未导入的列、代码表没有的值")
+    p.add_argument("--values", metavar="MAP.json",
+                   help="代码表没有的值如何处理：{\"列名\": {\"值\": \"代码\"、\"\"(留空) 或 null(保留原文)}}")
+    p.add_argument("--what", choices=("residents", "focus", "visits", "volunteers"),
+                   help="表格内容：居民、重点人群、走访记录、志愿者（默认按表名和列名识别）")
+    p.add_argument("--tag", help="重点人群登记表的人群名称（默认从表名识别，如“社区矫正”）")
+    p.add_argument("--flat", choices=("address", "person"), default="address",
+                   help="没有户号和与户主关系的名单：同一地址合为一户（默认，年龄最大者为户主，"
+                        "待核对）或每人单独立户")
     p.add_argument("--user", default="管理员")
     p.set_defaults(run=_import)
 

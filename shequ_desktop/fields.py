@@ -30,7 +30,8 @@ class Field:
 
 
 RESIDENT_FIELDS = (
-    Field("name", "姓名", required=True, synonyms=("居民姓名", "人员姓名", "成员姓名"),
+    Field("name", "姓名", required=True, synonyms=("居民姓名", "人员姓名", "成员姓名", "英文名",
+                                                "中文名", "外文姓名", "英文姓名"),
           width=5, max_length=50, ledger=True),
     Field("id_type", "证件类型", "code", "id_type", synonyms=("证件种类",), width=6),
     Field("id_number", "身份证号", "id_number", sensitive=True,

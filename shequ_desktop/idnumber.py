@@ -15,13 +15,14 @@ class IdInfo:
     upgraded: bool      # True when a 15-digit legacy number was converted
 
 
-def check_digit(body: str) -> str:
-    """The GB 11643 check digit of the first 17 digits.
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
-    stdnum's calc_check_digit takes the whole 18-character number and ignores its last
-    character, so a placeholder goes in its place."""
-    from stdnum.cn import ric
-    return ric.calc_check_digit(body[:17] + "0")
+
+def check_digit(body: str) -> str:
+    """The GB 11643 check digit of the first 17 digits (ISO 7064 MOD 11-2, as stdnum's
+    cn.ric computes it; done here directly: an import checks 100,000 numbers)."""
+    total = sum(w * int(c) for w, c in zip(_WEIGHTS, body[:17]))
+    return "10X98765432"[total % 11]
 
 
 def clean(text: str) -> str:
@@ -36,7 +37,6 @@ def parse(text: str, today: dt.date | None = None) -> IdInfo:
 
 @functools.lru_cache(maxsize=1024)      # a form or an import row checks a number twice
 def _parse(number: str, today: dt.date) -> IdInfo:
-    from stdnum.cn import ric  # imported on first use: it costs ~20 ms at start-up
     if number.endswith(".0") or "E+" in number:
         raise ValueError("在表格中被存为数字，末位已丢失，请将该列设为文本后重新导出")
     upgraded = False
@@ -51,8 +51,8 @@ def _parse(number: str, today: dt.date) -> IdInfo:
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise ValueError("前17位须为数字，末位为数字或X")
     try:
-        birth = ric.get_birth_date(number)
-    except Exception:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
         raise ValueError(f"出生日期“{number[6:14]}”不是有效日期") from None
     if birth > today or birth.year < 1890:
         raise ValueError(f"出生日期“{birth.isoformat()}”不合理")

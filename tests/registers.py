@@ -73,8 +73,9 @@ def write_book(path, head_rows: list[list], merges: list[tuple], data: list[list
     ws = book.add_worksheet(sheet)
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     merged = set()
+    every = [*head_rows, *data]
     for r1, c1, r2, c2 in merges:
-        ws.merge_range(r1, c1, r2, c2, head_rows[r1][c1])
+        ws.merge_range(r1, c1, r2, c2, every[r1][c1])
         merged |= {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
     for r, row in enumerate(head_rows):
         for c, value in enumerate(row):
@@ -88,3 +89,11 @@ def write_book(path, head_rows: list[list], merges: list[tuple], data: list[list
                 ws.write(r, c, value)
     book.close()
     return str(path)
+
+# 天阙 社区矫正人员 (RECTIFICATIVEPERSON): a focus-group register with its own columns.
+RECTIFY_TOP = ["姓名*", "所属网格*", "性别*", "出生日期", "身份证号码*", "社区矫正开始时间*",
+               "社区矫正结束时间*", "原判刑期", "刑法执行类别*", "籍贯", "", "", "户籍详细地址",
+               "现住地址*", "其他地址", "曾用名", "工作单位或就读学校", "联系电话", "联系手机",
+               "电子邮箱", "民族*", "政治面貌*", "文化程度*", "职业", "婚姻状况*", "血型",
+               "宗教信仰", "身高(CM)", "近况描述", "备注"]
+RECTIFY_SUB = {9: "省*", 10: "市*", 11: "县*"}

@@ -156,12 +156,16 @@ def test_a_filled_template_imports_back_as_the_same_records(tmp_path, conn, town
     fields = ("name", "id_type", "id_number", "gender", "birth_date", "ethnicity",
               "relation_to_head", "residence_type", "separated", "phone", "political_status",
               "education", "marital_status", "occupation", "workplace", "health",
-              "moved_in_at", "notes")
+              "moved_in_at", "notes", "former_name", "native_place", "religion",
+              "register_place", "inflow_reason", "inflow_date")
     residents.update_resident(Context(conn), town["son"], {
-        "education": "大学本科", "marital_status": "未婚", "health": "健康", "notes": "=1+1"})
+        "education": "大学本科", "marital_status": "未婚", "health": "健康", "notes": "=1+1",
+        "former_name": "王小明", "native_place": "四川成都", "religion": "佛教",
+        "register_place": "四川省成都市", "inflow_reason": "务工", "inflow_date": "2024-03-01"})
     header = ["户标识", "户号", "姓名", "证件类型", "公民身份号码", "性别", "出生日期", "民族",
               "与户主关系", "人口类型", "人户分离", "联系电话", "政治面貌", "文化程度", "婚姻状况",
-              "职业", "工作单位", "健康状况", "迁入日期", "备注", "现住址"]
+              "职业", "工作单位", "健康状况", "迁入日期", "备注", "现住址", "曾用名", "籍贯",
+              "宗教信仰", "户籍地", "流入原因", "流入时间"]
     path = tmp_path / "tpl.xlsx"
     book = xlsxwriter.Workbook(str(path))
     ws = book.add_worksheet("人口")

@@ -77,3 +77,41 @@ def test_ledger_numbers_do_not_wrap_however_many_columns(conn, wechat):
                           ("出生日期", "1970-05-06"), ("微信号", WECHAT[:14])):
         room = layout.widths[labels.index(label)] - 2 * engine.PAD_X
         assert layout.metrics.wrap(sample, room) == [sample], label
+
+
+def test_every_editable_field_comes_in_through_an_import_under_its_label(tmp_path, conn, ctx,
+                                                                         place):
+    """Import mapping and the import's insert are derived from the registry: a sheet with one
+    column per editable resident field, headed by its label, fills every one of them."""
+    import xlsxwriter
+
+    from conftest import make_id
+    from shequ_desktop import codes
+    from shequ_desktop.importing import import_file
+    id_number = make_id("1980-01-02", "1", seq=41)
+    given = {"name": "赵一", "id_number": id_number, "gender": "男", "birth_date": "1980-01-02",
+             "phone": "13912345678", "id_type": "居民身份证", "separated": "是"}
+    row = {"户号": "H1", "与户主关系": "户主", "现住址": "2栋1单元101"}
+    for f in fields.RESIDENT_FIELDS:
+        if not f.editable:
+            continue
+        if f.name in given:
+            row[f.label] = given[f.name]
+        elif f.kind == "code":
+            row[f.label] = codes.table(f.code_table).items[0].label
+        elif f.kind == "date":
+            row[f.label] = "2020-05-06"
+        else:
+            row[f.label] = f"{f.label}值"
+    sheet = tmp_path / "全字段.xlsx"
+    book = xlsxwriter.Workbook(str(sheet))
+    ws = book.add_worksheet()
+    ws.write_row(0, 0, list(row))
+    ws.write_row(1, 0, list(row.values()))
+    book.close()
+    _plan, counts = import_file(ctx, sheet, place.grid)
+    assert counts["created"] == 1 and counts["errors"] == 0
+    stored = dict(conn.execute("SELECT * FROM residents WHERE id_number = ?",
+                               (id_number,)).fetchone())
+    empty = [f.name for f in fields.RESIDENT_FIELDS if f.editable and stored[f.name] in (None, "")]
+    assert empty == []

@@ -125,21 +125,22 @@ def test_dry_run_outcome_row_by_row(conn, ctx, place, sheet):
         8: ("error", NUMERIC_ID),
         9: ("error", f"身份证号：校验位错误（末位应为 {make_id('1975-01-02', '2', seq=3)[17]}"
                      "，请核对号码）"),
-        10: ("error", "本户户主（第 9 行）有错误，整户未导入"),
+        10: ("new", ""),           # issue 15: the head's error no longer holds back 赵强
         11: ("new", ""), 12: ("new", ""),
         13: ("error", "身份证号与第 4 行重复"),
         14: ("new", ""), 15: ("new", ""),
         16: ("error", "没有户号，同一地址前面也没有户主，无法确定所属的户"),
         17: ("error", "出生日期：“1970-13-01”不是有效日期"),
     }
-    assert plan.counts() == {"rows": 13, "created": 7, "updated": 0, "unchanged": 0,
-                             "skipped": 0, "errors": 6}
+    assert plan.counts() == {"rows": 13, "created": 8, "updated": 0, "unchanged": 0,
+                             "skipped": 0, "errors": 5}
+    assert plan.rows[5].warnings == [(4, "户主（第 9 行）有错误未导入，修正该行后再次导入即成为本户户主")]
     assert dump(conn) == before              # a dry run writes nothing
 
 
 def test_values_are_normalised(conn, ctx, place, sheet):
     plan, counts = import_file(ctx, sheet, place.grid)
-    assert counts["created"] == 7
+    assert counts["created"] == 8
     rows = {r["name"]: dict(r) for r in conn.execute("SELECT * FROM residents")}
     wife = rows["李秀英"]
     assert wife["id_number"] == WIFE_ID.upper()
@@ -165,7 +166,7 @@ def test_households_and_places_beneath_the_target(conn, ctx, place, sheet):
         JOIN grid_units b ON b.id = u.parent_id ORDER BY h.id""").fetchall()
     assert [tuple(r) for r in got] == [
         ("A001", "王建国", "3号楼", "2单元", "501", 5, "王建国、李秀英、王小明"),
-        ("A004", "孙丽", "6号楼", "2单元", "301", 3, "孙丽、孙小"),
+        ("A004", "孙丽", "6号楼", "2单元", "301", 3, "孙丽、孙小"),      # A003 has no head yet
         (None, "刘洋", "7号楼", "1单元", "101", 1, "刘洋、刘一"),
     ]
     compound = conn.execute("SELECT parent_id, level FROM grid_units WHERE name = '幸福花园'"
@@ -176,7 +177,7 @@ def test_households_and_places_beneath_the_target(conn, ctx, place, sheet):
         == "幸福花园"
     # history and search index follow the write path
     assert conn.execute("SELECT count(*) FROM resident_events WHERE kind = '迁入'"
-                        ).fetchone()[0] == 7
+                        ).fetchone()[0] == 8
     from shequ_desktop.resident_list import ResidentQuery
     assert len(ResidentQuery(text="李秀英").ids(conn)) == 1
 
@@ -185,8 +186,8 @@ def test_import_is_audited_in_the_same_transaction(conn, ctx, place, sheet):
     import_file(ctx, sheet, place.grid)
     entry = audit.entries(conn, action="import")[0]
     assert entry["actor"] == "测试员"
-    assert "新增 7 人" in entry["summary"]
-    assert '"created": 7' in entry["detail"] and "居民.xlsx" in entry["detail"]
+    assert "新增 8 人" in entry["summary"]
+    assert '"created": 8' in entry["detail"] and "居民.xlsx" in entry["detail"]
     assert audit.broken_links(conn) == []
 
 
@@ -195,7 +196,7 @@ def test_reimport_of_the_same_file_changes_nothing(conn, ctx, place, sheet):
     before = [tuple(r) for r in conn.execute("SELECT * FROM residents ORDER BY id")]
     for mode in ("skip", "update", "fill"):
         plan, counts = import_file(ctx, sheet, place.grid, on_duplicate=mode)
-        assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 0, 7), mode
+        assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 0, 8), mode
     assert [tuple(r) for r in conn.execute("SELECT * FROM residents ORDER BY id")] == before
 
 
@@ -299,7 +300,7 @@ def test_cancelled_import_leaves_the_database_unchanged(conn, ctx, place, tmp_pa
 def test_all_or_nothing_imports_nothing_when_a_row_is_wrong(conn, ctx, place, sheet):
     before = dump(conn)
     plan = build_plan(conn, read_table(sheet))
-    with pytest.raises(DomainError, match="有 6 行错误"):
+    with pytest.raises(DomainError, match="有 5 行错误"):
         apply_plan(ctx, plan, place.grid, all_or_nothing=True)
     assert dump(conn) == before
 
@@ -308,29 +309,36 @@ def test_error_report_highlights_cells_and_imports_again_after_fixing(tmp_path, 
                                                                       place, sheet):
     plan, counts = import_file(ctx, sheet, place.grid)
     out = tmp_path / "errors.xlsx"
-    assert write_error_report(plan, out) == 6
+    assert write_error_report(plan, out) == 5
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("错误行").to_python()
     assert rows[0] == HEADERS + ["错误原因", "原行号"]
-    assert [r[-1] for r in rows[1:]] == [8.0, 9.0, 10.0, 13.0, 16.0, 17.0]
+    assert [r[-1] for r in rows[1:]] == [8.0, 9.0, 13.0, 16.0, 17.0]
     assert rows[1][3] == "110105198001011200"    # as the sheet kept it: the last digits are lost
     assert rows[1][-2] == NUMERIC_ID
     assert all(isinstance(c, str) for r in rows[1:] for c in r[:-1])
-    # highlighted: the IDs of lines 8, 9, 13; the relations of lines 10, 16; the date of 17
-    assert red_cells(out) == {"D2", "D3", "E4", "D5", "E6", "G7"}
+    # highlighted: the IDs of lines 8, 9, 13; the relation of line 16; the date of 17
+    assert red_cells(out) == {"D2", "D3", "D4", "E5", "G6"}
     # fix the rows in the report itself and import it again
     fixed = [list(r[:-2]) for r in rows[1:]]
     fixed[0][3] = make_id("1980-01-01", "1", seq=11)
     fixed[1][3] = make_id("1975-01-02", "2", seq=3)
-    fixed[3][3] = make_id("1960-05-07", "1", seq=12)
-    fixed[3][2] = "王建民"
-    fixed[3][1] = "A010"
-    fixed[3][6] = ""
+    fixed[2][3] = make_id("1960-05-07", "1", seq=12)
+    fixed[2][2] = "王建民"
+    fixed[2][1] = "A010"
+    fixed[2][6] = ""
+    fixed[3][4] = "户主"
+    fixed[4][6] = "1970-12-01"
     fixed[4][4] = "户主"
-    fixed[5][6] = "1970-12-01"
-    fixed[5][4] = "户主"
     again = write_xlsx(tmp_path / "fixed.xlsx", fixed, rows[0][:-2], title=None)
     plan, counts = import_file(ctx, again, place.grid)
-    assert counts["errors"] == 0 and counts["created"] == 6, outcome(plan)
+    assert counts["errors"] == 0 and counts["created"] == 5, outcome(plan)
+    # 赵强 came in the first time; 赵敏, fixed, is now the head of that household (A003)
+    got = conn.execute("""SELECT hd.name, (SELECT group_concat(name, '、') FROM residents r
+                          WHERE r.household_id = h.id) FROM households h
+                          JOIN residents hd ON hd.id = h.head_resident_id
+                          WHERE h.household_no = 'A003'""").fetchall()
+    assert [tuple(r) for r in got] == [("赵敏", "赵强、赵敏")]
+    assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] == 13
 
 
 def test_csv_encodings_are_detected(tmp_path, conn, ctx, place):

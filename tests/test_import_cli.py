@@ -18,7 +18,9 @@ def run(capsys, *argv):
 
 
 def counts_of(out):
-    return json.loads(out.strip().splitlines()[-1])
+    """The six counts of --json (which also lists kept/ignored columns and unknown values)."""
+    got = json.loads(out.strip().splitlines()[-1])
+    return {k: got[k] for k in ("rows", "created", "updated", "unchanged", "skipped", "errors")}
 
 
 def residents(path):
@@ -35,11 +37,11 @@ def test_import_with_errors_exits_3_and_writes_the_report(tmp_path, capsys):
     errors = tmp_path / "errors.xlsx"
     code, out, err = run(capsys, "import", sheet, "--db", path, "--json", "--errors", errors)
     assert code == 3
-    assert counts_of(out) == {"rows": 13, "created": 7, "updated": 0, "unchanged": 0,
-                              "skipped": 0, "errors": 6}
-    assert residents(path) == 7
+    assert counts_of(out) == {"rows": 13, "created": 8, "updated": 0, "unchanged": 0,
+                              "skipped": 0, "errors": 5}
+    assert residents(path) == 8
     rows = CalamineWorkbook.from_path(str(errors)).get_sheet_by_name("错误行").to_python()
-    assert len(rows) == 7
+    assert len(rows) == 6
     # the empty database got a community to hold the households
     conn = db.open_db(path)
     assert conn.execute("SELECT name, level FROM grid_units WHERE parent_id IS NULL"
@@ -48,15 +50,15 @@ def test_import_with_errors_exits_3_and_writes_the_report(tmp_path, capsys):
     # again: nothing new, the same rows in error
     code, out, err = run(capsys, "import", sheet, "--db", path, "--json")
     assert code == 3
-    assert counts_of(out) == {"rows": 13, "created": 0, "updated": 0, "unchanged": 7,
-                              "skipped": 0, "errors": 6}
+    assert counts_of(out) == {"rows": 13, "created": 0, "updated": 0, "unchanged": 8,
+                              "skipped": 0, "errors": 5}
 
 
 def test_dry_run_and_all_or_nothing_write_nothing(tmp_path, capsys):
     sheet = write_xlsx(tmp_path / "s.xlsx", problem_rows())
     path = tmp_path / "c.db"
     code, out, _ = run(capsys, "import", sheet, "--db", path, "--dry-run", "--json")
-    assert code == 3 and counts_of(out)["created"] == 7
+    assert code == 3 and counts_of(out)["created"] == 8
     assert residents(path) == 0
     code, out, _ = run(capsys, "import", sheet, "--db", path, "--all-or-nothing", "--json")
     assert code == 3 and counts_of(out)["created"] == 0
@@ -67,7 +69,8 @@ def test_clean_file_exits_0_and_text_output(tmp_path, capsys):
     sheet = write_xlsx(tmp_path / "ok.xlsx", problem_rows()[:3])
     code, out, err = run(capsys, "import", sheet, "--db", tmp_path / "c.db")
     assert code == 0
-    assert out.strip() == "导入结果：共 3 行，新增 3，更新 0，无变化 0，跳过 0，错误 0"
+    assert out.strip() == ("导入结果：共 3 行，新增 3，更新 0，无变化 0，跳过 0，错误 0\n"
+                           "未导入的列：序号")          # issue 15: every unused column is named
 
 
 def test_unreadable_file_exits_2(tmp_path, capsys):

@@ -48,23 +48,23 @@ def test_the_whole_way_through(qtbot, wizard, sheet, conn, place):
     assert page.table.item(2, 1).text() == "王建国、李秀英、王小明"
     w.next()
     preview = w.preview_page
-    assert preview.counts.text().startswith("共 13 行：新增 7，更新 0，无变化 0，跳过 0，错误 6。")
+    assert preview.counts.text().startswith("共 13 行：新增 8，更新 0，无变化 0，跳过 0，错误 5。")
     model = preview.model
     assert model.rowCount() == 13
     assert model.index(0, 2).data() == make_id("1960-05-06", "1", seq=1)[:6] + "********" \
         + make_id("1960-05-06", "1", seq=1)[-4:]
     assert model.index(3, 3).data() == "错误"
     preview.only_errors.setChecked(True)
-    assert model.rowCount() == 6
+    assert model.rowCount() == 5
     assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] == 0   # a dry run
     with qtbot.waitSignal(w.imported) as signal:
         w.next()
-    assert signal.args[0]["created"] == 7
-    assert w.run_page.result.text() == ("导入完成：新增 7 人（3 户），更新 0 人，无变化 0，跳过 0，"
-                                        "错误 6 行未导入。")
+    assert signal.args[0]["created"] == 8
+    assert w.run_page.result.text() == ("导入完成：新增 8 人（4 户），更新 0 人，无变化 0，跳过 0，"
+                                        "错误 5 行未导入。")
     assert w.run_page.save_errors.isVisible()
     assert w.run_page.isComplete()
-    assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] == 7
+    assert conn.execute("SELECT count(*) FROM residents").fetchone()[0] == 8
 
 
 def test_model_passes_the_model_tester(qtmodeltester, wizard, sheet):
@@ -143,7 +143,7 @@ def test_save_error_report(qtbot, wizard, sheet, tmp_path, monkeypatch):
     assert wizard.preview_page.save_errors.isEnabled()
     assert wizard.save_error_report() == str(out)
     assert out.exists()
-    assert shown[0].startswith("已把 6 行错误写入")
+    assert shown[0].startswith("已把 5 行错误写入")
 
 
 def test_unreadable_file_stays_on_the_first_page(qtbot, wizard, tmp_path, monkeypatch):

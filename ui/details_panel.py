@@ -112,6 +112,10 @@ class DetailsPanel(QWidget):
         heading.addWidget(self.history_button)
         body.addLayout(heading)
         body.addWidget(form_box)
+        self.extras_box = QGroupBox(self.tr("附加信息（导入时表中的其他列）"))
+        self.extras_form = QFormLayout(self.extras_box)
+        self.extras_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        body.addWidget(self.extras_box)
         body.addWidget(members_box, 1)
         body.addWidget(self._build_visits_box(), 1)
 
@@ -159,6 +163,7 @@ class DetailsPanel(QWidget):
             widget.setText("" if value is None else str(value))
             if key in WHEN_FILLED:
                 self.form.setRowVisible(widget, value is not None)
+        self._show_extras()
         members = household_members(self.conn, self.household_id)
         self.members.setRowCount(len(members))
         for row, m in enumerate(members):
@@ -172,6 +177,32 @@ class DetailsPanel(QWidget):
                     item.setFont(font)
                 self.members.setItem(row, column, item)
         self._show_visits()
+
+    def _show_extras(self) -> None:
+        from shequ_desktop import extras
+
+        while self.extras_form.rowCount():
+            self.extras_form.removeRow(0)
+        found = extras.of_resident(self.conn, self.resident_id) if self.resident_id else {}
+        for key, value in found.items():
+            text = QLabel(value)
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.extras_form.addRow(self.tr("{0}：").format(key), text)
+        self.extras_box.setVisible(bool(found))
+
+    def extras_shown(self) -> dict[str, str]:
+        """The 附加信息 rows shown (for tests)."""
+        if not self.built or self.extras_box.isHidden():
+            return {}
+        from PySide6.QtWidgets import QFormLayout
+
+        out = {}
+        for r in range(self.extras_form.rowCount()):
+            label = self.extras_form.itemAt(r, QFormLayout.ItemRole.LabelRole).widget().text()
+            value = self.extras_form.itemAt(r, QFormLayout.ItemRole.FieldRole).widget().text()
+            out[label.rstrip("：")] = value
+        return out
 
     def text_of(self, key: str) -> str:
         """What the panel shows for a field (for tests and copy)."""

@@ -1,6 +1,7 @@
 """Importing the sheets grid workers keep (issue 5), as a pipeline of small steps:
 
-reading (file → rows) → mapping (header row, columns → fields) → normalize (cells) →
+reading (file → rows; limits checked first) → headers (where the header is, its labels) →
+mapping (columns → fields) → normalize (cells) →
 plan (validation, households, duplicates: the dry run; a big sheet's rows are read by two
 processes, see plan._read_rows and worker) → apply (one transaction) → report (the rows in
 error as an .xlsx to fix and import again).
@@ -17,10 +18,12 @@ __all__ = ["DECISIONS", "Plan", "PlanRow", "Table", "UnreadableFile", "apply_pla
 
 
 def import_file(ctx, path, target_unit_id, *, sheet=None, on_duplicate="skip",
-                dry_run=False, all_or_nothing=False, progress=None) -> tuple[Plan, dict]:
-    """Read, plan and (unless dry_run) apply: the whole import in one call."""
+                dry_run=False, all_or_nothing=False, values=None, flat="address",
+                progress=None) -> tuple[Plan, dict]:
+    """Read, plan and (unless dry_run) apply: the whole import of a resident list in one call
+    (registers.import_register for focus-group, visit and volunteer registers)."""
     plan = build_plan(ctx.conn, read_table(path, sheet), on_duplicate=on_duplicate,
-                      progress=progress)
+                      values=values, flat=flat, progress=progress)
     if dry_run:
         return plan, plan.counts()
     return plan, apply_plan(ctx, plan, target_unit_id, all_or_nothing=all_or_nothing,

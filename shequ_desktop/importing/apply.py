@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from pathlib import Path
 
-from shequ_desktop import audit, pinyin
+from shequ_desktop import audit, fields, pinyin
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from shequ_desktop.importing import mapping as mapping_mod
@@ -18,11 +19,10 @@ from shequ_desktop.importing.plan import ADDRESS_NOTE, Plan, PlanRow
 from shequ_desktop.progress import Progress, report
 from shequ_desktop.residents import HEAD
 
-RESIDENT_COLUMNS = [
-    "id", "household_id", "name", "id_type", "id_number", "gender", "birth_date", "ethnicity",
-    "relation_to_head", "residence_type", "separated", "phone", "political_status", "education",
-    "marital_status", "occupation", "workplace", "health", "status", "moved_in_at", "notes",
-    "name_initials"]
+# What a new resident's row holds: every registry field but those only a move-out or a death
+# sets (fields.RESIDENT_FIELDS is read at each import, so a new field needs no edit here).
+NOT_IMPORTED = ("moved_out_at", "moved_out_to", "death_date")
+DEFAULTS = {"id_type": "01", "residence_type": "1", "separated": 0}
 HOUSEHOLD_COLUMNS = ["id", "house_id", "household_no", "kind", "head_resident_id", "phone",
                      "status", "notes"]
 EVENT_COLUMNS = ["resident_id", "kind", "date", "household_id"]
@@ -34,15 +34,20 @@ PAGE_CACHE_KB = 32 * 1024
 def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
                all_or_nothing: bool = False, progress: Progress = None) -> dict:
     """Import the plan's rows that are not in error; returns the counts (plus households)."""
+    hold_to_grid(plan, ctx.access)
     counts = plan.counts()
     if all_or_nothing and counts["errors"]:
         raise DomainError(f"有 {counts['errors']} 行错误，按“全部或全不”要求未导入任何数据")
     today = dt.date.today().isoformat()
-    new_groups = [g for g in plan.groups.values() if g.household_id is None and g.head is not None
-                  and not plan.rows[g.head].errors]
     total = len(plan.rows) + 1
     with _page_cache(ctx.conn), ctx.transaction():
         conn = ctx.conn
+        taken = _taken_meanwhile(conn, plan)
+        if taken:
+            counts["created"] -= taken
+            counts["skipped"] += taken
+        new_groups = [g for g in plan.groups.values() if g.household_id is None
+                      and _founder(plan, g) is not None]
         places = _places(ctx, plan, new_groups, target_unit_id)
         next_resident = conn.execute("SELECT coalesce(max(id), 0) FROM residents").fetchone()[0] + 1
         next_household = conn.execute("SELECT coalesce(max(id), 0) FROM households"
@@ -51,17 +56,26 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
         ids: dict[int, int] = {}            # row index -> new resident id
         household_of: dict[tuple, int] = {}
         for group in new_groups:
-            head = plan.rows[group.head]
+            head = plan.rows[_founder(plan, group)]
             hid = next_household
             next_household += 1
             household_of[group.key] = hid
-            ids[group.head] = next_resident
-            next_resident += 1
+            head_rid = None
+            if group.head is not None and plan.rows[group.head].status == "new":
+                head_rid = ids[group.head] = next_resident
+                next_resident += 1
             house_id = places.house(head.address) if head.address else None
-            notes = None if head.address or not head.address_text else \
-                ADDRESS_NOTE + head.address_text
-            households.append((hid, house_id, head.household_no, head.kind or "1", ids[group.head],
-                               None, "在册", notes))
+            notes = [] if head.address or not head.address_text else \
+                [ADDRESS_NOTE + head.address_text]
+            if group.checking:
+                notes.append(group.checking)
+            households.append((hid, house_id, head.household_no, head.kind or "1", head_rid,
+                               None, "在册", "\n".join(notes) or None))
+        for group in plan.groups.values():
+            if group.needs_head and group.household_id is not None \
+                    and plan.rows[group.head].status == "new":
+                ids[group.head] = next_resident
+                next_resident += 1
         for group in plan.groups.values():
             if group.household_id is not None:
                 household_of[group.key] = group.household_id
@@ -81,6 +95,7 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
                     next_resident += 1
                 relation = HEAD if _is_new_head(plan, row, index) else row.relation
                 hid = household_of[row.group]
+                row.match_id = rid                     # who the row became (registers.py)
                 people.append(_resident_tuple(rid, hid, row, relation))
                 events.append((rid, "迁入", row.values.get("moved_in_at") or today, hid))
                 if len(people) == CHUNK:
@@ -88,6 +103,10 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
             elif status == "update":
                 _update(ctx, row)
         _write_people(ctx, people, events)
+        for group in plan.groups.values():
+            if group.needs_head and group.head in ids:
+                ctx.update("households", group.household_id,
+                           {"head_resident_id": ids[group.head]})
         counts["houses_created"] = places.created_houses
         counts["units_created"] = places.created_units
         mapping_mod.remember(conn, plan.headers, plan.mapping)
@@ -101,7 +120,8 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
 
 
 def _write_people(ctx: Context, people: list, events: list) -> None:
-    ctx.bulk_insert("residents", RESIDENT_COLUMNS, people)
+    ctx.bulk_insert("residents", ["id", "household_id", *_field_columns(), "name_initials",
+                                  "extras"], people)
     ctx.bulk_insert("resident_events", EVENT_COLUMNS, events)
     people.clear()
     events.clear()
@@ -125,6 +145,72 @@ def _is_new_head(plan: Plan, row: PlanRow, index: int) -> bool:
     return group is not None and group.head == index
 
 
+NO_PLACE = ("网格员导入的新户须有可识别的现住址（如 3栋2单元501），"
+            "否则无法确定属于哪个网格；请补上地址或请管理员导入")
+
+
+def hold_to_grid(plan: Plan, access) -> int:
+    """A 网格员 may create households only in their grids, so a new household whose address
+    cannot be placed is refused row by row (the rest comes in). Returns how many rows."""
+    if access is None or not access.restricted:
+        return 0
+    held = 0
+    for group in plan.groups.values():
+        if group.household_id is not None:
+            continue
+        founder = _founder(plan, group)
+        if founder is None or plan.rows[founder].address is not None:
+            continue
+        column = plan.column("address") if plan.column("address") is not None \
+            else plan.column("name")
+        for i in group.rows:
+            row = plan.rows[i]
+            if row.status == "new":
+                row.error(column, NO_PLACE)
+                held += 1
+    return held
+
+
+def _founder(plan: Plan, group) -> int | None:
+    """The row a new household is made from: its head, else (head row in error) its first
+    valid member; None when no row of it comes in."""
+    if group.head is not None and plan.rows[group.head].status == "new":
+        return group.head
+    if group.checking:
+        return next((i for i in group.rows if plan.rows[i].status == "new"), None)
+    return None
+
+
+def _taken_meanwhile(conn, plan: Plan) -> int:
+    """The duplicate check again, inside the write transaction (BEGIN IMMEDIATE: no one else
+    writes now): a person another import stored since the plan was made is not created
+    twice. Such rows become skipped; returns how many."""
+    numbers = [r.values["id_number"] for r in plan.rows
+               if r.status == "new" and r.values.get("id_number")]
+    found: dict[str, tuple] = {}
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start:start + 500]
+        found.update((n, (rid, hid)) for n, rid, hid in conn.execute(
+            "SELECT id_number, id, household_id FROM residents WHERE status = '在册' AND "
+            f"id_number IN ({','.join('?' * len(chunk))})", chunk))
+    if not found:
+        return 0
+    taken = 0
+    for index, row in enumerate(plan.rows):
+        if row.status == "new" and row.values.get("id_number") in found:
+            rid, hid = found[row.values["id_number"]]
+            group = plan.groups.get(row.group) if row.group is not None else None
+            if group is not None and group.head == index and group.household_id is None:
+                group.household_id, group.head = hid, None   # the others join that household
+            row.existing = {"id": rid, "household_id": hid}
+            row.match_id = rid
+            row.decision = "skip"
+            row.errors = []
+            row.match_how = "身份证号（导入时已存在）"
+            row.group = None
+            taken += 1
+    return taken
+
 def _places(ctx: Context, plan: Plan, new_groups, target_unit_id: int | None):
     if target_unit_id is None:
         if any(plan.rows[g.head].address for g in new_groups):
@@ -133,18 +219,38 @@ def _places(ctx: Context, plan: Plan, new_groups, target_unit_id: int | None):
     return Places(ctx, target_unit_id)
 
 
+def _field_columns() -> list[str]:
+    return [f.name for f in fields.RESIDENT_FIELDS if f.name not in NOT_IMPORTED]
+
+
 def _resident_tuple(rid: int, household_id: int, row: PlanRow, relation: str | None) -> tuple:
     v = row.values
-    return (rid, household_id, v["name"], v.get("id_type") or "01", v.get("id_number"),
-            v.get("gender"), v.get("birth_date"), v.get("ethnicity"), relation,
-            v.get("residence_type") or "1", v.get("separated") or 0, v.get("phone"),
-            v.get("political_status"), v.get("education"), v.get("marital_status"),
-            v.get("occupation"), v.get("workplace"), v.get("health"), "在册",
-            v.get("moved_in_at"), v.get("notes"), pinyin.initials(v["name"]))
+    set_here = {"relation_to_head": relation, "status": "在册"}
+    return (rid, household_id,
+            *(set_here[name] if name in set_here else v.get(name) or DEFAULTS.get(name)
+              for name in _field_columns()),
+            pinyin.initials(v["name"]), _extras_json(row))
+
+
+def _extras_json(row: PlanRow, before: str | None = None) -> str | None:
+    """The columns kept with the person (JSON object label -> text), merged over `before`."""
+    if not (before or row.extras or row.checking):
+        return None
+    extras = dict(json.loads(before)) if before else {}
+    extras.update(row.extras or {})
+    if row.checking:
+        extras["待核对"] = row.checking
+    return json.dumps(extras, ensure_ascii=False) if extras else None
 
 
 def _update(ctx: Context, row: PlanRow) -> None:
     diff = row.diff()
+    if row.extras:
+        before = ctx.conn.execute("SELECT extras FROM residents WHERE id = ?",
+                                  (row.match_id,)).fetchone()[0]
+        merged = _extras_json(row, before)
+        if merged != before:
+            diff["extras"] = merged
     if "name" in diff:
         diff["name_initials"] = pinyin.initials(diff["name"])
     ctx.update("residents", row.match_id, diff)

@@ -102,7 +102,11 @@ def mapping_for(conn, headers: list) -> list[str | None]:
 
 
 def is_blank(row: list) -> bool:
-    return all(str(c).strip() == "" for c in row if c is not None)
+    for c in row:                        # stops at the first filled cell: most rows, at once
+        if c is None or c == "" or (type(c) is str and not c.strip()):
+            continue
+        return False
+    return True
 
 
 def is_total(row: list) -> bool:

@@ -18,6 +18,12 @@ NUMERIC_ID = "身份证号在表格中被存为数字，末位已丢失，请将
 EXCEL_EPOCH = dt.date(1899, 12, 30)        # serial 1 = 1900-01-01 (with Excel's 1900 leap bug)
 _FORMULA_ESCAPE = re.compile(r"'[=+\-@]")
 _OTHER_SPACE = re.compile(r"[^\S ]")                  # whitespace other than a plain space
+# Control characters (tab and line breaks aside), zero-width and bidi-override characters:
+# invisible in a cell, they make names that look alike differ, or reorder what a terminal shows.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+                       "\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
+# Text that a spreadsheet would run as a formula (=cmd|' /C calc'!A0, @SUM(…), +HYPERLINK(…)).
+FORMULA = re.compile(r"[=@]|[+\-]\s*[A-Za-z(]")
 
 
 def text(value: Any) -> str:
@@ -38,6 +44,8 @@ def text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     s = str(value)
+    if INVISIBLE.search(s):
+        s = INVISIBLE.sub("", s.replace("\t", " "))
     if not (unicodedata.is_normalized("NFKC", s) and s == s.strip() and "  " not in s
             and not _OTHER_SPACE.search(s)):          # the common clean cell skips the work
         s = unicodedata.normalize("NFKC", s)
@@ -97,6 +105,13 @@ _ADDRESS_PATTERNS = (
 )
 
 
+# The administrative path a register's 现住地址 often starts with (四川省成都市武侯区某某街道
+# 阳光社区…): not part of the 小区 name. 小区 is a compound, not a district.
+_ADMIN_PREFIX = re.compile(r"(?:[^\d]{1,12}?(?:省|自治区|特别行政区))?(?:[^\d]{1,12}?市)?"
+                           r"(?:[^\d]{1,12}?(?<!小)(?:区|县|旗))?(?:[^\d]{1,15}?(?:街道|镇|乡))?"
+                           r"(?:[^\d]{1,15}?(?:社区|村)(?!委))?")
+
+
 def address(value: Any) -> Address | None:
     """Building/unit/room from 幸福花园3号楼2单元501室, 3栋2单元501, 3-2-501, 3号楼501;
     None when the text follows none of these patterns."""
@@ -107,6 +122,7 @@ def address(value: Any) -> Address | None:
         m = pattern.fullmatch(s)
         if m:
             compound = m["c"].rstrip("-,，、")
+            compound = compound[_ADMIN_PREFIX.match(compound).end():]
             if compound and compound[-1].isdigit():   # '12-3-501' would read as compound '1'
                 continue
             return Address(compound, m["b"].lstrip("0") or "0",

@@ -7,6 +7,8 @@ lost and the 户 page shows it; the grid worker places it later with 整户搬�
 """
 from __future__ import annotations
 
+import dataclasses
+
 from shequ_desktop import grid
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
@@ -87,7 +89,11 @@ class Places:
 
     def _create(self, parent: int, level: str, name: str) -> int:
         self.created_units += 1
-        return grid.create_unit(self.ctx, parent, level, name).id
+        new_id = grid.create_unit(self.ctx, parent, level, name).id
+        access = self.ctx.access
+        if access is not None and access.restricted:      # a 网格员 reads the new unit too
+            self.ctx.access = dataclasses.replace(access, readable=None)
+        return new_id
 
     def flush(self) -> None:
         """Insert the rooms collected so far (inside the caller's transaction)."""

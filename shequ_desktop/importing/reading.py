@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+import re
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shequ_desktop.errors import DomainError
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 ENCODINGS = (("utf-8-sig", "UTF-8"), ("gb18030", "GB18030"))
+# Limits checked before a spreadsheet is read (issue 18: a 2 KB file declaring cell XFD1048576
+# made the reader allocate 550 GB; a 46 MB file expanded to 1.7 GB): what a register of a few
+# hundred thousand people needs, with room to spare.
+MAX_EXPANDED = 400 * 1024 * 1024       # bytes of XML a workbook may expand to
+MAX_SHARED_STRINGS = 150 * 1024 * 1024  # bytes of its shared-strings part
+MAX_CELLS = 25_000_000                 # rows x columns of a sheet (as far as its cells reach)
+MAX_COLUMNS = 702                      # up to column ZZ
+MAX_CELL_TEXT = 32_767                 # Excel's own limit for one cell
+MAX_CSV_BYTES = 300 * 1024 * 1024
+_CHUNK = 1 << 20
 
 
 class UnreadableFile(DomainError):
@@ -23,6 +35,8 @@ class Table:
     sheet: str
     rows: list[list]          # cells as read: str, float, int, bool, date, datetime; '' if empty
     encoding: str | None = None
+    merged: list = field(default_factory=list)     # (row1, col1, row2, col2) merged ranges
+    formulas: dict = field(default_factory=dict)   # (row, col) -> has a cached value
 
 
 def sheet_names(path) -> list[str]:
@@ -39,9 +53,12 @@ def read_table(path, sheet: str | None = None) -> Table:
         raise UnreadableFile(f"找不到文件“{path}”")
     suffix = path.suffix.lower()
     if suffix == ".csv":
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise UnreadableFile(f"“{path.name}”太大（超过 {MAX_CSV_BYTES >> 20} MB），"
+                                 "请分成几个文件导入")
         text, encoding = decode(path.read_bytes(), path)
-        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
-        return Table(str(path), path.stem, rows, encoding)
+        return Table(str(path), path.stem, _csv_rows(text, path), encoding)
+    inspection = inspect_workbook(path)
     book = _workbook(path)
     names = list(book.sheet_names)
     if not names:
@@ -50,12 +67,153 @@ def read_table(path, sheet: str | None = None) -> Table:
     if name not in names:
         raise UnreadableFile(f"“{path.name}”中没有名为“{name}”的工作表（有：{'、'.join(names)}）")
     try:
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        worksheet = book.get_sheet_by_name(name)           # parses the sheet: once
+        try:
+            merged = [(a[0], a[1], b[0], b[1]) for a, b in worksheet.merged_cell_ranges or ()]
+        except Exception:                                        # noqa: BLE001
+            merged = []                     # a format without merged ranges: nothing to fill
+        rows = worksheet.to_python(skip_empty_area=False)
+        del worksheet, book                                # calamine's copy of the cells
     except Exception as exc:                                     # noqa: BLE001
         raise UnreadableFile(f"无法读取“{path.name}”的工作表“{name}”：{exc}") from None
     if rows and type(rows[0]) is not list:       # calamine gives lists: no copy needed
         rows = [list(r) for r in rows]
-    return Table(str(path), name, rows)
+    formulas = inspection.formulas.get(name, {}) if inspection else {}
+    return Table(str(path), name, rows, merged=merged, formulas=formulas)
+
+
+def _csv_rows(text: str, path: Path) -> list[list]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for r in reader:
+            rows.append(r)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise UnreadableFile(f"“{path.name}”第 {reader.line_num} 行有一个单元格超过 "
+                                 f"{csv.field_size_limit()} 个字符，不是登记表的内容，"
+                                 "请检查文件") from None
+        raise UnreadableFile(f"“{path.name}”第 {reader.line_num} 行无法按 CSV 读取："
+                             f"{exc}") from None
+    return rows
+
+
+@dataclass
+class Inspection:
+    formulas: dict        # sheet name -> {(row, col): has a cached value}
+
+
+_ROW_NO = re.compile(rb'<row[^>]*?\sr="(\d+)"')
+# A cell's r of two letters or more (a row's r has no letters). The attribute follows a space
+# in every writer seen; any other whitespace before it takes the slower pattern.
+_WIDE_COL = re.compile(rb' r="([A-Z]{2,})\d')
+_WIDE_COL_ANY = re.compile(rb'\sr="([A-Z]{2,})\d')
+_FORMULA_CELL = re.compile(rb'<c\s[^>]*?r="([A-Z]+)(\d+)"[^>]*>(?:(?!</c>).)*?<f[\s>/]'
+                           rb'(?:(?!</c>).)*?(?:(<v>)|</c>)', re.S)
+
+
+def inspect_workbook(path: Path) -> Inspection | None:
+    """Check an .xlsx/.xlsm/.ods before it is read: expanded size, shared strings, how far
+    each sheet's cells reach, the size of inline text; note formula cells (read by their
+    cached value). Raises UnreadableFile when a limit is passed; None for .xls (a format
+    bounded to 65536 x 256 cells)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        return None                       # .xls, or damaged: calamine says which
+    except OSError as exc:
+        raise UnreadableFile(f"无法打开“{path.name}”：{exc}") from None
+    with archive:
+        infos = archive.infolist()
+        too_big = f"“{path.name}”解压后超过 {MAX_EXPANDED >> 20} MB，不像是登记表，未读取（请检查文件或分成几个文件）"
+        if sum(i.file_size for i in infos) > MAX_EXPANDED:
+            raise UnreadableFile(too_big)
+        for info in infos:
+            if info.filename.lower().endswith("sharedstrings.xml") \
+                    and info.file_size > MAX_SHARED_STRINGS:
+                raise UnreadableFile(f"“{path.name}”的共享文本超过 {MAX_SHARED_STRINGS >> 20} MB，"
+                                     "不像是登记表，未读取")
+        names = _sheet_names_by_part(archive)
+        formulas: dict[str, dict] = {}
+        expanded = 0
+        for info in infos:
+            part = info.filename
+            if not (part.startswith("xl/worksheets/") and part.endswith(".xml")
+                    or part == "content.xml" or part.endswith("sharedStrings.xml")):
+                continue
+            found, size = _scan_part(archive, info, path, MAX_EXPANDED - expanded)
+            expanded += size
+            if found and part in names:
+                formulas[names[part]] = found
+        return Inspection(formulas)
+
+
+def _scan_part(archive, info, path: Path, budget: int) -> tuple[dict, int]:
+    """Stream one XML part: its real expanded size (a zip may understate it), the last row
+    and widest column its cells reach, overlong text, formula cells."""
+    max_row, max_col, size, tail = 0, 0, 0, b""
+    formulas: dict = {}
+    is_sheet = info.filename.startswith("xl/worksheets/")
+    with archive.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > budget:
+                raise UnreadableFile(f"“{path.name}”解压后超过 {MAX_EXPANDED >> 20} MB，"
+                                     "不像是登记表，未读取（请检查文件或分成几个文件）")
+            data = tail + chunk
+            cut = data.rfind(b"</row>") + 6 if is_sheet else 5
+            if cut < 6:
+                cut = data.rfind(b"<")
+            body, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+            if len(tail) > MAX_CELL_TEXT * 4 + 4096:     # one tag or text too long to be a cell
+                raise UnreadableFile(f"“{path.name}”中有超过 {MAX_CELL_TEXT} 个字符的单元格，"
+                                     "不像是登记表，未读取")
+            if not is_sheet:
+                continue
+            rows = _ROW_NO.findall(body)
+            if rows:
+                max_row = max(max_row, max(map(int, rows)))
+            odd = b'\tr="' in body or b'\nr="' in body or b'\rr="' in body
+            wide = set((_WIDE_COL_ANY if odd else _WIDE_COL).findall(body))
+            if wide:
+                max_col = max(max_col, max(_column_number(c) for c in wide))
+                if max_col > MAX_COLUMNS:
+                    raise UnreadableFile(f"“{path.name}”的单元格延伸到第 {max_col} 列，"
+                                         "不像是登记表，未读取")
+            if max_row * max(max_col, 26) > MAX_CELLS:
+                raise UnreadableFile(f"“{path.name}”的单元格延伸到第 {max_row} 行，"
+                                     "超过可导入的范围，未读取（请分成几个文件）")
+            if b"<f" in body:
+                for m in _FORMULA_CELL.finditer(body):
+                    formulas[(int(m[2]) - 1, _column_number(m[1]) - 1)] = m[3] is not None
+    return formulas, size
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _sheet_names_by_part(archive) -> dict[str, str]:
+    """xl/worksheets/sheetN.xml -> the sheet's name (workbook.xml and its relations)."""
+    try:
+        book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    targets = {m[0]: m[1] for m in re.findall(r'<Relationship[^>]*?Id="([^"]+)"[^>]*?'
+                                               r'Target="([^"]+)"', rels)}
+    targets.update({m[1]: m[0] for m in re.findall(r'<Relationship[^>]*?Target="([^"]+)"'
+                                                    r'[^>]*?Id="([^"]+)"', rels)})
+    out = {}
+    for name, rid in re.findall(r'<sheet [^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"', book):
+        target = targets.get(rid, "").lstrip("/")
+        part = target if target.startswith("xl/") else "xl/" + target
+        out[part] = (name.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+                     .replace("&quot;", '"').replace("&apos;", "'"))
+    return out
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:

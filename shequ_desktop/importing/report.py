@@ -43,6 +43,9 @@ def write_error_report(plan: Plan, path) -> int:
 
 
 def _as_text(value) -> str:
+    """The cell as the user typed it: text exactly (full-width punctuation and all)."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))         # a numeric ID shows its (already wrong) digits
     return normalize.text(value) if value not in (None, "") else ""

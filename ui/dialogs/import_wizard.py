@@ -8,6 +8,7 @@ the next file with the same headers when the import lands.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
@@ -15,22 +16,31 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWizard, QWizardPage)
+                               QWidget, QWizard, QWizardPage)
 
 from db import StorageError
 from shequ_desktop import grid, masking
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
+from shequ_desktop import codes, settings
+from shequ_desktop.access import ADMIN, GRID_WORKER
 from shequ_desktop.importing import headers as headers_mod
+from shequ_desktop.importing import registers
+from shequ_desktop.importing.apply import hold_to_grid
+from shequ_desktop.importing.registers import WHAT, WHAT_LABELS
 from shequ_desktop.importing import mapping as mapping_mod
 from shequ_desktop.importing import normalize
-from shequ_desktop.importing.plan import DECISION_LABELS, DECISIONS, STATUS_LABELS, Plan
+from shequ_desktop.importing.plan import (DECISION_LABELS, DECISIONS, FLAT_CHOICES, FLAT_LABELS,
+                                          STATUS_LABELS, Plan)
 from shequ_desktop.importing.places import TARGET_LEVELS
 from shequ_desktop.progress import Cancelled
 from ui import background, file_dialogs
 from ui.table_setup import setup_table
 
 ERROR_BACKGROUND = QColor("#FDE2E1")
+WARNING_BACKGROUND = QColor("#FFF4CE")
+VALUES_PREFIX = "import_values:"         # settings: the value choices per header signature
+KEEP, EMPTY = "\x00keep", ""
 SAMPLE_ROWS = 3
 
 
@@ -38,10 +48,12 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("ImportWizard", text)
 
 
-def target_units(conn) -> list[tuple[int, str]]:
-    """(id, '幸福街道 / 阳光社区 / 第一网格') of the units an import may land beneath."""
-    units = grid.all_units(conn, TARGET_LEVELS)
-    by_id = {u["id"]: u for u in units}
+def target_units(conn, access=None) -> list[tuple[int, str]]:
+    """(id, '幸福街道 / 阳光社区 / 第一网格') of the units an import may land beneath: for a
+    网格员 their units and those below them, for a 只读 user none (issue 18)."""
+    every = grid.all_units(conn, TARGET_LEVELS)
+    by_id = {u["id"]: u for u in grid.all_units(conn)}
+    units = [u for u in every if may_write_unit(conn, access, u["id"])]
 
     def path(u):
         names = []
@@ -51,6 +63,14 @@ def target_units(conn) -> list[tuple[int, str]]:
         return " / ".join(reversed(names))
 
     return sorted(((u["id"], path(u)) for u in units), key=lambda t: t[1])
+
+
+def may_write_unit(conn, access, unit_id: int) -> bool:
+    if access is None or access.role == ADMIN:
+        return True
+    if access.role != GRID_WORKER:
+        return False
+    return bool(access.unit_ids.intersection(grid.ancestors(conn, unit_id)))
 
 
 class PlanModel(QAbstractTableModel):
@@ -106,6 +126,13 @@ class PlanModel(QAbstractTableModel):
             if column == 5:
                 if row.errors:
                     return row.reason()
+                notes = [r for _c, r in row.warnings] + ([row.checking] if row.checking else [])
+                group = self.plan.groups.get(row.group) if row.group is not None else None
+                if row.existing is None and group is not None and \
+                        group.household_id is not None:
+                    notes.append(_tr("加入已登记的户（按{0}）").format(group.key[0]))
+                if notes:
+                    return "；".join(dict.fromkeys(notes))
                 if row.existing is not None:
                     changes = row.diff(None if row.decision != "skip" else "update")
                     how = _tr("按{0}匹配到已登记人员").format(row.match_how)
@@ -116,8 +143,10 @@ class PlanModel(QAbstractTableModel):
                 return ""
         if role == Qt.ItemDataRole.BackgroundRole and row.errors:
             return QBrush(ERROR_BACKGROUND)
-        if role == Qt.ItemDataRole.ToolTipRole and column == 5 and row.errors:
-            return row.reason()
+        if role == Qt.ItemDataRole.BackgroundRole and (row.warnings or row.checking):
+            return QBrush(WARNING_BACKGROUND)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 5 and (row.errors or row.warnings):
+            return self.data(index)
         return None
 
     def plan_rows(self, indexes) -> list:
@@ -152,8 +181,12 @@ class FilePage(QWizardPage):
         row.addWidget(browse)
         self.sheet = QComboBox()
         self.target = QComboBox()
-        for unit_id, path in target_units(wizard.ctx.conn):
+        for unit_id, path in target_units(wizard.ctx.conn, wizard.ctx.access):
             self.target.addItem(path, unit_id)
+        self.what = QComboBox()
+        self.what.addItem(_tr("自动识别"), None)
+        for key in WHAT:
+            self.what.addItem(_tr(WHAT_LABELS[key]), key)
         self.duplicates = QComboBox()
         for key in DECISIONS:
             self.duplicates.addItem({"skip": _tr("跳过（不改已登记的信息）"),
@@ -162,6 +195,7 @@ class FilePage(QWizardPage):
         form = QFormLayout(self)
         form.addRow(_tr("文件："), row)
         form.addRow(_tr("工作表："), self.sheet)
+        form.addRow(_tr("表格内容："), self.what)
         form.addRow(_tr("导入到："), self.target)
         form.addRow(_tr("已登记的人："), self.duplicates)
         note = QLabel(_tr("楼栋、单元、房屋按“现住址”（如 3栋2单元501、3-2-501）在所选单元下查找，"
@@ -199,7 +233,10 @@ class FilePage(QWizardPage):
 
     def validatePage(self) -> bool:
         if self.target.count() == 0:
-            QMessageBox.warning(self, _tr("无法导入"), _tr("请先在网格树中建立社区或网格。"))
+            access = self.w.ctx.access
+            QMessageBox.warning(self, _tr("无法导入"), _tr(
+                "只读用户不能导入数据。") if access is not None and access.role not in
+                (ADMIN, GRID_WORKER) else _tr("请先在网格树中建立社区或网格。"))
             return False
         return self.w.read(self.path.text(), self.sheet.currentText() or None)
 
@@ -214,16 +251,23 @@ class MappingPage(QWizardPage):
         self.table.setHorizontalHeaderLabels([_tr("表格中的列"), _tr("示例"), _tr("导入为")])
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
+        self.kept_label = QLabel()
+        self.kept_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header_label)
         layout.addWidget(self.table)
+        layout.addWidget(self.kept_label)
         self.combos: list[QComboBox] = []
 
     def initializePage(self) -> None:
         w = self.w
-        self.header_label.setText(_tr("表头在第 {0} 行；下面的对应关系确认后会被记住，"
-                                      "下次导入同样表头的表格时直接使用。")
-                                  .format(w.header_row + 1)
+        kind = _tr("（识别为{0}登记表）").format(_tr(WHAT_LABELS[w.what]))
+        rows = (_tr("第 {0} 行").format(w.header_row + 1) if w.first_row == w.header_row else
+                _tr("第 {0}–{1} 行").format(w.first_row + 1, w.header_row + 1))
+        by_name = w.what in ("visits", "volunteers")
+        self.header_label.setText(_tr("表头在{0}{1}；").format(rows, kind) + (
+            _tr("走访记录和志愿者名册按列名读取。") if by_name else
+            _tr("下面的对应关系确认后会被记住，下次导入同样表头的表格时直接使用。"))
                                   + (_tr("（文件编码：{0}）").format(w.table.encoding)
                                      if w.table.encoding else ""))
         self.table.setRowCount(len(w.headers))
@@ -237,7 +281,8 @@ class MappingPage(QWizardPage):
             for c in (0, 1):
                 self.table.item(i, c).setFlags(Qt.ItemFlag.ItemIsEnabled)
             combo = QComboBox()
-            combo.addItem(_tr("（不导入）"), None)
+            combo.addItem(_tr("（附加信息，随人保存）"), None)
+            combo.setEnabled(not by_name)
             for target, _words in mapping_mod.TARGETS:
                 combo.addItem(target.label, target.key)
             combo.setCurrentIndex(max(0, combo.findData(w.mapping[i])))
@@ -245,7 +290,9 @@ class MappingPage(QWizardPage):
             self.table.setCellWidget(i, 2, combo)
             self.combos.append(combo)
         self.table.resizeColumnToContents(0)
-        self.table.setColumnWidth(2, 140)
+        self.table.setColumnWidth(2, 160)
+        self.kept_label.setText("" if by_name else _tr(
+            "没有对应字段的列不会丢失：作为附加信息随每个人保存，在详情中可见，导出时带出。"))
 
     def mapping(self) -> list[str | None]:
         return [c.currentData() for c in self.combos]
@@ -293,22 +340,106 @@ class PreviewPage(QWizardPage):
         bar.addWidget(apply_selected)
         bar.addWidget(apply_all)
         bar.addWidget(self.save_errors)
+        self.columns = QLabel()
+        self.columns.setWordWrap(True)
+        self.flat = QComboBox()
+        for key in FLAT_CHOICES:
+            self.flat.addItem(_tr(FLAT_LABELS[key]), key)
+        self.flat_row = QWidget()
+        flat_layout = QHBoxLayout(self.flat_row)
+        flat_layout.setContentsMargins(0, 0, 0, 0)
+        flat_layout.addWidget(QLabel(_tr("表中没有户号和与户主关系，库中同一地址也没有户时：")))
+        flat_layout.addWidget(self.flat, 1)
+        self.flat.activated.connect(lambda _i: self.recheck())
+        self.values = QTableWidget(0, 4)
+        self.values.setHorizontalHeaderLabels([_tr("列"), _tr("代码表中没有的值"), _tr("行数"),
+                                               _tr("处理方式")])
+        self.values.verticalHeader().setVisible(False)
+        self.values.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.values.setMaximumHeight(150)
+        self.recheck_button = QPushButton(_tr("按所选处理重新检查"))
+        self.recheck_button.clicked.connect(self.recheck)
+        self.values_box = QWidget()
+        values_layout = QVBoxLayout(self.values_box)
+        values_layout.setContentsMargins(0, 0, 0, 0)
+        values_layout.addWidget(self.values)
+        values_layout.addWidget(self.recheck_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.value_combos: list[tuple[str, str, QComboBox]] = []
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
+        layout.addWidget(self.columns)
+        layout.addWidget(self.flat_row)
+        layout.addWidget(self.values_box)
         layout.addLayout(bar)
-        layout.addWidget(self.view)
+        layout.addWidget(self.view, 1)
 
     def initializePage(self) -> None:
         self.decision.setCurrentIndex(max(0, self.decision.findData(self.w.plan.on_duplicate)))
-        self.model.set_plan(self.w.plan, self.only_errors.isChecked())
+        self.shown_values: dict[tuple, int] = {}
+        self.show_plan()
+
+    def show_plan(self) -> None:
+        plan = self.w.plan
+        self.model.set_plan(plan, self.only_errors.isChecked())
+        self.flat.setCurrentIndex(max(0, self.flat.findData(plan.flat)))
+        self.flat_row.setVisible(plan.is_flat and self.w.what in ("residents", "focus"))
+        kept, ignored = plan.kept_columns(), plan.ignored_columns()
+        text = []
+        if self.w.what == "focus" and self.w.tag:
+            text.append(_tr("重点人群：{0}（表中的人导入后标记为该人群）").format(self.w.tag))
+        if kept and self.w.what in ("residents", "focus"):
+            text.append(_tr("作为附加信息随人保存的列（{0}）：{1}").format(len(kept), "、".join(kept)))
+        if ignored:
+            text.append(_tr("未导入的列：{0}").format("、".join(ignored)))
+        self.columns.setText("\n".join(text))
+        self.columns.setVisible(bool(text))
+        self._show_values(plan.unknown_values())
         self.show_counts()
+
+    def _show_values(self, unknown: dict) -> None:
+        """Each value no code table knows, once per column, with a choice."""
+        self.value_combos = []
+        for label, found in unknown.items():        # values chosen for stay listed
+            for value, n in found.items():
+                self.shown_values[(label, value)] = n
+        pairs = [(label, value, n) for (label, value), n in self.shown_values.items()]
+        self.values.setRowCount(len(pairs))
+        chosen = self.w.value_choices
+        for r, (label, value, n) in enumerate(pairs):
+            for c, text in enumerate((label, value, str(n))):
+                item = QTableWidgetItem(text)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                self.values.setItem(r, c, item)
+            combo = QComboBox()
+            combo.addItem(_tr("保留原文（该项留空，原文随人保存）"), KEEP)
+            combo.addItem(_tr("留空"), EMPTY)
+            for item in _code_items(self.w, label):
+                combo.addItem(_tr("对应为：{0}").format(item.label), item.code)
+            current = chosen.get(label, {}).get(value, KEEP)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+            self.values.setCellWidget(r, 3, combo)
+            self.value_combos.append((label, value, combo))
+        self.values.resizeColumnsToContents()
+        self.values_box.setVisible(bool(pairs))
+
+    def recheck(self) -> None:
+        for label, value, combo in self.value_combos:
+            self.w.value_choices.setdefault(label, {})[value] = combo.currentData()
+        if self.w.make_plan(flat=self.flat.currentData()):
+            self.show_plan()
 
     def show_counts(self) -> None:
         c = self.w.plan.counts()
+        warned = len(self.w.plan.warning_rows())
+        checking = sum(1 for r in self.w.plan.rows if r.checking and not r.errors)
         self.counts.setText(_tr("共 {0} 行：新增 {1}，更新 {2}，无变化 {3}，跳过 {4}，错误 {5}。"
                                 "点“导入”后，除错误行以外的数据一次全部导入。")
                             .format(c["rows"], c["created"], c["updated"], c["unchanged"],
-                                    c["skipped"], c["errors"]))
+                                    c["skipped"], c["errors"])
+                            + (_tr("其中 {0} 行有提示（黄色），照常导入。").format(warned)
+                               if warned else "")
+                            + (_tr("{0} 人所在的户由导入按规则定了户主，导入后请核对。")
+                               .format(checking) if checking else ""))
         self.save_errors.setEnabled(c["errors"] > 0)
 
     def decide_selected(self) -> None:
@@ -348,12 +479,20 @@ class RunPage(QWizardPage):
 
     def _finished(self, counts: dict | None, error: BaseException | None) -> None:
         self.done = True
-        if counts is not None:
+        if counts is not None and self.w.what in ("visits", "volunteers"):
+            self.result.setText(_tr("导入完成：新增 {0} {1}，跳过 {2}（已有），错误 {3} 行未导入。")
+                                .format(counts["created"], _tr("条走访记录") if self.w.what ==
+                                        "visits" else _tr("名志愿者"), counts["skipped"],
+                                        counts["errors"]))
+            self.save_errors.setVisible(counts["errors"] > 0)
+        elif counts is not None:
             self.result.setText(_tr(
                 "导入完成：新增 {0} 人（{1} 户），更新 {2} 人，无变化 {3}，跳过 {4}，错误 {5} 行未导入。")
                 .format(counts["created"], counts.get("households_created", 0),
                         counts["updated"], counts["unchanged"], counts["skipped"],
-                        counts["errors"]))
+                        counts["errors"])
+                + (_tr("{0} 人标记为“{1}”。").format(counts["tagged"], self.w.tag)
+                   if "tagged" in counts else ""))
             self.save_errors.setVisible(counts["errors"] > 0)
         else:
             self.result.setText(_tr("已取消，未导入任何数据。") if isinstance(error, Cancelled)
@@ -388,6 +527,10 @@ class ImportWizard(QWizard):
         self.mapping: list[str | None] = []
         self.plan: Plan | None = None
         self.counts: dict | None = None
+        self.first_row = 0
+        self.what = "residents"
+        self.tag: str | None = None
+        self.value_choices: dict[str, dict] = {}
         self.file_page = FilePage(self)
         self.mapping_page = MappingPage(self)
         self.preview_page = PreviewPage(self)
@@ -412,38 +555,91 @@ class ImportWizard(QWizard):
         except DomainError as exc:
             QMessageBox.warning(self, _tr("无法导入"), str(exc))
             return False
-        self.header_row, self.headers = header.row, header.labels
+        self.first_row, self.header_row, self.headers = header.first_row, header.row, \
+            header.labels
+        self.what = self.file_page.what.currentData() or registers.detect(self.table)[0]
+        self.tag = registers.focus_kind(self.table, header.first_row) \
+            if self.what == "focus" else None
         self.mapping = mapping_mod.mapping_for(self.ctx.conn, self.headers)
+        saved = settings.get(self.ctx.conn, VALUES_PREFIX + mapping_mod.signature(self.headers))
+        self.value_choices = saved if isinstance(saved, dict) else {}
+        if self.what == "focus" and not self.tag:
+            QMessageBox.warning(self, _tr("无法导入"), _tr(
+                "无法从表名看出是哪类重点人群。请在“表格内容”中选择“居民”导入。"))
+            return False
+        if self.what == "focus":
+            try:
+                registers.check_tag(self.ctx.conn, self.tag, self.ctx.access)
+            except DomainError as exc:
+                QMessageBox.warning(self, _tr("无法导入"), str(exc))
+                return False
         return True
 
-    def make_plan(self) -> bool:
+    def _values(self) -> dict:
+        """The value choices as build_plan takes them (KEEP -> None: keep as text)."""
+        return {label: {v: (None if c == KEEP else c) for v, c in found.items()}
+                for label, found in self.value_choices.items()}
+
+    def _context(self, conn) -> Context:
+        """The signed-in user's Context on the background job's connection (issue 18): the
+        same role, grid scope and audit name as the window's."""
+        ctx = Context(conn, self.ctx.user)
+        ctx.access = self.ctx.access
+        return ctx
+
+    def make_plan(self, flat: str | None = None) -> bool:
         from shequ_desktop.importing import build_plan
 
         table, mapping, header_row = self.table, list(self.mapping), self.header_row
-        labels = list(self.headers)
+        labels, values, what = list(self.headers), self._values(), self.what
+        flat = flat or (self.plan.flat if self.plan is not None else "address")
         decision = self.file_page.duplicates.currentData()
-        task = background.run(
-            lambda conn, progress: build_plan(conn, table, mapping, header_row=header_row,
-                                              headers=labels, on_duplicate=decision,
-                                              progress=progress),
-            self.db_path, parent=self, label=_tr("正在检查每一行…"))
+
+        def work(conn, progress):
+            if what in ("visits", "volunteers"):
+                return registers.import_register(self._context(conn), table, what, None,
+                                                  dry_run=True).plan
+            plan = build_plan(conn, table, mapping, header_row=header_row, headers=labels,
+                              on_duplicate=decision, values=values, flat=flat,
+                              progress=progress)
+            hold_to_grid(plan, self.ctx.access)      # shown in the preview, not at the end
+            return plan
+
+        task = background.run(work, self.db_path, parent=self,
+                              label=_tr("正在检查每一行…"))
         task.wait()
         if task.error is not None:
             return False
         self.plan = task.result
+        self.plan.first_row = self.first_row
         return True
 
     def run_import(self, finished) -> None:
         from shequ_desktop.importing import apply_plan
 
-        plan, user = self.plan, self.ctx.user
+        plan, what, tag, table = self.plan, self.what, self.tag, self.table
         target = self.file_page.target.currentData()
+        if self.value_choices:
+            with self.ctx.transaction():
+                settings.put(self.ctx.conn, VALUES_PREFIX + mapping_mod.signature(self.headers),
+                             self.value_choices)
 
         def work(conn, progress):
-            return apply_plan(Context(conn, user), plan, target, progress=progress)
+            ctx = self._context(conn)
+            if what == "residents":
+                return apply_plan(ctx, plan, target, progress=progress)
+            if what == "focus":
+                with ctx.transaction():
+                    counts = apply_plan(ctx, plan, target, progress=progress)
+                    counts["tagged"] = registers._tag_rows(ctx, plan, tag)
+                return counts
+            return registers.import_register(ctx, table, what, target).counts
 
         def succeeded(counts):
             self.counts = counts
+            access = self.ctx.access
+            if access is not None and access.restricted and counts.get("units_created"):
+                self.ctx.access = dataclasses.replace(access, readable=None)   # new buildings
             finished(counts, None)
             self.imported.emit(counts)
 
@@ -473,6 +669,19 @@ class ImportWizard(QWizard):
         QMessageBox.information(self, _tr("已保存"), _tr(
             "已把 {0} 行错误写入“{1}”。改正标红的单元格后，可直接导入这个文件。").format(n, path))
         return path
+
+
+def _code_items(w: ImportWizard, label: str) -> list:
+    """The code table of the column labelled `label` (its mapped field's), or []."""
+    from shequ_desktop.fields import RESIDENT_FIELDS, HOUSEHOLD_FIELDS
+
+    if label not in w.headers:
+        return []
+    key = w.mapping[w.headers.index(label)] if w.headers.index(label) < len(w.mapping) else None
+    for f in (*RESIDENT_FIELDS, *HOUSEHOLD_FIELDS):
+        if f.name == key and f.code_table:
+            return list(codes.table(f.code_table))
+    return []
 
 
 def open_import(parent, ctx: Context, db_path, unit_id: int | None = None) -> ImportWizard:
