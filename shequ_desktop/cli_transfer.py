@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import sys
 
-from db import open_db
 from shequ_desktop import grid
+from shequ_desktop.cli_session import WRITE
 from shequ_desktop.errors import DomainError
 
 EXIT_ROW_ERRORS = 3
@@ -22,10 +22,15 @@ WHAT = ("residents", "households", "focus", "visits", "events", "volunteers")
 COUNT_KEYS = ("rows", "created", "updated", "unchanged", "skipped", "errors")
 
 
-def _unit(conn, code: str | None) -> int | None:
-    """The unit named by code (or name); without one, the only community (or street)."""
+def _unit(ctx, code: str | None) -> int | None:
+    """The unit named by code (or name); without one, the only community (or street), or a
+    网格员's one grid."""
+    conn = ctx.conn
     if code:
         return grid.unit_by_code(conn, code)
+    if ctx.access is not None and ctx.access.restricted:
+        from shequ_desktop.cli_session import default_unit
+        return default_unit(ctx, None)
     for level in ("community", "street"):
         rows = conn.execute("SELECT id FROM grid_units WHERE level = ?", (level,)).fetchall()
         if len(rows) == 1:
@@ -45,19 +50,18 @@ def _progress(label: str):
 
 def _import(args) -> int:
     from shequ_desktop import community
-    from shequ_desktop.context import Context
     from shequ_desktop.importing import (apply_plan, build_plan, read_table,
                                          write_error_report)
 
     table = read_table(args.file, args.sheet)           # UnreadableFile: exit 2
-    conn = open_db(args.db)
-    ctx = Context(conn, args.user)
+    ctx = args.ctx                                     # signed in (cli_session)
+    conn = ctx.conn
     plan = build_plan(conn, table, on_duplicate=args.on_duplicate,
                       progress=_progress("检查"))
     counts = plan.counts()
     if not args.dry_run and not (args.all_or_nothing and counts["errors"]):
         with ctx.transaction():          # a community made for an empty database goes too
-            unit_id = _unit(conn, args.unit)
+            unit_id = _unit(ctx, args.unit)
             if unit_id is None and community.is_empty(ctx):
                 unit_id = community.init_community(ctx, "新社区", None).id
             counts = apply_plan(ctx, plan, unit_id, progress=_progress("导入"))
@@ -83,11 +87,11 @@ def _import(args) -> int:
 def _export(args) -> int:
     from shequ_desktop import exporting
 
-    conn = open_db(args.db)
+    ctx = args.ctx
     template = exporting.for_what(args.what, args.template)
-    unit_id = _unit(conn, args.unit) if args.unit else None
-    result = exporting.export(conn, template, args.output, args.format, unit_id=unit_id,
-                              unmask=args.unmask, actor=args.user,
+    unit_id = _unit(ctx, args.unit) if args.unit else None
+    result = exporting.export(ctx.conn, template, args.output, args.format, unit_id=unit_id,
+                              unmask=args.unmask, actor=ctx.user, access=ctx.access,
                               progress=_progress("导出"))
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -108,8 +112,7 @@ def add_commands(sub) -> None:
     p.add_argument("--errors", metavar="OUT.xlsx", help="把错误行写入此文件，改正后可再导入")
     p.add_argument("--all-or-nothing", action="store_true", help="有任何错误行就全部不导入")
     p.add_argument("--json", action="store_true", help="输出一行 JSON 计数")
-    p.add_argument("--user", default="管理员")
-    p.set_defaults(run=_import)
+    p.set_defaults(run=_import, needs=WRITE)
 
     p = sub.add_parser("export", help="按模板导出 xlsx 或 CSV（默认脱敏）")
     p.add_argument("--db", required=True)
@@ -119,5 +122,4 @@ def add_commands(sub) -> None:
     p.add_argument("--template", help="导出模板名称（resources/export_templates 下的文件名）")
     p.add_argument("--unit", help="只导出此网格单元（编码或名称）及其下级")
     p.add_argument("--unmask", action="store_true", help="导出完整身份证号和电话（记入审计日志）")
-    p.add_argument("--user", default="管理员")
     p.set_defaults(run=_export)

@@ -91,6 +91,8 @@ class Context:
         except BaseException:
             if not outer:              # a rolled-back savepoint's changes never happened
                 del self._pending[mark:]
+            elif self._access is not None and self._access.readable is not None:
+                self.access = replace(self._access, readable=None)   # units made: undone
             raise
         finally:
             if outer:
@@ -138,6 +140,10 @@ class Context:
         cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
                                 tuple(values.values()))
         new_id = cur.lastrowid
+        access = self._access
+        if (table == "grid_units" and access is not None and access.readable is not None
+                and values.get("parent_id") in access.readable):     # a building of theirs
+            self._access = replace(access, readable=access.readable | {new_id})
         return new_id, self._record([Change(table, new_id, "create", None, None, values)])
 
     def bulk_insert(self, table: str, columns: list[str], rows: list[tuple]) -> list[Change]:

@@ -184,12 +184,13 @@ def sign_in(conn: sqlite3.Connection, db_file, username: str, password: str, *,
 
 
 def record_login(conn: sqlite3.Connection, db_file, user: User,
-                 keyfile: KeyFile | None = None) -> None:
+                 keyfile: KeyFile | None = None, via: str | None = None) -> None:
     """The login and the failed attempts before it (kept in the key file until the database
-    could be read), in the audit trail."""
+    could be read), in the audit trail; `via`: how (a command-line session says which)."""
     _record_failures(conn, keyfile or KeyFile.load(db_file))
     audit.record(conn, user.username, "login", entity="users", entity_id=user.id,
-                 summary=f"{user.display_name}登录")
+                 summary=f"{user.display_name}登录" + (f"（{via}）" if via else ""),
+                 detail={"via": via} if via else None)
 
 
 def _record_failures(conn: sqlite3.Connection, keyfile: KeyFile) -> None:
