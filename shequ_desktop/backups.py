@@ -84,6 +84,7 @@ def backup_to(conn: sqlite3.Connection, target: str | Path, actor: str, *,
     `progress` returning False cancels (Cancelled); nothing is then left behind."""
     target = Path(target)
     source = Path(db_path(conn))
+    audit.anchor(conn)                  # the backup's key file holds its chain's anchor
     copy_database(conn, target, lambda done, total: report(progress, done, total))
     if _keys_of(source).exists():
         shutil.copy2(_keys_of(source), _keys_of(target))
@@ -209,6 +210,7 @@ def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
     try:
         audit.record(conn, actor, "restore", summary=f"从 {backup_file} 恢复",
                      detail={"backup": str(backup_file), "previous": str(kept)})
+        audit.anchor(conn, restored=True)
     finally:
         conn.close()
     return kept

@@ -223,6 +223,17 @@ def _all_subparsers(sub) -> list[argparse.ArgumentParser]:
     return found
 
 
+def _end_session(ctx) -> None:
+    """The session's audit entries anchored in the key file, then the connection closed."""
+    import contextlib
+
+    with contextlib.suppress(Exception):          # closed already (backup, restore)
+        if ctx.access is not None:
+            from shequ_desktop import audit
+            audit.anchor(ctx.conn)
+    ctx.conn.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -234,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             ctx = getattr(args, "ctx", None)
             if ctx is not None:
-                ctx.conn.close()
+                _end_session(ctx)
     except (StorageError, DomainError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

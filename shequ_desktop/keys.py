@@ -177,6 +177,23 @@ class KeyFile:
         with self._locked() as data:
             data["demo_login"] = [username, password]
 
+    # --- the audit trail's anchor (issue 18) -----------------------------------------------
+    def audit_anchor(self) -> dict | None:
+        """{"id", "hash"} of an audit entry as it was when last anchored: a chain rewritten
+        through the database alone no longer holds this hash (audit.broken_links)."""
+        found = self.data.get("audit_anchor")
+        return found if isinstance(found, dict) and {"id", "hash"} <= set(found) else None
+
+    def set_audit_anchor(self, entry_id: int, digest: str, *, restored: bool = False) -> None:
+        """Move the anchor forward (never back, an older one is evidence; except right after
+        a restore put an older database in place)."""
+        with self._locked() as data:
+            old = data.get("audit_anchor")
+            if (not restored and isinstance(old, dict) and isinstance(old.get("id"), int)
+                    and old["id"] > entry_id):
+                return
+            data["audit_anchor"] = {"id": entry_id, "hash": digest}
+
     def users(self) -> list[str]:
         return sorted(self.data["users"])
 

@@ -191,6 +191,7 @@ def record_login(conn: sqlite3.Connection, db_file, user: User,
     audit.record(conn, user.username, "login", entity="users", entity_id=user.id,
                  summary=f"{user.display_name}登录" + (f"（{via}）" if via else ""),
                  detail={"via": via} if via else None)
+    audit.anchor(conn)
 
 
 def _record_failures(conn: sqlite3.Connection, keyfile: KeyFile) -> None:
