@@ -199,7 +199,8 @@ def test_a_hot_journal_of_a_damaged_database_is_never_replayed_into_the_restored
 def test_a_failed_swap_keeps_the_current_databases_last_changes_and_says_so(
         ctx, conn, db_path, family, tmp_path, monkeypatch):
     good = backups.make_backup(conn, tmp_path / "b", "张三")
-    residents.record_death(ctx, family[1]["son"], "2026-11-01")     # only in the WAL so far
+    residents.record_death(ctx, family[1]["son"], "2026-11-01")
+    conn.close()                                   # restore refuses while it is open
     real_replace = backups.os.replace
 
     def busy(src, dst):
@@ -211,7 +212,6 @@ def test_a_failed_swap_keeps_the_current_databases_last_changes_and_says_so(
     with pytest.raises(StorageError, match="恢复进行到一半.*恢复前的数据库保存在"):
         backups.restore(db_path, good, tmp_path, "张三")
     monkeypatch.undo()
-    conn.close()
     kept = next(tmp_path.glob("test-恢复前-*.db"))
     copy = open_db(kept)
     assert status(copy, family[1]["son"]) == "死亡"                 # nothing lost
