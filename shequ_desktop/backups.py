@@ -46,9 +46,16 @@ def _keys_of(file: Path) -> Path:
 
 
 def backups(folder: str | Path, stem: str, db_id: str) -> list[tuple[dt.datetime, Path]]:
-    """(time taken, file) of this database's backups in the folder, newest first."""
+    """(time taken, file) of this database's backups in the folder, the last made first: by
+    their sequence number (`…-HHMMSS-N.db`, made by make_backup), not by the PC's clock,
+    which may be wrong (older backups without a number come before all numbered ones, by
+    time)."""
+    return [(taken, file) for _seq, taken, file in _numbered(folder, stem, db_id)]
+
+
+def _numbered(folder: str | Path, stem: str, db_id: str) -> list[tuple[int, dt.datetime, Path]]:
     folder = Path(folder)
-    pattern = re.compile(re.escape(f"{stem}-{db_id}-") + r"(\d{8}-\d{6})\.db$")
+    pattern = re.compile(re.escape(f"{stem}-{db_id}-") + r"(\d{8}-\d{6})(?:-(\d+))?\.db$")
     found = []
     if not folder.is_dir():
         return []
@@ -56,7 +63,8 @@ def backups(folder: str | Path, stem: str, db_id: str) -> list[tuple[dt.datetime
         match = pattern.match(file.name)
         if match:
             try:
-                found.append((dt.datetime.strptime(match.group(1), _STAMP), file))
+                found.append((int(match.group(2) or 0),
+                              dt.datetime.strptime(match.group(1), _STAMP), file))
             except ValueError:
                 continue
     return sorted(found, reverse=True)
@@ -98,7 +106,9 @@ def make_backup(conn: sqlite3.Connection, folder: str | Path, actor: str, *,
     """This database's backup for now in `folder`, then rotation."""
     now = now or dt.datetime.now()
     stem, db_id = Path(db_path(conn)).stem, database_id(conn)
-    target = backup_to(conn, Path(folder) / f"{stem}-{db_id}-{now.strftime(_STAMP)}.db",
+    made = _numbered(folder, stem, db_id)
+    seq = (made[0][0] if made else 0) + 1                 # the order they were made in
+    target = backup_to(conn, Path(folder) / f"{stem}-{db_id}-{now.strftime(_STAMP)}-{seq}.db",
                        actor, progress=progress)
     rotate(folder, stem, db_id, now=now)
     return target
@@ -117,8 +127,10 @@ def is_due(folder: str | Path, stem: str, db_id: str | None, *,
 
 def rotate(folder: str | Path, stem: str, db_id: str, *,
            now: dt.datetime | None = None) -> list[Path]:
-    """Keep the newest backup of each of the last 7 days, 4 weeks and 12 months; delete the
-    rest (with their key files). Returns what was deleted."""
+    """Keep the last made backup of each of the last 7 days, 4 weeks and 12 months (days by
+    the date in their names, taken in the order they were made: a PC whose clock is behind
+    its newest backup does not rotate its new backups away); delete the rest (with their key
+    files). Returns what was deleted."""
     found = backups(folder, stem, db_id)
     keep: set[Path] = set()
     periods = {

@@ -29,7 +29,7 @@ def test_backup_is_a_sound_copy_with_the_key_file(conn, ctx, db_path, family, tm
     folder = tmp_path / "usb"
     copy = backups.make_backup(conn, folder, "张三", now=dt.datetime(2026, 11, 3, 18, 0))
     db_id = backups.database_id(conn)
-    assert copy.name == f"test-{db_id}-20261103-180000.db" and check_file(copy) is None
+    assert copy.name == f"test-{db_id}-20261103-180000-1.db" and check_file(copy) is None
     assert keys.KeyFile.path_for(copy).exists()
     assert not list(folder.glob("*.partial"))
     other = open_db(copy)
@@ -151,7 +151,7 @@ def test_a_damaged_database_is_kept_aside_and_replaced_by_the_newest_good_backup
     assert damage(db_path) is not None
 
     good = backups.newest_good(folder, "test", db_id)
-    assert good is not None and good.name == f"test-{db_id}-20261101-090000.db"
+    assert good is not None and good.name.startswith(f"test-{db_id}-20261101-090000-")
     kept = backups.restore(db_path, good, folder, "张三")
     assert kept.name.startswith("test.db.damaged-") and kept.read_bytes() == bytes(data)
     restored = open_db(db_path)
