@@ -23,11 +23,25 @@ def _restore(args) -> int:
     from shequ_desktop import backups
 
     folder = Path(args.keep_dir) if args.keep_dir else backups.default_folder()
-    actor = args.ctx.user
-    args.ctx.conn.close()                 # signed in as an administrator; now let go of it
+    actor = _restorer(args)
     kept = backups.restore(args.db, args.backup, folder, actor)
     print(f"已从 {args.backup} 恢复；恢复前的数据库保存在 {kept}", file=sys.stderr)
     return 0
+
+
+def _restorer(args) -> str:
+    """Who restores: an administrator signed in to the current database; when it is too
+    damaged to be opened, whoever proves a password of its key file (or the recovery key).
+    The connection is closed again: restore needs the file to itself."""
+    from db import StorageError
+    from shequ_desktop import cli_session
+
+    try:
+        ctx = cli_session.open_context(args)
+    except StorageError:
+        return cli_session.password_holder(args)
+    ctx.conn.close()
+    return ctx.user
 
 
 def add_commands(sub) -> None:
@@ -41,4 +55,4 @@ def add_commands(sub) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("backup", help="备份文件")
     p.add_argument("--keep-dir", help="恢复前的数据库副本存放的文件夹（默认：程序的备份文件夹）")
-    p.set_defaults(run=_restore, needs=ADMIN_ONLY)
+    p.set_defaults(run=_restore, needs=ADMIN_ONLY, unlocks_itself=True)

@@ -100,6 +100,29 @@ def open_context(args, environ=os.environ, ask=None):
     return ctx
 
 
+def password_holder(args, environ=os.environ, ask=None) -> str:
+    """For a database that cannot be opened (damaged): the name of whoever proves a password
+    of its key file, or the recovery key; as before for a plain one without a key file."""
+    import db
+    from shequ_desktop import unlock
+    from shequ_desktop.keys import KeyFile
+
+    if environ.get("SHEQU_RECOVERY_KEY") and db.is_encrypted(args.db):
+        unlock.check_recovery_key(args.db, environ["SHEQU_RECOVERY_KEY"])
+        return RECOVERY_USER
+    if not unlock.has_key_file(args.db):
+        if db.is_encrypted(args.db):
+            raise DomainError("数据库已加密，但找不到密钥文件：请设置环境变量 SHEQU_RECOVERY_KEY（恢复密钥）")
+        return getattr(args, "user", None) or environ.get("SHEQU_USER") or DEFAULT_USER
+    env = dict(environ)
+    if getattr(args, "user", None):
+        env["SHEQU_USER"] = args.user
+    username, password = unlock.credentials(args.db, env, ask or unlock.ask)
+    key = KeyFile.load(args.db).unwrap(username.strip(), password)
+    db.use_key(args.db, key)
+    return username.strip()
+
+
 def check_allowed(ctx, needs: str, command: str) -> None:
     """Refuse, before anything is done, a command the signed-in user's role does not allow."""
     access = ctx.access

@@ -236,3 +236,25 @@ def test_a_plain_database_without_users_works_as_before(tmp_path, monkeypatch, c
     assert audit.entries(conn, action="import")[0]["actor"] == "张主任"
     assert not audit.entries(conn, action="login")
     conn.close()
+
+
+def test_a_damaged_database_is_restored_by_whoever_proves_a_password(street, tmp_path,
+                                                                      monkeypatch, capsys):
+    backup = tmp_path / "b.db"
+    assert run(monkeypatch, capsys, ADMIN, "backup", "--db", street, "-o", backup)[0] == 0
+    data = bytearray(street.read_bytes())
+    data[100:4096] = b"\x07" * 3996                  # page 1 no longer decrypts
+    street.write_bytes(bytes(data))
+    db.forget_keys()
+    code, _out, err = run(monkeypatch, capsys, ADMIN, "search", "--db", street, "王")
+    assert code == 2                                 # cannot be opened
+    code, _out, err = run(monkeypatch, capsys, {**ADMIN, "SHEQU_PASSWORD": "wrong-2026"},
+                          "restore", "--db", street, backup, "--keep-dir", tmp_path / "kept")
+    assert code == 2 and "用户名或密码错误" in err
+    code, _out, err = run(monkeypatch, capsys, ADMIN, "restore", "--db", street, backup,
+                          "--keep-dir", tmp_path / "kept")
+    assert code == 0, err
+    assert run(monkeypatch, capsys, ADMIN, "search", "--db", street, "王")[0] == 0
+    conn = opened(street)
+    assert audit.entries(conn, action="restore")[0]["actor"] == "admin"
+    conn.close()
