@@ -37,6 +37,7 @@ NATURAL = {"grid_units": ("parent_id", "name"), "tags": ("name",),
            "houses": ("unit_id", "room_no"), "volunteers": ("id_number",)}
 DESCRIBE = ("name", "title", "household_no", "room_no", "description", "visited_on", "item")
 DELETED = "__deleted__"
+ANALYZE_AFTER = 200               # records a merge changes before the statistics are redone
 
 
 @dataclass
@@ -213,6 +214,10 @@ def merge_data(ctx, manifest: dict, data: dict, *, dry_run: bool = False,
     finally:
         if held is not None:
             ctx.access = own_access
+    if not dry_run and sum(result.new.values()) + sum(result.updated.values()) \
+            + sum(result.deleted.values()) >= ANALYZE_AFTER:
+        from db import analyze
+        analyze(conn)                 # the planner's statistics: a large merge changes them
     return result
 
 

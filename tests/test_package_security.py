@@ -210,3 +210,14 @@ def test_a_zip_bomb_is_refused_with_exit_2_and_bounded_memory(office, tmp_path):
     assert "解压后超过" in err and "Traceback" not in err
     assert int(peak_kb) < 200 * 1024, f"peak {int(peak_kb) // 1024} MB"
     assert dump(office) == before
+
+
+def test_a_large_merge_leaves_the_planner_its_statistics(office, tmp_path):
+    laptop = hand_out(office, tmp_path)
+    conn = db.open_db(laptop)
+    residents = conn.execute("SELECT count(*) FROM residents").fetchone()[0]
+    stat = conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'residents'"
+                        " AND idx IS NOT NULL").fetchone()
+    conn.close()
+    assert residents > 300 and stat is not None
+    assert int(stat[0].split()[0]) == residents
