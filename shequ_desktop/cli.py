@@ -236,6 +236,9 @@ def _end_session(ctx) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None:                      # a real command, not a test calling in
+        from shequ_desktop.paths import use_private_temp
+        use_private_temp()
     try:
         if getattr(args, "db", None) and not getattr(args, "unlocks_itself", False):
             from shequ_desktop.cli_session import open_context
