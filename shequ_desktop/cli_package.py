@@ -142,6 +142,8 @@ def _merge(args) -> int:
         from shequ_desktop.keys import recovery_text
         print(f"已建立加密的本机数据库，管理员“{args.admin}”。恢复密钥（请打印或抄写，离线保管）："
               f"{recovery_text(key)}", file=sys.stderr)
+        from shequ_desktop.unlock import recovery_shown
+        recovery_shown(args.db)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.json:

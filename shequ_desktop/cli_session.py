@@ -54,6 +54,7 @@ def open_context(args, environ=os.environ, ask=None):
         unlock.check_recovery_key(db_file, environ["SHEQU_RECOVERY_KEY"])
         ctx = Context(db.open_db(db_file), RECOVERY_USER)
         ctx.access = Access(ADMIN)
+        unlock.recovery_shown(db_file)             # its holder has it
         _record(ctx, "login", f"用恢复密钥登录（命令行：{command}）")
         return ctx
     if db.is_encrypted(db_file):
@@ -81,14 +82,19 @@ def open_context(args, environ=os.environ, ask=None):
         if conn is not None:
             conn.close()
         raise
-    if conn is None:
-        db.use_key(db_file, key)
-        conn = db.open_db(db_file)
+    if conn is not None:                 # users, not encrypted: a first encryption was killed
+        conn.close()
+        unlock.encrypt_plain(db_file, key)
+        warn(f"已完成数据库“{db_file}”上次被中断的加密")
+    db.use_key(db_file, key)
+    conn = db.open_db(db_file)
     try:
         user = users.load(conn, username.strip())
     except DomainError:
         conn.close()
         raise DomainError("用户名或密码错误，或该用户已停用") from None
+    if user.role == ADMIN and unlock.recovery_pending(db_file):
+        show_recovery_key(db_file, key)
     ctx = Context(conn, user.username)
     ctx.access = user.access
     try:
@@ -98,6 +104,17 @@ def open_context(args, environ=os.environ, ask=None):
         raise
     check_allowed(ctx, needs, args.command)
     return ctx
+
+
+def show_recovery_key(db_file, key: bytes) -> None:
+    """The recovery key that was never shown (the first encryption, or the command that made
+    the database, was killed before showing it): shown once, to an administrator."""
+    from shequ_desktop import unlock
+    from shequ_desktop.keys import recovery_text
+
+    warn("这个数据库的恢复密钥在建立时未能显示。请现在打印或抄写，离线保管"
+         f"（只显示这一次）：\n{recovery_text(key)}")
+    unlock.recovery_shown(db_file)
 
 
 def password_holder(args, environ=os.environ, ask=None) -> str:

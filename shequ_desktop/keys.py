@@ -211,6 +211,20 @@ class KeyFile:
         with self._locked() as data:
             data["demo_login"] = [username, password]
 
+    # --- the recovery key not yet shown (issue 18) -----------------------------------------
+    def recovery_pending(self) -> bool:
+        """The first administrator was made under a new key whose recovery key has not been
+        shown yet (the program or command was killed before): shown at the next sign-in of
+        an administrator."""
+        return bool(self.data.get("recovery_pending"))
+
+    def set_recovery_pending(self, pending: bool) -> None:
+        with self._locked() as data:
+            if pending:
+                data["recovery_pending"] = True
+            else:
+                data.pop("recovery_pending", None)
+
     # --- the audit trail's anchor (issue 18) -----------------------------------------------
     def audit_anchor(self) -> dict | None:
         """{"id", "hash"} of an audit entry as it was when last anchored: a chain rewritten

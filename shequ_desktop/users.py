@@ -152,8 +152,9 @@ def create_first_admin(ctx: Context, db_file, username: str, password: str,
     if path.exists():
         path.rename(path.with_name(path.name + ".old"))
     db_key = db_key or new_db_key()
-    create_user(ctx, KeyFile.create(db_file), db_key, username, password, ADMIN,
-                display_name=display_name)
+    keyfile = KeyFile.create(db_file)
+    keyfile.data["recovery_pending"] = True      # until it has been shown (unlock.shown)
+    create_user(ctx, keyfile, db_key, username, password, ADMIN, display_name=display_name)
     return db_key
 
 
@@ -161,7 +162,9 @@ def create_demo_admin(ctx: Context, db_file, db_key: bytes | None = None) -> byt
     """The demo database's documented administrator (README: admin / demo2026), whose login
     the sign-in dialog fills in (the key file says so: the database is not readable yet)."""
     db_key = create_first_admin(ctx, db_file, DEMO_USER, DEMO_PASSWORD, "演示管理员", db_key)
-    KeyFile.load(db_file).set_demo_login(DEMO_USER, DEMO_PASSWORD)
+    keyfile = KeyFile.load(db_file)
+    keyfile.set_demo_login(DEMO_USER, DEMO_PASSWORD)
+    keyfile.set_recovery_pending(False)         # a demo: its login is documented instead
     return db_key
 
 
