@@ -216,8 +216,8 @@ def merge_data(ctx, manifest: dict, data: dict, *, dry_run: bool = False,
             ctx.access = own_access
     if not dry_run and sum(result.new.values()) + sum(result.updated.values()) \
             + sum(result.deleted.values()) >= ANALYZE_AFTER:
-        from db import analyze
-        analyze(conn)                 # the planner's statistics: a large merge changes them
+        from shequ_desktop.context import refresh_statistics
+        refresh_statistics(conn)      # the planner's statistics: a large merge changes them
     return result
 
 
