@@ -73,3 +73,24 @@ def test_writes_failing_after_the_commit_do_not_undo_the_report_of_it(
     out, err = capsys.readouterr()
     assert code == 0 and "新增 40" in out, err
     assert count(office) == 40
+
+
+def test_a_backup_to_a_full_stick_says_the_copy_failed_not_the_database(office, tmp_path,
+                                                                        monkeypatch):
+    import errno
+    import os
+
+    from db import backup as copying
+    from shequ_desktop import backups
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(copying.os, "fsync", full)        # the stick's writes fail
+    conn = db.open_db(office)
+    with pytest.raises(db.StorageError) as refused:
+        backups.make_backup(conn, tmp_path / "usb", "测试")
+    conn.close()
+    assert "副本没有写成" in str(refused.value) and "数据库本身没有受影响" in str(refused.value)
+    assert "未保存" not in str(refused.value)
+    assert not [f for f in (tmp_path / "usb").iterdir() if f.suffix in (".db", ".partial")]
