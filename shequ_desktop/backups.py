@@ -14,6 +14,7 @@ import re
 import shutil
 from db.driver import sqlite3
 import uuid
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Callable
 
@@ -108,6 +109,9 @@ def make_backup(conn: sqlite3.Connection, folder: str | Path, actor: str, *,
     stem, db_id = Path(db_path(conn)).stem, database_id(conn)
     made = _numbered(folder, stem, db_id)
     seq = (made[0][0] if made else 0) + 1                 # the order they were made in
+    if Path(folder).is_dir():                             # copies cut off by a kill
+        for left in Path(folder).glob(f"{glob_escape(stem)}-{db_id}-*.db.partial"):
+            left.unlink(missing_ok=True)
     target = backup_to(conn, Path(folder) / f"{stem}-{db_id}-{now.strftime(_STAMP)}-{seq}.db",
                        actor, progress=progress)
     rotate(folder, stem, db_id, now=now)
