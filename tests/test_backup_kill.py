@@ -12,6 +12,7 @@ import pytest
 import db
 from db.backup import check_file
 from shequ_desktop import backups, demo
+from tests.test_backup_rotation_clock import db_id_of
 from tests.test_restore_safety import env, kill, read_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def test_a_backup_killed_during_the_copy_or_the_rotation_leaves_no_bad_backup(tm
     for day in range(10):                               # older backups to rotate
         backups.make_backup(conn, folder, "测试", now=dt.datetime(2026, 11, 1 + day, 9, 0))
     conn.close()
-    before = len(backups.backups(folder, "office", _db_id(path)))
+    before = len(backups.backups(folder, "office", db_id_of(path)))
     child = subprocess.Popen([sys.executable, "-c", BACKER, str(path), str(folder), stop],
                              cwd=ROOT, env=env(), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -61,19 +62,11 @@ def test_a_backup_killed_during_the_copy_or_the_rotation_leaves_no_bad_backup(tm
     child.send_signal(signal.SIGKILL)
     kill(child)
     assert check_file(path) is None                       # the database untouched
-    named = backups.backups(folder, "office", _db_id(path))
+    named = backups.backups(folder, "office", db_id_of(path))
     assert all(check_file(f) is None for _t, f in named)   # every named backup is whole
     assert len(named) == before + (1 if stop == "rotate" else 0)
     conn = db.open_db(path)
     newest = backups.make_backup(conn, folder, "测试", now=dt.datetime(2026, 12, 2, 9, 0))
     conn.close()
     assert check_file(newest) is None and not list(folder.glob("*.partial"))
-    assert backups.backups(folder, "office", _db_id(path))[0][1] == newest
-
-
-def _db_id(path):
-    conn = db.open_db(path)
-    try:
-        return backups.database_id(conn, create=False)
-    finally:
-        conn.close()
+    assert backups.backups(folder, "office", db_id_of(path))[0][1] == newest

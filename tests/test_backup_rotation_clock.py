@@ -18,13 +18,13 @@ def test_a_clock_behind_the_newest_backup_does_not_rotate_new_backups_away(tmp_p
     made = [backups.make_backup(conn, folder, "测试", now=wrong + dt.timedelta(hours=h))
             for h in range(3)]
     conn.close()
-    left = [f for _t, f in backups.backups(folder, "office", _db_id(path))]
+    left = [f for _t, f in backups.backups(folder, "office", db_id_of(path))]
     assert made[-1].exists() and left[0] == made[-1]       # the last made counts as newest
-    assert backups.newest_good(folder, "office", _db_id(path)) == made[-1]
+    assert backups.newest_good(folder, "office", db_id_of(path)) == made[-1]
     assert len(left) <= 7 + 4 + 12 + 1
 
 
-def _db_id(path):
+def db_id_of(path):
     conn = db.open_db(path)
     try:
         return backups.database_id(conn, create=False)

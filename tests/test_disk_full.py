@@ -8,6 +8,7 @@ from db.driver import sqlite3
 from shequ_desktop import context
 from shequ_desktop.cli import main
 from tests.conftest import make_id
+from tests.test_import_cli import residents
 from tests.test_import import write_xlsx
 
 HEADERS = ["姓名", "公民身份号码", "与户主关系", "现住址"]
@@ -17,14 +18,6 @@ def sheet(path, n, start=0):
     rows = [[f"居民{i}", make_id("1980-01-01", "1", seq=i), "户主",
              f"{i // 10 + 1}号楼{i % 10 + 1}01"] for i in range(start, start + n)]
     return write_xlsx(path, rows, headers=HEADERS, title=None)
-
-
-def count(path):
-    conn = db.open_db(path)
-    try:
-        return conn.execute("SELECT count(*) FROM residents").fetchone()[0]
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -57,10 +50,10 @@ def test_a_disk_that_fills_during_an_import_gives_one_message_and_keeps_nothing(
     assert code == 2 and "磁盘空间不足" in err and "未保存" in err
     assert err.count("错误") == 1
     monkeypatch.undo()
-    assert count(office) == 0                              # the truth: nothing was committed
+    assert residents(office) == 0                              # the truth: nothing was committed
     small = sheet(tmp_path / "small.xlsx", 30, start=2000)
     assert main(["import", str(small), "--db", str(office)]) == 0        # space again
-    assert count(office) == 30
+    assert residents(office) == 30
 
 
 def test_writes_failing_after_the_commit_do_not_undo_the_report_of_it(
@@ -72,7 +65,7 @@ def test_writes_failing_after_the_commit_do_not_undo_the_report_of_it(
     code = main(["import", str(sheet(tmp_path / "s.xlsx", 40)), "--db", str(office)])
     out, err = capsys.readouterr()
     assert code == 0 and "新增 40" in out, err
-    assert count(office) == 40
+    assert residents(office) == 40
 
 
 def test_a_backup_to_a_full_stick_says_the_copy_failed_not_the_database(office, tmp_path,
