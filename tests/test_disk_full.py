@@ -1,6 +1,8 @@
 """A full disk during an import (issue 18): one clear message, and the truth about what was
 committed. The disk fills through SQLite's own page limit on the connection (max_page_count:
 SQLITE_FULL, as from a full disk), or its writes fail after the commit."""
+import datetime as dt
+
 import pytest
 
 import db
@@ -15,8 +17,10 @@ HEADERS = ["姓名", "公民身份号码", "与户主关系", "现住址"]
 
 
 def sheet(path, n, start=0):
-    rows = [[f"居民{i}", make_id("1980-01-01", "1", seq=i), "户主",
-             f"{i // 10 + 1}号楼{i % 10 + 1}01"] for i in range(start, start + n)]
+    born = [(dt.date(1950, 1, 1) + dt.timedelta(days=i)).isoformat()
+            for i in range(start, start + n)]
+    rows = [[f"居民{i}", make_id(day, "1", seq=i % 400), "户主",
+             f"{i // 10 + 1}号楼{i % 10 + 1}01"] for i, day in zip(range(start, start + n), born)]
     return write_xlsx(path, rows, headers=HEADERS, title=None)
 
 
