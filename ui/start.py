@@ -97,7 +97,8 @@ def open_session(path: Path) -> Session | int:
         user = users.load(conn, name)
         if damaged is None:
             users.record_login(conn, path, user)
-        if key is not None and user.role == users.ADMIN and unlock.recovery_pending(path):
+        if (damaged is None and key is not None and user.role == users.ADMIN
+                and unlock.recovery_pending(path)):
             login.RecoveryKeyDialog(key, path).exec()     # never shown: a start was killed
             unlock.recovery_shown(path)
     except (DomainError, db.StorageError) as exc:
