@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from shequ_desktop.access import ADMIN, READ_ONLY, Access, NotPermitted
+from shequ_desktop.access import ADMIN, READ_ONLY, Access, NotPermitted, is_admin
 from shequ_desktop.errors import DomainError, ReadOnlyError
 
 READ, WRITE, ADMIN_ONLY = "read", "write", "admin"
@@ -143,7 +143,7 @@ def password_holder(args, environ=os.environ, ask=None) -> str:
 def check_allowed(ctx, needs: str, command: str) -> None:
     """Refuse, before anything is done, a command the signed-in user's role does not allow."""
     access = ctx.access
-    if access is None or access.role == ADMIN:
+    if is_admin(access):
         return
     if needs == ADMIN_ONLY:
         raise NotPermitted(NEEDS_ADMIN.format(what=WHAT.get(command, f"运行“{command}”")))
