@@ -39,6 +39,8 @@ def open_context(args, environ=os.environ, ask=None):
     """The signed-in Context for a command with --db (see the module's docstring). Raises
     DomainError (exit 2) with a Chinese message when the user may not run it."""
     import db
+    from db import StorageError
+    from db.driver import sqlite3 as driver
     from shequ_desktop import unlock, users
     from shequ_desktop.context import Context
     from shequ_desktop.keys import KeyFile
@@ -99,9 +101,8 @@ def open_context(args, environ=os.environ, ask=None):
     ctx.access = user.access
     try:
         users.record_login(conn, db_file, user, keyfile, via=f"命令行：{command}")
-    except Exception:
-        conn.close()
-        raise
+    except (StorageError, driver.Error) as exc:       # a damaged file: `check` still runs
+        warn(f"注意：无法在审计日志中记录这次登录（{exc}）")
     check_allowed(ctx, needs, args.command)
     return ctx
 
