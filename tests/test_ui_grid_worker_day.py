@@ -1,0 +1,74 @@
+"""Issue 20 in the window: one 走访逾期 on 首页 and 数据质量, the details panel where it means
+something, 已保存, a window that fits the screen."""
+import pytest
+from PySide6.QtCore import QSettings
+
+import db
+from shequ_desktop import demo
+from ui import app as ui_app
+from ui import resident_dialog
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("day") / "demo.db"
+    demo.generate(db.open_db(path), residents=500, seed=20)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, demo_path, tmp_path):
+    conn = db.open_db(demo_path)
+    w = ui_app.build_main_window(conn, demo_path,
+                                 QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_overdue_visits_are_the_same_number_on_home_and_quality_pages(qtbot, window):
+    home = window.page("dashboard")
+    qtbot.waitUntil(lambda: home.figures is not None)
+    quality = window.show_page("quality")
+    qtbot.waitUntil(lambda: quality.runs >= 1)
+    overdue = {r.key: r.count for r in quality.results}["focus_visit_overdue"]
+    assert home.tiles["overdue"].value == overdue > 0
+    never = {r.key: r.count for r in quality.results}["focus_never_visited"]
+    assert home.tiles["never_visited"].value == never
+
+
+def test_details_panel_shows_beside_lists_of_people_only(window):
+    window.show_page("residents")
+    assert window.details.isVisible()
+    for key in ("dashboard", "audit", "reports", "events"):
+        window.show_page(key)
+        assert not window.details.isVisible(), key
+    window.show_page("household")
+    assert window.details.isVisible()
+
+
+def test_details_panel_follows_the_member_chosen_on_the_household_page(qtbot, window):
+    conn = window.conn
+    hh = conn.execute("SELECT household_id FROM residents WHERE status = '在册' "
+                      "GROUP BY household_id HAVING count(*) >= 2 LIMIT 1").fetchone()[0]
+    window.show_household(hh)
+    view = window.page("household")
+    ids = [view.table.item(r, 0).data(0x0100) for r in range(view.table.rowCount())]
+    view.table.selectRow(1)
+    assert window.details.resident_id == view.selected_id() != ids[0]
+
+
+def test_saving_a_form_says_saved_in_the_status_bar(window, monkeypatch):
+    rid = window.conn.execute("SELECT id, name FROM residents LIMIT 1").fetchone()
+    monkeypatch.setattr(resident_dialog, "open_resident", lambda parent, ctx, r: r)
+    window.edit_resident(rid[0])
+    assert window.statusBar().currentMessage() == f"已保存：{rid[1]}"
+
+
+def test_window_fits_the_available_screen(window):
+    area = window.screen().availableGeometry()
+    window.resize(area.width() + 400, area.height() + 400)
+    window.fit_screen()
+    assert window.frameGeometry().height() <= area.height() + 1
+    assert window.width() <= area.width()
