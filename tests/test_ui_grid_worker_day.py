@@ -72,3 +72,57 @@ def test_window_fits_the_available_screen(window):
     window.fit_screen()
     assert window.frameGeometry().height() <= area.height() + 1
     assert window.width() <= area.width()
+
+
+def test_encrypted_database_opens_at_once_and_its_pages_are_checked_after_the_window_shows(
+        qapp, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from db import encryption
+    from shequ_desktop import keys, unlock, users
+    from shequ_desktop.context import Context
+    from ui import login
+    from ui import safety as safety_module
+
+    monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
+    path = tmp_path / "street.db"
+    conn, key = unlock.create_database(path)
+    demo.generate(conn, residents=200, seed=3)
+    users.create_first_admin(Context(conn), path, "admin", "Admin-2026", None, key)
+    # A page the start never reads: the root of an index over the visits.
+    page = conn.execute("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND "
+                        "tbl_name = 'visits' ORDER BY rootpage DESC LIMIT 1").fetchone()[0]
+    size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[(page - 1) * size:page * size] = b"\x07" * size
+    path.write_bytes(bytes(data))
+    encryption.forget_keys()
+
+    def answer(dialog):
+        dialog.username.setText("admin")
+        dialog.password.setText("Admin-2026")
+        dialog.submit()
+        return dialog.result()
+
+    monkeypatch.setattr(login.LoginDialog, "exec", answer)
+    monkeypatch.setattr(safety_module, "when_damaged",
+                        lambda path, problem, parent=None: pytest.fail(problem))
+    told, windows = [], []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: told.append(text))
+    real_build = ui_app.build_main_window
+    monkeypatch.setattr(ui_app, "build_main_window",
+                        lambda *a, **k: windows.append(real_build(*a, **k)) or windows[-1])
+
+    def event_loop_until_checked():
+        assert windows[0].isVisible()                # shown before the pages were checked
+        qtbot.waitUntil(lambda: bool(told), timeout=30_000)
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", staticmethod(event_loop_until_checked))
+    before = path.read_bytes()
+    assert ui_app.main(["--db", str(path)]) == 0
+    assert "已损坏" in told[0] and "从备份恢复" in told[0]
+    assert windows[0].ctx.read_only == safety_module.DAMAGED
+    assert path.read_bytes() == before                            # not one byte written

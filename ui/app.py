@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         safety = safety_module.Safety(window, damaged=damaged)
         add_account_actions(window, IdleLock(window))
         window.show()
-        QTimer.singleShot(0, safety, safety.start)   # after the first paint
+        # After the first paint: the quick check, then the automatic backups.
+        QTimer.singleShot(0, safety, safety.start if session.checked else (
+            lambda: start.check_pages_in_background(window, path, safety)))
         if smoke is not None:
             QTimer.singleShot(0, window, smoke.window_shown)
         try:
