@@ -126,3 +126,18 @@ def test_encrypted_database_opens_at_once_and_its_pages_are_checked_after_the_wi
     assert "已损坏" in told[0] and "从备份恢复" in told[0]
     assert windows[0].ctx.read_only == safety_module.DAMAGED
     assert path.read_bytes() == before                            # not one byte written
+
+
+def test_home_page_names_its_unit_and_keeps_the_heat_table_below_the_pyramid(qtbot, window):
+    window.resize(1280, 780)
+    home = window.show_page("dashboard")
+    qtbot.waitUntil(lambda: home.by_grid is not None and home.figures is not None)
+    qtbot.waitUntil(lambda: home.by_grid.isVisible())
+    pyramid = home.pyramid.mapTo(home, home.pyramid.rect().bottomLeft()).y()
+    heat = home.by_grid.mapTo(home, home.by_grid.rect().topLeft()).y()
+    assert heat >= pyramid
+    assert home.title.text() == "首页 · 全部"
+    unit, name = window.conn.execute(
+        "SELECT id, name FROM grid_units WHERE level = 'grid' LIMIT 1").fetchone()
+    window.tree.select_unit(unit)
+    assert home.title.text().startswith("首页 · ") and home.title.text().endswith(name)
