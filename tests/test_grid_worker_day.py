@@ -86,3 +86,27 @@ def test_grouped_ledger_names_the_community_and_subtotals_it(ctx):
     lines = [item[2] for page in layout.paginate(None, table.row_count) for item in page
              if isinstance(item[2], str)]
     assert "阳光社区　小计：1 人" in lines and "明月社区　小计：1 人" in lines
+
+
+def test_a_name_typed_with_a_space_between_chinese_characters_is_saved_without_it(ctx, place):
+    hh = households.create_household(ctx, place.house, {
+        "name": " 周 杰 ", "id_number": make_id("1980-01-02", "1")})
+    head = ctx.get("households", hh.id)["head_resident_id"]
+    assert ctx.get("residents", head)["name"] == "周杰"
+    residents.update_resident(ctx, head, {"name": "欧阳　娜娜"})
+    assert ctx.get("residents", head)["name"] == "欧阳娜娜"
+    residents.update_resident(ctx, head, {"name": "Maria  Lopez"})
+    assert ctx.get("residents", head)["name"] == "Maria Lopez"
+
+
+def test_demo_activities_of_a_season_fall_in_its_months(conn):
+    from shequ_desktop import demo
+    demo.generate(conn, residents=3000, seed=4)
+    months = {}
+    for title, starts in conn.execute("SELECT title, starts_at FROM activities"):
+        months.setdefault(title, set()).add(int(starts[5:7]))
+    assert months.get("重阳节慰问", {10}) <= {10} and months.get("暑期托管", {7}) <= {7, 8}
+    from shequ_desktop.volunteer_demo import in_season
+    assert in_season("重阳节慰问", "为老服务", 10) == "重阳节慰问"
+    assert in_season("重阳节慰问", "为老服务", 12) == "敬老院陪伴"
+    assert in_season("暑期托管", "关爱儿童", 11) == "四点半课堂"
