@@ -110,3 +110,20 @@ def test_demo_activities_of_a_season_fall_in_its_months(conn):
     assert in_season("重阳节慰问", "为老服务", 10) == "重阳节慰问"
     assert in_season("重阳节慰问", "为老服务", 12) == "敬老院陪伴"
     assert in_season("暑期托管", "关爱儿童", 11) == "四点半课堂"
+
+
+def test_choosers_sort_chinese_by_pinyin_and_numbers_as_numbers():
+    from shequ_desktop.pinyin import sort_key
+    assert sorted(["侯磊", "刘洋", "初晓", "马丽", "安然"], key=sort_key) == \
+        ["安然", "初晓", "侯磊", "刘洋", "马丽"]
+    assert sorted(["第10网格", "第2网格", "第1网格"], key=sort_key) == \
+        ["第1网格", "第2网格", "第10网格"]
+
+
+def test_volunteer_register_and_leader_choices_follow_pinyin(ctx):
+    from shequ_desktop import volunteer_points, volunteers
+    for n, name in enumerate(["侯磊", "刘洋", "初晓"]):
+        volunteers.create_volunteer(ctx, {"name": name, "joined_on": "2026-01-0" + str(n + 1)})
+    assert [v["name"] for v in volunteer_points.hours_summary(ctx.conn)] == ["初晓", "侯磊", "刘洋"]
+    assert [v["name"] for v in volunteers.leader_choices(ctx.conn, None)] == \
+        ["初晓", "侯磊", "刘洋"]

@@ -353,7 +353,9 @@ class VolunteersPage(QWidget):
             self.ledger_model.set_rows([])
             self.ledger_label.setText(self.tr("积分明细：请在上方选择一位志愿者"))
         else:
-            self.ledger_model.set_rows(volunteer_points.ledger(self.ctx.conn, person["id"]))
+            # Newest first: the latest entry is what one looks for.
+            self.ledger_model.set_rows(
+                volunteer_points.ledger(self.ctx.conn, person["id"])[::-1])
             star = f"，{person['star_name']}志愿者" if person["star"] else ""
             self.ledger_label.setText(self.tr("积分明细 — {0}：累计服务 {1} 小时{2}，积分余额 {3} 分")
                                       .format(person["name"], _number(person["total"]), star,
