@@ -141,3 +141,30 @@ def test_home_page_names_its_unit_and_keeps_the_heat_table_below_the_pyramid(qtb
         "SELECT id, name FROM grid_units WHERE level = 'grid' LIMIT 1").fetchone()
     window.tree.select_unit(unit)
     assert home.title.text().startswith("首页 · ") and home.title.text().endswith(name)
+
+
+def test_audit_log_names_the_person_and_a_visit_is_made_by_a_person(qtbot, window,
+                                                                     monkeypatch):
+    from shequ_desktop import record_names, residents
+    from ui.dialogs.visit_dialog import VisitDialog
+
+    conn = window.conn
+    rid, name = conn.execute("SELECT id, name FROM residents WHERE status = '在册' "
+                             "LIMIT 1").fetchone()
+    residents.update_resident(window.ctx, rid, {"notes": "走访时说明情况"})
+    audit_page = window.show_page("audit")
+    audit_page.show_record("residents", rid)
+    texts = [audit_page.model.index(r, 3).data() for r in range(audit_page.model.rowCount())]
+    assert f"居民 {name}" in texts and f"居民 {rid}" not in texts
+    conn.execute("INSERT INTO users (username, display_name, role, active) VALUES "
+                 "('wgy1', '李网格', '网格员', 1)")
+    assert record_names.person_of_login(conn, "wgy1") == "李网格"
+    assert record_names.person_of_login(conn, "nobody") == "nobody"
+    asked = []
+    monkeypatch.setattr(VisitDialog, "ask", classmethod(
+        lambda cls, parent, names, visitor="": asked.append(visitor)))
+    window.ctx.user = "wgy1"
+    visits = window.show_page("visits")
+    visits.view.selectRow(0)
+    visits.record_visit()
+    assert asked == ["李网格"]

@@ -17,7 +17,7 @@ from PySide6.QtGui import QBrush, QShowEvent
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
-from shequ_desktop import visits
+from shequ_desktop import record_names, visits
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
@@ -292,7 +292,9 @@ class VisitsPage(QWidget):
             return
         ids = [self.model.rows[r]["resident_id"] for r in rows]
         names = [self.model.rows[r]["name"] for r in rows]
-        values = VisitDialog.ask(self, names, self.ctx.user)
+        # 走访人 is a person (the user's display name), not a login name.
+        values = VisitDialog.ask(self, names,
+                                 record_names.person_of_login(self.ctx.conn, self.ctx.user))
         if values is None:
             return
         try:
