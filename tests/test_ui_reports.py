@@ -263,3 +263,13 @@ def test_the_main_window_shows_the_reports_page_for_the_tree_unit(qtbot, ctx, tm
     assert isinstance(reports, ReportsPage)
     assert window.pages.tabText(window.pages.currentIndex()) == "台账报表"
     assert reports.unit.currentData() == grid_id
+
+
+def test_choosing_another_unit_in_the_tree_keeps_the_generated_preview(page, ctx):
+    page.generate()
+    pages = page.preview.page_count()
+    assert pages > 1
+    grid_id, _name = first_grid(ctx.conn)
+    page.set_unit(grid_id)
+    assert page.preview.page_count() == pages and page.last is not None
+    assert "预览仍是原来范围的报表" in page.status.text()

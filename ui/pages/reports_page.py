@@ -42,6 +42,9 @@ def monthly_report_available() -> bool:
     return importlib.util.find_spec(MONTHLY_MODULE) is not None
 
 
+STALE_NOTE = "预览仍是原来范围的报表；按“生成”按新选的范围重新生成。"
+
+
 class ReportsPage(QWidget):
     def __init__(self, ctx: Context, parent: QWidget | None = None):
         super().__init__(parent)
@@ -235,6 +238,12 @@ class ReportsPage(QWidget):
         """The unit chosen in the grid tree becomes the report's scope."""
         self.unit_id = unit_id
         self._choose_unit(unit_id)
+        # A generated preview (maybe thousands of pages) is kept; the page says it is of the
+        # scope it was made for until 生成 is pressed again.
+        last = self.last
+        if last and last.get("unit_id") != self.unit.currentData() \
+                and STALE_NOTE not in self.status.text():
+            self.status.setText(self.status.text() + "\n" + self.tr(STALE_NOTE))
 
     def refresh(self) -> None:
         self._load_units()
