@@ -168,3 +168,27 @@ def test_audit_log_names_the_person_and_a_visit_is_made_by_a_person(qtbot, windo
     visits.view.selectRow(0)
     visits.record_visit()
     assert asked == ["李网格"]
+
+
+def test_a_second_start_on_the_same_database_is_refused_and_brings_the_first_forward(
+        qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.single_instance import Instance
+
+    first = Instance(tmp_path / "a.db")
+    assert first.acquire()
+    knocked = []
+    first.activated.connect(lambda: knocked.append(True))
+    other = Instance(tmp_path / "b.db")
+    assert other.acquire()                       # another database: its own window
+    told = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a: told.append(a[2]))
+    assert ui_app.main(["--db", str(tmp_path / "a.db")]) == 0
+    assert "已在另一个窗口中打开" in told[0]
+    qtbot.waitUntil(lambda: bool(knocked))
+    first.release()
+    other.release()
+    again = Instance(tmp_path / "a.db")
+    assert again.acquire()                       # free again once the first has gone
+    again.release()
