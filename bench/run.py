@@ -107,7 +107,8 @@ def startup(workdir: Path, residents: int) -> str:
 @benchmark
 def startup_signed_in(workdir: Path, residents: int) -> str:
     """Password accepted to main window shown on an encrypted street database (made by
-    `shequ demo`); peer: a bare QMainWindow shown after QApplication (the floor)."""
+    `shequ demo`); peer: a window with a tree and a table shown after QApplication (the
+    bare-Qt floor of an item-view program)."""
     path = workdir / f"signed-in-{residents}.db"
     if not path.exists():
         subprocess.run([sys.executable, "-m", "shequ_desktop", "demo", "--db", str(path),

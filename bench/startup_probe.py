@@ -6,7 +6,7 @@ alone take ~15 ms to create on first use). `app DB`: the application's main wind
 built the way ui.app.main builds it. `signed_in DB USER PASSWORD`: from the moment the
 password is accepted (the key unwrapped, not timed) to the main window shown, the way
 ui.app.main goes on (ui.start.signed_in, the window, the page check started in the
-background); `floor`: a bare QMainWindow timed the same way, from after QApplication.
+background); `floor`: the `views` window timed the same way, from after QApplication.
 """
 import sys
 import time
@@ -19,6 +19,30 @@ def shown():
     if "ui.background" in sys.modules:
         sys.modules["ui.background"].finish_all()
     sys.exit(0)
+
+
+def _views_window():
+    """A QMainWindow with a tree and a table over a small standard model: what any item-view
+    program pays (the Qt namespace's enums alone take ~15 ms to create on first use)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QMainWindow, QSplitter, QTableView, QTreeView
+
+    model = QStandardItemModel(30, 8)
+    for row in range(30):
+        for column in range(8):
+            model.setItem(row, column, QStandardItem(f"{row}-{column}"))
+    window = QMainWindow()
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    tree, table = QTreeView(), QTableView()
+    tree.setModel(model)
+    table.setModel(model)
+    splitter.addWidget(tree)
+    splitter.addWidget(table)
+    window.setCentralWidget(splitter)
+    window.resize(1200, 800)
+    window._model = model
+    return window
 
 
 def main():
@@ -40,8 +64,7 @@ def main():
             window = ui_app.build_main_window(session.conn, path, user=session.user)
         else:
             T0 = time.perf_counter()
-            window = QMainWindow()
-            window.resize(1200, 800)
+            window = _views_window()
         window.show()
         QTimer.singleShot(0, shown)
         app.exec()
@@ -50,23 +73,7 @@ def main():
         window = QMainWindow()
         window.resize(1200, 800)
     elif mode == "views":
-        from PySide6.QtCore import Qt
-        from PySide6.QtGui import QStandardItem, QStandardItemModel
-        from PySide6.QtWidgets import QSplitter, QTableView, QTreeView
-
-        model = QStandardItemModel(30, 8)
-        for row in range(30):
-            for column in range(8):
-                model.setItem(row, column, QStandardItem(f"{row}-{column}"))
-        window = QMainWindow()
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        tree, table = QTreeView(), QTableView()
-        tree.setModel(model)
-        table.setModel(model)
-        splitter.addWidget(tree)
-        splitter.addWidget(table)
-        window.setCentralWidget(splitter)
-        window.resize(1200, 800)
+        window = _views_window()
     else:
         import db
         from ui.app import build_main_window
