@@ -1,30 +1,13 @@
 """Issue 20 in the window: one 走访逾期 on 首页 and 数据质量, the details panel where it means
 something, 已保存, a window that fits the screen."""
 import pytest
-from PySide6.QtCore import QSettings
 
-import db
 from shequ_desktop import demo
 from ui import app as ui_app
 from ui import resident_dialog
 
-
-@pytest.fixture(scope="module")
-def demo_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("day") / "demo.db"
-    demo.generate(db.open_db(path), residents=500, seed=20)
-    return path
-
-
-@pytest.fixture
-def window(qtbot, demo_path, tmp_path):
-    conn = db.open_db(demo_path)
-    w = ui_app.build_main_window(conn, demo_path,
-                                 QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+# The 首页 tests' demo street and main window (700 generated residents).
+from test_ui_dashboard import demo_path, window  # noqa: F401  (fixtures)
 
 
 def test_overdue_visits_are_the_same_number_on_home_and_quality_pages(qtbot, window):
@@ -81,7 +64,7 @@ def test_encrypted_database_opens_at_once_and_its_pages_are_checked_after_the_wi
     from db import encryption
     from shequ_desktop import keys, unlock, users
     from shequ_desktop.context import Context
-    from ui import login
+    from test_ui_safety import signs_in
     from ui import safety as safety_module
 
     monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
@@ -100,13 +83,7 @@ def test_encrypted_database_opens_at_once_and_its_pages_are_checked_after_the_wi
     path.write_bytes(bytes(data))
     encryption.forget_keys()
 
-    def answer(dialog):
-        dialog.username.setText("admin")
-        dialog.password.setText("Admin-2026")
-        dialog.submit()
-        return dialog.result()
-
-    monkeypatch.setattr(login.LoginDialog, "exec", answer)
+    signs_in(monkeypatch)
     monkeypatch.setattr(safety_module, "when_damaged",
                         lambda path, problem, parent=None: pytest.fail(problem))
     told, windows = [], []
