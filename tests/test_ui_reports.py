@@ -273,3 +273,18 @@ def test_choosing_another_unit_in_the_tree_keeps_the_generated_preview(page, ctx
     page.set_unit(grid_id)
     assert page.preview.page_count() == pages and page.last is not None
     assert "预览仍是原来范围的报表" in page.status.text()
+
+
+def test_month_arrows_step_months_wherever_the_cursor_sits(page, qtbot):
+    from PySide6.QtCore import Qt
+
+    edit = page.month
+    start = edit.date()
+    edit.setFocus()
+    edit.lineEdit().end(False)                      # the cursor after 「月」
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    assert edit.date() == start.addMonths(1)
+    edit.lineEdit().home(False)                     # the cursor before the year
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    assert edit.date() == start.addMonths(-1)
