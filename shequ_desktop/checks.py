@@ -223,9 +223,12 @@ def _visit_checks(conn: sqlite3.Connection, today: dt.date,
     rows = visits.due(conn, today, include_not_due=True, access=access)
     never = [Problem("residents", r["resident_id"], f"{r['name']}（{'、'.join(r['tags'])}）")
              for r in rows if r["never_visited"]]
+    # 走访逾期 as the 首页 counts it (visits.due_counts): due before today, whether visited
+    # before or never (then due from the day the focus group began).
     late = [Problem("residents", r["resident_id"],
-                    f"{r['name']}：逾期 {r['days_overdue']} 天，上次走访 {r['last_visit']}")
-            for r in rows if not r["never_visited"] and r["days_overdue"] > 0]
+                    f"{r['name']}：逾期 {r['days_overdue']} 天，" + (
+                        f"上次走访 {r['last_visit']}" if r["last_visit"] else "从未走访"))
+            for r in rows if visits.is_overdue(r)]
     (k1, l1, s1), (k2, l2, s2) = VISIT_CHECKS
     return [CheckResult(k1, l1, s1, sorted(never, key=lambda p: p.id)),
             CheckResult(k2, l2, s2, sorted(late, key=lambda p: p.id))]

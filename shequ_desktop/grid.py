@@ -1,8 +1,11 @@
 """The grid hierarchy: 街道 → 社区 → 网格 → 小区/院落 → 楼栋 → 单元."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from db.driver import sqlite3
 
+from shequ_desktop.addresses import format_address
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
 
@@ -225,6 +228,15 @@ def move_targets(conn: sqlite3.Connection, unit_id: int) -> list[tuple[int, str]
                    and uid != units[unit_id]["parent_id"]), key=lambda t: t[1])
 
 
+class GridTitle(NamedTuple):
+    """A ledger's group heading by grid: '阳光社区 第1网格' (grids repeat across communities)."""
+    community: str
+    grid: str
+
+    def __str__(self) -> str:
+        return f"{self.community} {self.grid}".strip()
+
+
 class Places:
     """Every grid unit read once (a street has a few thousand): the tree order, and for a
     unit houses hang on its community, grid, building and address prefix."""
@@ -248,28 +260,34 @@ class Places:
 
     def of(self, unit_id: int | None) -> tuple[str, str, int | None, str, str]:
         """(community, grid, building id, building label, address prefix) for houses on
-        `unit_id`, e.g. ('阳光社区', '第1网格', 17, '幸福花园 3号楼', '幸福花园 3号楼1单元')."""
+        `unit_id`, e.g. ('阳光社区', '第1网格', 17, '幸福花园 3号楼', '阳光社区 幸福花园 3号楼1单元')."""
         if unit_id not in self.units:
             return "", "", None, "", ""
         found = self._cache.get(unit_id)
         if found is None:
-            parts, names, building, node = [], {}, None, unit_id
+            names, building, node = {}, None, unit_id
             while node is not None and node in self.units:
                 parent, level, name = self.units[node]
                 if level == "building":
                     building = node
-                if level in ("unit", "building"):
-                    parts.append(name)
-                elif level == "compound":
-                    parts.append(name + " ")
                 names.setdefault(level, name)
                 node = parent
-            prefix = "".join(reversed(parts))
+            prefix = format_address(names.get("community"), names.get("compound"),
+                                    names.get("building"), names.get("unit"), "\0")[:-1]
             label = (names.get("compound", "") + " " + names["building"]).strip() \
                 if building else ""
             found = self._cache[unit_id] = (names.get("community", ""), names.get("grid", ""),
                                             building, label, prefix)
         return found
+
+    def address(self, unit_id: int | None, room: str | None) -> str:
+        """The full address (addresses.format_address) of `room` in `unit_id`."""
+        return self.of(unit_id)[4] + room if room else ""
+
+    def grid_title(self, unit_id: int | None) -> GridTitle | None:
+        """The community and grid a unit lies in; None outside any grid."""
+        community, grid_name = self.of(unit_id)[:2]
+        return GridTitle(community, grid_name) if grid_name else None
 
     def grid_key(self, unit_id: int | None) -> tuple[int, str]:
         """(tree order of the grid, its name): groups by grid come in tree order."""
@@ -300,5 +318,7 @@ class Places:
         out.append(("社区", chain.get("community", "全部")))
         out.append(("网格", chain.get("grid", "全部")))
         if level in ("compound", "building", "unit"):
-            out.append((LEVEL_LABELS[level], self.of(unit_id)[4].strip() or chain[level]))
+            place = format_address(None, chain.get("compound"), chain.get("building"),
+                                   chain.get("unit"), "\0")[:-1].strip()
+            out.append((LEVEL_LABELS[level], place or chain[level]))
         return out

@@ -11,17 +11,36 @@ from shequ_desktop.validation import clean_record
 
 def create_household(ctx: Context, house_id: int | None, head: dict,
                      values: dict | None = None) -> Result:
-    """A new household with its head (a new resident) in one transaction."""
+    """A new household with its head (a new resident) in one transaction. Without a 户号 it
+    gets one (house unit, the household's place in the house, its id); an empty (空置) house
+    it moves into becomes 自住."""
     clean = clean_record("households", values or {})
     with ctx.transaction():
-        if house_id is not None:
-            ctx.get("houses", house_id)
+        house = ctx.get("houses", house_id) if house_id is not None else None
         hh_id, changes = ctx.insert("households", {**clean, "house_id": house_id,
                                                    "kind": clean.get("kind") or "1"})
         head_id, more = insert_resident(ctx, hh_id, head, HEAD, head=True)
         changes += more
-        changes += ctx.update("households", hh_id, {"head_resident_id": head_id})
+        update = {"head_resident_id": head_id}
+        if not clean.get("household_no"):
+            update["household_no"] = _household_no(ctx, house, hh_id)
+        changes += ctx.update("households", hh_id, update)
+        if house is not None and house["usage"] == VACANT:
+            changes += ctx.update("houses", house_id, {"usage": "自住"}, house)
     return Result(hh_id, changes)
+
+
+VACANT = "空置"
+
+
+def _household_no(ctx: Context, house: dict | None, household_id: int) -> str:
+    """'00017' (the house's unit) + '02' (second household there) + '002824' (the id), the
+    shape of the demo's and the 户籍 numbers; '00000' + '01' + id without a house."""
+    if house is None:
+        return f"{0:05d}01{household_id:06d}"
+    k = ctx.conn.execute("SELECT count(*) FROM households WHERE house_id = ?",
+                         (house["id"],)).fetchone()[0]
+    return f"{house['unit_id']:05d}{k:02d}{household_id:06d}"
 
 
 def update_household(ctx: Context, household_id: int, values: dict) -> Result:

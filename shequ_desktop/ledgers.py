@@ -22,7 +22,7 @@ from shequ_desktop import codes
 from shequ_desktop.errors import DomainError
 from shequ_desktop.fields import Field, field, fields
 from shequ_desktop.access import Access, named_scope
-from shequ_desktop.grid import Places
+from shequ_desktop.grid import GridTitle, Places
 from shequ_desktop.masking import mask, mask_id, mask_phone
 from shequ_desktop.pdf.ledger import Column, Group, LedgerTable
 
@@ -122,9 +122,14 @@ def _groups(rows: list[tuple[tuple, str, tuple]], grouped: bool) -> list[Group]:
     if not grouped:
         return [Group(None, [r[2] for r in rows])]
     groups: list[Group] = []
+    last = None
     for _key, title, cells in rows:
-        if not groups or groups[-1].title != title:
-            groups.append(Group(title, []))
+        if not groups or last != title:
+            last = title
+            if isinstance(title, GridTitle):       # 社区 + 网格, subtotalled by 社区 too
+                groups.append(Group(str(title), [], section=title.community or None))
+            else:
+                groups.append(Group(title, []))
         groups[-1].rows.append(cells)
     return groups
 
@@ -216,9 +221,9 @@ def _residents(q: _Query) -> tuple[list[Column], list[Group]]:
             title = building_label or prefix
             key = (order.get(building, -1), *key)
         else:
-            title = grid_name
+            title = q.places.grid_title(unit)
             key = (grid_key(unit)[0], *key)
-        out.append((key, title, (*values[:split], prefix + room, *values[split:])))
+        out.append((key, title, (*values[:split], q.places.address(unit, room), *values[split:])))
     columns = ([_field_column(f) for f in before] + [Column("住址", 13)]
                + [_field_column(f) for f in after])
     return columns, _groups(out, q.group is not None)
@@ -246,13 +251,14 @@ def _focus(q: _Query) -> tuple[list[Column], list[Group]]:
     for (tag_sort, tag_id, tag, interval, since, unit, room, rid, name, sex, birth, id_no,
          phone, last) in rows:
         _community, grid_name, _b, _bl, prefix = place_of(unit)
-        address = prefix + room if room else ""
+        address = q.places.address(unit, room)
         age = ""
         if birth:
             b = dt.date.fromisoformat(birth)
             age = str(end.year - b.year - ((end.month, end.day) < (b.month, b.day)))
         if q.group == "grid":
-            key, title = (grid_key(unit), natural(address), tag_sort, tag_id, rid), grid_name
+            key, title = ((grid_key(unit), natural(address), tag_sort, tag_id, rid),
+                          q.places.grid_title(unit))
         else:
             key, title = (tag_sort, tag_id, grid_key(unit), natural(address), rid), tag
         cells = (name, gender(sex), age, show_id(id_no), show_phone(phone), address, tag,
@@ -288,8 +294,8 @@ def _visits(q: _Query) -> tuple[list[Column], list[Group]]:
     out = []
     for day, vid, unit, room, name, method, visitor, findings, follow, note, tags in rows:
         _community, grid_name, _b, _bl, prefix = place_of(unit)
-        out.append(((grid_key(unit), day, vid), grid_name, (
-            day, name, prefix + room if room else "", tags or "", method, visitor,
+        out.append(((grid_key(unit), day, vid), q.places.grid_title(unit), (
+            day, name, q.places.address(unit, room), tags or "", method, visitor,
             findings or "", (note or "需跟进") if follow else "")))
     columns = [Column("走访日期", 6), _col("residents", "name"), Column("住址", 11),
                Column("重点人群", 9), Column("方式", 3, "center"), Column("走访人", 4.5),
@@ -326,7 +332,7 @@ def _events(q: _Query) -> tuple[list[Column], list[Group]]:
             late = f"{(end - dt.date.fromisoformat(deadline[:10])).days}"
         grid_order, grid_name = grid_key(unit)
         if q.group == "grid":
-            key, title = ((grid_order, found, eid)), grid_name or "未归属网格"
+            key, title = (grid_order, found, eid), q.places.grid_title(unit) or "未归属网格"
         else:
             key, title = (rank.get(status, 9), found, eid), status
         out.append((key, title, (
@@ -364,7 +370,7 @@ def _houses(q: _Query) -> tuple[list[Column], list[Group]]:
          residents, heads) in rows:
         _community, grid_name, building, building_label, prefix = place_of(unit)
         if q.group == "grid":
-            title = grid_name
+            title = q.places.grid_title(unit)
             key = (grid_key(unit), order.get(unit, -1), natural(room), hid)
         else:
             title = building_label or prefix

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from db.driver import sqlite3
 
+from shequ_desktop.addresses import address_of, unit_names
 from shequ_desktop.grid import SUBTREE_SQL
 
 ACTIVE = "在册"
@@ -15,17 +16,17 @@ _PLACE = """
     LEFT JOIN grid_units b ON b.id = u.parent_id AND u.level = 'unit'
     LEFT JOIN grid_units c ON c.id = coalesce(b.parent_id, u.parent_id) AND c.level = 'compound'
 """
-_PLACE_COLUMNS = """c.name AS compound, coalesce(b.name, u.name) AS building,
+_PLACE_COLUMNS = """ho.unit_id, c.name AS compound, coalesce(b.name, u.name) AS building,
     CASE WHEN u.level = 'unit' THEN u.name END AS unit, ho.room_no, ho.floor"""
 # Compounds in their tree order, then natural order: '3号楼' before '12号楼', '501' before '1201'.
 _PLACE_ORDER = """c.sort, c.id, length(coalesce(b.name, u.name)),
     coalesce(b.name, u.name), length(u.name), u.name, length(ho.room_no), ho.room_no"""
 
 
-def place_label(row) -> str:
-    """'幸福花园 3号楼1单元501' from a row with compound, building, unit and room_no."""
-    place = "".join(p for p in (row["building"], row["unit"], row["room_no"]) if p)
-    return f"{row['compound']} {place}" if row["compound"] else place
+def _with_addresses(conn: sqlite3.Connection, rows: list) -> list[tuple]:
+    """(row, full address) for rows with unit_id and room_no."""
+    names = unit_names(conn, [r["unit_id"] for r in rows])
+    return [(r, address_of(names[r["unit_id"]], r["room_no"])) for r in rows]
 
 
 def _ancestor_of_level(conn: sqlite3.Connection, unit_id: int, level: str) -> int | None:
@@ -87,8 +88,8 @@ def find_households(conn: sqlite3.Connection, scope_unit_id: int | None, text: s
         WHERE {' AND '.join(where)}
         ORDER BY {_PLACE_ORDER}, h.id LIMIT {int(limit)}"""
     return [{"id": r["id"], "household_no": r["household_no"], "head_name": r["head_name"],
-             "members": r["members"], "address": place_label(r)}
-            for r in conn.execute(sql, params)]
+             "members": r["members"], "address": address}
+            for r, address in _with_addresses(conn, conn.execute(sql, params).fetchall())]
 
 
 def list_houses(conn: sqlite3.Connection, scope_unit_id: int, *, only_empty: bool = False,
@@ -112,9 +113,9 @@ def list_houses(conn: sqlite3.Connection, scope_unit_id: int, *, only_empty: boo
         WHERE {where}
         GROUP BY ho.id {having}
         ORDER BY {_PLACE_ORDER}"""
-    return [{"id": r["id"], "address": place_label(r), "floor": r["floor"],
+    return [{"id": r["id"], "address": address, "floor": r["floor"],
              "usage": r["usage"], "households": r["households"], "head_name": r["head_name"]}
-            for r in conn.execute(sql, params)]
+            for r, address in _with_addresses(conn, conn.execute(sql, params).fetchall())]
 
 
 def households_of_residents(conn: sqlite3.Connection, resident_ids) -> set[int]:

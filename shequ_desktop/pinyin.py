@@ -1,6 +1,8 @@
 """Pinyin of names for search ("wf" and "wangfang" find 王芳), with polyphonic surnames right."""
 from __future__ import annotations
 
+import re
+
 from functools import lru_cache
 
 # Surnames read differently from the character's everyday reading.
@@ -35,3 +37,15 @@ def initials(name: str) -> str:
 
 def full(name: str) -> str:
     return "".join(syllables(name))
+
+
+def sort_key(text: str | None) -> tuple:
+    """Chooser order a person expects: Chinese by pinyin (侯 after 初 and 刘 before 马), numbers
+    as numbers (第2网格 before 第10网格). Each part is (0, number) or (1, syllable)."""
+    out: list[tuple] = []
+    for part in re.split(r"(\d+)", text or ""):
+        if part.isdigit():
+            out.append((0, int(part), ""))
+        elif part:
+            out.extend((1, 0, s) for s in syllables(part))
+    return tuple(out)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from shequ_desktop import codes, search, validation
+from shequ_desktop.addresses import format_address
 from shequ_desktop.access import RESIDENT_IN_SUBTREE, Access, scope
 from shequ_desktop.fields import field, fields
 
@@ -21,10 +22,11 @@ STATUSES = ("在册", "迁出", "死亡")
 # Shown by default, in this order; the rest of the registry follows (for a column chooser).
 DEFAULT_COLUMNS = ("name", "gender", "birth_date", "age", "id_number", "phone",
                    "relation_to_head", "residence_type", "address", "grid", "status")
-COLUMNS = DEFAULT_COLUMNS + tuple(
+COLUMNS = DEFAULT_COLUMNS + ("community", "compound", "household_no") + tuple(
     f.name for f in fields("residents") if f.name not in DEFAULT_COLUMNS)
 
-_EXTRA = {"address": ("地址", 12), "grid": ("网格", 6), "age": ("年龄", 3)}
+_EXTRA = {"address": ("地址", 16), "grid": ("网格", 6), "age": ("年龄", 3),
+          "community": ("社区", 7), "compound": ("小区", 7), "household_no": ("户号", 6)}
 
 # Address parts: houses hang on a unit (单元) or directly on a building (楼栋); the grid (网格)
 # is at most four levels up (unit → building → compound → grid).
@@ -43,6 +45,11 @@ _BUILDING = ("CASE WHEN u1.level = 'building' THEN u1.name "
 _UNIT = "CASE WHEN u1.level = 'unit' THEN u1.name END"
 _GRID = ("CASE 'grid' WHEN u1.level THEN u1.name WHEN u2.level THEN u2.name "
          "WHEN u3.level THEN u3.name WHEN u4.level THEN u4.name END")
+_COMMUNITY_JOIN = "LEFT JOIN grid_units u5 ON u5.id = u4.parent_id"
+_COMPOUND = ("CASE 'compound' WHEN u1.level THEN u1.name WHEN u2.level THEN u2.name "
+             "WHEN u3.level THEN u3.name END")
+_COMMUNITY = ("CASE 'community' WHEN u2.level THEN u2.name WHEN u3.level THEN u3.name "
+              "WHEN u4.level THEN u4.name WHEN u5.level THEN u5.name END")
 
 
 def _natural(expr: str) -> list[str]:
@@ -58,8 +65,14 @@ _ORDER: dict[str, tuple[list[str], bool, bool]] = {
     "name": (["r.name_initials", "r.name"], False, False),
     "age": (["r.birth_date"], False, False),          # direction reversed below
     "address": ([], True, False),
+    "community": ([], True, False),
+    "compound": ([], True, False),
     "grid": (["ho.id IS NULL", _GRID], True, True),
+    "household_no": (["h.household_no IS NULL", "length(h.household_no)", "h.household_no"],
+                     True, False),
 }
+# 社区 and 小区 are parts of the address: sorting by them sorts by address.
+_BY_ADDRESS = ("address", "community", "compound")
 for _f in fields("residents"):
     _ORDER.setdefault(_f.name, ([f"r.{_f.name}"], False, False))
 del _f
@@ -103,11 +116,6 @@ def age(birth_date: str | None, death_date: str | None = None,
         return validation.age(birth_date, until)
     except ValueError:
         return None
-
-
-def address(building: str | None, unit: str | None, room_no: str | None) -> str:
-    """'3号楼' + '2单元' + '501' → '3号楼2单元501'; empty when the household has no house."""
-    return "".join(part for part in (building, unit, room_no) if part)
 
 
 class _Select(NamedTuple):
@@ -228,7 +236,7 @@ class ResidentQuery:
 
     def ids(self, conn: sqlite3.Connection, limit: int | None = None) -> list[int]:
         """Every matching resident id in display order (or the first `limit` of them)."""
-        queries = self._address_sql() if self.order_by == "address" else [self._sql()]
+        queries = self._address_sql() if self.order_by in _BY_ADDRESS else [self._sql()]
         out: list[int] = []
         for q in queries:
             cap = "" if limit is None else f" LIMIT {int(limit) - len(out)}"
@@ -269,7 +277,9 @@ def rows(conn: sqlite3.Connection, ids: list[int]) -> list[dict]:
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start:start + _CHUNK])
         sql = (f"SELECT r.*, {_BUILDING} AS _building, {_UNIT} AS _unit, "
-               f"ho.room_no AS _room, {_GRID} AS _grid FROM residents r {_JOINS} {_GRID_JOINS}"
+               f"ho.room_no AS _room, {_GRID} AS _grid, {_COMPOUND} AS _compound, "
+               f"{_COMMUNITY} AS _community, h.household_no AS _household_no "
+               f"FROM residents r {_JOINS} {_GRID_JOINS} {_COMMUNITY_JOIN}"
                f" WHERE r.id IN ({', '.join('?' * len(chunk))})")
         for row in conn.execute(sql, chunk):
             found[row["id"]] = _display(dict(row), today)
@@ -288,8 +298,12 @@ def _display(raw: dict, today: dt.date) -> dict:
             value = "是" if value else "否"
         out[name] = value
     out["age"] = age(raw["birth_date"], raw["death_date"], today)
-    out["address"] = address(raw["_building"], raw["_unit"], raw["_room"])
+    out["address"] = format_address(raw["_community"], raw["_compound"], raw["_building"],
+                                    raw["_unit"], raw["_room"])
     out["grid"] = raw["_grid"]
+    out["community"] = raw["_community"]
+    out["compound"] = raw["_compound"]
+    out["household_no"] = raw["_household_no"]
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shequ_desktop import pinyin
+from shequ_desktop.addresses import house_address
 from shequ_desktop.context import Change, Context, Result
 from shequ_desktop.errors import ConflictError, DomainError, FieldError, ValidationError
 from shequ_desktop.fields import field, fields
@@ -72,10 +73,11 @@ def insert_resident(ctx: Context, household_id: int, values: dict, relation: str
     clean["name_initials"] = pinyin.initials(clean["name"])
     clean["household_id"] = household_id
     clean["status"] = ACTIVE
+    # The history says 迁入 on a day; the record (and so every export) says the same day.
+    clean["moved_in_at"] = clean.get("moved_in_at") or dt.date.today().isoformat()
     _check_id_free(ctx, clean.get("id_number"))
     new_id, changes = ctx.insert("residents", clean)
-    changes += add_event(ctx, new_id, "迁入", clean.get("moved_in_at") or dt.date.today().isoformat(),
-                         household_id)
+    changes += add_event(ctx, new_id, "迁入", clean["moved_in_at"], household_id)
     return new_id, changes
 
 
@@ -266,17 +268,7 @@ def history(ctx: Context, resident_id: int) -> list[str]:
 
 
 def household_address(ctx: Context, household_id: int) -> str:
-    """'幸福花园 3号楼1单元501' for a household's house, or '户 #12' when it has none."""
-    row = ctx.conn.execute("""
-        SELECT ho.room_no, u.name AS unit, u.level, b.name AS building, c.name AS compound
-        FROM households h LEFT JOIN houses ho ON ho.id = h.house_id
-        LEFT JOIN grid_units u ON u.id = ho.unit_id
-        LEFT JOIN grid_units b ON b.id = u.parent_id
-        LEFT JOIN grid_units c ON c.id = b.parent_id AND c.level = 'compound'
-        WHERE h.id = ?""", (household_id,)).fetchone()
-    if row is None or row["room_no"] is None:
-        return f"户 #{household_id}"
-    if row["level"] == "unit":
-        place = f"{row['building']}{row['unit']}{row['room_no']}"
-        return f"{row['compound']} {place}" if row["compound"] else place
-    return f"{row['unit']}{row['room_no']}"
+    """'阳光社区 幸福花园 3号楼1单元501' for a household's house, or '户 #12' when it has none."""
+    row = ctx.conn.execute("SELECT house_id FROM households WHERE id = ?",
+                           (household_id,)).fetchone()
+    return (house_address(ctx.conn, row[0]) if row else "") or f"户 #{household_id}"

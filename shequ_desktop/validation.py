@@ -49,6 +49,12 @@ def clean_text(value: Any, multiline: bool = True) -> str | None:
     return "\n".join(" ".join(line.split()) for line in lines).strip() or None
 
 
+# Names of people: a space between two Chinese characters is typing, not part of the name
+# (「周 杰」 → 周杰); spaces in Latin names stay (Maria Lopez).
+PERSON_NAMES = ("name", "owner_name")
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -61,6 +67,8 @@ def clean_value(f: Field, value: Any, today: dt.date) -> Any:
         return 0 if f.kind == "bool" else None
     if f.kind == "text":
         text = clean_text(value, f.multiline) or ""
+        if f.name in PERSON_NAMES:
+            text = _CJK_GAP.sub("", text)          # 「周 杰」 is 周杰 (typed to align names)
         if len(text) > f.max_length:
             raise ValueError(f"不能超过{f.max_length}个字")
         return text

@@ -247,6 +247,12 @@ def _raw_due(conn: sqlite3.Connection, on: str, unit_id: int | None,
                        params).fetchall()
 
 
+def is_overdue(row: dict) -> bool:
+    """走访逾期, the one definition (首页, 走访, 数据质量): the visit was due before the day
+    asked about; someone never visited counts from the day their focus group began."""
+    return row["days_overdue"] > 0
+
+
 def due_counts(conn: sqlite3.Connection, on: dt.date | str | None = None,
                unit_id: int | None = None, within_days: int = 7,
                access: Access | None = None) -> dict:

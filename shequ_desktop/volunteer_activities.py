@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping
 from shequ_desktop import volunteer_points, volunteers
 from shequ_desktop.access import Access
 from shequ_desktop.context import Change, Context, Result
+from shequ_desktop.pinyin import sort_key
 from shequ_desktop.errors import ConflictError, DomainError, FieldError, ValidationError
 from shequ_desktop.grid import SUBTREE_SQL
 from shequ_desktop.validation import clean_record
@@ -246,7 +247,8 @@ def sheet(conn: sqlite3.Connection, activity_id: int,
              "version": r["version"],
              "hours": r["hours"] if r["hours"] is not None else min(length, MAX_DAY_HOURS),
              "local": bool(r["local"])}
-            for r in rows]
+            for r in sorted(rows, key=lambda r: (r["team"] is None, sort_key(r["team"]),
+                                                 sort_key(r["name"]), r["id"]))]
 
 
 def _hours(value: Any) -> float | None:

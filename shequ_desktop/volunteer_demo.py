@@ -26,6 +26,17 @@ ACTIVITIES = {
     "文体活动": ("社区运动会服务", "文艺演出服务"),
     "其他": ("社区义诊协助", "便民服务日"),
 }
+# Activities of a season, in the months they happen (重阳节 falls in October).
+SEASONS = {"重阳节慰问": (10,), "暑期托管": (7, 8), "防汛值守": (6, 7, 8)}
+
+
+def in_season(title: str, category: str, month: int) -> str:
+    """`title` in its months; out of them the category's first activity of any season."""
+    if month in SEASONS.get(title, (month,)):
+        return title
+    return next(t for t in ACTIVITIES[category] if t not in SEASONS)
+
+
 CATEGORY_WEIGHTS = {"为老服务": 30, "助残": 6, "关爱儿童": 12, "环境保护": 16, "文明实践": 12,
                     "应急": 5, "治安巡逻": 12, "文体活动": 4, "其他": 3}
 SKILLS = ("医疗护理", "理发", "家电维修", "法律咨询", "心理疏导", "文艺", "书法", "驾驶",
@@ -105,7 +116,8 @@ def volunteer_work(out, seed: int, today: dt.date, used_ids: set[str]) -> None:
             start = dt.datetime.combine(day, dt.time(start_hour))
             finish = start + dt.timedelta(hours=length)
             aid = len(out.activities) + 1
-            out.activities.append((aid, rng.choice(ACTIVITIES[category]), category,
+            out.activities.append((aid, in_season(rng.choice(ACTIVITIES[category]), category,
+                                                  day.month), category,
                                    f"{name}居民委员会", rng.choice(PLACES),
                                    f"{start:%Y-%m-%d %H:%M}", f"{finish:%Y-%m-%d %H:%M}",
                                    unit_id))

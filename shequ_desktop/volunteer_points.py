@@ -315,4 +315,8 @@ def hours_summary(conn: sqlite3.Connection, date_from=None, date_to=None, *,
                     "hours": round(hours, 2), "activities": acts, "month": round(month, 2),
                     "year": round(year, 2), "total": round(total, 2), "star": level,
                     "star_name": star_name(level), "points": round(points, 2)})
+    # By pinyin (刘 before 马, not by code point); a name's key is computed once.
+    from shequ_desktop.pinyin import sort_key
+    keys = {n: sort_key(n) for n in {r["name"] for r in out}}
+    out.sort(key=lambda r: (keys[r["name"]], r["id"]))
     return out

@@ -16,6 +16,7 @@ from typing import Any
 
 from shequ_desktop.access import Access
 from shequ_desktop.context import Context, Result
+from shequ_desktop.pinyin import sort_key
 from shequ_desktop.errors import (ConflictError, DomainError, FieldError, NotFoundError,
                                   ValidationError)
 from shequ_desktop.validation import clean_record, clean_text, parse_date
@@ -356,16 +357,18 @@ def leader_choices(conn: sqlite3.Connection, team_id: int | None,
     a 网格员's `access`, those of the register they see (readable_ids) and the team's leader
     (kept, so that saving the team does not drop them)."""
     rows = conn.execute(f"""
-        SELECT v.id, v.name, t.name AS team FROM {VOLUNTEERS} v
+        SELECT v.id, v.name, t.name AS team, v.team_id FROM {VOLUNTEERS} v
         LEFT JOIN volunteer_teams t ON t.id = v.team_id
-        WHERE v.status = '在册' ORDER BY v.team_id IS NOT ?, v.name, v.id""",
-                        (team_id or -1,))
+        WHERE v.status = '在册'""")
     seen = readable_ids(conn, access)
     if seen is not None and team_id is not None:
         leader = conn.execute("SELECT leader_id FROM volunteer_teams WHERE id = ?",
                               (team_id,)).fetchone()
         seen.add(leader and leader[0])
-    return [dict(r) for r in rows if seen is None or r["id"] in seen]
+    mine = team_id or -1
+    out = [dict(r) for r in rows if seen is None or r["id"] in seen]
+    by_name = {n: sort_key(n) for n in {r["name"] for r in out}}
+    return sorted(out, key=lambda r: (r["team_id"] != mine, by_name[r["name"]], r["id"]))
 
 
 def near_units(conn: sqlite3.Connection, unit_id: int | None,
@@ -392,12 +395,12 @@ def teams(conn: sqlite3.Connection, unit_id: int | None = None,
     near = near_units(conn, unit_id, access)
     if near is not None:
         scope = f"WHERE t.unit_id IS NULL OR t.unit_id IN ({','.join(map(str, near))})"
-    return [dict(r) for r in conn.execute(f"""
+    return sorted((dict(r) for r in conn.execute(f"""
         SELECT t.id, t.name, t.unit_id, t.leader_id, l.name AS leader, t.founded_on, t.notes,
                (SELECT count(*) FROM volunteers v WHERE v.team_id = t.id AND v.status = '在册')
                    AS members
         FROM volunteer_teams t LEFT JOIN {VOLUNTEERS} l ON l.id = t.leader_id
-        {scope} ORDER BY t.name""")]
+        {scope}""")), key=lambda t: (sort_key(t["name"]), t["id"]))
 
 
 # --- where volunteers are (the grid tree, the sign-in sheet) ----------------------------------

@@ -57,7 +57,7 @@ def test_district_template_masks_and_writes_text(tmp_path, conn, town):
     assert head["公民身份号码"] == HEAD_ID[:6] + "********" + HEAD_ID[-4:]
     assert head["联系电话"] == "139****5678"
     assert head["姓名"] == "王建国" and head["性别"] == "男" and head["与户主关系"] == "户主"
-    assert head["现住址"] == "1号楼1单元101"
+    assert head["现住址"] == "阳光社区 1号楼1单元101"
     assert head["所属社区"] == "阳光社区" and head["所属网格"] == "第一网格"
     assert head["人户分离"] == "否"
     zhao = dict(zip(rows[0], rows[4]))

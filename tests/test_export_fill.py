@@ -136,7 +136,7 @@ def test_the_gbt31000_template_writes_codes_compact_dates_and_the_match_flag(tmp
     assert head["民族"] == "01" and wife["民族"] == "03" and wife["宗教信仰"] == "70"
     assert head["出生日期"] == "19700506" and wife["出生日期"] == "19720308"
     assert head["人户一致标识"] == "01" and wife["人户一致标识"] == "02"
-    assert head["现住地"] == "110105001001" and head["现住门（楼）详址"] == "1号楼1单元101"
+    assert head["现住地"] == "110105001001" and head["现住门（楼）详址"] == "阳光社区 1号楼1单元101"
     floating = sheet_rows(out, "流动人口")
     wife = dict(zip(floating[0], floating[1]))
     assert wife["姓名"] == "李秀英" and wife["流入原因"] == "01" and wife["办证类型"] == "01"
@@ -299,4 +299,4 @@ def test_a_focus_register_is_filled_with_one_group_and_the_resident_fields(tmp_p
     assert len(rows) == 1
     wife = dict(zip(AID_TOP, rows[0]))
     assert (wife["姓名*"], wife["民族*"], wife["宗教信仰"]) == ("李秀英", "回族", "伊斯兰教")
-    assert wife["现住地址*"] == "1号楼1单元101"
+    assert wife["现住地址*"] == "阳光社区 1号楼1单元101"

@@ -96,8 +96,9 @@ def test_find_households_by_number_head_name_and_initials(ctx, place, family, ne
 
     found = pickers.find_households(conn, community, "王")
     assert [h["id"] for h in found] == [hh]                      # 王建设 lives elsewhere
-    assert found[0] == {"id": hh, "household_no": None, "head_name": "王建国", "members": 3,
-                        "address": "1号楼1单元101"}
+    number = ctx.get("households", hh)["household_no"]      # given by create_household
+    assert found[0] == {"id": hh, "household_no": number, "head_name": "王建国",
+                        "members": 3, "address": "阳光社区 1号楼1单元101"}
     assert [h["id"] for h in pickers.find_households(conn, None, "王")] == [hh, elsewhere]
     assert [h["id"] for h in pickers.find_households(conn, community, "0002")] == [neighbour]
     assert [h["id"] for h in pickers.find_households(conn, community, "wjg")] == [hh]
@@ -123,12 +124,12 @@ def test_list_houses_by_building_or_grid(ctx, place, family):
 
     rows = pickers.list_houses(conn, building)
     assert [(h["address"], h["households"], h["head_name"]) for h in rows] == [
-        ("1号楼1单元101", 1, "王建国"), ("1号楼1单元102", 0, None)]
+        ("阳光社区 1号楼1单元101", 1, "王建国"), ("阳光社区 1号楼1单元102", 0, None)]
     assert [h["id"] for h in pickers.list_houses(conn, building, only_empty=True)] == \
         [place.house2]
     in_grid = pickers.list_houses(conn, place.grid, exclude_id=place.house)
     assert [(h["id"], h["address"], h["usage"]) for h in in_grid] == [
-        (place.house2, "1号楼1单元102", "自住"), (far, "2号楼301", "空置")]
+        (place.house2, "阳光社区 1号楼1单元102", "自住"), (far, "阳光社区 2号楼301", "空置")]
 
 
 def test_scopes_of_a_household_without_house_and_households_of_residents(ctx, place, family):
@@ -150,9 +151,9 @@ def test_household_view_lists_members_head_first(ctx, view, family):
     head_item = view.table.item(0, 0)
     assert head_item.font().bold() and not view.table.item(1, 0).font().bold()
     assert [view.table.item(r, 1).text() for r in range(3)] == ["户主", "妻", "子"]
-    assert view.address.text() == "1号楼1单元101"
+    assert view.address.text() == "阳光社区 1号楼1单元101"
     assert "3" in view.count.text()
-    assert view.title.text() == f"户号 #{hh}"
+    assert view.title.text() == "户号 " + ctx.get("households", hh)["household_no"]
 
     # A moved-out member is hidden, and shown greyed once 显示已迁出/死亡 is ticked.
     residents.move_out(ctx, ids["son"], TODAY, "外省")
@@ -166,7 +167,7 @@ def test_household_view_lists_members_head_first(ctx, view, family):
 def test_selecting_a_member_lists_their_history(view, family):
     _hh, ids = family
     assert view.select_resident(ids["son"])
-    assert view.history_lines() == ["2010-01-01 迁入 1号楼1单元101"]
+    assert view.history_lines() == ["2010-01-01 迁入 阳光社区 1号楼1单元101"]
     assert "王小明" in view.history_box.title()
     # the head cannot be made head again; a member can
     view.select_resident(ids["head"])
@@ -218,7 +219,7 @@ def test_move_member_to_another_household(ctx, view, family, neighbour, monkeypa
     assert view.member_names() == ["张伟", "王小明"]
     view.select_resident(ids["son"])
     assert view.history_lines()[-1] == \
-        "2024-05-01 户间迁移 1号楼1单元102（原 1号楼1单元101）"
+        "2024-05-01 户间迁移 阳光社区 1号楼1单元102（原 阳光社区 1号楼1单元101）"
     assert no_warnings == []
 
 
@@ -272,7 +273,7 @@ def test_whole_household_moves_to_a_picked_house(ctx, view, family, place, monke
     view.buttons["move_household"].click()
     assert calls[0][2] == place.house                           # picker starts from our house
     assert ctx.get("households", hh)["house_id"] == place.house2
-    assert view.address.text() == "1号楼1单元102"
+    assert view.address.text() == "阳光社区 1号楼1单元102"
 
 
 def test_add_member_and_double_click_emit_signals(qtbot, view, family, monkeypatch):
@@ -349,7 +350,7 @@ def test_household_picker_dialog_searches_the_community(qtbot, ctx, place, famil
     qtbot.addWidget(d)
     d.search.setText("张伟")
     assert d.ids() == [neighbour] and d.answer() == neighbour
-    assert d.table.item(0, 3).text() == "1号楼1单元102"
+    assert d.table.item(0, 3).text() == "阳光社区 1号楼1单元102"
 
 
 def test_house_picker_dialog_scopes_and_empty_rooms(qtbot, ctx, place, family):

@@ -179,3 +179,18 @@ def test_many_grids_are_charted_by_community(demo_db, tmp_path, monkeypatch):
                              ).fetchone()[0]
     assert any(line.startswith("图3　本月走访人次（按社区）") for line in lines)
     assert community in lines
+
+
+def test_header_keeps_its_bracket_apart_from_the_print_date_and_nothing_is_faux_bold(
+        demo_db, tmp_path):
+    path, conn = demo_db
+    out = tmp_path / "header.pdf"
+    monthly_report.build(conn, MONTH, None, out, actor="王网格")
+    reader, lines = lines_of(out)
+    year, month = map(int, MONTH.split("-"))
+    last = f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"
+    info = next(line for line in lines if line.startswith("单位"))
+    assert info.endswith(f"对比：上月（{last}）") and "打印日期" not in info
+    assert any("打印日期：" in line and "对比" not in line for line in lines)
+    content = b"".join(page.get_contents().get_data() for page in reader.pages)
+    assert b"2 Tr" not in content                 # no stroked (smeared) text anywhere

@@ -123,14 +123,15 @@ def test_order_by_address_is_natural_and_houseless_last(world):
     got = rows(conn, ResidentQuery(order_by="address").ids(conn))
     addresses = [r["address"] for r in got]
     # 1号楼 < 3号楼 < 12号楼 and 101 < 502 < 1201: numbers in number order.
-    assert addresses == ["1号楼1单元101",
-                         "3号楼1单元101", "3号楼1单元502", "3号楼1单元1201", "3号楼1单元1201",
-                         "3号楼2单元101", "12号楼301", "12号楼301", ""]
+    # 3号楼 stands in the compound 阳光花园, 1号楼 and 12号楼 in none.
+    assert addresses == ["阳光社区 " + a if a else a for a in [
+        "1号楼1单元101"] + ["阳光花园 " + a for a in ["3号楼1单元101", "3号楼1单元502", "3号楼1单元1201", "3号楼1单元1201",
+        "3号楼2单元101"]] + ["12号楼301", "12号楼301", ""]]
     assert got[-1]["name"] == "周游"
     in_g1 = rows(conn, ResidentQuery(unit_id=u["g1"], order_by="address").ids(conn))
-    assert [r["address"] for r in in_g1] == [
-        "3号楼1单元101", "3号楼1单元502", "3号楼1单元1201", "3号楼1单元1201", "3号楼2单元101",
-        "12号楼301", "12号楼301"]
+    assert [r["address"] for r in in_g1] == ["阳光社区 " + a for a in [
+        "阳光花园 3号楼1单元101", "阳光花园 3号楼1单元502", "阳光花园 3号楼1单元1201",
+        "阳光花园 3号楼1单元1201", "阳光花园 3号楼2单元101", "12号楼301", "12号楼301"]]
     back = ResidentQuery(unit_id=u["g1"], order_by="address", descending=True).ids(conn)
     assert back == [r["id"] for r in in_g1][::-1]
 
@@ -170,11 +171,11 @@ def test_rows_show_labels_and_keep_given_order(world):
     assert zhang["relation_to_head"] == "户主" and zhang["residence_type"] == "流动人口"
     assert zhang["id_number"] == id_number("19700302", 1, True)
     assert zhang["phone"] == "13800138000"
-    assert zhang["address"] == "3号楼1单元1201" and zhang["grid"] == "第一网格"
+    assert zhang["address"] == "阳光社区 阳光花园 3号楼1单元1201" and zhang["grid"] == "第一网格"
     assert zhang["birth_date"] == "1970-03-02" and zhang["age"] >= 54
     assert zhang["id_type"] == "居民身份证" and zhang["separated"] == "否"
     assert sun["status"] == "死亡" and sun["age"] == 46     # age at death, not today
-    assert sun["address"] == "1号楼1单元101" and sun["grid"] == "第二网格"
+    assert sun["address"] == "阳光社区 1号楼1单元101" and sun["grid"] == "第二网格"
     assert set(COLUMNS) <= set(zhang)
     assert rows(conn, []) == []
 

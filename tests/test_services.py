@@ -184,15 +184,15 @@ def test_history_stays_visible(ctx, place, family):
     residents.move_to_household(ctx, ids["son"], other.id, "其他", "2025-05-01")
     residents.move_out(ctx, ids["son"], "2026-03-02", "朝阳区某社区")
     lines = residents.history(ctx, ids["son"])
-    assert lines[1:] == ["2025-05-01 户间迁移 1号楼1单元102（原 1号楼1单元101）",
+    assert lines[1:] == ["2025-05-01 户间迁移 阳光社区 1号楼1单元102（原 阳光社区 1号楼1单元101）",
                          "2026-03-02 迁出 → 朝阳区某社区"]
-    assert lines[0].endswith("迁入 1号楼1单元101")
+    assert lines[0].endswith("迁入 阳光社区 1号楼1单元101")
 
 
 def test_move_household_to_another_room(ctx, place, family):
     hh_id, _ = family
     result = households.move_household(ctx, hh_id, place.house2)
-    assert residents.household_address(ctx, hh_id) == "1号楼1单元102"
+    assert residents.household_address(ctx, hh_id) == "阳光社区 1号楼1单元102"
     assert result.changes[0].old == place.house and result.changes[0].new == place.house2
 
 

@@ -40,7 +40,7 @@ def test_filters_by_action_and_person(page):
 def test_a_records_history_shows_old_and_new_values(page, family):
     son = family[1]["son"]
     page.show_record("residents", son)
-    assert all(text == f"居民 {son}" for text in shown(page, 3))
+    assert all(text == "居民 王小明" for text in shown(page, 3))
     first = page.model.index(0, 0)
     page.view.setCurrentIndex(first)
     assert "联系电话：（空） → 139****5678" in page.detail.toPlainText()

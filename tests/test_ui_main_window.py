@@ -238,7 +238,7 @@ def test_selecting_a_row_fills_the_details(window, qtbot):
     assert d.text_of("name") == "刘强"
     assert d.text_of("relation_to_head") == "配偶"
     assert d.text_of("gender") == "男"
-    assert d.text_of("address") == "3号楼1单元101"
+    assert d.text_of("address") == "阳光社区 3号楼1单元101"
     assert d.text_of("grid") == "第一网格"
     assert d.member_names() == ["王芳", "刘强", "刘小雨"]
     assert [d.members.item(r, 1).text() for r in range(3)] == ["户主", "配偶", "女"]

@@ -263,3 +263,28 @@ def test_the_main_window_shows_the_reports_page_for_the_tree_unit(qtbot, ctx, tm
     assert isinstance(reports, ReportsPage)
     assert window.pages.tabText(window.pages.currentIndex()) == "台账报表"
     assert reports.unit.currentData() == grid_id
+
+
+def test_choosing_another_unit_in_the_tree_keeps_the_generated_preview(page, ctx):
+    page.generate()
+    pages = page.preview.page_count()
+    assert pages > 1
+    grid_id, _name = first_grid(ctx.conn)
+    page.set_unit(grid_id)
+    assert page.preview.page_count() == pages and page.last is not None
+    assert "预览仍是原来范围的报表" in page.status.text()
+
+
+def test_month_arrows_step_months_wherever_the_cursor_sits(page, qtbot):
+    from PySide6.QtCore import Qt
+
+    edit = page.month
+    start = edit.date()
+    edit.setFocus()
+    edit.lineEdit().end(False)                      # the cursor after 「月」
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    assert edit.date() == start.addMonths(1)
+    edit.lineEdit().home(False)                     # the cursor before the year
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    assert edit.date() == start.addMonths(-1)

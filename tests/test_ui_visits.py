@@ -85,7 +85,7 @@ def test_page_lists_the_due_residents_of_the_unit(page, tagged, elsewhere, place
     assert cell(page, 0, "days_overdue").data() == "50"
     assert cell(page, 0, "tags").data() == "残疾人"
     assert cell(page, 0, "interval_days").data() == "30"
-    assert cell(page, 0, "address").data() == "1号楼1单元101"
+    assert cell(page, 0, "address").data() == "阳光社区 1号楼1单元101"
     assert cell(page, 0, "due_on").data() == ago(50)
     background = cell(page, 0, "name").data(Qt.ItemDataRole.BackgroundRole)
     assert background.color() == OVERDUE_BACKGROUND

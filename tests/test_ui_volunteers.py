@@ -113,7 +113,7 @@ def test_adjust_and_redeem_through_the_page(page, world, monkeypatch):
     monkeypatch.setattr(PointsDialog, "ask", classmethod(lambda cls, *a: next(answers)))
     page.points(ADJUST)
     page.points(REDEEM)
-    assert [r["balance"] for r in page.ledger_model.rows] == [3, 8, 2]
+    assert [r["balance"] for r in page.ledger_model.rows] == [2, 8, 3]      # newest first
     assert row_of(page, "赵志强")["points"] == 2
 
 

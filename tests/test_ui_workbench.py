@@ -69,18 +69,23 @@ def test_enter_in_the_table_opens_the_record(qtbot, window, monkeypatch):
     assert opened == [window.residents_page.model.resident_id(2)]
 
 
-def test_ctrl_n_adds_a_member_to_the_selected_residents_household(qtbot, window, monkeypatch):
-    added, infos = [], []
+def test_ctrl_n_on_the_people_page_opens_a_new_resident_not_an_old_household(
+        qtbot, window, monkeypatch):
+    added, new = [], []
     monkeypatch.setattr(resident_dialog, "open_new_member",
                         lambda parent, ctx, hid, relation=None: added.append(hid))
-    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.information",
-                        lambda *a: infos.append(a[2]))
-    window.new_action.trigger()
-    assert added == [] and "请先选择一位居民" in infos[0]
+    monkeypatch.setattr(resident_dialog, "open_new_household",
+                        lambda parent, ctx, house_id: new.append(house_id))
     rid = window.residents_page.model.resident_id(0)
+    household = window.ctx.get("residents", rid)["household_id"]
+    window.show_household(household)                 # viewed minutes earlier
+    window.show_page("residents")
     window.residents_page.select_resident(rid)
     window.new_action.trigger()
-    assert added == [window.ctx.get("residents", rid)["household_id"]]
+    assert new == [None] and added == []
+    window.show_page("household")                    # on the 户 page: a member of that 户
+    window.new_action.trigger()
+    assert added == [household]
 
 
 def test_qt_standard_buttons_speak_chinese(qapp):

@@ -69,7 +69,7 @@ def test_due_list_rows_and_order(ctx, family):
     head, wife = rows
     assert head == {
         "resident_id": p["head"], "name": "王建国", "household_id": family[0],
-        "address": "1号楼1单元101", "grid": "第一网格", "community": "阳光社区",
+        "address": "阳光社区 1号楼1单元101", "grid": "第一网格", "community": "阳光社区",
         "tags": ["低保"], "interval_days": 90,
         "last_visit": None, "due_on": ago(100), "days_overdue": 100, "never_visited": True}
     assert (wife["last_visit"], wife["due_on"], wife["days_overdue"], wife["never_visited"]) == (
@@ -181,7 +181,7 @@ def test_due_under_a_unit(ctx, family, elsewhere, place):
     assert names(place.building) == ["王建国"]
     other_grid = ctx.conn.execute("SELECT id FROM grid_units WHERE code = 'G09'").fetchone()[0]
     [row] = visits.due(ctx.conn, TODAY, other_grid)
-    assert (row["name"], row["address"], row["grid"]) == ("刘芳", "9号楼101", "第九网格")
+    assert (row["name"], row["address"], row["grid"]) == ("刘芳", "月亮社区 9号楼101", "第九网格")
 
 
 # --- recording and refusals ------------------------------------------------------------------
@@ -361,11 +361,11 @@ def test_due_records_are_json_ready(ctx, family, elsewhere, place):
     records = visits.due_records(ctx.conn, TODAY.isoformat())
     assert json.loads(json.dumps(records, ensure_ascii=False)) == records
     assert records == [
-        {"resident_id": elsewhere, "name": "刘芳", "address": "9号楼101", "community": "月亮社区",
+        {"resident_id": elsewhere, "name": "刘芳", "address": "月亮社区 9号楼101", "community": "月亮社区",
          "grid": "第九网格",
          "tags": ["高龄老人"], "interval_days": 30, "last_visit": None, "due_on": ago(40),
          "days_overdue": 40, "never_visited": True},
-        {"resident_id": p["head"], "name": "王建国", "address": "1号楼1单元101",
+        {"resident_id": p["head"], "name": "王建国", "address": "阳光社区 1号楼1单元101",
          "community": "阳光社区", "grid": "第一网格", "tags": ["独居老人"], "interval_days": 7,
          "last_visit": ago(9), "due_on": ago(2), "days_overdue": 2, "never_visited": False}]
     assert [r["name"] for r in visits.due_records(ctx.conn, TODAY, unit_code="G01")] == ["王建国"]
@@ -387,4 +387,4 @@ def test_address_names_the_compound(ctx, place):
     tag(ctx, ctx.get("households", hh.id)["head_resident_id"], "独居老人", 3)
     [row] = visits.due(ctx.conn, TODAY, place.community)
     assert (row["address"], row["grid"], row["community"]) == (
-        "幸福花园 3号楼2单元501", "第一网格", "阳光社区")
+        "阳光社区 幸福花园 3号楼2单元501", "第一网格", "阳光社区")

@@ -91,6 +91,15 @@ class SmokeTest:
         self.app.quit()
 
 
+def _bring_forward(window) -> None:
+    """A second start on this database: show this window instead."""
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
 def main(argv: list[str] | None = None) -> int:
     args, qt_args = parse_args(sys.argv[1:] if argv is None else list(argv))
     app = make_app(qt_args)
@@ -110,6 +119,20 @@ def main(argv: list[str] | None = None) -> int:
         QMessageBox.critical(None, _tr("无法打开数据库"),
                              _tr("无法创建数据文件夹：{0}").format(exc))
         return 1
+    from ui.single_instance import Instance
+    instance = Instance(path, app)
+    if not instance.acquire():
+        QMessageBox.information(None, _tr("已经打开"), _tr(
+            "数据库“{0}”已在另一个窗口中打开，已把那个窗口调到前面。").format(path))
+        return 0
+    try:
+        return _run(app, path, smoke, instance)
+    finally:
+        instance.release()
+
+
+def _run(app, path: Path, smoke, instance) -> int:
+    """Sign in, show the window and run until it closes (this process owns the database)."""
     from ui import start
     session = start.open_session(path)
     if isinstance(session, int):
@@ -130,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         safety = safety_module.Safety(window, damaged=damaged)
         add_account_actions(window, IdleLock(window))
         window.show()
-        QTimer.singleShot(0, safety, safety.start)   # after the first paint
+        instance.activated.connect(lambda: _bring_forward(window))
+        # After the first paint: the quick check, then the automatic backups.
+        QTimer.singleShot(0, safety, safety.start if session.checked else (
+            lambda: start.check_pages_in_background(window, path, safety)))
         if smoke is not None:
             QTimer.singleShot(0, window, smoke.window_shown)
         try:

@@ -226,7 +226,7 @@ class GridTree(QTreeView):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         # A fixed width: ResizeToContents would ask every row of a street's thousands of units.
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(1, self.fontMetrics().horizontalAdvance("8888/88888") + 12)
+        header.resizeSection(1, self.fontMetrics().horizontalAdvance("88888/888888") + 16)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.ctx = None                 # the window's Context, for editing (set_context)

@@ -8,7 +8,7 @@ from db.driver import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from shequ_desktop.context import Change, Context
@@ -33,6 +33,13 @@ PAGES = (
     ("audit", "审计日志"),
     ("users", "用户"),
 )
+
+
+# Pages beside which the details panel (the chosen resident) means something.
+DETAILS_PAGES = ("residents", "household", "visits", "quality")
+# The tree and the details panel stay readable (1024×700 included); both can be collapsed by
+# dragging the splitter handle to the edge, and the splitter state is remembered.
+TREE_MIN_WIDTH, DETAILS_MIN_WIDTH, PAGES_MIN_WIDTH = 170, 200, 420
 
 
 class MainWindow(QMainWindow):
@@ -68,7 +75,14 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
+        self.splitter.setCollapsible(0, True)
         self.splitter.setCollapsible(1, False)
+        self.splitter.setCollapsible(2, True)
+        self.tree.setMinimumWidth(TREE_MIN_WIDTH)
+        self.details.setMinimumWidth(DETAILS_MIN_WIDTH)
+        # A wide page (审计日志) is narrowed, not the tree: the splitter keeps to this minimum.
+        self.pages.setMinimumWidth(PAGES_MIN_WIDTH)
+        self.details.setVisible(self.current_page() in DETAILS_PAGES)
         self.setCentralWidget(self.splitter)
 
         self.setWindowTitle(self.tr("社区网格工作台 — {0}").format(self.path.name))
@@ -124,7 +138,11 @@ class MainWindow(QMainWindow):
                 self.built["household"].show_household(self._household_id)
 
     def _on_page(self, index: int) -> None:
-        self._ensure(PAGES[index][0])
+        key = PAGES[index][0]
+        self._ensure(key)
+        if self.details.parentWidget() is not None:      # in the splitter already
+            # The details panel only says something beside lists of residents.
+            self.details.setVisible(key in DETAILS_PAGES)
 
     def _ensure(self, key: str) -> QWidget:
         if key in self.built:
@@ -155,6 +173,7 @@ class MainWindow(QMainWindow):
         view = HouseholdView(self.ctx)
         view.residentActivated.connect(self.edit_resident)
         view.addMemberRequested.connect(self.new_member)
+        view.residentSelected.connect(self.details.show_resident)
         view.show_household(self._household_id)
         return view
 
@@ -222,22 +241,35 @@ class MainWindow(QMainWindow):
         return resident_dialog
 
     def edit_resident(self, resident_id: int) -> None:
-        self._dialogs().open_resident(self, self.ctx, resident_id)
+        self._said_saved(self._dialogs().open_resident(self, self.ctx, resident_id))
 
     def new_member(self, household_id: int) -> None:
-        self._dialogs().open_new_member(self, self.ctx, household_id)
+        self._said_saved(self._dialogs().open_new_member(self, self.ctx, household_id))
 
-    def new_household(self, house_id: int) -> None:
-        self._dialogs().open_new_household(self, self.ctx, house_id)
+    def new_household(self, house_id: int | None) -> None:
+        self._said_saved(self._dialogs().open_new_household(self, self.ctx, house_id))
+
+    def _said_saved(self, resident_id: int | None) -> None:
+        """「已保存」 in the status bar after a form was saved."""
+        if resident_id is None:
+            return
+        row = self.conn.execute("SELECT name FROM residents WHERE id = ?",
+                                (resident_id,)).fetchone()
+        self.statusBar().showMessage(
+            self.tr("已保存：{0}").format(row[0] if row else resident_id), 8000)
+
+    def current_page(self) -> str:
+        return PAGES[self.pages.currentIndex()][0]
 
     def new_resident(self) -> None:
-        """Ctrl+N: a member of the household in view, or of the selected resident's household."""
-        household_id = self._household_id
-        if household_id is None:
-            QMessageBox.information(self, self.tr("新增居民"), self.tr(
-                "请先选择一位居民（新成员加入其所在户），或在楼栋图中点击空房间登记新户。"))
+        """Ctrl+N: on the 户 page a member of the household shown; elsewhere a new resident
+        (the head of a new household, its room chosen later or in the 楼栋图)."""
+        household_id = self.built["household"].household_id \
+            if "household" in self.built else None
+        if self.current_page() == "household" and household_id is not None:
+            self.new_member(household_id)
             return
-        self.new_member(household_id)
+        self.new_household(None)
 
     def _build_menus(self) -> None:
         self.file_menu = file_menu = self.menuBar().addMenu(self.tr("文件(&F)"))
@@ -300,9 +332,30 @@ class MainWindow(QMainWindow):
         geometry = s.value("main_window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 780)
+        self.fit_screen()
         splitter = s.value("main_window/splitter")
         if splitter is None or not self.splitter.restoreState(splitter):
             self.splitter.setSizes([250, 800, 280])
+
+    def fit_screen(self) -> None:
+        """Never larger than the screen's available area (a 1366×768 laptop with its task
+        bar included): the frame stays on screen, the window shrinks to fit."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        if area.width() <= 0 or area.height() <= 0:
+            return
+        frame = self.frameGeometry().size() - self.geometry().size()
+        width = min(self.width(), area.width() - max(frame.width(), 0))
+        height = min(self.height(), area.height() - max(frame.height(), 30))
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        top_left = self.frameGeometry().topLeft()
+        x = min(max(top_left.x(), area.left()), area.right() - self.frameGeometry().width())
+        y = min(max(top_left.y(), area.top()), area.bottom() - self.frameGeometry().height())
+        if (x, y) != (top_left.x(), top_left.y()):
+            self.move(max(x, area.left()), max(y, area.top()))
 
     def save_layout(self) -> None:
         s = self.settings

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCalendarWidget, QCheckBox, QComboBox, QFrame, QG
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPlainTextEdit, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
+from shequ_desktop.addresses import house_address
 from shequ_desktop import codes, grid, households, idnumber, residents, tags, validation
 from db import StorageError
 from shequ_desktop.context import Context
@@ -366,9 +367,7 @@ class ResidentForm(QWidget):
         if house_id is None:
             where = self.tr("未指定房屋")
         else:
-            house = self.ctx.get("houses", house_id)
-            where = "".join(grid.path_names(self.ctx.conn, house["unit_id"])[-2:]) + \
-                house["room_no"]
+            where = house_address(self.ctx.conn, house_id)
         self.title.setText(self.tr("新立户"))
         self.subtitle.setText(self.tr("{0}　本人为户主").format(where))
         self._finish_start()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from shequ_desktop import codes, grid, volunteers
+from shequ_desktop.addresses import format_address
 from shequ_desktop.errors import DomainError
 from shequ_desktop.fields import fields
 
@@ -287,7 +288,8 @@ class _Places:
         building = up.get("building", "")
         unit = up.get("unit", "")
         compound = up.get("compound", "")
-        return {"address": f"{compound}{building}{unit}{room}", "community":
+        return {"address": format_address(up.get("community"), compound, building, unit, room),
+                "community":
                 up.get("community", ""), "grid": up.get("grid", ""), "compound": compound,
                 "building": building, "unit": unit, "room": room}
 

@@ -53,6 +53,7 @@ class Group:
     title: str | None          # the sub-heading; None for rows that are not grouped
     rows: list[Sequence[str]]
     note: str = ""             # added to the group's count line, e.g. 自住 80、出租 30
+    section: str | None = None  # the community: consecutive groups of one get a subtotal
 
 
 @dataclass
@@ -236,7 +237,9 @@ class _Layout:
             pages.append([])
             room = self.body_h
 
-        for group in table.groups:
+        section_rows = 0
+        several = len({g.section for g in table.groups if g.section is not None}) > 1
+        for index, group in enumerate(table.groups):
             heading = group.title
             if heading is not None:
                 if room < line_h * 2:             # keep the heading with its first row
@@ -262,6 +265,16 @@ class _Layout:
                 pages[-1].append((_COUNT, line_h,
                                   f"{heading}　小计：{len(group.rows):,} {unit}{note}"))
                 room -= line_h
+            if several and group.section is not None:
+                section_rows += len(group.rows)
+                following = table.groups[index + 1] if index + 1 < len(table.groups) else None
+                if following is None or following.section != group.section:
+                    if room < line_h:
+                        new_page()
+                    pages[-1].append((_COUNT, line_h,
+                                      f"{group.section}　小计：{section_rows:,} {unit}"))
+                    room -= line_h
+                    section_rows = 0
         if not table.row_count:
             pages[-1].append((_ROW, line_h, ["（无记录）"]))
             room -= line_h

@@ -102,11 +102,12 @@ def table_rows(this: dict, last: dict) -> list[tuple[str, list[tuple[str, object
 # --- drawing helpers -----------------------------------------------------------------------
 
 def _text(canvas, font: str, size: float, x: float, y: float, text: str,
-          align: str = "left", bold: bool = False) -> None:
+          align: str = "left") -> None:
+    """One line of text. No faux bold (a stroked outline smears CJK glyphs at print size):
+    headings stand out by size, the CJK TrueType fonts found have no bold face."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     obj = canvas.beginText()
-    obj.setTextRenderMode(2 if bold else 0)     # CJK TrueType fonts have no bold face
     obj.setFont(font, size)
     width = stringWidth(text, font, size)
     dx = {"left": 0, "right": -width, "center": -width / 2}[align]
@@ -116,7 +117,7 @@ def _text(canvas, font: str, size: float, x: float, y: float, text: str,
 
 
 def _heading(canvas, font: str, x: float, top: float, title: str) -> float:
-    _text(canvas, font, 11.5, x, top - 16, title, bold=True)
+    _text(canvas, font, 11.5, x, top - 16, title)
     return top - HEADING_H
 
 
@@ -131,7 +132,7 @@ def _table_block(title: str, rows: list[tuple[str, object, object]]) -> Block:
         canvas.setFillGray(0)
         for i, label in enumerate(("项目", "本月", "上月", "增减")):
             _text(canvas, font, FONT, (cols[i] + cols[i + 1]) / 2, y - ROW_H + 4.5, label,
-                  "center", bold=True)
+                  "center")
         y -= ROW_H
         for item, now, before in rows:
             _text(canvas, font, FONT, cols[0] + 4, y - ROW_H + 4.5, item)
@@ -367,10 +368,18 @@ def build(conn: sqlite3.Connection, month: str, unit_id: int | None, out_path, *
 
 def _title_block(canvas, font: str, page_w: float, top: float, info: list[tuple[str, str]],
                  printed: str) -> None:
-    _text(canvas, font, TITLE_SIZE, page_w / 2, top - TITLE_SIZE, TITLE, "center", bold=True)
-    _text(canvas, font, INFO_SIZE, MARGIN, top - 36,
-          "　　".join(f"{label}：{value}" for label, value in info))
-    _text(canvas, font, INFO_SIZE, page_w - MARGIN, top - 36, f"打印日期：{printed}", "right")
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    _text(canvas, font, TITLE_SIZE, page_w / 2, top - TITLE_SIZE, TITLE, "center")
+    # 打印日期 on the title's line, at the right: the info line below has the whole width,
+    # and a long unit name makes its letters smaller rather than run into anything.
+    _text(canvas, font, INFO_SIZE, page_w - MARGIN, top - TITLE_SIZE, f"打印日期：{printed}",
+          "right")
+    line = "　　".join(f"{label}：{value}" for label, value in info)
+    size = INFO_SIZE
+    while size > 6 and stringWidth(line, font, size) > page_w - 2 * MARGIN:
+        size -= 0.5
+    _text(canvas, font, size, MARGIN, top - 36, line)
 
 
 def _signatures(canvas, font: str, width: float, y: float) -> None:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QMessa
                                QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
-from shequ_desktop import audit
+from shequ_desktop import audit, record_names
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
@@ -22,6 +22,8 @@ LIMIT = 2000
 
 class AuditTableModel(RowListModel):
     headers = ("时间", "操作人", "操作", "对象", "摘要")
+    conn = None                 # set by the page: names are looked up there
+    names: dict = {}
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         row = self.row_at(index)
@@ -36,8 +38,19 @@ class AuditTableModel(RowListModel):
             if not row["entity"]:
                 return ""
             label = ENTITY_LABELS.get(row["entity"], row["entity"])
-            return f"{label} {row['entity_id']}" if row["entity_id"] is not None else label
+            if row["entity_id"] is None:
+                return label
+            name = self.names.get((row["entity"], row["entity_id"]))
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{label} {name or ''}（编号 {row['entity_id']}）"
+            return f"{label} {name}" if name else f"{label} {row['entity_id']}"
         return row[key]
+
+    def set_rows(self, rows: list[dict]) -> None:
+        """The rows, with the names of the records they concern (居民 王芳, not 居民 1808)."""
+        self.names = record_names.names(self.conn, [(r["entity"], r["entity_id"])
+                                                    for r in rows]) if self.conn else {}
+        super().set_rows(rows)
 
 
 class AuditPage(QWidget):
@@ -49,6 +62,7 @@ class AuditPage(QWidget):
         self.ctx = ctx
         self.record: tuple[str, int] | None = None
         self.model = AuditTableModel(self)
+        self.model.conn = ctx.conn
         self.allowed = ctx.access is None or ctx.access.role == ADMIN
         if not self.allowed:
             QVBoxLayout(self).addWidget(QLabel(self.tr("只有管理员可以查看审计日志。")))

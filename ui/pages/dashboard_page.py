@@ -161,7 +161,7 @@ class DashboardPage(QWidget):
         self._task = None
         self._generation = 0
 
-        self.title = QLabel(self.tr("首页"))
+        self.title = QLabel(self.tr("首页 · 全部"))
         font = self.title.font()
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.2)
@@ -238,6 +238,9 @@ class DashboardPage(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(charts, 1)
         column.addWidget(self.by_grid)
+        # From now on the charts' own minimum (pyramid + heat table) holds, so the heat table
+        # is never drawn over the pyramid: the page scrolls instead.
+        self.charts.setMinimumHeight(0)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -248,10 +251,19 @@ class DashboardPage(QWidget):
     def set_unit(self, unit_id: int | None) -> None:
         if unit_id != self.unit_id or self._stale:
             self.unit_id = unit_id
+            self.title.setText(self.tr("首页 · {0}").format(self._unit_name(unit_id)))
             self._reload_when_shown()
 
     def refresh(self) -> None:
         self.reload()
+
+    def _unit_name(self, unit_id: int | None) -> str:
+        """Which unit the figures are for: its name with those above it (全部 for all)."""
+        from shequ_desktop import grid
+        if unit_id is None:
+            return self.tr("全部")
+        names = grid.path_names(self.ctx.conn, unit_id)
+        return " ".join(names[1:] if len(names) > 1 else names)
 
     def _reload_when_shown(self) -> None:
         self._stale = True

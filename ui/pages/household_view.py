@@ -35,6 +35,7 @@ class HouseholdView(QWidget):
 
     residentActivated = Signal(int)
     addMemberRequested = Signal(int)
+    residentSelected = Signal(int)      # a member chosen in the table (the details panel follows)
 
     def __init__(self, ctx: Context, parent: QWidget | None = None):
         super().__init__(parent)
@@ -236,6 +237,7 @@ class HouseholdView(QWidget):
             return
         self.history_box.setTitle(self.tr("{0} 的变动记录").format(m["name"]))
         self.history.addItems(residents.history(self.ctx, m["id"]))
+        self.residentSelected.emit(m["id"])
 
     def history_lines(self) -> list[str]:
         return [self.history.item(r).text() for r in range(self.history.count())]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout,
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDateEdit, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
@@ -42,6 +42,21 @@ def monthly_report_available() -> bool:
     return importlib.util.find_spec(MONTHLY_MODULE) is not None
 
 
+class MonthEdit(QDateEdit):
+    """A month chooser whose arrows (keys, wheel, buttons) always step whole months, wherever
+    the cursor sits (after 「月」 a plain QDateEdit's arrows do nothing)."""
+
+    def stepBy(self, steps: int) -> None:
+        self.setDate(self.date().addMonths(steps))
+
+    def stepEnabled(self):
+        return QAbstractSpinBox.StepEnabledFlag.StepUpEnabled \
+            | QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+
+
+STALE_NOTE = "预览仍是原来范围的报表；按“生成”按新选的范围重新生成。"
+
+
 class ReportsPage(QWidget):
     def __init__(self, ctx: Context, parent: QWidget | None = None):
         super().__init__(parent)
@@ -59,7 +74,7 @@ class ReportsPage(QWidget):
         self.kind.currentIndexChanged.connect(self._on_kind)
         self.unit = QComboBox()
         self.unit.setMinimumContentsLength(14)
-        self.month = QDateEdit()
+        self.month = MonthEdit()
         self.month.setDisplayFormat("yyyy年M月")
         self.month.setDate(QDate(dt.date.today().year, dt.date.today().month, 1))
         self.group = QComboBox()
@@ -235,6 +250,12 @@ class ReportsPage(QWidget):
         """The unit chosen in the grid tree becomes the report's scope."""
         self.unit_id = unit_id
         self._choose_unit(unit_id)
+        # A generated preview (maybe thousands of pages) is kept; the page says it is of the
+        # scope it was made for until 生成 is pressed again.
+        last = self.last
+        if last and last.get("unit_id") != self.unit.currentData() \
+                and STALE_NOTE not in self.status.text():
+            self.status.setText(self.status.text() + "\n" + self.tr(STALE_NOTE))
 
     def refresh(self) -> None:
         self._load_units()

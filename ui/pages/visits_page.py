@@ -8,7 +8,6 @@ and where they live), and only while it is shown; when hidden it re-reads on the
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 
 from PySide6.QtCore import (QItemSelectionModel, QModelIndex, QObject, Qt,
@@ -17,7 +16,7 @@ from PySide6.QtGui import QBrush, QShowEvent
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
-from shequ_desktop import visits
+from shequ_desktop import record_names, visits
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
@@ -200,27 +199,40 @@ class VisitsPage(QWidget):
         self.reload()
 
     def reload(self, *_args) -> None:
-        """Read the due list again, keeping the selected residents selected if still listed."""
+        """Read the due list again (off the GUI thread: 全部重点人员 of a street is tens of
+        thousands of rows), keeping the selected residents selected if still listed."""
+        from db import db_path
+        from ui import background
+
         keep = self.selected_ids()
         current = self._current_id()
         today = dt.date.today()
         mode = self.mode.currentData()
-        due = functools.partial(visits.due, self.ctx.conn, today, self.unit_id,
-                                access=self.ctx.access)
+        unit_id, access = self.unit_id, self.ctx.access
         if mode == "all":
-            rows = due(include_not_due=True)
+            options = {"include_not_due": True}
         elif mode == "overdue":
-            rows = due(within_days=-1)
+            options = {"within_days": -1}
         else:                              # this week: overdue, or due by Sunday
-            rows = due(within_days=6 - today.weekday())
+            options = {"within_days": 6 - today.weekday()}
         self._stale = False
-        self.reloads += 1
-        blocker = self.view.selectionModel().blockSignals(True)
-        self.model.set_rows(rows)
-        self._select(keep, current)
-        self.view.selectionModel().blockSignals(blocker)
-        self._update_count()
-        self._update_buttons()
+        self._generation = generation = getattr(self, "_generation", 0) + 1
+        self.count_label.setText(self.tr("正在读取…"))
+
+        def show(rows: list[dict]) -> None:
+            if generation != self._generation:     # a newer reload is on its way
+                return
+            self.reloads += 1
+            blocker = self.view.selectionModel().blockSignals(True)
+            self.model.set_rows(rows)
+            self._select(keep, current)
+            self.view.selectionModel().blockSignals(blocker)
+            self._update_count()
+            self._update_buttons()
+
+        background.run(lambda conn, _progress: visits.due(conn, today, unit_id, access=access,
+                                                           **options),
+                       db_path(self.ctx.conn), parent=self, quiet=True, on_success=show)
 
     def _reload_when_shown(self) -> None:
         if self.isVisible():
@@ -292,7 +304,9 @@ class VisitsPage(QWidget):
             return
         ids = [self.model.rows[r]["resident_id"] for r in rows]
         names = [self.model.rows[r]["name"] for r in rows]
-        values = VisitDialog.ask(self, names, self.ctx.user)
+        # 走访人 is a person (the user's display name), not a login name.
+        values = VisitDialog.ask(self, names,
+                                 record_names.person_of_login(self.ctx.conn, self.ctx.user))
         if values is None:
             return
         try:

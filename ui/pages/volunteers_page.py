@@ -287,17 +287,32 @@ class VolunteersPage(QWidget):
         activity = self.current_activity_id()
         self._fill_teams()
         team = self.team.currentData()
-        rows = volunteer_points.hours_summary(
-            self.ctx.conn, team_id=team if team not in (ALL_TEAMS, NO_TEAM) else None,
-            include_left=self.with_left.isChecked(), unit_id=self.unit_id,
-            access=self.ctx.access)
-        if team == NO_TEAM:
-            rows = [r for r in rows if r["team_id"] is None]
+        unit_id, access, with_left = self.unit_id, self.ctx.access, self.with_left.isChecked()
         self._stale = False
+        self._generation = generation = getattr(self, "_generation", 0) + 1
+
+        def read(conn, _progress):          # off the GUI thread: a street's register
+            rows = volunteer_points.hours_summary(
+                conn, team_id=team if team not in (ALL_TEAMS, NO_TEAM) else None,
+                include_left=with_left, unit_id=unit_id, access=access)
+            if team == NO_TEAM:
+                rows = [r for r in rows if r["team_id"] is None]
+            return rows, volunteer_activities.list_activities(conn, unit_id=unit_id,
+                                                              access=access)
+
+        def show(result) -> None:
+            if generation == self._generation:
+                self._show_lists(*result, current, activity)
+
+        from db import db_path
+        from ui import background
+        background.run(read, db_path(self.ctx.conn), parent=self, quiet=True, on_success=show)
+
+    def _show_lists(self, rows: list[dict], activities: list[dict], current: int | None,
+                    activity: int | None) -> None:
         self.reloads += 1
         self.volunteer_model.set_rows(rows)
-        self.activity_model.set_rows(volunteer_activities.list_activities(
-            self.ctx.conn, unit_id=self.unit_id, access=self.ctx.access))
+        self.activity_model.set_rows(activities)
         self._select(self.view, self.volunteer_model, current)
         self._select(self.activity_view, self.activity_model, activity)
         self._show_ledger()
@@ -353,7 +368,9 @@ class VolunteersPage(QWidget):
             self.ledger_model.set_rows([])
             self.ledger_label.setText(self.tr("积分明细：请在上方选择一位志愿者"))
         else:
-            self.ledger_model.set_rows(volunteer_points.ledger(self.ctx.conn, person["id"]))
+            # Newest first: the latest entry is what one looks for.
+            self.ledger_model.set_rows(
+                volunteer_points.ledger(self.ctx.conn, person["id"])[::-1])
             star = f"，{person['star_name']}志愿者" if person["star"] else ""
             self.ledger_label.setText(self.tr("积分明细 — {0}：累计服务 {1} 小时{2}，积分余额 {3} 分")
                                       .format(person["name"], _number(person["total"]), star,

@@ -1,0 +1,86 @@
+"""The worst GUI-thread stall of a scripted tour of every page (issue 20's goal: none over
+200 ms at 200,000 residents).
+
+    .venv/bin/python bench/stall_probe.py DB USER PASSWORD
+
+Signs in like the program, shows the main window (offscreen unless QT_QPA_PLATFORM says
+otherwise), then visits every page in tab order, sorts the 人员 table by three columns, picks
+a community in the tree and shows 走访 「全部重点人员」. A 10 ms timer on the GUI thread
+measures how late it fires; the worst lateness per step and overall are printed as
+`stall STEP MS` lines and a last `worst MS`.
+"""
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TICK_MS = 10
+SETTLE_S = 2.0
+
+
+def main() -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from shequ_desktop import unlock
+    from ui import app as ui_app, background, start
+    from ui.main_window import PAGES
+
+    path, user, password = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    app = ui_app.make_app([])
+    key = unlock.unlock(path, user, password)
+    session = start.signed_in(path, user, key)
+    window = ui_app.build_main_window(session.conn, path, user=session.user)
+    window.resize(1366, 740)
+    window.show()
+
+    state = {"last": time.perf_counter(), "worst": 0.0}
+
+    def tick() -> None:
+        now = time.perf_counter()
+        state["worst"] = max(state["worst"], (now - state["last"]) * 1000 - TICK_MS)
+        state["last"] = now
+
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+    timer.start()
+    results: list[tuple[str, float]] = []
+
+    def step(name: str, action) -> None:
+        state["worst"], state["last"] = 0.0, time.perf_counter()
+        started = time.perf_counter()
+        action()
+        tick()                                   # the action itself, if it blocked
+        while time.perf_counter() - started < SETTLE_S:
+            app.processEvents()
+            time.sleep(0.002)
+        results.append((name, state["worst"]))
+
+    step("首页", lambda: window.show_page("dashboard"))
+    for key, title in PAGES[1:]:
+        step(title, lambda k=key: window.show_page(k))
+    page = window.show_page("residents")
+    for column in ("name", "address", "age"):
+        index = page.model.columns.index(column)
+        step(f"人员 按{column}排序", lambda i=index: page.view.sortByColumn(
+            i, page.view.horizontalHeader().sortIndicatorOrder()))
+    community = session.conn.execute(
+        "SELECT id FROM grid_units WHERE level = 'community' LIMIT 1").fetchone()[0]
+    step("选择社区", lambda: window.tree.select_unit(community))
+    visits = window.show_page("visits")
+    step("走访 全部重点人员", lambda: visits.set_mode("all"))
+    step("数据质量 刷新", lambda: window.show_page("quality").refresh())
+    for name, ms in results:
+        print(f"stall {name} {ms:.0f}", flush=True)
+    print(f"worst {max(ms for _n, ms in results):.0f}", flush=True)
+    background.finish_all()
+    session.conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
