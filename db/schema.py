@@ -460,7 +460,30 @@ def m012_standard_fields(db):
         db.conn.execute(f"ALTER TABLE residents ADD COLUMN {column} TEXT")
 
 
+def m015_community_workflows(db):
+    """The community's own workflows (issue 21). tags.fields: a focus group's own extra
+    fields (JSON list of labels) when an administrator set them; NULL: the catalogue's
+    (resources/focus_groups.json). The values live in residents.extras under those labels,
+    as an imported register leaves them. services: 一老一小 services (助餐, 上门服务, 托育 …)
+    given to a resident, recorded like visits."""
+    _script(db, f"""
+    ALTER TABLE tags ADD COLUMN fields TEXT CHECK (fields IS NULL OR json_valid(fields));
+
+    CREATE TABLE services (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents(id),
+        served_on TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (trim(kind) <> ''),
+        provider TEXT NOT NULL CHECK (trim(provider) <> ''),
+        content TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX services_resident ON services(resident_id, served_on);
+    CREATE INDEX services_date ON services(served_on);
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
               m009_dashboard_indexes, m010_exchange, m011_import_extras,
-              m012_standard_fields]
+              m012_standard_fields, m015_community_workflows]

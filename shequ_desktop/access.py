@@ -38,6 +38,7 @@ PARENT = {
     "event_log": ("event_id", "events"),
     "activities": ("unit_id", "grid_units"),
     "service_records": ("activity_id", "activities"),
+    "services": ("resident_id", "residents"),
 }
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 # Records placed by more than one reference, for reads (check_read): the units of a volunteer

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_reports",
     "shequ_desktop.cli_keys",
     "shequ_desktop.cli_package",
+    "shequ_desktop.cli_community",
 )
 
 

@@ -343,6 +343,8 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
                                               "made_by"], out.adjustments)
         ctx.bulk_insert("point_redemptions", ["volunteer_id", "points", "item", "redeemed_on",
                                               "made_by"], out.redemptions)
+    from shequ_desktop.community_demo import community_work     # issue 21
+    community_work(ctx, seed, gen.today)
     return {"grid_units": len(out.units), "houses": len(out.houses),
             "households": len(out.households), "residents": len(out.people),
             "resident_tags": len(out.tags), "visits": len(out.visits),

@@ -29,7 +29,7 @@ from shequ_desktop.progress import Progress, report
 TABLES = ("grid_units", "tags", "event_categories", "houses", "households", "residents",
           "resident_tags", "resident_events", "visits", "events", "event_log",
           "volunteer_teams", "volunteers", "activities", "service_records",
-          "point_adjustments", "point_redemptions")
+          "point_adjustments", "point_redemptions", "services")
 LATE = {("households", "head_resident_id"), ("volunteer_teams", "leader_id")}
 LOCAL_COLUMNS = ("id", "version", "updated_at")
 SCOPE_KEY = "sync.scope_unit"        # the unit a handed-out laptop database was started for
@@ -46,6 +46,7 @@ SCOPE_SQL = {
     "resident_events": "SELECT id FROM resident_events WHERE resident_id IN "
                        + _U.format("residents"),
     "visits": f"SELECT id FROM visits WHERE resident_id IN {_U.format('residents')}",
+    "services": f"SELECT id FROM services WHERE resident_id IN {_U.format('residents')}",
     "events": f"SELECT id FROM events WHERE unit_id IN {_U.format('units')}",
     "event_log": f"SELECT id FROM event_log WHERE event_id IN {_U.format('events')}",
     # a volunteer of the unit lives in it or serves in one of its teams; a team of the unit

@@ -1,0 +1,75 @@
+"""Demo data for the community's own workflows (issue 21): the catalogue's focus groups, some
+members' group fields filled as a register would carry them, and two months of 一老一小
+services, so the 重点人群 page means something on first start."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+from shequ_desktop import focus_groups
+from shequ_desktop.context import Context
+
+# group -> {field label: choices}
+SAMPLE_VALUES = {
+    "残疾人": {"残疾类型": ("肢体残疾", "视力残疾", "听力残疾", "智力残疾", "言语残疾"),
+            "残疾等级": ("一级", "二级", "三级", "四级"), "是否持有残疾证": ("是", "是", "否"),
+            "劳动能力": ("有", "部分丧失", "丧失")},
+    "低保": {"享受人数": ("1", "2", "3"), "领取金额(元)": ("680", "920", "1360")},
+    "严重精神障碍": {"危险程度": ("0级", "1级", "2级"), "治疗状态": ("规律服药", "间断服药", "未服药")},
+    "独居老人": {"身体状况": ("良好", "一般", "慢性病", "行动不便"),
+             "照护需求": ("助餐", "助洁", "助医", "无")},
+    "留守儿童": {"父母务工地": ("广东东莞", "浙江宁波", "新疆乌鲁木齐", "上海"),
+             "就读学校": ("金堂县实验小学", "城关中学", "幸福路小学")},
+    "退役军人": {"安置情况": ("自主就业", "安排工作", "退休"), "退役时间": ("1998-12", "2006-12", "2015-09")},
+}
+SERVICE_PLAN = (("独居老人", ("助餐", "助洁", "上门服务", "助医"), 4),
+                ("高龄老人", ("助餐", "健康随访", "上门服务"), 2),
+                ("空巢老人", ("助餐", "日间照料"), 1),
+                ("留守儿童", ("课后托管", "上门服务"), 2))
+PROVIDERS = ("幸福食堂", "社区卫生服务站", "颐养中心", "社工 李敏", "志愿者 王强")
+
+
+def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
+    """Catalogue groups, member fields and services for a freshly generated demo."""
+    rng = random.Random(seed * 7919 + 21)
+    focus_groups.ensure_catalogue(ctx)
+    conn = ctx.conn
+    tag_id = dict(conn.execute("SELECT name, id FROM tags"))
+    young = [r for (r,) in conn.execute(
+        "SELECT id FROM residents WHERE status = '在册' AND birth_date > ?",
+        ((today - dt.timedelta(days=3 * 365)).isoformat(),))]
+    with ctx.transaction():
+        filled = 0
+        for group, choices in SAMPLE_VALUES.items():
+            for rid, extras in conn.execute(
+                    "SELECT r.id, r.extras FROM resident_tags rt JOIN residents r"
+                    " ON r.id = rt.resident_id WHERE rt.tag_id = ? AND rt.until IS NULL"
+                    " AND r.status = '在册'", (tag_id[group],)).fetchall():
+                if rng.random() < 0.2:           # some still to be filled in
+                    continue
+                have = json.loads(extras) if extras else {}
+                have.update({label: rng.choice(options) for label, options in choices.items()})
+                ctx.update("residents", rid, {"extras": json.dumps(have, ensure_ascii=False)})
+                filled += 1
+        rows = []
+        for group, kinds, per_month in SERVICE_PLAN:
+            for (rid,) in conn.execute(
+                    "SELECT rt.resident_id FROM resident_tags rt JOIN residents r"
+                    " ON r.id = rt.resident_id WHERE rt.tag_id = ? AND rt.until IS NULL"
+                    " AND r.status = '在册'", (tag_id[group],)).fetchall():
+                if rng.random() < 0.3:
+                    continue
+                for _ in range(rng.randint(1, per_month * 2)):
+                    day = today - dt.timedelta(days=rng.randint(0, 60))
+                    kind = rng.choice(kinds)
+                    rows.append((rid, day.isoformat(), kind, rng.choice(PROVIDERS),
+                                 f"{kind}一次，服务对象满意"))
+        for rid in young:                      # 托育 for some under-threes (no tag needed)
+            if rng.random() < 0.3:
+                for _ in range(rng.randint(2, 6)):
+                    day = today - dt.timedelta(days=rng.randint(0, 60))
+                    rows.append((rid, day.isoformat(), "托育", "阳光托育园", "全日托育"))
+        ctx.bulk_insert("services", ["resident_id", "served_on", "kind", "provider", "content"],
+                        rows)
+    return {"services": len(rows), "fields_filled": filled}
