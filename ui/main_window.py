@@ -25,6 +25,7 @@ PAGES = (
     ("household", "户"),
     ("building", "楼栋图"),
     ("visits", "走访"),
+    ("focus", "重点人群"),
     ("events", "事件"),
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
@@ -169,6 +170,12 @@ class MainWindow(QMainWindow):
     def _build_visits(self) -> QWidget:
         from ui.pages.visits_page import VisitsPage
         page = VisitsPage(self.ctx)
+        page.residentSelected.connect(self._on_resident)
+        return page
+
+    def _build_focus(self) -> QWidget:
+        from ui.pages.focus_page import FocusPage
+        page = FocusPage(self.ctx, self.path)
         page.residentSelected.connect(self._on_resident)
         return page
 
