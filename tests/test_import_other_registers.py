@@ -145,7 +145,7 @@ def test_the_command_takes_a_value_map_and_reports_unknown_values(tmp_path, caps
     code = main(["import", sheet, "--db", str(tmp_path / "a.db"), "--dry-run", "--json"])
     out = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert code == 0 and out["unknown_values"] == {"人口类型": {"未落户": 1, "寄居": 1}}
-    assert out["kept_columns"] == ["户籍地", "联系手机", "流入时间", "人户状态"]
+    assert out["kept_columns"] == ["联系手机", "人户状态"]
     assert out["ignored_columns"] == ["序号"] and out["warnings"] == 2
     values = tmp_path / "map.json"
     values.write_text(json.dumps({"人口类型": {"未落户": "流动人口", "寄居": None}},
@@ -162,7 +162,7 @@ def test_the_command_takes_a_value_map_and_reports_unknown_values(tmp_path, caps
     assert kinds == {"测试001": "2", "测试002": "1"}
     code = main(["import", sheet, "--db", str(tmp_path / "a.db")])
     text = capsys.readouterr().out
-    assert "没有对应字段、作为附加信息随人保存的列：户籍地、联系手机、流入时间、人户状态" in text
+    assert "没有对应字段、作为附加信息随人保存的列：联系手机、人户状态" in text
 
 
 def test_a_grid_worker_cannot_create_a_focus_group_by_importing(tmp_path, conn, ctx, place):

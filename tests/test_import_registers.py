@@ -21,7 +21,7 @@ def flow_person(i, *, address=None, birth=None, gender="1", education="高中\\�
     number = make_id(birth, gender, area="510104", seq=i)
     return [i, f"测试{i:03d}", "男" if gender == "1" else "女", "汉族", number, birth[:7],
             education, marital, kind, "四川省成都市", address or f"幸福花园{i % 4 + 1}栋1单元{i % 3 + 1}01",
-            phone or f"139{i:08d}", f"138{i:08d}", "某某公司", "2020-03", "人在户不在", ""]
+            phone or f"139{i:08d}", f"138{i:08d}", "某某公司", "2020-03-15", "人在户不在", ""]
 
 
 def write_flow(path, rows, headers=FLOW_HEADERS, below=()):
@@ -56,10 +56,23 @@ def test_a_flat_register_imports_whole_one_household_per_address(tmp_path, conn,
     assert one["phone"] == "13900000001"
     extras = json.loads(one["extras"])
     assert extras["联系手机"] == "13800000001"                 # the second phone is kept
-    assert extras["户籍地"] == "四川省成都市" and extras["人户状态"] == "人在户不在"
-    assert extras["流入时间"] == "2020-03"
+    assert extras["人户状态"] == "人在户不在"
+    assert one["register_place"] == "四川省成都市" and one["inflow_date"] == "2020-03-15"
     assert one["workplace"] == "某某公司"                      # 工作单位或就读学校
-    assert plan.kept_columns() == ["户籍地", "联系手机", "流入时间", "人户状态"]
+    assert plan.kept_columns() == ["联系手机", "人户状态"]
+
+
+def test_a_year_month_in_a_date_that_is_not_a_key_is_kept_as_written(tmp_path, conn, ctx, place):
+    """流入时间 2020-03 is no date: the field stays empty, the person comes in, the text is kept
+    and the row says why."""
+    row = flow_person(1)
+    row[FLOW_HEADERS.index("流入时间")] = "2020-03"
+    plan, counts = import_file(ctx, write_flow(tmp_path / "flow.xlsx", [row]), place.grid)
+    assert counts["created"] == 1 and counts["errors"] == 0
+    one = people(conn)["测试001"]
+    assert one["inflow_date"] is None and json.loads(one["extras"])["流入时间"] == "2020-03"
+    assert [w for _c, w in plan.rows[0].warnings] == [
+        "流入时间：“2020-03”不是完整的日期，该项留空，原文保留在附加信息中"]
     assert plan.ignored_columns() == ["序号"]
     # the address became 小区/楼栋/单元/房号 under the grid
     assert conn.execute("SELECT count(*) FROM grid_units WHERE name = '幸福花园' AND level = "

@@ -35,7 +35,7 @@ def test_a_flat_register_shows_its_household_choice_and_kept_columns(qtbot, wiza
     to_preview(wizard, write_flow(tmp_path / "flow.xlsx", rows))
     page = wizard.preview_page
     assert page.flat_row.isVisibleTo(page)
-    assert "作为附加信息随人保存的列（4）：户籍地、联系手机、流入时间、人户状态" in page.columns.text()
+    assert "作为附加信息随人保存的列（2）：联系手机、人户状态" in page.columns.text()
     assert "未导入的列：序号" in page.columns.text()
     assert page.counts.text().startswith("共 10 行：新增 10，")
     page.flat.setCurrentIndex(page.flat.findData("person"))
@@ -116,9 +116,8 @@ def test_the_details_panel_shows_what_the_register_had_beyond_our_fields(qtbot, 
     qtbot.addWidget(panel)
     panel.show()
     panel.show_resident(rid)
-    assert panel.extras_shown() == {"户籍地": "四川省成都市", "联系手机": "13800000001",
-                                    "流入时间": "2020-03", "人户状态": "人在户不在"}
-    assert extras.labels(conn) == ["户籍地", "联系手机", "流入时间", "人户状态"]
+    assert panel.extras_shown() == {"联系手机": "13800000001", "人户状态": "人在户不在"}
+    assert extras.labels(conn) == ["联系手机", "人户状态"]
 
 
 def test_a_volunteer_roster_through_the_wizard(qtbot, wizard, tmp_path, conn):

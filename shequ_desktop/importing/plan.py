@@ -388,6 +388,10 @@ class _RowReader:
             month = _year_month(value) if key == "birth_date" else None
             if month is not None:
                 return _Cell(month)            # completed from the ID number (read)
+            if key in _DATE_KEYS and key not in _IDENTITY:   # 流入时间 2020-03: not a key
+                shown = normalize.text(value)
+                return _Cell(shown, invalid=f"{_LABEL_OF(key)}：“{shown}”不是完整的日期，该项留空，"
+                             "原文保留在附加信息中", soft=True)
             message = exc.args[0]
             return _Cell(error=message if message.startswith(_LABELS.get(key, "\0"))
                          else f"{_LABELS[key]}：{message}")
