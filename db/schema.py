@@ -465,7 +465,10 @@ def m015_community_workflows(db):
     fields (JSON list of labels) when an administrator set them; NULL: the catalogue's
     (resources/focus_groups.json). The values live in residents.extras under those labels,
     as an imported register leaves them. services: 一老一小 services (助餐, 上门服务, 托育 …)
-    given to a resident, recorded like visits."""
+    given to a resident, recorded like visits. microgrids (微网格) below a 网格: a building or
+    unit (unit_id) or a chosen set of households (microgrid_households, a household in at
+    most one such set), each with its head (微网格员: a resident or anyone, with role and
+    phone); events.microgrid_id: the micro-grid head an event is assigned to."""
     _script(db, f"""
     ALTER TABLE tags ADD COLUMN fields TEXT CHECK (fields IS NULL OR json_valid(fields));
 
@@ -480,6 +483,32 @@ def m015_community_workflows(db):
     );
     CREATE INDEX services_resident ON services(resident_id, served_on);
     CREATE INDEX services_date ON services(served_on);
+
+    CREATE TABLE microgrids (
+        id INTEGER PRIMARY KEY,
+        grid_id INTEGER NOT NULL REFERENCES grid_units(id),
+        name TEXT NOT NULL CHECK (trim(name) <> ''),
+        unit_id INTEGER REFERENCES grid_units(id),
+        head_name TEXT,
+        head_role TEXT,
+        head_phone TEXT,
+        head_resident_id INTEGER REFERENCES residents(id),
+        notes TEXT,
+        sort INTEGER NOT NULL DEFAULT 0,
+        {_SYNC},
+        UNIQUE (grid_id, name)
+    );
+    CREATE INDEX microgrids_unit ON microgrids(unit_id);
+
+    CREATE TABLE microgrid_households (
+        id INTEGER PRIMARY KEY,
+        microgrid_id INTEGER NOT NULL REFERENCES microgrids(id),
+        household_id INTEGER NOT NULL UNIQUE REFERENCES households(id),
+        {_SYNC}
+    );
+    CREATE INDEX microgrid_households_microgrid ON microgrid_households(microgrid_id);
+
+    ALTER TABLE events ADD COLUMN microgrid_id INTEGER REFERENCES microgrids(id);
     """)
 
 

@@ -39,6 +39,8 @@ PARENT = {
     "activities": ("unit_id", "grid_units"),
     "service_records": ("activity_id", "activities"),
     "services": ("resident_id", "residents"),
+    "microgrids": ("grid_id", "grid_units"),
+    "microgrid_households": ("microgrid_id", "microgrids"),
 }
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 # Records placed by more than one reference, for reads (check_read): the units of a volunteer

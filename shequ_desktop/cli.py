@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_keys",
     "shequ_desktop.cli_package",
     "shequ_desktop.cli_community",
+    "shequ_desktop.cli_microgrids",
 )
 
 

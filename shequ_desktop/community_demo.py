@@ -72,4 +72,68 @@ def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
                     rows.append((rid, day.isoformat(), "托育", "阳光托育园", "全日托育"))
         ctx.bulk_insert("services", ["resident_id", "served_on", "kind", "provider", "content"],
                         rows)
-    return {"services": len(rows), "fields_filled": filled}
+    made = _microgrids(ctx, rng)
+    return {"services": len(rows), "fields_filled": filled, "microgrids": made}
+
+
+def _microgrids(ctx: Context, rng: random.Random) -> int:
+    """A micro-grid per building, its head a resident living there (楼栋长, or 党员中心户 for a
+    party member); in each grid's first building, 30 households chosen around a 党员中心户
+    form one more; a third of the open events are assigned to a micro-grid head."""
+    from shequ_desktop import microgrids
+
+    conn = ctx.conn
+    made = 0
+    with ctx.transaction():
+        for building, name, grid in conn.execute("""
+                SELECT b.id, coalesce(c.name, '') || b.name, g.id
+                FROM grid_units b JOIN grid_units p ON p.id = b.parent_id
+                LEFT JOIN grid_units c ON c.id = b.parent_id AND c.level = 'compound'
+                JOIN grid_units g ON g.id = CASE p.level WHEN 'grid' THEN p.id ELSE p.parent_id END
+                WHERE b.level = 'building' ORDER BY g.id, b.id""").fetchall():
+            people = conn.execute("""
+                SELECT r.id, r.political_status FROM residents r
+                JOIN households h ON h.id = r.household_id JOIN houses ho ON ho.id = h.house_id
+                JOIN grid_units u ON u.id = ho.unit_id
+                WHERE (u.id = ? OR u.parent_id = ?) AND r.status = '在册' AND r.phone IS NOT NULL
+                  AND r.birth_date BETWEEN '1955-01-01' AND '1990-12-31'
+                ORDER BY r.id""", (building, building)).fetchall()
+            if not people:
+                continue
+            head = rng.choice(people)
+            role = "党员中心户" if head[1] in ("01", "02") else "楼栋长"
+            microgrids.create_microgrid(ctx, grid, f"{name}微网格", unit_id=building,
+                                        head_resident_id=head[0], head_role=role)
+            made += 1
+        for (grid,) in conn.execute("SELECT id FROM grid_units WHERE level = 'grid'"
+                                    " ORDER BY id").fetchall():
+            # the grid's biggest building is split: 30 of its households around a 党员中心户
+            biggest = conn.execute("""
+                SELECT m.unit_id FROM microgrids m JOIN grid_units u ON u.parent_id = m.unit_id
+                  OR u.id = m.unit_id JOIN houses ho ON ho.unit_id = u.id
+                JOIN households h ON h.house_id = ho.id
+                WHERE m.grid_id = ? GROUP BY m.id ORDER BY count(*) DESC LIMIT 1""",
+                                   (grid,)).fetchone()
+            if biggest is None:
+                continue
+            households = [r[0] for r in conn.execute("""
+                SELECT h.id FROM households h JOIN houses ho ON ho.id = h.house_id
+                JOIN grid_units u ON u.id = ho.unit_id
+                WHERE h.status = '在册' AND (u.id = ? OR u.parent_id = ?)
+                ORDER BY h.id LIMIT 30""", (biggest[0], biggest[0]))]
+            if len(households) < 30:
+                continue
+            head = conn.execute("SELECT head_resident_id FROM households WHERE id = ?",
+                                (households[0],)).fetchone()[0]
+            chosen = microgrids.create_microgrid(ctx, grid, "党员联系户微网格",
+                                                 head_resident_id=head, head_role="党员中心户")
+            microgrids.set_households(ctx, chosen.id, households)
+            made += 1
+        for event, unit in conn.execute("SELECT id, unit_id FROM events WHERE status NOT IN"
+                                        " ('办结', '归档') ORDER BY id").fetchall():
+            if rng.random() < 0.35:
+                mg = conn.execute("SELECT id FROM microgrids WHERE grid_id = ? ORDER BY id"
+                                  " LIMIT 1", (unit,)).fetchone()
+                if mg:
+                    ctx.update("events", event, {"microgrid_id": mg[0]})
+    return made

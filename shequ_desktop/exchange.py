@@ -27,7 +27,7 @@ from shequ_desktop.progress import Progress, report
 # Parents before children. households.head_resident_id and volunteer_teams.leader_id point
 # down the list: they are written last (LATE).
 TABLES = ("grid_units", "tags", "event_categories", "houses", "households", "residents",
-          "resident_tags", "resident_events", "visits", "events", "event_log",
+          "microgrids", "microgrid_households", "resident_tags", "resident_events", "visits", "events", "event_log",
           "volunteer_teams", "volunteers", "activities", "service_records",
           "point_adjustments", "point_redemptions", "services")
 LATE = {("households", "head_resident_id"), ("volunteer_teams", "leader_id")}
@@ -47,6 +47,9 @@ SCOPE_SQL = {
                        + _U.format("residents"),
     "visits": f"SELECT id FROM visits WHERE resident_id IN {_U.format('residents')}",
     "services": f"SELECT id FROM services WHERE resident_id IN {_U.format('residents')}",
+    "microgrids": f"SELECT id FROM microgrids WHERE grid_id IN {_U.format('units')}",
+    "microgrid_households": "SELECT id FROM microgrid_households WHERE household_id IN "
+                            + _U.format("households"),
     "events": f"SELECT id FROM events WHERE unit_id IN {_U.format('units')}",
     "event_log": f"SELECT id FROM event_log WHERE event_id IN {_U.format('events')}",
     # a volunteer of the unit lives in it or serves in one of its teams; a team of the unit
