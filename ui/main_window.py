@@ -26,6 +26,7 @@ PAGES = (
     ("building", "楼栋图"),
     ("visits", "走访"),
     ("focus", "重点人群"),
+    ("microgrids", "微网格"),
     ("events", "事件"),
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
@@ -176,6 +177,12 @@ class MainWindow(QMainWindow):
     def _build_focus(self) -> QWidget:
         from ui.pages.focus_page import FocusPage
         page = FocusPage(self.ctx, self.path)
+        page.residentSelected.connect(self._on_resident)
+        return page
+
+    def _build_microgrids(self) -> QWidget:
+        from ui.pages.microgrids_page import MicrogridsPage
+        page = MicrogridsPage(self.ctx, self.path)
         page.residentSelected.connect(self._on_resident)
         return page
 
