@@ -468,7 +468,11 @@ def m015_community_workflows(db):
     given to a resident, recorded like visits. microgrids (微网格) below a 网格: a building or
     unit (unit_id) or a chosen set of households (microgrid_households, a household in at
     most one such set), each with its head (微网格员: a resident or anyone, with role and
-    phone); events.microgrid_id: the micro-grid head an event is assigned to."""
+    phone); events.microgrid_id: the micro-grid head an event is assigned to. meetings (议事
+    协商) with their participants, follow-up items (each becomes an event in the closed loop)
+    and attachments (photos, signed sheets: stored in the database, encrypted with it; the
+    record through Context, its bytes beside it in meeting_attachment_data so the audit log
+    and change lists carry name, size and hash, not the file)."""
     _script(db, f"""
     ALTER TABLE tags ADD COLUMN fields TEXT CHECK (fields IS NULL OR json_valid(fields));
 
@@ -509,6 +513,60 @@ def m015_community_workflows(db):
     CREATE INDEX microgrid_households_microgrid ON microgrid_households(microgrid_id);
 
     ALTER TABLE events ADD COLUMN microgrid_id INTEGER REFERENCES microgrids(id);
+
+    CREATE TABLE meetings (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
+        kind TEXT NOT NULL CHECK (kind IN ('院落议事会', '小区议事会', '居民议事会', '其他')),
+        held_on TEXT NOT NULL,
+        place TEXT,
+        topic TEXT NOT NULL CHECK (trim(topic) <> ''),
+        host TEXT,
+        recorder TEXT,
+        discussion TEXT,
+        decisions TEXT,
+        votes_for INTEGER CHECK (votes_for IS NULL OR votes_for >= 0),
+        votes_against INTEGER CHECK (votes_against IS NULL OR votes_against >= 0),
+        votes_abstain INTEGER CHECK (votes_abstain IS NULL OR votes_abstain >= 0),
+        notes TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX meetings_held ON meetings(held_on);
+    CREATE INDEX meetings_unit ON meetings(unit_id);
+
+    CREATE TABLE meeting_participants (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings(id),
+        name TEXT NOT NULL CHECK (trim(name) <> ''),
+        role TEXT NOT NULL DEFAULT '居民',
+        resident_id INTEGER REFERENCES residents(id),
+        {_SYNC}
+    );
+    CREATE INDEX meeting_participants_meeting ON meeting_participants(meeting_id);
+
+    CREATE TABLE meeting_items (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings(id),
+        content TEXT NOT NULL CHECK (trim(content) <> ''),
+        owner TEXT,
+        event_id INTEGER REFERENCES events(id),
+        {_SYNC}
+    );
+    CREATE INDEX meeting_items_meeting ON meeting_items(meeting_id);
+
+    CREATE TABLE meeting_attachments (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings(id),
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        {_SYNC}
+    );
+    CREATE INDEX meeting_attachments_meeting ON meeting_attachments(meeting_id);
+    CREATE TABLE meeting_attachment_data (
+        attachment_id INTEGER PRIMARY KEY REFERENCES meeting_attachments(id),
+        data BLOB NOT NULL
+    );
     """)
 
 

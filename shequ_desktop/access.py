@@ -41,6 +41,10 @@ PARENT = {
     "services": ("resident_id", "residents"),
     "microgrids": ("grid_id", "grid_units"),
     "microgrid_households": ("microgrid_id", "microgrids"),
+    "meetings": ("unit_id", "grid_units"),
+    "meeting_participants": ("meeting_id", "meetings"),
+    "meeting_items": ("meeting_id", "meetings"),
+    "meeting_attachments": ("meeting_id", "meetings"),
 }
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 # Records placed by more than one reference, for reads (check_read): the units of a volunteer

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_package",
     "shequ_desktop.cli_community",
     "shequ_desktop.cli_microgrids",
+    "shequ_desktop.cli_meetings",
 )
 
 

@@ -73,7 +73,65 @@ def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
         ctx.bulk_insert("services", ["resident_id", "served_on", "kind", "provider", "content"],
                         rows)
     made = _microgrids(ctx, rng)
-    return {"services": len(rows), "fields_filled": filled, "microgrids": made}
+    held = _meetings(ctx, rng, today)
+    return {"services": len(rows), "fields_filled": filled, "microgrids": made,
+            "meetings": held}
+
+
+TOPICS = (("加装电梯费用分摊", "按楼层系数分摊费用，一楼住户不出资；委托物业报施工方案",
+           "物业出具施工方案并公示"),
+          ("楼道堆物清理和电动车充电桩设置", "周末集中清理楼道；在北门增设充电桩 20 个",
+           "联系供电所确定充电桩位置"),
+          ("小区停车位划线和收费", "地面车位按先到先得，临时停车两小时内免费",
+           "业委会公示收费标准"),
+          ("老旧小区改造需求征集", "优先改造雨污管网和单元门禁", "汇总需求报街道"),
+          ("院坝文化活动安排", "每月第一个周六举办院坝坝坝会", "志愿者排班"),
+          ("绿化带改菜地问题", "恢复绿化，设置社区共享花园一处", "物业一周内恢复绿化"))
+
+
+def _meetings(ctx: Context, rng: random.Random, today: dt.date) -> int:
+    """Two or three meetings per compound in the last year: participants from the compound
+    and its property manager, a vote, follow-up items as events (older ones closed)."""
+    from shequ_desktop import events, meetings
+
+    conn = ctx.conn
+    held = 0
+    compounds = conn.execute("SELECT id, name FROM grid_units WHERE level = 'compound'"
+                             " ORDER BY id").fetchall()
+    with ctx.transaction():
+        for compound, name in compounds:
+            people = [r[0] for r in conn.execute("""
+                SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id
+                JOIN houses ho ON ho.id = h.house_id JOIN grid_units u ON u.id = ho.unit_id
+                LEFT JOIN grid_units b ON b.id = u.parent_id
+                WHERE r.status = '在册' AND r.birth_date < '2000-01-01'
+                  AND ? IN (u.parent_id, b.parent_id) ORDER BY r.id LIMIT 200""", (compound,))]
+            if len(people) < 10:
+                continue
+            for _ in range(rng.randint(2, 3)):
+                topic, decision, follow = rng.choice(TOPICS)
+                day = today - dt.timedelta(days=rng.randint(3, 330))
+                who = rng.sample(people, rng.randint(9, 16))
+                against = rng.randint(0, 2)
+                abstain = rng.randint(0, 1)
+                kind = rng.choice(("小区议事会", "院落议事会", "居民议事会"))
+                meeting = meetings.create_meeting(
+                    ctx, compound, kind, day, topic, place=f"{name}党群服务站",
+                    host="社区党委书记", recorder="网格员", participants=[
+                        *who, {"name": f"{name}物业经理", "role": "物业"}],
+                    discussion=f"与会居民围绕“{topic}”逐一发言，物业说明了现状和困难。",
+                    decisions=decision, votes_for=len(who) + 1 - against - abstain,
+                    votes_against=against, votes_abstain=abstain).id
+                item = meetings.add_follow_up(ctx, meeting, follow, f"{name}物业经理",
+                                              deadline_days=10)
+                event = conn.execute("SELECT event_id FROM meeting_items WHERE id = ?",
+                                     (item.id,)).fetchone()[0]
+                if (today - day).days > 40:
+                    events.start(ctx, event)
+                    events.close(ctx, event, "已按议事会议定事项办理",
+                                 on=day + dt.timedelta(days=rng.randint(5, 20)))
+                held += 1
+    return held
 
 
 def _microgrids(ctx: Context, rng: random.Random) -> int:

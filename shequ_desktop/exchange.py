@@ -29,7 +29,8 @@ from shequ_desktop.progress import Progress, report
 TABLES = ("grid_units", "tags", "event_categories", "houses", "households", "residents",
           "microgrids", "microgrid_households", "resident_tags", "resident_events", "visits", "events", "event_log",
           "volunteer_teams", "volunteers", "activities", "service_records",
-          "point_adjustments", "point_redemptions", "services")
+          "point_adjustments", "point_redemptions", "services", "meetings",
+          "meeting_participants", "meeting_items")
 LATE = {("households", "head_resident_id"), ("volunteer_teams", "leader_id")}
 LOCAL_COLUMNS = ("id", "version", "updated_at")
 SCOPE_KEY = "sync.scope_unit"        # the unit a handed-out laptop database was started for
@@ -48,6 +49,10 @@ SCOPE_SQL = {
     "visits": f"SELECT id FROM visits WHERE resident_id IN {_U.format('residents')}",
     "services": f"SELECT id FROM services WHERE resident_id IN {_U.format('residents')}",
     "microgrids": f"SELECT id FROM microgrids WHERE grid_id IN {_U.format('units')}",
+    "meetings": f"SELECT id FROM meetings WHERE unit_id IN {_U.format('units')}",
+    "meeting_participants": "SELECT id FROM meeting_participants WHERE meeting_id IN "
+                            + _U.format("meetings"),
+    "meeting_items": f"SELECT id FROM meeting_items WHERE meeting_id IN {_U.format('meetings')}",
     "microgrid_households": "SELECT id FROM microgrid_households WHERE household_id IN "
                             + _U.format("households"),
     "events": f"SELECT id FROM events WHERE unit_id IN {_U.format('units')}",

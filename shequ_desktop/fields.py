@@ -183,7 +183,8 @@ ENTITY_LABELS = {
     "event_categories": "事件类别", "resident_events": "居民变动记录", "users": "用户",
     "ledger": "台账", "settings": "设置", "focus": "重点人群", "sync_package": "数据交换包",
     "sync_conflicts": "合并冲突", "services": "一老一小服务", "microgrids": "微网格",
-    "microgrid_households": "微网格的户",
+    "microgrid_households": "微网格的户", "meetings": "议事会议",
+    "meeting_participants": "参会人员", "meeting_items": "议定事项", "meeting_attachments": "会议附件",
 }
 
 
