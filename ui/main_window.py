@@ -27,6 +27,7 @@ PAGES = (
     ("visits", "走访"),
     ("focus", "重点人群"),
     ("microgrids", "微网格"),
+    ("meetings", "议事协商"),
     ("events", "事件"),
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
@@ -185,6 +186,10 @@ class MainWindow(QMainWindow):
         page = MicrogridsPage(self.ctx, self.path)
         page.residentSelected.connect(self._on_resident)
         return page
+
+    def _build_meetings(self) -> QWidget:
+        from ui.pages.meetings_page import MeetingsPage
+        return MeetingsPage(self.ctx, self.path)
 
     def _build_users(self) -> QWidget:
         from ui.pages.users_page import UsersPage

@@ -22,15 +22,19 @@ MARGIN_MM = 20
 
 
 def _wrap(canvas, text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of `text` that fit `width`; a run of digits and Latin letters (a date, a phone,
+    a number) is not broken."""
+    import re
+
     lines: list[str] = []
     for paragraph in (text or "").splitlines() or [""]:
         line = ""
-        for ch in paragraph:
-            if canvas.stringWidth(line + ch, font, size) > width:
+        for token in re.findall(r"[A-Za-z0-9.:/-]+|.", paragraph):
+            if line and canvas.stringWidth(line + token, font, size) > width:
                 lines.append(line)
-                line = ch
+                line = token.lstrip() if token.strip() else ""
             else:
-                line += ch
+                line += token
         lines.append(line)
     return lines
 
