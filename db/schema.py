@@ -472,7 +472,9 @@ def m015_community_workflows(db):
     协商) with their participants, follow-up items (each becomes an event in the closed loop)
     and attachments (photos, signed sheets: stored in the database, encrypted with it; the
     record through Context, its bytes beside it in meeting_attachment_data so the audit log
-    and change lists carry name, size and hash, not the file)."""
+    and change lists carry name, size and hash, not the file). checkups (社区体检): one per
+    compound (or community) and year, a status per 完整社区 item (resources/checkup_items.json),
+    and findings that become improvement items followed through as events."""
     _script(db, f"""
     ALTER TABLE tags ADD COLUMN fields TEXT CHECK (fields IS NULL OR json_valid(fields));
 
@@ -567,6 +569,38 @@ def m015_community_workflows(db):
         attachment_id INTEGER PRIMARY KEY REFERENCES meeting_attachments(id),
         data BLOB NOT NULL
     );
+
+    CREATE TABLE checkups (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
+        year INTEGER NOT NULL CHECK (year BETWEEN 2000 AND 2100),
+        checked_on TEXT NOT NULL,
+        inspector TEXT,
+        summary TEXT,
+        {_SYNC},
+        UNIQUE (unit_id, year)
+    );
+
+    CREATE TABLE checkup_results (
+        id INTEGER PRIMARY KEY,
+        checkup_id INTEGER NOT NULL REFERENCES checkups(id),
+        item TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('达标', '基本达标', '不达标', '不适用')),
+        notes TEXT,
+        {_SYNC},
+        UNIQUE (checkup_id, item)
+    );
+
+    CREATE TABLE checkup_findings (
+        id INTEGER PRIMARY KEY,
+        checkup_id INTEGER NOT NULL REFERENCES checkups(id),
+        item TEXT NOT NULL,
+        content TEXT NOT NULL CHECK (trim(content) <> ''),
+        owner TEXT,
+        event_id INTEGER REFERENCES events(id),
+        {_SYNC}
+    );
+    CREATE INDEX checkup_findings_checkup ON checkup_findings(checkup_id);
     """)
 
 

@@ -45,6 +45,9 @@ PARENT = {
     "meeting_participants": ("meeting_id", "meetings"),
     "meeting_items": ("meeting_id", "meetings"),
     "meeting_attachments": ("meeting_id", "meetings"),
+    "checkups": ("unit_id", "grid_units"),
+    "checkup_results": ("checkup_id", "checkups"),
+    "checkup_findings": ("checkup_id", "checkups"),
 }
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 # Records placed by more than one reference, for reads (check_read): the units of a volunteer

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_community",
     "shequ_desktop.cli_microgrids",
     "shequ_desktop.cli_meetings",
+    "shequ_desktop.cli_checkups",
 )
 
 

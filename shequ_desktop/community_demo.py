@@ -74,8 +74,51 @@ def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
                         rows)
     made = _microgrids(ctx, rng)
     held = _meetings(ctx, rng, today)
+    checked = _checkups(ctx, rng, today)
     return {"services": len(rows), "fields_filled": filled, "microgrids": made,
-            "meetings": held}
+            "meetings": held, "checkups": checked}
+
+
+FIXES = {"C2": "北门增设电动车充电桩", "C4": "单元入口加装无障碍坡道", "D1": "闲置空地改造为口袋公园",
+         "A4": "协调设立老年助餐点", "C5": "更换破损垃圾分类亭", "E1": "选聘物业或成立自管小组",
+         "B2": "设置智能快递柜", "C3": "修补破损人行步道"}
+
+
+def _checkups(ctx: Context, rng: random.Random, today: dt.date) -> int:
+    """Each compound checked last year and this year: statuses mostly better this year,
+    improvement items for what fell short (last year's closed)."""
+    from shequ_desktop import checkups, events
+
+    conn = ctx.conn
+    done = 0
+    last_day = dt.date(today.year - 1, 10, 15)
+    this_day = min(today - dt.timedelta(days=5), dt.date(today.year, 10, 15))
+    with ctx.transaction():
+        for (compound,) in conn.execute("SELECT id FROM grid_units WHERE level = 'compound'"
+                                        " ORDER BY id").fetchall():
+            before: dict[str, str] = {}
+            for year, day in ((today.year - 1, last_day), (today.year, this_day)):
+                checkup = checkups.start_checkup(ctx, compound, year, day, "社区两委").id
+                for code in checkups.items():
+                    weights = (60, 25, 15) if code not in before else (
+                        (85, 15, 0) if before[code] != "不达标" else (40, 40, 20))
+                    status = rng.choices(("达标", "基本达标", "不达标"), weights)[0]
+                    if code == "A2" and rng.random() < 0.3:
+                        status = "不适用"
+                    checkups.set_result(ctx, checkup, code, status,
+                                        "需改进" if status == "不达标" else None)
+                    if status == "不达标" and code in FIXES:
+                        item = checkups.add_finding(ctx, checkup, code, FIXES[code],
+                                                    "物业服务中心", deadline_days=30)
+                        event = conn.execute("SELECT event_id FROM checkup_findings WHERE id = ?",
+                                             (item.id,)).fetchone()[0]
+                        if year < today.year:
+                            events.start(ctx, event)
+                            events.close(ctx, event, "已整改",
+                                         on=day + dt.timedelta(days=rng.randint(20, 60)))
+                    before[code] = status
+                done += 1
+    return done
 
 
 TOPICS = (("加装电梯费用分摊", "按楼层系数分摊费用，一楼住户不出资；委托物业报施工方案",

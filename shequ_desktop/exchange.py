@@ -30,7 +30,8 @@ TABLES = ("grid_units", "tags", "event_categories", "houses", "households", "res
           "microgrids", "microgrid_households", "resident_tags", "resident_events", "visits", "events", "event_log",
           "volunteer_teams", "volunteers", "activities", "service_records",
           "point_adjustments", "point_redemptions", "services", "meetings",
-          "meeting_participants", "meeting_items")
+          "meeting_participants", "meeting_items", "checkups", "checkup_results",
+          "checkup_findings")
 LATE = {("households", "head_resident_id"), ("volunteer_teams", "leader_id")}
 LOCAL_COLUMNS = ("id", "version", "updated_at")
 SCOPE_KEY = "sync.scope_unit"        # the unit a handed-out laptop database was started for
@@ -53,6 +54,11 @@ SCOPE_SQL = {
     "meeting_participants": "SELECT id FROM meeting_participants WHERE meeting_id IN "
                             + _U.format("meetings"),
     "meeting_items": f"SELECT id FROM meeting_items WHERE meeting_id IN {_U.format('meetings')}",
+    "checkups": f"SELECT id FROM checkups WHERE unit_id IN {_U.format('units')}",
+    "checkup_results": "SELECT id FROM checkup_results WHERE checkup_id IN "
+                       + _U.format("checkups"),
+    "checkup_findings": "SELECT id FROM checkup_findings WHERE checkup_id IN "
+                        + _U.format("checkups"),
     "microgrid_households": "SELECT id FROM microgrid_households WHERE household_id IN "
                             + _U.format("households"),
     "events": f"SELECT id FROM events WHERE unit_id IN {_U.format('units')}",

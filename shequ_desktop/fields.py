@@ -185,6 +185,7 @@ ENTITY_LABELS = {
     "sync_conflicts": "合并冲突", "services": "一老一小服务", "microgrids": "微网格",
     "microgrid_households": "微网格的户", "meetings": "议事会议",
     "meeting_participants": "参会人员", "meeting_items": "议定事项", "meeting_attachments": "会议附件",
+    "checkups": "社区体检", "checkup_results": "体检结果", "checkup_findings": "整改事项",
 }
 
 
