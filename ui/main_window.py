@@ -28,6 +28,7 @@ PAGES = (
     ("focus", "重点人群"),
     ("microgrids", "微网格"),
     ("meetings", "议事协商"),
+    ("checkups", "社区体检"),
     ("events", "事件"),
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
@@ -190,6 +191,10 @@ class MainWindow(QMainWindow):
     def _build_meetings(self) -> QWidget:
         from ui.pages.meetings_page import MeetingsPage
         return MeetingsPage(self.ctx, self.path)
+
+    def _build_checkups(self) -> QWidget:
+        from ui.pages.checkups_page import CheckupsPage
+        return CheckupsPage(self.ctx, self.path)
 
     def _build_users(self) -> QWidget:
         from ui.pages.users_page import UsersPage
