@@ -474,7 +474,9 @@ def m015_community_workflows(db):
     record through Context, its bytes beside it in meeting_attachment_data so the audit log
     and change lists carry name, size and hash, not the file). checkups (社区体检): one per
     compound (or community) and year, a status per 完整社区 item (resources/checkup_items.json),
-    and findings that become improvement items followed through as events."""
+    and findings that become improvement items followed through as events. site_plans (以图
+    管房): a compound's plan image (bytes beside it in site_plan_images) and its buildings
+    placed as rectangles in fractions of the plan (site_plan_buildings)."""
     _script(db, f"""
     ALTER TABLE tags ADD COLUMN fields TEXT CHECK (fields IS NULL OR json_valid(fields));
 
@@ -601,6 +603,31 @@ def m015_community_workflows(db):
         {_SYNC}
     );
     CREATE INDEX checkup_findings_checkup ON checkup_findings(checkup_id);
+
+    CREATE TABLE site_plans (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL UNIQUE REFERENCES grid_units(id),
+        name TEXT,
+        width INTEGER,
+        height INTEGER,
+        sha256 TEXT,
+        {_SYNC}
+    );
+    CREATE TABLE site_plan_images (
+        plan_id INTEGER PRIMARY KEY REFERENCES site_plans(id),
+        data BLOB NOT NULL
+    );
+    CREATE TABLE site_plan_buildings (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES site_plans(id),
+        building_id INTEGER NOT NULL UNIQUE REFERENCES grid_units(id),
+        x REAL NOT NULL CHECK (x >= 0 AND x <= 1),
+        y REAL NOT NULL CHECK (y >= 0 AND y <= 1),
+        w REAL NOT NULL CHECK (w > 0 AND w <= 1),
+        h REAL NOT NULL CHECK (h > 0 AND h <= 1),
+        {_SYNC}
+    );
+    CREATE INDEX site_plan_buildings_plan ON site_plan_buildings(plan_id);
     """)
 
 

@@ -48,6 +48,8 @@ PARENT = {
     "checkups": ("unit_id", "grid_units"),
     "checkup_results": ("checkup_id", "checkups"),
     "checkup_findings": ("checkup_id", "checkups"),
+    "site_plans": ("unit_id", "grid_units"),
+    "site_plan_buildings": ("plan_id", "site_plans"),
 }
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 # Records placed by more than one reference, for reads (check_read): the units of a volunteer

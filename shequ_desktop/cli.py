@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_microgrids",
     "shequ_desktop.cli_meetings",
     "shequ_desktop.cli_checkups",
+    "shequ_desktop.cli_siteplan",
 )
 
 

@@ -31,7 +31,7 @@ TABLES = ("grid_units", "tags", "event_categories", "houses", "households", "res
           "volunteer_teams", "volunteers", "activities", "service_records",
           "point_adjustments", "point_redemptions", "services", "meetings",
           "meeting_participants", "meeting_items", "checkups", "checkup_results",
-          "checkup_findings")
+          "checkup_findings", "site_plans", "site_plan_buildings")
 LATE = {("households", "head_resident_id"), ("volunteer_teams", "leader_id")}
 LOCAL_COLUMNS = ("id", "version", "updated_at")
 SCOPE_KEY = "sync.scope_unit"        # the unit a handed-out laptop database was started for
@@ -59,6 +59,9 @@ SCOPE_SQL = {
                        + _U.format("checkups"),
     "checkup_findings": "SELECT id FROM checkup_findings WHERE checkup_id IN "
                         + _U.format("checkups"),
+    "site_plans": f"SELECT id FROM site_plans WHERE unit_id IN {_U.format('units')}",
+    "site_plan_buildings": "SELECT id FROM site_plan_buildings WHERE plan_id IN "
+                           + _U.format("site_plans"),
     "microgrid_households": "SELECT id FROM microgrid_households WHERE household_id IN "
                             + _U.format("households"),
     "events": f"SELECT id FROM events WHERE unit_id IN {_U.format('units')}",
