@@ -29,6 +29,7 @@ PAGES = (
     ("microgrids", "微网格"),
     ("meetings", "议事协商"),
     ("checkups", "社区体检"),
+    ("siteplan", "以图管房"),
     ("events", "事件"),
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
@@ -195,6 +196,12 @@ class MainWindow(QMainWindow):
     def _build_checkups(self) -> QWidget:
         from ui.pages.checkups_page import CheckupsPage
         return CheckupsPage(self.ctx, self.path)
+
+    def _build_siteplan(self) -> QWidget:
+        from ui.pages.siteplan_page import SiteplanPage
+        page = SiteplanPage(self.ctx, self.path)
+        page.buildingActivated.connect(lambda b: self.show_page("building").show_building(b))
+        return page
 
     def _build_users(self) -> QWidget:
         from ui.pages.users_page import UsersPage
