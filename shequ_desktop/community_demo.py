@@ -31,8 +31,10 @@ PROVIDERS = ("幸福食堂", "社区卫生服务站", "颐养中心", "社工 �
 
 
 def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
-    """Catalogue groups, member fields and services for a freshly generated demo."""
+    """Catalogue groups, member fields, services, micro-grids, meetings and check-ups for a
+    freshly generated demo; `events`: how many events its follow-up items added."""
     rng = random.Random(seed * 7919 + 21)
+    events_before = ctx.conn.execute("SELECT count(*) FROM events").fetchone()[0]
     focus_groups.ensure_catalogue(ctx)
     conn = ctx.conn
     tag_id = dict(conn.execute("SELECT name, id FROM tags"))
@@ -76,7 +78,9 @@ def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
     held = _meetings(ctx, rng, today)
     checked = _checkups(ctx, rng, today)
     return {"services": len(rows), "fields_filled": filled, "microgrids": made,
-            "meetings": held, "checkups": checked}
+            "meetings": held, "checkups": checked,
+            "events": ctx.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+            - events_before}
 
 
 FIXES = {"C2": "北门增设电动车充电桩", "C4": "单元入口加装无障碍坡道", "D1": "闲置空地改造为口袋公园",
