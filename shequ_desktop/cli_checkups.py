@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from shequ_desktop.cli_community import _print, _run, _unit
+from shequ_desktop.cli_community import _print, _unit, command_group, write_pdf
 from shequ_desktop.errors import DomainError
 
 
@@ -68,32 +68,18 @@ def run_list(ctx, args) -> int:
 
 
 def run_report(ctx, args) -> int:
-    from shequ_desktop.cli_volunteers import write_error
+    from functools import partial
+
     from shequ_desktop.pdf import checkup_report
 
-    try:
-        result = checkup_report.build(ctx.conn, args.checkup, args.output, access=ctx.access,
-                                      font_path=args.font, actor=ctx.user)
-    except OSError as exc:
-        raise write_error(args.output, exc) from None
-    if result["warning"]:
-        print(f"注意：{result['warning']}", file=sys.stderr)
+    result = write_pdf(partial(checkup_report.build, ctx.conn, args.checkup), args.output,
+                       access=ctx.access, font_path=args.font, actor=ctx.user)
     print(f"已生成 {args.output}：{result['pages']} 页")
     return 0
 
 
 def add_commands(sub) -> None:
-    ck = sub.add_parser("checkup", help="社区体检：完整社区清单、整改事项、对比报告").add_subparsers(
-        dest="checkup_command", required=True, metavar="子命令")
-
-    def command(name, help_text, fn, *, as_json=False):
-        p = ck.add_parser(name, help=help_text)
-        p.add_argument("--db", required=True, help="数据库文件路径")
-        p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
-        if as_json:
-            p.add_argument("--json", action="store_true", help="每行输出一个 JSON")
-        p.set_defaults(run=_run(fn))
-        return p
+    command = command_group(sub, "checkup", "社区体检：完整社区清单、整改事项、对比报告")
 
     command("items", "列出完整社区体检清单", run_items)
     p = command("start", "建立一个小区（或社区）某年的体检", run_start)

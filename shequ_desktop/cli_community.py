@@ -50,6 +50,37 @@ def _run(fn):
     return lambda args: fn(_context(args), args)
 
 
+def command_group(sub, name: str, help_text: str):
+    """`shequ NAME …`: returns command(sub-name, help, fn, as_json=False), which adds a
+    sub-command with --db and --user whose run opens the Context and calls fn(ctx, args)."""
+    group = sub.add_parser(name, help=help_text).add_subparsers(
+        dest=f"{name}_command", required=True, metavar="子命令")
+
+    def command(cmd: str, help_text: str, fn, *, as_json: bool = False):
+        p = group.add_parser(cmd, help=help_text)
+        p.add_argument("--db", required=True, help="数据库文件路径")
+        p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
+        if as_json:
+            p.add_argument("--json", action="store_true", help="每行输出一个 JSON")
+        p.set_defaults(run=_run(fn))
+        return p
+    return command
+
+
+def write_pdf(build, output: str, **kwargs) -> dict:
+    """Run a PDF builder `build(output=…, **kwargs)`; a file that cannot be written is a
+    clear message, a font that is not embedded a note on stderr."""
+    from shequ_desktop.cli_volunteers import write_error
+
+    try:
+        result = build(out_path=output, **kwargs)
+    except OSError as exc:
+        raise write_error(output, exc) from None
+    if result.get("warning"):
+        print(f"注意：{result['warning']}", file=sys.stderr)
+    return result
+
+
 # --- focus groups ------------------------------------------------------------------------------
 
 def run_groups(ctx, args) -> int:
@@ -173,51 +204,41 @@ def run_list(ctx, args) -> int:
 
 
 def add_commands(sub) -> None:
-    focus = sub.add_parser("focus", help="重点人群：类别、附加字段、成员、导出").add_subparsers(
-        dest="focus_command", required=True, metavar="子命令")
+    command = command_group(sub, "focus", "重点人群：类别、附加字段、成员、导出")
 
-    def command(parent, name, help_text, fn, *, unit=False, as_json=False):
-        p = parent.add_parser(name, help=help_text)
-        p.add_argument("--db", required=True, help="数据库文件路径")
-        p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
-        if unit:
-            p.add_argument("--unit", help="网格单元编码（默认全部）")
-        if as_json:
-            p.add_argument("--json", action="store_true", help="每行输出一个 JSON")
-        p.set_defaults(run=_run(fn))
+    def unit(p):
+        p.add_argument("--unit", help="网格单元编码（默认全部）")
         return p
 
-    command(focus, "groups", "列出重点人群类别（走访周期、人数、附加字段）", run_groups,
-            unit=True, as_json=True)
-    command(focus, "catalogue", "按内置目录补充缺少的重点人群类别（管理员）", run_catalogue)
-    p = command(focus, "add", "新增重点人群类别（管理员）", run_add)
+    unit(command("groups", "列出重点人群类别（走访周期、人数、附加字段）", run_groups,
+                 as_json=True))
+    command("catalogue", "按内置目录补充缺少的重点人群类别（管理员）", run_catalogue)
+    p = command("add", "新增重点人群类别（管理员）", run_add)
     p.add_argument("name", help="类别名称")
     p.add_argument("--interval", type=int, help="走访周期（天）")
     p.add_argument("--fields", action="append", help="附加字段，逗号分隔，可重复")
-    p = command(focus, "fields", "查看或设置一类重点人群的附加字段", run_fields)
+    p = command("fields", "查看或设置一类重点人群的附加字段", run_fields)
     p.add_argument("group", help="类别名称")
     p.add_argument("--set", help="新的附加字段，逗号分隔")
     p.add_argument("--reset", action="store_true", help="恢复为目录中的附加字段")
-    p = command(focus, "members", "列出一类重点人群的成员和附加信息", run_members,
-                unit=True, as_json=True)
+    p = unit(command("members", "列出一类重点人群的成员和附加信息", run_members, as_json=True))
     p.add_argument("group", help="类别名称")
-    p = command(focus, "set", "填写一位居民的重点人群附加信息", run_set)
+    p = command("set", "填写一位居民的重点人群附加信息", run_set)
     p.add_argument("--resident", type=int, required=True, help="居民编号")
     p.add_argument("values", nargs="+", metavar="字段=值", help="如 残疾等级=二级；值为空则清除")
-    p = command(focus, "export", "导出一类重点人群名单（含附加字段）", run_export, unit=True)
+    p = unit(command("export", "导出一类重点人群名单（含附加字段）", run_export))
     p.add_argument("group", help="类别名称")
     p.add_argument("-o", "--output", required=True, help="输出文件（.xlsx 或 .csv）")
     p.add_argument("--unmask", action="store_true", help="完整证件号和电话（记入审计日志）")
 
-    svc = sub.add_parser("services", help="一老一小服务（助餐、上门服务、托育等）").add_subparsers(
-        dest="services_command", required=True, metavar="子命令")
-    p = command(svc, "record", "登记服务（可一次登记多人）", run_record)
+    command = command_group(sub, "services", "一老一小服务（助餐、上门服务、托育等）")
+    p = command("record", "登记服务（可一次登记多人）", run_record)
     p.add_argument("--resident", type=int, action="append", required=True,
                    help="居民编号，可重复")
     p.add_argument("--kind", required=True, help="服务项目，如 助餐、上门服务、托育")
     p.add_argument("--provider", required=True, help="服务人或服务机构")
     p.add_argument("--date", help="服务日期（默认今天）")
     p.add_argument("--content", help="服务内容")
-    p = command(svc, "list", "列出服务记录", run_list, unit=True, as_json=True)
+    p = unit(command("list", "列出服务记录", run_list, as_json=True))
     p.add_argument("--month", help="月份 YYYY-MM（默认全部）")
     p.add_argument("--kind", help="只列这个服务项目")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from shequ_desktop.cli_community import _print, _run, _unit
+from shequ_desktop.cli_community import _print, _unit, command_group, write_pdf
 from shequ_desktop.errors import DomainError
 
 
@@ -86,25 +86,19 @@ def run_show(ctx, args) -> int:
 
 
 def run_print(ctx, args) -> int:
-    from shequ_desktop.cli_volunteers import write_error
+    from functools import partial
+
     from shequ_desktop.pdf import meeting_record
 
-    try:
-        if args.year:
-            result = meeting_record.build_year(ctx.conn, args.year, args.output,
-                                               unit_id=_unit(ctx, args.unit),
-                                               access=ctx.access, font_path=args.font,
-                                               actor=ctx.user)
-        elif args.meeting:
-            result = meeting_record.build_record(ctx.conn, args.meeting, args.output,
-                                                 access=ctx.access, font_path=args.font,
-                                                 actor=ctx.user)
-        else:
-            raise DomainError("请给出 --meeting 编号（议事记录）或 --year 年份（年度台账）")
-    except OSError as exc:
-        raise write_error(args.output, exc) from None
-    if result["warning"]:
-        print(f"注意：{result['warning']}", file=sys.stderr)
+    if args.year:
+        build = partial(meeting_record.build_year, ctx.conn, args.year,
+                        unit_id=_unit(ctx, args.unit))
+    elif args.meeting:
+        build = partial(meeting_record.build_record, ctx.conn, args.meeting)
+    else:
+        raise DomainError("请给出 --meeting 编号（议事记录）或 --year 年份（年度台账）")
+    result = write_pdf(build, args.output, access=ctx.access, font_path=args.font,
+                       actor=ctx.user)
     print(f"已生成 {args.output}：{result['pages']} 页")
     return 0
 
@@ -112,17 +106,7 @@ def run_print(ctx, args) -> int:
 def add_commands(sub) -> None:
     from shequ_desktop.meetings import KINDS
 
-    mt = sub.add_parser("meetings", help="议事协商：会议记录、跟进事项、附件、打印").add_subparsers(
-        dest="meetings_command", required=True, metavar="子命令")
-
-    def command(name, help_text, fn, *, as_json=False):
-        p = mt.add_parser(name, help=help_text)
-        p.add_argument("--db", required=True, help="数据库文件路径")
-        p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
-        if as_json:
-            p.add_argument("--json", action="store_true", help="每行输出一个 JSON")
-        p.set_defaults(run=_run(fn))
-        return p
+    command = command_group(sub, "meetings", "议事协商：会议记录、跟进事项、附件、打印")
 
     p = command("list", "列出议事会议", run_list, as_json=True)
     p.add_argument("--unit", help="网格单元编码（默认全部）")

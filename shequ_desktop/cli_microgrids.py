@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from shequ_desktop.cli_community import _print, _run, _unit
+from shequ_desktop.cli_community import _print, _unit, command_group, write_pdf
 from shequ_desktop.errors import DomainError
 
 KEYS = ("id", "grid_name", "name", "scope", "head_name", "head_role", "head_phone",
@@ -111,34 +111,20 @@ def run_assign(ctx, args) -> int:
 
 
 def run_board(ctx, args) -> int:
-    from shequ_desktop.cli_volunteers import write_error
+    from functools import partial
+
     from shequ_desktop.pdf import microgrid_board
 
-    build = microgrid_board.build_contacts if args.contacts else microgrid_board.build_board
-    extra = {} if args.contacts else {"phone": args.phone}
-    try:
-        result = build(ctx.conn, _grid(ctx, args.grid), args.output, font_path=args.font,
-                       actor=ctx.user, **extra)
-    except OSError as exc:
-        raise write_error(args.output, exc) from None
-    if result["warning"]:
-        print(f"注意：{result['warning']}", file=sys.stderr)
+    grid = _grid(ctx, args.grid)
+    build = (partial(microgrid_board.build_contacts, ctx.conn, grid) if args.contacts else
+             partial(microgrid_board.build_board, ctx.conn, grid, phone=args.phone))
+    result = write_pdf(build, args.output, font_path=args.font, actor=ctx.user)
     print(f"已生成 {args.output}：{result['rows']} 个微网格，{result['pages']} 页")
     return 0
 
 
 def add_commands(sub) -> None:
-    mg = sub.add_parser("microgrids", help="微网实格：微网格、微网格员、公示牌").add_subparsers(
-        dest="microgrids_command", required=True, metavar="子命令")
-
-    def command(name, help_text, fn, *, as_json=False):
-        p = mg.add_parser(name, help=help_text)
-        p.add_argument("--db", required=True, help="数据库文件路径")
-        p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
-        if as_json:
-            p.add_argument("--json", action="store_true", help="每行输出一个 JSON")
-        p.set_defaults(run=_run(fn))
-        return p
+    command = command_group(sub, "microgrids", "微网实格：微网格、微网格员、公示牌")
 
     p = command("list", "列出微网格及其微网格员", run_list, as_json=True)
     p.add_argument("--unit", help="网格单元编码（默认全部）")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from shequ_desktop.cli_community import _print, _run, _unit
+from shequ_desktop.cli_community import _print, _unit, command_group, write_pdf
 from shequ_desktop.errors import DomainError
 
 
@@ -61,17 +61,13 @@ def run_show(ctx, args) -> int:
 
 
 def run_print(ctx, args) -> int:
-    from shequ_desktop.cli_volunteers import write_error
+    from functools import partial
+
     from shequ_desktop.pdf import siteplan as printing
 
-    try:
-        result = printing.build(ctx.conn, _compound(ctx, args.unit), args.measure, args.output,
-                                paper=args.paper, font_path=args.font, actor=ctx.user,
-                                access=ctx.access)
-    except OSError as exc:
-        raise write_error(args.output, exc) from None
-    if result["warning"]:
-        print(f"注意：{result['warning']}", file=sys.stderr)
+    build = partial(printing.build, ctx.conn, _compound(ctx, args.unit), args.measure)
+    result = write_pdf(build, args.output, paper=args.paper, font_path=args.font,
+                       actor=ctx.user, access=ctx.access)
     print(f"已生成 {args.output}：{result['buildings']} 栋，合计 {result['total']}")
     return 0
 
@@ -79,15 +75,11 @@ def run_print(ctx, args) -> int:
 def add_commands(sub) -> None:
     from shequ_desktop.siteplan import MEASURES
 
-    sp = sub.add_parser("siteplan", help="以图管房：小区平面图、楼栋位置、着色打印").add_subparsers(
-        dest="siteplan_command", required=True, metavar="子命令")
+    group = command_group(sub, "siteplan", "以图管房：小区平面图、楼栋位置、着色打印")
 
     def command(name, help_text, fn):
-        p = sp.add_parser(name, help=help_text)
-        p.add_argument("--db", required=True, help="数据库文件路径")
-        p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
+        p = group(name, help_text, fn)
         p.add_argument("--unit", required=True, help="小区的编码")
-        p.set_defaults(run=_run(fn))
         return p
 
     measures = "，".join(f"{k} {v}" for k, v in MEASURES.items())

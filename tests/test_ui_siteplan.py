@@ -1,7 +1,6 @@
 """Issue 21, part 5 in the GUI: the 以图管房 page — the plan (generated or loaded), buildings
 coloured by the chosen measure with a legend, dragging and sizing saved, a double click opening
 the 楼栋图, printing — real widgets offscreen over real SQLite files."""
-import datetime as dt
 
 import pytest
 from PIL import Image

@@ -7,23 +7,16 @@ themselves or monkeypatch `ask`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
-                               QLineEdit, QPlainTextEdit, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from shequ_desktop.focus_groups import MAX_VALUE
 from ui.dialogs.move_dialogs import date_edit
 from ui.dialogs.visit_dialog import names_text
+from ui.pages.community_base import AskDialog, ok_cancel
 
 
-def _buttons(dialog: QDialog) -> QDialogButtonBox:
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                               | QDialogButtonBox.StandardButton.Cancel)
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    return buttons
-
-
-class GroupDialog(QDialog):
+class GroupDialog(AskDialog):
     """新增重点人群 or 附加字段 of one: the name (fixed when editing), the visit interval and
     the field labels, one a line."""
 
@@ -48,7 +41,7 @@ class GroupDialog(QDialog):
         form.addRow(self.tr("名称："), self.name)
         form.addRow(self.tr("走访周期："), self.interval)
         form.addRow(self.tr("附加字段："), self.fields)
-        self.buttons = _buttons(self)
+        self.buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -56,7 +49,7 @@ class GroupDialog(QDialog):
         self._update()
 
     def _update(self, *_args) -> None:
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+        self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
             bool(self.name.text().strip()))
 
     def answer(self) -> dict:
@@ -65,13 +58,9 @@ class GroupDialog(QDialog):
                 "fields": [line for line in self.fields.toPlainText().splitlines()
                            if line.strip()]}
 
-    @classmethod
-    def ask(cls, parent: QWidget | None, **kwargs) -> dict | None:
-        dialog = cls(parent=parent, **kwargs)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-class MemberFieldsDialog(QDialog):
+class MemberFieldsDialog(AskDialog):
     """A member's values for one group's fields."""
 
     def __init__(self, name: str, group: str, values: dict[str, str],
@@ -90,19 +79,14 @@ class MemberFieldsDialog(QDialog):
             form.addRow(QLabel(self.tr("这一类重点人群没有附加字段")))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def answer(self) -> dict[str, str]:
         return {label: edit.text() for label, edit in self.edits.items()}
 
-    @classmethod
-    def ask(cls, parent: QWidget | None, name: str, group: str,
-            values: dict[str, str]) -> dict[str, str] | None:
-        dialog = cls(name, group, values, parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-class ServiceDialog(QDialog):
+class ServiceDialog(AskDialog):
     """登记服务: the day, the service (the catalogue's list or the community's own word), who
     gave it and what was done, for one or more residents."""
 
@@ -130,7 +114,7 @@ class ServiceDialog(QDialog):
         form.addRow(self.tr("服务项目："), self.kind)
         form.addRow(self.tr("服务人："), self.provider)
         form.addRow(self.tr("服务内容："), self.content)
-        self.buttons = _buttons(self)
+        self.buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -139,7 +123,7 @@ class ServiceDialog(QDialog):
         self._update()
 
     def _update(self, *_args) -> None:
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+        self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
             bool(self.provider.text().strip() and self.kind.currentText().strip()))
 
     def answer(self) -> dict:
@@ -148,8 +132,3 @@ class ServiceDialog(QDialog):
                 "provider": self.provider.text().strip(),
                 "content": self.content.toPlainText().strip() or None}
 
-    @classmethod
-    def ask(cls, parent: QWidget | None, names: list[str], kinds: list[str],
-            provider: str = "") -> dict | None:
-        dialog = cls(names, kinds, provider, parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -10,17 +10,16 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QShowEvent
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox, QSplitter,
-                               QTableView, QVBoxLayout, QWidget)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView,
+                               QVBoxLayout, QWidget)
 
 from shequ_desktop import checkups
-from shequ_desktop.context import Change, Context
+from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.move_dialogs import date_edit
-from ui.follow import follow_changes
-from ui.pages.microgrids_page import DictModel
+from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
 from ui.table_setup import setup_table
 
 RELEVANT = ("checkups", "checkup_results", "checkup_findings", "events", "grid_units")
@@ -45,7 +44,7 @@ class ChecklistModel(DictModel):
         return super().data(index, role)
 
 
-class StartDialog(QDialog):
+class StartDialog(AskDialog):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("新建社区体检"))
@@ -58,10 +57,7 @@ class StartDialog(QDialog):
         form.addRow(self.tr("年度："), self.year)
         form.addRow(self.tr("体检日期："), self.date)
         form.addRow(self.tr("体检人："), self.inspector)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
@@ -71,13 +67,9 @@ class StartDialog(QDialog):
                 "checked_on": self.date.date().toString(Qt.DateFormat.ISODate),
                 "inspector": self.inspector.text().strip() or None}
 
-    @classmethod
-    def ask(cls, parent) -> dict | None:
-        dialog = cls(parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-class ResultDialog(QDialog):
+class ResultDialog(AskDialog):
     """The status and notes of one or more items; or, with `finding`, an improvement item."""
 
     def __init__(self, names: list[str], finding: bool = False, parent: QWidget | None = None):
@@ -102,10 +94,7 @@ class ResultDialog(QDialog):
         else:
             form.addRow(self.tr("状态："), self.status)
             form.addRow(self.tr("说明："), self.notes)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
@@ -116,25 +105,15 @@ class ResultDialog(QDialog):
                     "deadline_days": self.days.value() or None}
         return {"status": self.status.currentText(), "notes": self.notes.text() or None}
 
-    @classmethod
-    def ask(cls, parent, names: list[str], finding: bool = False) -> dict | None:
-        dialog = cls(names, finding, parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-class CheckupsPage(QWidget):
+class CheckupsPage(CommunityPage):
+    RELEVANT = RELEVANT
+
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.db_path = db_path
-        self.unit_id: int | None = None
-        self._stale = True
+        super().__init__(ctx, db_path, parent)
 
-        title = QLabel(self.tr("社区体检"))
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        title.setFont(font)
+        title = page_title(self.tr("社区体检"))
         self.start_button = QPushButton(self.tr("新建体检…"))
         self.start_button.setToolTip(self.tr("在左侧选一个小区（或社区）后新建"))
         self.start_button.clicked.connect(self.start)
@@ -187,48 +166,21 @@ class CheckupsPage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(split, 1)
-        follow_changes(self, ctx, self._on_changes)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------
-    def set_unit(self, unit_id: int | None) -> None:
-        if unit_id != self.unit_id or self._stale:
-            self.unit_id = unit_id
-            self._reload_when_shown()
-
-    def refresh(self) -> None:
-        self.reload()
-
     def reload(self, *_args) -> None:
-        current = self.current_id()
         self._stale = False
         try:
             rows = checkups.list_checkups(self.ctx.conn, access=self.ctx.access,
                                           unit_id=self.unit_id)
         except DomainError:
             rows = []
-        self.model.set_rows(rows)
-        row = self.model.row_of(current) if current is not None else None
-        if row is None and rows:
-            row = 0
-        if row is not None:
-            self.view.setCurrentIndex(self.model.index(row, 0))
+        self.show_rows(self.view, rows, self.current_id())
         self._show_checklist()
 
-    def _reload_when_shown(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
-
     def current_id(self) -> int | None:
-        index = self.view.currentIndex()
-        return self.model.id_at(index.row()) if index.isValid() else None
+        return self.current_id_of(self.view)
 
     def _show_checklist(self, *_args) -> None:
         cid = self.current_id()
@@ -285,7 +237,7 @@ class CheckupsPage(QWidget):
             return
         values = StartDialog.ask(self)
         if values is not None:
-            self._try(self.tr("无法新建体检"),
+            self.attempt(self.tr("无法新建体检"),
                       lambda: checkups.start_checkup(self.ctx, self.unit_id, **values))
 
     def set_results(self) -> None:
@@ -300,7 +252,7 @@ class CheckupsPage(QWidget):
             with self.ctx.transaction():
                 for r in chosen:
                     checkups.set_result(self.ctx, cid, r["item"], **values)
-        self._try(self.tr("无法记录结果"), write)
+        self.attempt(self.tr("无法记录结果"), write)
 
     def add_finding(self) -> None:
         cid, chosen = self.current_id(), self.selected_items()
@@ -308,33 +260,16 @@ class CheckupsPage(QWidget):
             return
         values = ResultDialog.ask(self, [chosen[0]["name"]], finding=True)
         if values is not None:
-            self._try(self.tr("无法添加整改事项"), lambda: checkups.add_finding(
+            self.attempt(self.tr("无法添加整改事项"), lambda: checkups.add_finding(
                 self.ctx, cid, chosen[0]["item"], **values))
 
     def print_report(self, path: str | None = None) -> dict | None:
-        from ui import background
-        from ui.file_dialogs import save_file
-
-        cid = self.current_id()
-        if cid is None or self.db_path is None:
-            return None
-        path = path or save_file(self, "print", self.tr("保存社区体检报告"),
-                                 f"社区体检报告_{cid}.pdf", self.tr("PDF 文件 (*.pdf)"))
-        if not path:
-            return None
         from shequ_desktop.pdf.checkup_report import build
 
-        access, actor = self.ctx.access, self.ctx.user
-        task = background.run(lambda conn, progress: build(conn, cid, path, access=access,
-                                                           actor=actor),
-                              self.db_path, parent=self, label=self.tr("正在生成报告…"),
-                              on_failure=lambda exc: None)
-        task.wait()
-        if task.error is not None:
-            background.show_error(self, task.error)
+        cid = self.current_id()
+        if cid is None:
             return None
-        return task.result
-
-    def _on_changes(self, changes: list[Change]) -> None:
-        if any(c.entity in RELEVANT for c in changes):
-            self._reload_when_shown()
+        access, actor = self.ctx.access, self.ctx.user
+        return self.write_file(lambda conn, out, _p: build(conn, cid, out, access=access,
+                                                           actor=actor),
+                               path, self.tr("保存社区体检报告"), f"社区体检报告_{cid}.pdf")

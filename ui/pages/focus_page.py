@@ -10,17 +10,16 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
+                               QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from shequ_desktop import focus_groups, services
 from shequ_desktop.access import ADMIN
-from shequ_desktop.context import Change, Context
+from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.focus_dialogs import GroupDialog, MemberFieldsDialog, ServiceDialog
-from ui.follow import follow_changes
 from ui.models.row_list import ID_ROLE, RowListModel
+from ui.pages.community_base import CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
 
 RELEVANT = ("tags", "resident_tags", "residents", "services", "visits", "households", "houses",
@@ -88,41 +87,14 @@ class MemberModel(RowListModel):
         return None
 
 
-class ServiceModel(RowListModel):
-    headers = ("服务日期", "姓名", "住址", "重点人群", "服务项目", "服务人", "服务内容")
-    KEYS = ("served_on", "name", "address", "groups", "kind", "provider", "content")
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        row = self.row_at(index)
-        if row is None:
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return row[self.KEYS[index.column()]] or ""
-        if role == ID_ROLE:
-            return row["id"]
-        return None
-
-
-def _title(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() * 1.2)
-    label.setFont(font)
-    return label
-
-
-class FocusPage(QWidget):
+class FocusPage(CommunityPage):
     """Emits residentSelected(resident id) when a member becomes the current row."""
 
     residentSelected = Signal(int)
+    RELEVANT = RELEVANT
 
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.db_path = db_path
-        self.unit_id: int | None = None
-        self._stale = True
+        super().__init__(ctx, db_path, parent)
         self.reloads = 0
         admin = ctx.access is None or ctx.access.role == ADMIN
 
@@ -138,7 +110,7 @@ class FocusPage(QWidget):
             button.setVisible(admin)
         self.count_label = QLabel()
         bar = QHBoxLayout()
-        bar.addWidget(_title(self.tr("重点人群")))
+        bar.addWidget(page_title(self.tr("重点人群")))
         bar.addSpacing(12)
         for button in (self.add_button, self.fields_button, self.catalogue_button):
             bar.addWidget(button)
@@ -175,7 +147,10 @@ class FocusPage(QWidget):
         members_layout.addLayout(member_bar)
         members_layout.addWidget(self.member_view, 1)
 
-        self.services = ServiceModel(self)
+        self.services = DictModel(
+            ("服务日期", "姓名", "住址", "重点人群", "服务项目", "服务人", "服务内容"),
+            ("served_on", "name", "address", "groups", "kind", "provider", "content"),
+            parent=self)
         self.service_view = QTableView()
         self.service_view.setModel(self.services)
         setup_table(self.service_view, [6, 5, 13, 8, 5, 6, 14], stretch=6)
@@ -211,18 +186,9 @@ class FocusPage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)
-        follow_changes(self, ctx, self._on_changes)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------
-    def set_unit(self, unit_id: int | None) -> None:
-        if unit_id != self.unit_id or self._stale:
-            self.unit_id = unit_id
-            self._reload_when_shown()
-
-    def refresh(self) -> None:
-        self.reload()
-
     def reload(self, *_args) -> None:
         current = self.current_group()
         self._stale = False
@@ -240,17 +206,6 @@ class FocusPage(QWidget):
             self.group_view.setCurrentIndex(self.groups.index(row, 0))
         self._show_members()
         self._show_services()
-
-    def _reload_when_shown(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
 
     def current_group(self) -> int | None:
         index = self.group_view.currentIndex()
@@ -312,18 +267,10 @@ class FocusPage(QWidget):
         self.export_button.setEnabled(bool(self.members.rows) and self.db_path is not None)
 
     # --- acting ------------------------------------------------------------------------------
-    def _try(self, title: str, fn) -> bool:
-        try:
-            fn()
-        except DomainError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return False
-        return True
-
     def add_group(self) -> None:
         values = GroupDialog.ask(self)
         if values is not None:
-            self._try(self.tr("无法新增重点人群"), lambda: focus_groups.add_group(
+            self.attempt(self.tr("无法新增重点人群"), lambda: focus_groups.add_group(
                 self.ctx, values["name"], values["visit_interval_days"], values["fields"]))
 
     def edit_fields(self) -> None:
@@ -333,11 +280,11 @@ class FocusPage(QWidget):
         values = GroupDialog.ask(self, name=group["name"], interval=group["visit_interval_days"],
                                  fields=group["fields"], editing=True)
         if values is not None:
-            self._try(self.tr("无法修改附加字段"), lambda: focus_groups.set_fields(
+            self.attempt(self.tr("无法修改附加字段"), lambda: focus_groups.set_fields(
                 self.ctx, group["id"], values["fields"]))
 
     def add_catalogue(self) -> None:
-        self._try(self.tr("无法补充重点人群"), lambda: focus_groups.ensure_catalogue(self.ctx))
+        self.attempt(self.tr("无法补充重点人群"), lambda: focus_groups.ensure_catalogue(self.ctx))
 
     def edit_member(self) -> None:
         chosen, group = self.selected_members(), self._group()
@@ -346,7 +293,7 @@ class FocusPage(QWidget):
         member = chosen[0]
         values = MemberFieldsDialog.ask(self, member["name"], group["name"], member["values"])
         if values is not None:
-            self._try(self.tr("无法保存附加信息"), lambda: focus_groups.set_member_values(
+            self.attempt(self.tr("无法保存附加信息"), lambda: focus_groups.set_member_values(
                 self.ctx, member["id"], values))
 
     def record_service(self) -> None:
@@ -356,37 +303,21 @@ class FocusPage(QWidget):
         values = ServiceDialog.ask(self, [m["name"] for m in chosen],
                                    focus_groups.service_kinds(), "")
         if values is not None:
-            self._try(self.tr("无法登记服务"), lambda: services.record_services(
+            self.attempt(self.tr("无法登记服务"), lambda: services.record_services(
                 self.ctx, [m["id"] for m in chosen], **values))
 
     def export_group(self, path: str | None = None) -> dict | None:
         """Export the chosen group's list (with its fields, masked) in the background."""
-        from ui import background
-        from ui.file_dialogs import save_file
-
-        group = self._group()
-        if group is None or self.db_path is None:
-            return None
-        if path is None:
-            path = save_file(self, "export", self.tr("导出重点人群名单"),
-                             f"{group['name']}名单_{dt.date.today():%Y%m%d}.xlsx",
-                             self.tr("Excel 工作簿 (*.xlsx)"))
-            if not path:
-                return None
         from shequ_desktop.exporting import writer
 
-        access, unit_id, actor, tag = self.ctx.access, self.unit_id, self.ctx.user, group["id"]
-        work = lambda conn, progress: writer.export(      # noqa: E731
-            conn, focus_groups.export_template(conn, tag), path, "xlsx", unit_id=unit_id,
-            actor=actor, progress=progress, access=access)
-        task = background.run(work, self.db_path, parent=self, label=self.tr("正在导出…"),
-                               on_failure=lambda exc: None)
-        task.wait()
-        if task.error is not None:
-            background.show_error(self, task.error)
+        group = self._group()
+        if group is None:
             return None
-        return task.result
-
-    def _on_changes(self, changes: list[Change]) -> None:
-        if any(c.entity in RELEVANT for c in changes):
-            self._reload_when_shown()
+        access, unit_id, actor, tag = self.ctx.access, self.unit_id, self.ctx.user, group["id"]
+        return self.write_file(
+            lambda conn, out, progress: writer.export(
+                conn, focus_groups.export_template(conn, tag), out, "xlsx", unit_id=unit_id,
+                actor=actor, progress=progress, access=access),
+            path, self.tr("导出重点人群名单"), f"{group['name']}名单_{dt.date.today():%Y%m%d}.xlsx",
+            filters=self.tr("Excel 工作簿 (*.xlsx)"), purpose="export",
+            label=self.tr("正在导出…"))

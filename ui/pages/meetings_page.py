@@ -11,19 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from PySide6.QtCore import QDate, QModelIndex, Qt
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton,
-                               QSpinBox, QSplitter, QTableView, QTextBrowser, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTableView,
+                               QTextBrowser, QVBoxLayout, QWidget)
 
 from shequ_desktop import meetings
-from shequ_desktop.context import Change, Context
+from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.move_dialogs import date_edit
-from ui.follow import follow_changes
-from ui.pages.microgrids_page import DictModel
+from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
 from ui.table_setup import setup_table
 
 RELEVANT = ("meetings", "meeting_participants", "meeting_items", "meeting_attachments",
@@ -49,7 +46,7 @@ def participants_to_text(people: list[dict]) -> str:
                      for p in people)
 
 
-class MeetingDialog(QDialog):
+class MeetingDialog(AskDialog):
     def __init__(self, values: dict | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         values = values or {}
@@ -92,10 +89,7 @@ class MeetingDialog(QDialog):
                               (self.tr("议定事项："), self.decisions)):
             form.addRow(label, widget)
         form.addRow(self.tr("表决："), votes)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -103,7 +97,7 @@ class MeetingDialog(QDialog):
         self._update()
 
     def _update(self, *_args) -> None:
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+        self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
             bool(self.topic.text().strip()))
 
     def answer(self) -> dict:
@@ -118,13 +112,9 @@ class MeetingDialog(QDialog):
             values[key] = None if spin.value() < 0 else spin.value()
         return values
 
-    @classmethod
-    def ask(cls, parent, values=None) -> dict | None:
-        dialog = cls(values, parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-class FollowUpDialog(QDialog):
+class FollowUpDialog(AskDialog):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("添加跟进事项"))
@@ -140,10 +130,7 @@ class FollowUpDialog(QDialog):
         form.addRow(self.tr("负责人："), self.owner)
         form.addRow(self.tr("办理期限："), self.days)
         form.addRow(QLabel(self.tr("跟进事项生成一件事件，在“事件”页按闭环办理。")))
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -152,10 +139,6 @@ class FollowUpDialog(QDialog):
         return {"content": self.content.text(), "owner": self.owner.text() or None,
                 "deadline_days": self.days.value() or None}
 
-    @classmethod
-    def ask(cls, parent) -> dict | None:
-        dialog = cls(parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 def record_html(m: dict) -> str:
@@ -184,13 +167,11 @@ def record_html(m: dict) -> str:
                                      for a in m["attachments"])))
 
 
-class MeetingsPage(QWidget):
+class MeetingsPage(CommunityPage):
+    RELEVANT = RELEVANT
+
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.db_path = db_path
-        self.unit_id: int | None = None
-        self._stale = True
+        super().__init__(ctx, db_path, parent)
 
         self.year = QComboBox()
         this = dt.date.today().year
@@ -210,11 +191,7 @@ class MeetingsPage(QWidget):
         self.year_button = QPushButton(self.tr("打印年度台账…"))
         self.year_button.clicked.connect(lambda: self.print_year())
         self.count_label = QLabel()
-        title = QLabel(self.tr("议事协商"))
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        title.setFont(font)
+        title = page_title(self.tr("议事协商"))
         bar = QHBoxLayout()
         bar.addWidget(title)
         bar.addSpacing(12)
@@ -243,50 +220,23 @@ class MeetingsPage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(split, 1)
-        follow_changes(self, ctx, self._on_changes)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------
-    def set_unit(self, unit_id: int | None) -> None:
-        if unit_id != self.unit_id or self._stale:
-            self.unit_id = unit_id
-            self._reload_when_shown()
-
-    def refresh(self) -> None:
-        self.reload()
-
     def reload(self, *_args) -> None:
-        current = self.current_id()
         self._stale = False
         try:
             rows = meetings.list_meetings(self.ctx.conn, access=self.ctx.access,
                                           unit_id=self.unit_id, year=self.year.currentData())
         except DomainError:
             rows = []
-        self.model.set_rows(rows)
+        self.show_rows(self.view, rows, self.current_id())
         self.count_label.setText(self.tr("共 {0} 次，跟进事项未办结 {1} 项").format(
             len(rows), sum(r["open_items"] for r in rows)))
-        row = self.model.row_of(current) if current is not None else None
-        if row is None and rows:
-            row = 0
-        if row is not None:
-            self.view.setCurrentIndex(self.model.index(row, 0))
         self._show_record()
 
-    def _reload_when_shown(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
-
     def current_id(self) -> int | None:
-        index = self.view.currentIndex()
-        return self.model.id_at(index.row()) if index.isValid() else None
+        return self.current_id_of(self.view)
 
     def _show_record(self, *_args) -> None:
         mid = self.current_id()
@@ -317,7 +267,7 @@ class MeetingsPage(QWidget):
         values = MeetingDialog.ask(self)
         if values is not None:
             people = values.pop("participants")
-            self._try(self.tr("无法记录会议"), lambda: meetings.create_meeting(
+            self.attempt(self.tr("无法记录会议"), lambda: meetings.create_meeting(
                 self.ctx, self.unit_id, participants=people, **values))
 
     def edit_meeting(self) -> None:
@@ -330,7 +280,7 @@ class MeetingsPage(QWidget):
             linked = {p["name"]: p["resident_id"] for p in current["participants"]}
             people = [{**p, "resident_id": linked.get(p["name"])}
                       for p in values.pop("participants")]
-            self._try(self.tr("无法保存会议"), lambda: meetings.update_meeting(
+            self.attempt(self.tr("无法保存会议"), lambda: meetings.update_meeting(
                 self.ctx, mid, values, participants=people))
 
     def add_follow_up(self) -> None:
@@ -339,7 +289,7 @@ class MeetingsPage(QWidget):
             return
         values = FollowUpDialog.ask(self)
         if values is not None:
-            self._try(self.tr("无法添加跟进事项"),
+            self.attempt(self.tr("无法添加跟进事项"),
                       lambda: meetings.add_follow_up(self.ctx, mid, **values))
 
     def attach(self, paths: list[str] | None = None) -> None:
@@ -353,54 +303,26 @@ class MeetingsPage(QWidget):
                 self, self.tr("选择附件（照片、签到表等）"), "",
                 self.tr("图片和文档 (*.jpg *.jpeg *.png *.pdf);;所有文件 (*)"))
         for path in paths:
-            if not self._try(self.tr("无法添加附件"),
+            if not self.attempt(self.tr("无法添加附件"),
                              lambda p=path: meetings.add_attachment(self.ctx, mid, p)):
                 break
 
-    def _print(self, work, label: str):
-        from ui import background
-
-        task = background.run(work, self.db_path, parent=self, label=label,
-                               on_failure=lambda exc: None)
-        task.wait()
-        if task.error is not None:
-            background.show_error(self, task.error)
-            return None
-        return task.result
-
     def print_record(self, path: str | None = None) -> dict | None:
-        from ui.file_dialogs import save_file
-
-        mid = self.current_id()
-        if mid is None or self.db_path is None:
-            return None
-        path = path or save_file(self, "print", self.tr("保存议事记录"),
-                                 f"议事记录_{mid}.pdf", self.tr("PDF 文件 (*.pdf)"))
-        if not path:
-            return None
         from shequ_desktop.pdf.meeting_record import build_record
 
+        mid = self.current_id()
+        if mid is None:
+            return None
         access, actor = self.ctx.access, self.ctx.user
-        return self._print(lambda conn, progress: build_record(
-            conn, mid, path, access=access, actor=actor), self.tr("正在生成议事记录…"))
+        return self.write_file(lambda conn, out, _p: build_record(conn, mid, out, access=access,
+                                                                  actor=actor),
+                               path, self.tr("保存议事记录"), f"议事记录_{mid}.pdf")
 
     def print_year(self, path: str | None = None) -> dict | None:
-        from ui.file_dialogs import save_file
-
-        if self.db_path is None:
-            return None
-        year = self.year.currentData()
-        path = path or save_file(self, "print", self.tr("保存议事协商台账"),
-                                 f"议事协商台账_{year}.pdf", self.tr("PDF 文件 (*.pdf)"))
-        if not path:
-            return None
         from shequ_desktop.pdf.meeting_record import build_year
 
-        access, actor, unit = self.ctx.access, self.ctx.user, self.unit_id
-        return self._print(lambda conn, progress: build_year(
-            conn, year, path, unit_id=unit, access=access, actor=actor),
-            self.tr("正在生成台账…"))
-
-    def _on_changes(self, changes: list[Change]) -> None:
-        if any(c.entity in RELEVANT for c in changes):
-            self._reload_when_shown()
+        year, access, actor, unit = (self.year.currentData(), self.ctx.access, self.ctx.user,
+                                     self.unit_id)
+        return self.write_file(lambda conn, out, _p: build_year(
+            conn, year, out, unit_id=unit, access=access, actor=actor),
+            path, self.tr("保存议事协商台账"), f"议事协商台账_{year}.pdf")

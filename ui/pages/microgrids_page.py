@@ -10,46 +10,23 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
-                               QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
+                               QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from shequ_desktop import microgrids
-from shequ_desktop.context import Change, Context
+from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
-from ui.follow import follow_changes
-from ui.models.row_list import ID_ROLE, RowListModel
+from ui.models.row_list import ID_ROLE
+from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
 from ui.table_setup import setup_table
 
 RELEVANT = ("microgrids", "microgrid_households", "residents", "households", "houses",
             "grid_units", "visits", "resident_tags", "events")
 
 
-class DictModel(RowListModel):
-    """Rows of dicts shown by `keys` under `headers`."""
-
-    def __init__(self, headers: tuple[str, ...], keys: tuple[str, ...], id_key: str = "id",
-                 parent=None):
-        super().__init__(parent)
-        self.headers, self.keys, self.id_key = headers, keys, id_key
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        row = self.row_at(index)
-        if row is None:
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            value = row.get(self.keys[index.column()])
-            if isinstance(value, (list, tuple)):
-                return "、".join(value)
-            return "" if value is None else str(value)
-        if role == ID_ROLE:
-            return row[self.id_key]
-        return None
-
-
-class MicrogridDialog(QDialog):
+class MicrogridDialog(AskDialog):
     """A micro-grid: name, scope (a building or unit of the grid, or chosen households) and
     its head's name, role and phone."""
 
@@ -80,10 +57,7 @@ class MicrogridDialog(QDialog):
         form.addRow(self.tr("身份："), self.role)
         form.addRow(self.tr("联系电话："), self.phone)
         form.addRow(self.tr("备注："), self.notes)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -91,7 +65,7 @@ class MicrogridDialog(QDialog):
         self._update()
 
     def _update(self, *_args) -> None:
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+        self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
             bool(self.name.text().strip()))
 
     def answer(self) -> dict:
@@ -101,13 +75,9 @@ class MicrogridDialog(QDialog):
                 "head_phone": self.phone.text().strip() or None,
                 "notes": self.notes.text().strip() or None}
 
-    @classmethod
-    def ask(cls, parent, scopes, values=None) -> dict | None:
-        dialog = cls(scopes, values, parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-class HouseholdsDialog(QDialog):
+class HouseholdsDialog(AskDialog):
     """Tick the households of a chosen-households micro-grid."""
 
     def __init__(self, choices: list[tuple[int, str]], chosen: set[int],
@@ -124,10 +94,7 @@ class HouseholdsDialog(QDialog):
             self.list.addItem(item)
         self.count = QLabel()
         self.list.itemChanged.connect(self._update)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(self.tr("一个微网格通常 30–50 户；已在别的选定微网格中的户会移到这里。")))
         layout.addWidget(self.list, 1)
@@ -142,33 +109,17 @@ class HouseholdsDialog(QDialog):
     def _update(self, *_args) -> None:
         self.count.setText(self.tr("已选 {0} 户").format(len(self.answer())))
 
-    @classmethod
-    def ask(cls, parent, choices, chosen) -> list[int] | None:
-        dialog = cls(choices, chosen, parent)
-        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-def _title(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() * 1.2)
-    label.setFont(font)
-    return label
-
-
-class MicrogridsPage(QWidget):
+class MicrogridsPage(CommunityPage):
     """Emits residentSelected(resident id) when a resident row becomes current."""
 
     residentSelected = Signal(int)
+    RELEVANT = RELEVANT
 
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.db_path = db_path
-        self.unit_id: int | None = None
+        super().__init__(ctx, db_path, parent)
         self.grid_id: int | None = None
-        self._stale = True
 
         self.add_button = QPushButton(self.tr("新建微网格…"))
         self.add_button.clicked.connect(self.add_microgrid)
@@ -185,7 +136,7 @@ class MicrogridsPage(QWidget):
         self.contacts_button.clicked.connect(lambda: self.print_board(contacts=True))
         self.hint = QLabel()
         bar = QHBoxLayout()
-        bar.addWidget(_title(self.tr("微网格")))
+        bar.addWidget(page_title(self.tr("微网格")))
         bar.addSpacing(12)
         for button in (self.add_button, self.edit_button, self.delete_button,
                        self.households_button, self.board_button, self.contacts_button):
@@ -246,53 +197,26 @@ class MicrogridsPage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(split, 1)
-        follow_changes(self, ctx, self._on_changes)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------
-    def set_unit(self, unit_id: int | None) -> None:
-        if unit_id != self.unit_id or self._stale:
-            self.unit_id = unit_id
-            self._reload_when_shown()
-
-    def refresh(self) -> None:
-        self.reload()
-
     def reload(self, *_args) -> None:
         from shequ_desktop.grid import grid_of
 
-        current = self.current_id()
         self._stale = False
         self.grid_id = grid_of(self.ctx.conn, self.unit_id) if self.unit_id else None
         try:
             rows = microgrids.list_microgrids(self.ctx.conn, self.ctx.access, self.unit_id)
         except DomainError:
             rows = []
-        self.model.set_rows(rows)
+        self.show_rows(self.view, rows, self.current_id())
         self.hint.setText(self.tr("共 {0} 个微网格").format(len(rows)) if self.grid_id else
                           self.tr("共 {0} 个微网格；在左侧选一个网格以新建和打印公示牌")
                           .format(len(rows)))
-        row = self.model.row_of(current) if current is not None else None
-        if row is None and rows:
-            row = 0
-        if row is not None:
-            self.view.setCurrentIndex(self.model.index(row, 0))
         self._show_detail()
 
-    def _reload_when_shown(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
-
     def current_id(self) -> int | None:
-        index = self.view.currentIndex()
-        return self.model.id_at(index.row()) if index.isValid() else None
+        return self.current_id_of(self.view)
 
     def current(self) -> dict | None:
         index = self.view.currentIndex()
@@ -342,14 +266,6 @@ class MicrogridsPage(QWidget):
         self.head_button.setEnabled(mg is not None and self.resident_view.currentIndex().isValid())
 
     # --- acting ------------------------------------------------------------------------------
-    def _try(self, title: str, fn) -> bool:
-        try:
-            fn()
-        except DomainError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return False
-        return True
-
     def _scopes(self) -> list[tuple[int | None, str]]:
         from shequ_desktop.grid import Places, subtree_units
 
@@ -365,7 +281,7 @@ class MicrogridsPage(QWidget):
             return
         values = MicrogridDialog.ask(self, self._scopes())
         if values is not None:
-            self._try(self.tr("无法新建微网格"), lambda: microgrids.create_microgrid(
+            self.attempt(self.tr("无法新建微网格"), lambda: microgrids.create_microgrid(
                 self.ctx, self.grid_id, **values))
 
     def edit_microgrid(self) -> None:
@@ -375,7 +291,7 @@ class MicrogridsPage(QWidget):
         self.grid_id = mg["grid_id"]
         values = MicrogridDialog.ask(self, self._scopes(), mg)
         if values is not None:
-            self._try(self.tr("无法保存微网格"), lambda: microgrids.update_microgrid(
+            self.attempt(self.tr("无法保存微网格"), lambda: microgrids.update_microgrid(
                 self.ctx, mg["id"], values))
 
     def delete_microgrid(self) -> None:
@@ -385,7 +301,7 @@ class MicrogridsPage(QWidget):
         answer = QMessageBox.question(self, self.tr("删除微网格"), self.tr(
             "删除“{0}”？其中的户不受影响，指派给它的事件改为未指派。").format(mg["name"]))
         if answer == QMessageBox.StandardButton.Yes:
-            self._try(self.tr("无法删除微网格"),
+            self.attempt(self.tr("无法删除微网格"),
                       lambda: microgrids.delete_microgrid(self.ctx, mg["id"]))
 
     def choose_households(self) -> None:
@@ -406,7 +322,7 @@ class MicrogridsPage(QWidget):
         chosen = set(microgrids.household_ids(self.ctx.conn, mg["id"]))
         answer = HouseholdsDialog.ask(self, choices, chosen)
         if answer is not None:
-            self._try(self.tr("无法保存选定的户"),
+            self.attempt(self.tr("无法保存选定的户"),
                       lambda: microgrids.set_households(self.ctx, mg["id"], answer))
 
     @staticmethod
@@ -428,45 +344,29 @@ class MicrogridsPage(QWidget):
                                         list(microgrids.ROLES), 0, True) \
             if not mg.get("head_role") else (mg["head_role"], True)
         if ok:
-            self._try(self.tr("无法设置微网格员"), lambda: microgrids.update_microgrid(
+            self.attempt(self.tr("无法设置微网格员"), lambda: microgrids.update_microgrid(
                 self.ctx, mg["id"], {"head_resident_id": rid, "head_name": None,
                                      "head_phone": None, "head_role": role}))
 
     def print_board(self, contacts: bool = False, path: str | None = None,
                     phone: str | None = None) -> dict | None:
         """The 公示牌 (or the contact list) of the chosen grid, written in the background."""
-        from ui import background
-        from ui.file_dialogs import save_file
-
-        if self.grid_id is None or self.db_path is None:
-            return None
-        name = self.tr("微网格联系表") if contacts else self.tr("网格员公示牌")
-        if path is None:
-            path = save_file(self, "print", self.tr("保存{0}").format(name),
-                             f"{name}_{dt.date.today():%Y%m%d}.pdf", self.tr("PDF 文件 (*.pdf)"))
-            if not path:
-                return None
-            if not contacts:
-                phone, ok = QInputDialog.getText(self, name, self.tr("公示牌上网格的联系电话："))
-                if not ok:
-                    return None
         from shequ_desktop.pdf import microgrid_board
 
+        if self.grid_id is None:
+            return None
+        name = self.tr("微网格联系表") if contacts else self.tr("网格员公示牌")
+        if path is None and not contacts:
+            phone, ok = QInputDialog.getText(self, name, self.tr("公示牌上网格的联系电话："))
+            if not ok:
+                return None
         grid_id, actor = self.grid_id, self.ctx.user
         if contacts:
-            work = lambda conn, progress: microgrid_board.build_contacts(   # noqa: E731
-                conn, grid_id, path, actor=actor)
+            def work(conn, out, _progress):
+                return microgrid_board.build_contacts(conn, grid_id, out, actor=actor)
         else:
-            work = lambda conn, progress: microgrid_board.build_board(      # noqa: E731
-                conn, grid_id, path, phone=phone or None, actor=actor)
-        task = background.run(work, self.db_path, parent=self, label=self.tr("正在生成…"),
-                               on_failure=lambda exc: None)
-        task.wait()
-        if task.error is not None:
-            background.show_error(self, task.error)
-            return None
-        return task.result
-
-    def _on_changes(self, changes: list[Change]) -> None:
-        if any(c.entity in RELEVANT for c in changes):
-            self._reload_when_shown()
+            def work(conn, out, _progress):
+                return microgrid_board.build_board(conn, grid_id, out, phone=phone or None,
+                                                   actor=actor)
+        return self.write_file(work, path, self.tr("保存{0}").format(name),
+                               f"{name}_{dt.date.today():%Y%m%d}.pdf")

@@ -9,7 +9,7 @@ that touches what it shows, and only while shown.
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPen, QPixmap, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QPen, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGraphicsItem,
                                QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
                                QGraphicsView, QHBoxLayout, QLabel, QMessageBox, QPushButton,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGraphics
 from shequ_desktop import siteplan
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
+from ui.pages.community_base import CommunityPage, page_title
 
 RELEVANT = ("site_plans", "site_plan_buildings", "grid_units", "houses", "residents",
             "resident_tags", "visits", "events", "households")
@@ -59,29 +60,22 @@ class BuildingItem(QGraphicsRectItem):
         self.page.buildingActivated.emit(self.building["id"])
 
 
-class SiteplanPage(QWidget):
+class SiteplanPage(CommunityPage):
     """Emits buildingActivated(building id) on a double click."""
 
     buildingActivated = Signal(int)
+    RELEVANT = RELEVANT
 
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.db_path = db_path
-        self.unit_id: int | None = None
+        super().__init__(ctx, db_path, parent)
         self.compound_id: int | None = None
         self.plan: dict | None = None
         self.items: dict[int, BuildingItem] = {}
         self.counts: dict[int, int] = {}
-        self._stale = True
         self._saving = False
         self.plan_size = (1, 1)
 
-        title = QLabel(self.tr("以图管房"))
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        title.setFont(font)
+        title = page_title(self.tr("以图管房"))
         self.name = QLabel()
         self.measure = QComboBox()
         for key, label in siteplan.MEASURES.items():
@@ -132,19 +126,9 @@ class SiteplanPage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addLayout(body, 1)
-        from ui.follow import follow_changes
-        follow_changes(self, ctx, self._on_changes)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------
-    def set_unit(self, unit_id: int | None) -> None:
-        if unit_id != self.unit_id or self._stale:
-            self.unit_id = unit_id
-            self._reload_when_shown()
-
-    def refresh(self) -> None:
-        self.reload()
-
     def _compound_of(self, unit_id: int | None) -> int | None:
         node = unit_id
         while node is not None:
@@ -220,17 +204,6 @@ class SiteplanPage(QWidget):
         if self.scene.items():
             self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
-    def _reload_when_shown(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
-
     def _selected(self) -> BuildingItem | None:
         chosen = [i for i in self.scene.selectedItems() if isinstance(i, BuildingItem)]
         return chosen[0] if chosen else None
@@ -289,30 +262,16 @@ class SiteplanPage(QWidget):
             QMessageBox.warning(self, self.tr("无法载入平面图"), str(exc))
 
     def print_plan(self, path: str | None = None) -> dict | None:
-        from ui import background
-        from ui.file_dialogs import save_file
-
-        if self.compound_id is None or self.db_path is None:
-            return None
-        what, paper = self.measure.currentData(), self.paper.currentText()
-        path = path or save_file(self, "print", self.tr("保存平面图"),
-                                 f"{self.plan['name']}平面图.pdf", self.tr("PDF 文件 (*.pdf)"))
-        if not path:
-            return None
         from shequ_desktop.pdf.siteplan import build
 
-        unit, access, actor = self.compound_id, self.ctx.access, self.ctx.user
-        task = background.run(lambda conn, progress: build(
-            conn, unit, what, path, paper=paper, actor=actor, access=access),
-            self.db_path, parent=self, label=self.tr("正在生成…"), on_failure=lambda exc: None)
-        task.wait()
-        if task.error is not None:
-            background.show_error(self, task.error)
+        if self.compound_id is None:
             return None
-        return task.result
+        unit, access, actor = self.compound_id, self.ctx.access, self.ctx.user
+        what, paper = self.measure.currentData(), self.paper.currentText()
+        return self.write_file(lambda conn, out, _p: build(conn, unit, what, out, paper=paper,
+                                                           actor=actor, access=access),
+                               path, self.tr("保存平面图"), f"{self.plan['name']}平面图.pdf")
 
     def _on_changes(self, changes: list[Change]) -> None:
-        if self._saving:
-            return                             # a drop on this page: the scene is current
-        if any(c.entity in RELEVANT for c in changes):
-            self._reload_when_shown()
+        if not self._saving:           # a drop on this page: the scene is current already
+            super()._on_changes(changes)
