@@ -41,16 +41,7 @@ class GroupDialog(AskDialog):
         form.addRow(self.tr("名称："), self.name)
         form.addRow(self.tr("走访周期："), self.interval)
         form.addRow(self.tr("附加字段："), self.fields)
-        self.buttons = ok_cancel(self)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self.name.textChanged.connect(self._update)
-        self._update()
-
-    def _update(self, *_args) -> None:
-        self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
-            bool(self.name.text().strip()))
+        self.finish(form, self.name)
 
     def answer(self) -> dict:
         return {"name": self.name.text().strip(),
@@ -114,10 +105,7 @@ class ServiceDialog(AskDialog):
         form.addRow(self.tr("服务项目："), self.kind)
         form.addRow(self.tr("服务人："), self.provider)
         form.addRow(self.tr("服务内容："), self.content)
-        self.buttons = ok_cancel(self)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
+        self.finish(form)
         self.provider.textChanged.connect(self._update)
         self.kind.currentTextChanged.connect(self._update)
         self._update()

@@ -12,14 +12,13 @@ import datetime as dt
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView,
-                               QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView, QWidget)
 
 from shequ_desktop import checkups
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.move_dialogs import date_edit
-from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
+from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
 
 RELEVANT = ("checkups", "checkup_results", "checkup_findings", "events", "grid_units")
@@ -57,10 +56,7 @@ class StartDialog(AskDialog):
         form.addRow(self.tr("年度："), self.year)
         form.addRow(self.tr("体检日期："), self.date)
         form.addRow(self.tr("体检人："), self.inspector)
-        buttons = ok_cancel(self)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        self.finish(form)
 
     def answer(self) -> dict:
         return {"year": self.year.value(),
@@ -94,10 +90,7 @@ class ResultDialog(AskDialog):
         else:
             form.addRow(self.tr("状态："), self.status)
             form.addRow(self.tr("说明："), self.notes)
-        buttons = ok_cancel(self)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        self.finish(form)
 
     def answer(self) -> dict:
         if self.finding:
@@ -162,10 +155,7 @@ class CheckupsPage(CommunityPage):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([380, 900])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(bar)
-        layout.addWidget(split, 1)
+        self.arrange(bar, split)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------

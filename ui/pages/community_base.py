@@ -8,8 +8,8 @@ from typing import Callable
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QMessageBox, QTableView,
-                               QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QMessageBox,
+                               QTableView, QVBoxLayout, QWidget)
 
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
@@ -36,6 +36,19 @@ def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
 
 class AskDialog(QDialog):
     """A dialog whose `ask(parent, …)` shows it and returns answer() (None when cancelled)."""
+
+    def finish(self, form, required: QLineEdit | None = None) -> None:
+        """The form above OK/Cancel; OK only while `required` has text."""
+        self.buttons = ok_cancel(self)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        if required is not None:
+            def update(*_args) -> None:
+                self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
+                    bool(required.text().strip()))
+            required.textChanged.connect(update)
+            update()
 
     def answer(self):
         raise NotImplementedError
@@ -81,6 +94,13 @@ class CommunityPage(QWidget):
         self.unit_id: int | None = None
         self._stale = True
         follow_changes(self, ctx, self._on_changes)
+
+    def arrange(self, bar, body: QWidget) -> None:
+        """The page: its button bar above its body."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addWidget(body, 1)
 
     def set_unit(self, unit_id: int | None) -> None:
         if unit_id != self.unit_id or self._stale:

@@ -14,13 +14,13 @@ import re
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTableView,
-                               QTextBrowser, QVBoxLayout, QWidget)
+                               QTextBrowser, QWidget)
 
 from shequ_desktop import meetings
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.move_dialogs import date_edit
-from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
+from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
 
 RELEVANT = ("meetings", "meeting_participants", "meeting_items", "meeting_attachments",
@@ -89,16 +89,7 @@ class MeetingDialog(AskDialog):
                               (self.tr("议定事项："), self.decisions)):
             form.addRow(label, widget)
         form.addRow(self.tr("表决："), votes)
-        self.buttons = ok_cancel(self)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self.topic.textChanged.connect(self._update)
-        self._update()
-
-    def _update(self, *_args) -> None:
-        self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
-            bool(self.topic.text().strip()))
+        self.finish(form, self.topic)
 
     def answer(self) -> dict:
         values = {"kind": self.kind.currentText(),
@@ -130,10 +121,7 @@ class FollowUpDialog(AskDialog):
         form.addRow(self.tr("负责人："), self.owner)
         form.addRow(self.tr("办理期限："), self.days)
         form.addRow(QLabel(self.tr("跟进事项生成一件事件，在“事件”页按闭环办理。")))
-        self.buttons = ok_cancel(self)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
+        self.finish(form)
 
     def answer(self) -> dict:
         return {"content": self.content.text(), "owner": self.owner.text() or None,
@@ -216,10 +204,7 @@ class MeetingsPage(CommunityPage):
         split.addWidget(self.record)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(bar)
-        layout.addWidget(split, 1)
+        self.arrange(bar, split)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------

@@ -57,16 +57,7 @@ class MicrogridDialog(AskDialog):
         form.addRow(self.tr("身份："), self.role)
         form.addRow(self.tr("联系电话："), self.phone)
         form.addRow(self.tr("备注："), self.notes)
-        self.buttons = ok_cancel(self)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self.name.textChanged.connect(self._update)
-        self._update()
-
-    def _update(self, *_args) -> None:
-        self.buttons.button(self.buttons.StandardButton.Ok).setEnabled(
-            bool(self.name.text().strip()))
+        self.finish(form, self.name)
 
     def answer(self) -> dict:
         return {"name": self.name.text().strip(), "unit_id": self.scope.currentData(),
@@ -193,10 +184,7 @@ class MicrogridsPage(CommunityPage):
         split.addWidget(self.view)
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(bar)
-        layout.addWidget(split, 1)
+        self.arrange(bar, split)
         self._update_buttons()
 
     # --- what is shown -----------------------------------------------------------------------
