@@ -13,7 +13,6 @@ from functools import cache
 
 from db.driver import sqlite3
 
-from shequ_desktop import events
 from shequ_desktop.access import named_scope
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
@@ -95,30 +94,22 @@ def add_finding(ctx: Context, checkup_id: int, item: str, content: str, owner: s
                 deadline_days: int | None = None) -> Result:
     """An improvement item: an event of the checked unit (其他, reported on the check-up's
     day by the owner; accepted with `deadline_days` working days when given)."""
+    from shequ_desktop.follow_ups import clean_item, open_event
+
     if item not in items():
         raise DomainError(f"体检清单中没有“{item}”这一项")
-    text = clean_text(content)
-    if not text:
-        raise ValidationError([FieldError("content", "整改事项", "不能为空")])
-    owner = clean_text(owner, multiline=False) if owner else None
+    text, owner = clean_item(content, owner, "整改事项")
     with ctx.transaction():
         checkup = ctx.get("checkups", checkup_id)
-        category = ctx.conn.execute("SELECT id FROM event_categories WHERE name = ?",
-                                    (FINDING_CATEGORY,)).fetchone()
-        if category is None:
-            raise DomainError(f"没有“{FINDING_CATEGORY}”这一事件类别")
-        area, name = items()[item]
-        event = events.report_event(
-            ctx, checkup["unit_id"], category[0], f"【社区体检 {checkup['year']}·{name}】{text}",
-            checkup["checked_on"], owner or checkup["inspector"] or ctx.user)
-        changes = list(event.changes)
-        if deadline_days:
-            changes += events.accept(ctx, event.id, deadline_days, note="社区体检整改",
-                                     on=checkup["checked_on"]).changes
+        name = items()[item][1]
+        event = open_event(ctx, checkup["unit_id"], FINDING_CATEGORY,
+                           f"【社区体检 {checkup['year']}·{name}】{text}", checkup["checked_on"],
+                           owner or checkup["inspector"] or ctx.user, deadline_days=deadline_days,
+                           note="社区体检整改")
         new_id, more = ctx.insert("checkup_findings", {
             "checkup_id": checkup_id, "item": item, "content": text, "owner": owner,
             "event_id": event.id})
-    return Result(new_id, changes + more)
+    return Result(new_id, event.changes + more)
 
 
 def get_checkup(conn: sqlite3.Connection, checkup_id: int, access=None) -> dict:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from db.driver import sqlite3
 
-from shequ_desktop import events
 from shequ_desktop.access import named_scope
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
@@ -172,28 +171,19 @@ def add_follow_up(ctx: Context, meeting_id: int, content: str, owner: str | None
                   deadline_days: int | None = None, category: str = FOLLOW_UP_CATEGORY) -> Result:
     """A follow-up item: it becomes an event of the meeting's unit (上报 on the meeting's
     day by the owner, 受理 with `deadline_days` working days when given)."""
-    text = clean_text(content)
-    if not text:
-        raise ValidationError([FieldError("content", "跟进事项", "不能为空")])
-    owner = clean_text(owner, multiline=False) if owner else None
+    from shequ_desktop.follow_ups import clean_item, open_event
+
+    text, owner = clean_item(content, owner, "跟进事项")
     with ctx.transaction():
         meeting = ctx.get("meetings", meeting_id)
-        found = ctx.conn.execute("SELECT id FROM event_categories WHERE name = ?",
-                                 (category,)).fetchone()
-        if found is None:
-            raise DomainError(f"没有“{category}”这一事件类别")
-        event = events.report_event(
-            ctx, meeting["unit_id"], found[0], f"【{meeting['kind']}】{meeting['topic']}：{text}",
-            meeting["held_on"], owner or meeting["recorder"] or meeting["host"] or ctx.user,
-            location=meeting["place"])
-        changes = list(event.changes)
-        if deadline_days:
-            changes += events.accept(ctx, event.id, deadline_days,
-                                     note=f"议事会议定（{meeting['held_on']}）",
-                                     on=meeting["held_on"]).changes
+        event = open_event(ctx, meeting["unit_id"], category,
+                           f"【{meeting['kind']}】{meeting['topic']}：{text}", meeting["held_on"],
+                           owner or meeting["recorder"] or meeting["host"] or ctx.user,
+                           location=meeting["place"], deadline_days=deadline_days,
+                           note=f"议事会议定（{meeting['held_on']}）")
         new_id, more = ctx.insert("meeting_items", {"meeting_id": meeting_id, "content": text,
                                                     "owner": owner, "event_id": event.id})
-    return Result(new_id, changes + more)
+    return Result(new_id, event.changes + more)
 
 
 def add_attachment(ctx: Context, meeting_id: int, path=None, *, name: str | None = None,

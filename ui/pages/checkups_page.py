@@ -213,14 +213,6 @@ class CheckupsPage(CommunityPage):
         self.report_button.setEnabled(chosen and self.db_path is not None)
 
     # --- acting ------------------------------------------------------------------------------
-    def _try(self, title: str, fn) -> bool:
-        try:
-            fn()
-        except DomainError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return False
-        return True
-
     def start(self) -> None:
         if self.unit_id is None:
             QMessageBox.information(self, self.tr("新建体检"), self.tr("请先在左侧选一个小区或社区"))
@@ -228,7 +220,7 @@ class CheckupsPage(CommunityPage):
         values = StartDialog.ask(self)
         if values is not None:
             self.attempt(self.tr("无法新建体检"),
-                      lambda: checkups.start_checkup(self.ctx, self.unit_id, **values))
+                         lambda: checkups.start_checkup(self.ctx, self.unit_id, **values))
 
     def set_results(self) -> None:
         cid, chosen = self.current_id(), self.selected_items()

@@ -238,14 +238,6 @@ class MeetingsPage(CommunityPage):
         self.year_button.setEnabled(self.db_path is not None)
 
     # --- acting ------------------------------------------------------------------------------
-    def _try(self, title: str, fn) -> bool:
-        try:
-            fn()
-        except DomainError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return False
-        return True
-
     def add_meeting(self) -> None:
         if self.unit_id is None:
             return
@@ -275,7 +267,7 @@ class MeetingsPage(CommunityPage):
         values = FollowUpDialog.ask(self)
         if values is not None:
             self.attempt(self.tr("无法添加跟进事项"),
-                      lambda: meetings.add_follow_up(self.ctx, mid, **values))
+                         lambda: meetings.add_follow_up(self.ctx, mid, **values))
 
     def attach(self, paths: list[str] | None = None) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -289,7 +281,7 @@ class MeetingsPage(CommunityPage):
                 self.tr("图片和文档 (*.jpg *.jpeg *.png *.pdf);;所有文件 (*)"))
         for path in paths:
             if not self.attempt(self.tr("无法添加附件"),
-                             lambda p=path: meetings.add_attachment(self.ctx, mid, p)):
+                                lambda p=path: meetings.add_attachment(self.ctx, mid, p)):
                 break
 
     def print_record(self, path: str | None = None) -> dict | None:

@@ -290,7 +290,7 @@ class MicrogridsPage(CommunityPage):
             "删除“{0}”？其中的户不受影响，指派给它的事件改为未指派。").format(mg["name"]))
         if answer == QMessageBox.StandardButton.Yes:
             self.attempt(self.tr("无法删除微网格"),
-                      lambda: microgrids.delete_microgrid(self.ctx, mg["id"]))
+                         lambda: microgrids.delete_microgrid(self.ctx, mg["id"]))
 
     def choose_households(self) -> None:
         from shequ_desktop.grid import Places
@@ -311,7 +311,7 @@ class MicrogridsPage(CommunityPage):
         answer = HouseholdsDialog.ask(self, choices, chosen)
         if answer is not None:
             self.attempt(self.tr("无法保存选定的户"),
-                      lambda: microgrids.set_households(self.ctx, mg["id"], answer))
+                         lambda: microgrids.set_households(self.ctx, mg["id"], answer))
 
     @staticmethod
     def _in_grid(unit: int, grid_id: int, places) -> bool:
