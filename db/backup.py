@@ -5,6 +5,7 @@ then renamed into place, so a half-written copy never carries a real name.
 """
 from __future__ import annotations
 
+import errno
 import os
 from db.driver import sqlite3
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Callable
 
 from db import encryption, migrate
 from db.connection import APPLICATION_ID, db_path, open_read_only
-from db.errors import NotADatabaseError, StorageError, translate
+from db.errors import DiskFullError, NotADatabaseError, StorageError, translate
 
 PAGES_PER_STEP = 2048
 
@@ -96,8 +97,15 @@ def _write_copy(source: sqlite3.Connection, target: Path,
             os.fsync(handle.fileno())
         os.replace(partial, target)
     except sqlite3.Error as exc:
-        raise translate(exc, str(target)) from exc
+        error = translate(exc, str(target))
+        if isinstance(error, DiskFullError):         # the copy's disk, not the database's
+            raise DiskFullError(f"“{target}”所在的磁盘空间不足或无法写入，这份副本没有写成；"
+                                "数据库本身没有受影响。请换一个位置或清理磁盘后重试。") from exc
+        raise error from exc
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DiskFullError(f"“{target}”所在的磁盘空间不足，这份副本没有写成；"
+                                "数据库本身没有受影响。请换一个位置或清理磁盘后重试。") from exc
         raise StorageError(f"无法写入“{target}”：{exc.strerror or exc}") from exc
     finally:
         partial.unlink(missing_ok=True)

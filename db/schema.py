@@ -460,6 +460,20 @@ def m012_standard_fields(db):
         db.conn.execute(f"ALTER TABLE residents ADD COLUMN {column} TEXT")
 
 
+def m013_security(db):
+    """Issue 18. sync_handouts: the packages of a whole unit (or of everything) this database
+    wrote, i.e. what it handed to which laptop; a laptop's packages name the one it was
+    started from, and may change only that unit (unit_uuid NULL: everything)."""
+    _script(db, """
+    CREATE TABLE sync_handouts (
+        package TEXT PRIMARY KEY,
+        unit_uuid TEXT,
+        created_at TEXT NOT NULL,
+        file TEXT
+    );
+    """)
+
+
 def m015_community_workflows(db):
     """The community's own workflows (issue 21). tags.fields: a focus group's own extra
     fields (JSON list of labels) when an administrator set them; NULL: the catalogue's
@@ -634,4 +648,4 @@ def m015_community_workflows(db):
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
               m009_dashboard_indexes, m010_exchange, m011_import_extras,
-              m012_standard_fields, m015_community_workflows]
+              m012_standard_fields, m013_security, m015_community_workflows]

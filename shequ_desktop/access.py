@@ -187,6 +187,12 @@ class Access:
             raise _outside(conn, unit, "修改")
 
 
+def is_admin(access: Access | None) -> bool:
+    """Every right: no sign-in (a database without users) or an administrator. Backups,
+    restores and users are theirs alone (a backup is the whole database)."""
+    return access is None or access.role == ADMIN
+
+
 def unit_of(conn: sqlite3.Connection, table: str, values: dict) -> int | None:
     """The grid unit a record belongs to, or None when it belongs to no unit. A grid unit
     belongs to its parent: a 网格员 may add, rename or move buildings below their grid, and

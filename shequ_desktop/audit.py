@@ -103,9 +103,57 @@ def changes_to_entries(changes) -> list[tuple]:
     return out
 
 
+def anchor(conn: sqlite3.Connection, *, restored: bool = False) -> None:
+    """Write the newest entry's id and hash into the key file beside the database (outside
+    it): whoever rewrites the chain with the database password alone (drop the triggers,
+    delete entries, recompute the hashes) cannot make that hash come out again. Done at each
+    sign-in, at the end of each command-line session and before each backup. Nothing to do
+    for a database without a key file (plain, no users)."""
+    from db import db_path
+    from shequ_desktop.errors import DomainError
+    from shequ_desktop.keys import KeyFile
+
+    path = db_path(conn)
+    if not path or not KeyFile.path_for(path).exists():
+        return
+    row = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None or (not restored and _anchor_problem(conn) is not None):
+        return                          # a broken anchor stays: it is the evidence
+    try:
+        KeyFile.load(path).set_audit_anchor(row[0], row[1], restored=restored)
+    except DomainError:               # a write-protected or damaged key file: not anchored
+        pass
+
+
+def _anchor_problem(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    from db import db_path
+    from shequ_desktop.errors import DomainError
+    from shequ_desktop.keys import KeyFile
+
+    path = db_path(conn)
+    if not path or not KeyFile.path_for(path).exists():
+        return None
+    try:
+        found = KeyFile.load(path).audit_anchor()
+    except DomainError:
+        return None
+    if found is None:
+        return None
+    row = conn.execute("SELECT hash FROM audit_log WHERE id = ?", (found["id"],)).fetchone()
+    if row is None:
+        return (found["id"], "密钥文件记下的审计记录不见了（审计日志被截短或改写）")
+    if row[0] != found["hash"]:
+        return (found["id"], "与密钥文件记下的校验值不符（审计日志被改写后重新计算了校验值）")
+    return None
+
+
 def broken_links(conn: sqlite3.Connection) -> list[tuple[int, str]]:
-    """(id, why) of every entry whose hash or link to the previous entry does not hold."""
+    """(id, why) of every entry whose hash or link to the previous entry does not hold, and
+    the anchor in the key file (anchor()) when the chain no longer holds it."""
     bad: list[tuple[int, str]] = []
+    anchored = _anchor_problem(conn)
+    if anchored is not None:
+        bad.append(anchored)
     triggers = {r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")}
     if not {"audit_log_no_update", "audit_log_no_delete"} <= triggers:

@@ -14,7 +14,9 @@ import re
 import shutil
 from db.driver import sqlite3
 import uuid
+from glob import escape as glob_escape
 from pathlib import Path
+from typing import Callable
 
 from db import db_path
 from db.backup import check_file, copy_database, copy_file
@@ -45,9 +47,16 @@ def _keys_of(file: Path) -> Path:
 
 
 def backups(folder: str | Path, stem: str, db_id: str) -> list[tuple[dt.datetime, Path]]:
-    """(time taken, file) of this database's backups in the folder, newest first."""
+    """(time taken, file) of this database's backups in the folder, the last made first: by
+    their sequence number (`…-HHMMSS-N.db`, made by make_backup), not by the PC's clock,
+    which may be wrong (older backups without a number come before all numbered ones, by
+    time)."""
+    return [(taken, file) for _seq, taken, file in _numbered(folder, stem, db_id)]
+
+
+def _numbered(folder: str | Path, stem: str, db_id: str) -> list[tuple[int, dt.datetime, Path]]:
     folder = Path(folder)
-    pattern = re.compile(re.escape(f"{stem}-{db_id}-") + r"(\d{8}-\d{6})\.db$")
+    pattern = re.compile(re.escape(f"{stem}-{db_id}-") + r"(\d{8}-\d{6})(?:-(\d+))?\.db$")
     found = []
     if not folder.is_dir():
         return []
@@ -55,7 +64,8 @@ def backups(folder: str | Path, stem: str, db_id: str) -> list[tuple[dt.datetime
         match = pattern.match(file.name)
         if match:
             try:
-                found.append((dt.datetime.strptime(match.group(1), _STAMP), file))
+                found.append((int(match.group(2) or 0),
+                              dt.datetime.strptime(match.group(1), _STAMP), file))
             except ValueError:
                 continue
     return sorted(found, reverse=True)
@@ -84,6 +94,7 @@ def backup_to(conn: sqlite3.Connection, target: str | Path, actor: str, *,
     `progress` returning False cancels (Cancelled); nothing is then left behind."""
     target = Path(target)
     source = Path(db_path(conn))
+    audit.anchor(conn)                  # the backup's key file holds its chain's anchor
     copy_database(conn, target, lambda done, total: report(progress, done, total))
     if _keys_of(source).exists():
         shutil.copy2(_keys_of(source), _keys_of(target))
@@ -96,7 +107,12 @@ def make_backup(conn: sqlite3.Connection, folder: str | Path, actor: str, *,
     """This database's backup for now in `folder`, then rotation."""
     now = now or dt.datetime.now()
     stem, db_id = Path(db_path(conn)).stem, database_id(conn)
-    target = backup_to(conn, Path(folder) / f"{stem}-{db_id}-{now.strftime(_STAMP)}.db",
+    made = _numbered(folder, stem, db_id)
+    seq = (made[0][0] if made else 0) + 1                 # the order they were made in
+    if Path(folder).is_dir():                             # copies cut off by a kill
+        for left in Path(folder).glob(f"{glob_escape(stem)}-{db_id}-*.db.partial"):
+            left.unlink(missing_ok=True)
+    target = backup_to(conn, Path(folder) / f"{stem}-{db_id}-{now.strftime(_STAMP)}-{seq}.db",
                        actor, progress=progress)
     rotate(folder, stem, db_id, now=now)
     return target
@@ -115,8 +131,10 @@ def is_due(folder: str | Path, stem: str, db_id: str | None, *,
 
 def rotate(folder: str | Path, stem: str, db_id: str, *,
            now: dt.datetime | None = None) -> list[Path]:
-    """Keep the newest backup of each of the last 7 days, 4 weeks and 12 months; delete the
-    rest (with their key files). Returns what was deleted."""
+    """Keep the last made backup of each of the last 7 days, 4 weeks and 12 months (days by
+    the date in their names, taken in the order they were made: a PC whose clock is behind
+    its newest backup does not rotate its new backups away); delete the rest (with their key
+    files). Returns what was deleted."""
     found = backups(folder, stem, db_id)
     keep: set[Path] = set()
     periods = {
@@ -153,62 +171,156 @@ def newest_good(folder: str | Path, stem: str, db_id: str | None) -> Path | None
     return None
 
 
+BUSY = ("另一个程序（或本程序的另一个窗口）正打开着数据库“{0}”：请先关闭它，再从备份恢复。"
+        "未作任何修改")
+
+
 def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
-            actor: str) -> Path:
+            actor: str, *, on_step: Callable[[str], None] | None = None) -> Path:
     """Replace the database (and its key file) by a backup. Everything is checked and copied
     beside the database before anything is replaced; the current database and key file are
     copied to `folder` first (or, when damaged, beside it) — never deleted. Returns where the
-    previous database went. Raises before touching anything when the backup is unusable."""
-    from db import StorageError, encrypt_file, is_encrypted, key_of, open_db, open_read_only
+    previous database went. Raises before touching anything when the backup is unusable.
 
+    A sound database is held exclusively from the start: refused (StorageError) while another
+    program has it open — its later edits would land in no database — and its WAL folded into
+    the file, so no step leaves a committed transaction only in a file set aside. A kill at
+    any step leaves the current database whole (or the backup whole in its place, the
+    current one kept). The backup's key file is checked before anything is replaced.
+    `on_step(name)` is called at each step (the crash tests kill there)."""
+    from db import StorageError, encrypt_file, is_encrypted, key_of, open_db
+
+    step = on_step or (lambda _name: None)
     db_file, backup_file = Path(db_file), Path(backup_file)
     stamp = dt.datetime.now().strftime(_STAMP)
-    incoming = copy_file(backup_file, db_file.with_name(db_file.name + ".restoring"))
-    incoming_keys = _keys_of(db_file).with_name(_keys_of(db_file).name + ".restoring")
     damaged = check_file(db_file) is not None
+    incoming_keys = _keys_of(db_file).with_name(_keys_of(db_file).name + ".restoring")
+    new_keys = _backup_keys(db_file, backup_file)           # before anything is replaced
+    incoming = copy_file(backup_file, db_file.with_name(db_file.name + ".restoring"))
+    step("copied")
     try:
-        if _keys_of(backup_file).exists():
-            shutil.copy2(_keys_of(backup_file), incoming_keys)
-        if not damaged:
-            current = open_read_only(db_file)
-            try:
-                kept = copy_database(current, Path(folder) / f"{db_file.stem}-恢复前-{stamp}.db")
-            finally:
-                current.close()
-        else:
-            kept = db_file.with_name(f"{db_file.name}.damaged-{stamp}")
-            if db_file.exists():
-                shutil.copy2(db_file, kept)
-        if _keys_of(db_file).exists():
-            shutil.copy2(_keys_of(db_file), _keys_of(kept))
+        hold = None if damaged else _hold(db_file)
     except BaseException:
         incoming.unlink(missing_ok=True)
-        incoming_keys.unlink(missing_ok=True)
         raise
-    # The swap: renames only. The old file's journal or WAL must never be replayed into the
-    # restored file: they go beside the kept copy (a damaged file's with its own name, so the
-    # copy can still be recovered; a sound file's content is already in its copy).
     try:
-        for suffix in ("-wal", "-shm", "-journal"):
-            side = db_file.with_name(db_file.name + suffix)
-            if side.exists():
-                side.replace(kept.with_name(kept.name + ("" if damaged else ".old") + suffix))
-        os.replace(incoming, db_file)
-        if incoming_keys.exists():
-            os.replace(incoming_keys, _keys_of(db_file))
-    except OSError as exc:
-        incoming.unlink(missing_ok=True)
-        incoming_keys.unlink(missing_ok=True)
-        raise StorageError(
-            f"恢复进行到一半时出错（{exc.strerror or exc}）。恢复前的数据库保存在“{kept}”，"
-            "请关闭所有程序后再恢复一次，或把这些文件交给维护人员。") from exc
+        step("held")
+        try:
+            if new_keys is not None:
+                shutil.copy2(new_keys, incoming_keys)
+            if not damaged:
+                kept = copy_database(hold, Path(folder) / f"{db_file.stem}-恢复前-{stamp}.db")
+            else:
+                kept = db_file.with_name(f"{db_file.name}.damaged-{stamp}")
+                if db_file.exists():
+                    shutil.copy2(db_file, kept)
+            if _keys_of(db_file).exists():
+                shutil.copy2(_keys_of(db_file), _keys_of(kept))
+        except BaseException:
+            incoming.unlink(missing_ok=True)
+            incoming_keys.unlink(missing_ok=True)
+            raise
+        step("kept")
+        # The swap: renames only. A damaged file's journal or WAL goes beside its copy (it may
+        # still be recovered from there); a held sound file has none left (folded in).
+        try:
+            for suffix in ("-wal", "-shm", "-journal"):
+                side = db_file.with_name(db_file.name + suffix)
+                if side.exists():
+                    side.replace(kept.with_name(kept.name + ("" if damaged else ".old") + suffix))
+            step("aside")
+            if incoming_keys.exists():
+                os.replace(incoming_keys, _keys_of(db_file))
+            step("keys")
+            if hold is not None and os.name == "nt":   # Windows renames no open file
+                hold.close()
+            os.replace(incoming, db_file)
+        except OSError as exc:
+            incoming.unlink(missing_ok=True)
+            incoming_keys.unlink(missing_ok=True)
+            raise StorageError(
+                f"恢复进行到一半时出错（{exc.strerror or exc}）。恢复前的数据库保存在“{kept}”，"
+                "请关闭所有程序后再恢复一次，或把这些文件交给维护人员。") from exc
+        step("swapped")
+    finally:
+        if hold is not None:
+            hold.close()
     key = key_of(db_file)
     if key is not None and not is_encrypted(db_file):   # a backup from before encryption
         encrypt_file(db_file, key)
+    step("encrypted")
     conn = open_db(db_file)                 # applies migrations an older backup lacks
     try:
         audit.record(conn, actor, "restore", summary=f"从 {backup_file} 恢复",
                      detail={"backup": str(backup_file), "previous": str(kept)})
+        audit.anchor(conn, restored=True)
     finally:
         conn.close()
+    step("recorded")
     return kept
+
+
+def _hold(db_file: Path) -> sqlite3.Connection:
+    """A connection holding the database exclusively, its WAL folded into the file (other
+    programs are refused meanwhile); StorageError when another one has it open."""
+    from db import StorageError, connect
+
+    hold = connect(db_file, busy_timeout_ms=2000)
+    try:
+        mode = hold.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        hold.execute("PRAGMA locking_mode = EXCLUSIVE")
+        hold.execute("BEGIN EXCLUSIVE")
+        hold.execute("COMMIT")
+        if str(mode).lower() != "delete":
+            raise sqlite3.OperationalError("database is locked")
+    except sqlite3.OperationalError as exc:
+        hold.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StorageError(BUSY.format(db_file)) from None
+        raise
+    except BaseException:
+        hold.close()
+        raise
+    return hold
+
+
+def _backup_keys(db_file: Path, backup_file: Path) -> Path | None:
+    """The backup's key file, if it is to replace the current one; checked first. None keeps
+    the current key file (the backup has none, or a damaged one while the current key file
+    opens the backup). StorageError when nothing could sign in to the restored database."""
+    from db import StorageError, is_encrypted, key_of
+    from shequ_desktop.errors import DomainError
+
+    theirs = _keys_of(backup_file)
+    if not theirs.exists():
+        return None
+    try:
+        KeyFile.load(backup_file)
+        return theirs
+    except DomainError as exc:
+        problem = str(exc)
+    key = key_of(db_file)
+    if not is_encrypted(backup_file):
+        return None
+    if key is not None and _keyfile_present(db_file) and _opens_with(backup_file, key):
+        return None                            # the current key file opens it: kept
+    raise StorageError(f"备份的密钥文件已损坏（{problem}），恢复后将无法登录。未作任何修改")
+
+
+def _keyfile_present(db_file: Path) -> bool:
+    try:
+        KeyFile.load(db_file)
+        return True
+    except Exception:                          # noqa: BLE001 - missing or damaged
+        return False
+
+
+def _opens_with(file: Path, key: bytes) -> bool:
+    from db import encryption
+
+    conn = sqlite3.connect(os.fspath(file))
+    try:
+        encryption.apply_key(conn, key)
+        return encryption.opens_with(conn)
+    finally:
+        conn.close()

@@ -6,8 +6,12 @@ import importlib
 import json
 import sys
 
-from db import StorageError, open_db
+from db import StorageError
+from shequ_desktop.cli_session import WRITE
 from shequ_desktop.errors import DomainError
+
+USER_HELP = ("登录的用户名（也可用环境变量 SHEQU_USER；密码取自 SHEQU_PASSWORD 或终端输入）；"
+             "没有用户的数据库：记入审计日志的操作人")
 
 # Modules that add their own commands: each has add_commands(subparsers) and keeps its heavy
 # imports inside the command functions.
@@ -19,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_reports",
     "shequ_desktop.cli_keys",
     "shequ_desktop.cli_package",
+    "shequ_desktop.cli_users",
     "shequ_desktop.cli_community",
     "shequ_desktop.cli_microgrids",
     "shequ_desktop.cli_meetings",
@@ -29,10 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 def _init(args) -> int:
     from shequ_desktop import community
-    from shequ_desktop.context import Context
-
-    conn = open_db(args.db)
-    ctx = Context(conn, args.user)
+    ctx = args.ctx
     if not community.is_empty(ctx):
         raise DomainError(f"“{args.db}”中已有社区，未作修改")
     community.init_community(ctx, args.community, args.street)
@@ -50,6 +52,8 @@ def _demo(args) -> int:
         unlock.discard_new(building)
         conn, key = unlock.create_database(building)
     else:
+        from db import open_db
+
         unlock.unlock_for_command(args.db)
         conn, key = open_db(args.db), None
 
@@ -82,7 +86,7 @@ def _check(args) -> int:
     """Errors fail the check (exit 1); warnings are listed and do not."""
     from shequ_desktop.checks import SEVERITY_LABELS, run_checks
 
-    results = run_checks(open_db(args.db))
+    results = run_checks(args.ctx.conn, access=args.ctx.access)
     failed = [r for r in results if not r.ok]
     if args.json:
         for r in results:
@@ -105,7 +109,8 @@ def _search(args) -> int:
     from shequ_desktop import search
 
     statuses = ("在册", "迁出", "死亡") if args.all else ("在册",)
-    found = search.search(open_db(args.db), args.query, limit=args.limit, statuses=statuses)
+    found = search.search(args.ctx.conn, args.query, limit=args.limit, statuses=statuses,
+                          access=args.ctx.access)
     keys = ("id", "name", "gender", "birth_date", "id_number", "phone", "household_id",
             "relation_to_head", "status")
     _print_rows([{k: row[k] for k in keys} for row in found], args.json)
@@ -118,7 +123,7 @@ def _visits_due(args) -> int:
     from shequ_desktop import visits
 
     on = _date_arg(args.on)
-    rows = visits.due_records(open_db(args.db), on, args.unit)
+    rows = visits.due_records(args.ctx.conn, on, args.unit, access=args.ctx.access)
     _print_rows(rows, args.json)
     if not args.json:
         print(f"共 {len(rows)} 人到期或逾期", file=sys.stderr)
@@ -128,8 +133,8 @@ def _visits_due(args) -> int:
 def _events_list(args) -> int:
     from shequ_desktop import events
 
-    rows = events.list_records(open_db(args.db), status=args.status, overdue=args.overdue,
-                               on=_date_arg(args.on))
+    rows = events.list_records(args.ctx.conn, status=args.status, overdue=args.overdue,
+                               on=_date_arg(args.on), access=args.ctx.access)
     _print_rows(rows, args.json)
     return 0
 
@@ -164,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", required=True, help="数据库文件路径")
     p.add_argument("--community", default="新社区", help="社区名称")
     p.add_argument("--street", help="所属街道名称（可选）")
-    p.add_argument("--user", default="管理员")
-    p.set_defaults(run=_init)
+    p.add_argument("--user", help=USER_HELP)
+    p.set_defaults(run=_init, needs=WRITE)
 
     p = sub.add_parser("demo", help="在空数据库中生成演示数据")
     p.add_argument("--db", required=True)
@@ -208,16 +213,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)
+    for choices in _all_subparsers(sub):           # one door: every --db command signs in
+        if any(a.dest == "db" for a in choices._actions) and not any(
+                a.dest == "user" for a in choices._actions):
+            choices.add_argument("--user", help=USER_HELP)
     return parser
+
+
+def _all_subparsers(sub) -> list[argparse.ArgumentParser]:
+    found = []
+    for parser in sub.choices.values():
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        found.extend(_all_subparsers(nested[0]) if nested else [parser])
+    return found
+
+
+def _end_session(ctx) -> None:
+    """The session's audit entries anchored in the key file, then the connection closed."""
+    import contextlib
+
+    with contextlib.suppress(Exception):          # closed already (backup, restore)
+        if ctx.access is not None:
+            from shequ_desktop import audit
+            audit.anchor(ctx.conn)
+    ctx.conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None:                      # a real command, not a test calling in
+        from shequ_desktop.paths import use_private_temp
+        use_private_temp()
     try:
         if getattr(args, "db", None) and not getattr(args, "unlocks_itself", False):
-            from shequ_desktop.unlock import unlock_for_command
-            unlock_for_command(args.db)
-        return args.run(args)
+            from shequ_desktop.cli_session import open_context
+            args.ctx = open_context(args)
+        try:
+            return args.run(args)
+        finally:
+            ctx = getattr(args, "ctx", None)
+            if ctx is not None:
+                _end_session(ctx)
     except (StorageError, DomainError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

@@ -7,20 +7,14 @@ hands it to a `run_…(ctx, args)` function.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from shequ_desktop.errors import DomainError
 
 
 def _context(args):
-    """The opened database with the acting user (the one place commands open it)."""
-    from db import open_db
-    from shequ_desktop.context import Context
-
-    if not os.path.isfile(args.db):
-        raise DomainError(f"数据库文件“{args.db}”不存在，请检查 --db 的路径")
-    return Context(open_db(args.db), getattr(args, "user", None) or "管理员")
+    """The signed-in Context the command line opened (cli_session.open_context)."""
+    return args.ctx
 
 
 def _unit(ctx, code: str | None) -> int | None:
@@ -51,18 +45,20 @@ def _run(fn):
 
 
 def command_group(sub, name: str, help_text: str):
-    """`shequ NAME …`: returns command(sub-name, help, fn, as_json=False), which adds a
-    sub-command with --db and --user whose run opens the Context and calls fn(ctx, args)."""
+    """`shequ NAME …`: returns command(sub-name, help, fn, as_json=False, write=False), which
+    adds a sub-command of an existing database (--db; --user is added by cli.py for the
+    sign-in) whose run calls fn(signed-in ctx, args); `write`: it changes data."""
+    from shequ_desktop.cli_session import READ, WRITE
+
     group = sub.add_parser(name, help=help_text).add_subparsers(
         dest=f"{name}_command", required=True, metavar="子命令")
 
-    def command(cmd: str, help_text: str, fn, *, as_json: bool = False):
+    def command(cmd: str, help_text: str, fn, *, as_json: bool = False, write: bool = False):
         p = group.add_parser(cmd, help=help_text)
         p.add_argument("--db", required=True, help="数据库文件路径")
-        p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
         if as_json:
             p.add_argument("--json", action="store_true", help="每行输出一个 JSON")
-        p.set_defaults(run=_run(fn))
+        p.set_defaults(run=_run(fn), needs=WRITE if write else READ, must_exist=True)
         return p
     return command
 
@@ -212,8 +208,8 @@ def add_commands(sub) -> None:
 
     unit(command("groups", "列出重点人群类别（走访周期、人数、附加字段）", run_groups,
                  as_json=True))
-    command("catalogue", "按内置目录补充缺少的重点人群类别（管理员）", run_catalogue)
-    p = command("add", "新增重点人群类别（管理员）", run_add)
+    command("catalogue", "按内置目录补充缺少的重点人群类别（管理员）", run_catalogue, write=True)
+    p = command("add", "新增重点人群类别（管理员）", run_add, write=True)
     p.add_argument("name", help="类别名称")
     p.add_argument("--interval", type=int, help="走访周期（天）")
     p.add_argument("--fields", action="append", help="附加字段，逗号分隔，可重复")
@@ -223,7 +219,7 @@ def add_commands(sub) -> None:
     p.add_argument("--reset", action="store_true", help="恢复为目录中的附加字段")
     p = unit(command("members", "列出一类重点人群的成员和附加信息", run_members, as_json=True))
     p.add_argument("group", help="类别名称")
-    p = command("set", "填写一位居民的重点人群附加信息", run_set)
+    p = command("set", "填写一位居民的重点人群附加信息", run_set, write=True)
     p.add_argument("--resident", type=int, required=True, help="居民编号")
     p.add_argument("values", nargs="+", metavar="字段=值", help="如 残疾等级=二级；值为空则清除")
     p = unit(command("export", "导出一类重点人群名单（含附加字段）", run_export))
@@ -232,7 +228,7 @@ def add_commands(sub) -> None:
     p.add_argument("--unmask", action="store_true", help="完整证件号和电话（记入审计日志）")
 
     command = command_group(sub, "services", "一老一小服务（助餐、上门服务、托育等）")
-    p = command("record", "登记服务（可一次登记多人）", run_record)
+    p = command("record", "登记服务（可一次登记多人）", run_record, write=True)
     p.add_argument("--resident", type=int, action="append", required=True,
                    help="居民编号，可重复")
     p.add_argument("--kind", required=True, help="服务项目，如 助餐、上门服务、托育")

@@ -22,8 +22,13 @@ def _encrypt(args) -> int:
         return 0
     if not os.path.isfile(args.db):
         raise DomainError(f"找不到数据库文件“{args.db}”")
-    if unlock.has_key_file(args.db):
+    if unlock.has_key_file(args.db):          # a first encryption that was killed: resumed
         key = unlock.unlock(args.db, *unlock.credentials(args.db))
+        if unlock.recovery_pending(args.db):
+            print("上次加密被中断，恢复密钥未能显示。恢复密钥（请打印或抄写，离线保管）：",
+                  file=sys.stderr)
+            print(recovery_text(key))
+            unlock.recovery_shown(args.db)
     else:
         password = os.environ.get("SHEQU_PASSWORD")
         if not password:
@@ -33,6 +38,7 @@ def _encrypt(args) -> int:
         key = unlock.encrypt_with_first_admin(args.db, args.admin, password)
         print(f"已创建管理员“{args.admin}”。恢复密钥（请打印或抄写，离线保管）：", file=sys.stderr)
         print(recovery_text(key))
+        unlock.recovery_shown(args.db)
     unlock.encrypt_plain(args.db, key)
     print(f"已加密“{args.db}”", file=sys.stderr)
     from db import open_db

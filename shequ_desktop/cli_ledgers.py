@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 
-from db import open_db
 from shequ_desktop import grid
 from shequ_desktop.errors import DomainError
 from shequ_desktop.ledgers import GROUPINGS, KINDS
@@ -14,7 +13,7 @@ NO_GROUPS = "none"
 def _ledger(args) -> int:
     from shequ_desktop.pdf import ledgers as printing
 
-    conn = open_db(args.db)
+    conn = args.ctx.conn
     unit_id = grid.unit_by_code(conn, args.unit)
     group = "" if args.group is None else None if args.group == NO_GROUPS else args.group
 
@@ -24,8 +23,9 @@ def _ledger(args) -> int:
 
     try:
         result = printing.build(conn, args.kind, args.output, unit_id=unit_id,
-                                month=args.month, unmask=args.unmask, actor=args.user,
-                                font_path=args.font, progress=progress, group=group)
+                                month=args.month, unmask=args.unmask, actor=args.ctx.user,
+                                font_path=args.font, progress=progress, group=group,
+                                access=args.ctx.access)
     except OSError as exc:
         raise DomainError(f"无法写入“{args.output}”：{exc.strerror or exc}") from None
     if sys.stderr.isatty():
@@ -50,6 +50,5 @@ def add_commands(sub) -> None:
     p.add_argument("--group", choices=[*groups, NO_GROUPS], metavar="GROUP",
                    help="分组：" + "，".join(groups) + f"，{NO_GROUPS} 不分组（默认按台账的常用分组）")
     p.add_argument("--font", help="中文字体文件（.ttf/.ttc）；默认用设置中选定的或系统中找到的")
-    p.add_argument("--user", default="管理员", help="打印人（记入审计日志）")
     p.add_argument("-o", "--output", required=True, help="输出的 PDF 文件")
     p.set_defaults(run=_ledger)

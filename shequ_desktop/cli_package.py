@@ -17,14 +17,12 @@ import os
 import sys
 
 from db import open_db
+from shequ_desktop.cli_session import WRITE
 from shequ_desktop.errors import DomainError
 
 PASSPHRASE_ENV = "SHEQU_PACKAGE_PASSPHRASE"
 
 
-def _open(path):
-    """Every database this module opens goes through here (key handling hooks in later)."""
-    return open_db(path)
 
 
 def _passphrase(args, confirm: bool = False) -> str:
@@ -49,8 +47,8 @@ def _progress(label: str):
 
 
 def _context(args):
-    from shequ_desktop.context import Context
-    return Context(_open(args.db), args.user)
+    """The signed-in Context (cli_session: the one door)."""
+    return args.ctx
 
 
 def _export(args) -> int:
@@ -61,8 +59,12 @@ def _export(args) -> int:
     problem = password_problem(passphrase)
     if problem:
         raise DomainError(problem.replace("密码", "数据包口令"))
+    from shequ_desktop.cli_session import default_unit
+
     ctx = _context(args)
     unit_id = grid.unit_by_code(ctx.conn, args.unit) if args.unit else None
+    if unit_id is None and exchange.scope_unit(ctx.conn) is None:
+        unit_id = default_unit(ctx, None)          # a 网格员: their one grid
     manifest = exchange.export_package(ctx, args.output, passphrase, unit_id, args.since,
                                        progress=_progress("导出"))
     if sys.stderr.isatty():
@@ -101,7 +103,7 @@ def _new_database(args):
         conn.close()
         _discard(args.db)
         raise
-    return Context(conn, args.user), key
+    return Context(conn, args.admin), key
 
 
 def _discard(path) -> None:
@@ -122,11 +124,12 @@ def _merge(args) -> int:
     passphrase = _passphrase(args)
     key = None
     if unlock.is_new(args.db) and args.dry_run:
-        ctx = Context(open_db(":memory:"), args.user)      # a preview writes no file
+        ctx = Context(open_db(":memory:"), args.admin)     # a preview writes no file
     elif unlock.is_new(args.db):
         ctx, key = _new_database(args)
     else:
-        ctx = _context(args)
+        from shequ_desktop.cli_session import open_context
+        ctx = args.ctx = open_context(args)      # an existing database: signed in
     try:
         result = merging.merge(ctx, args.file, passphrase, dry_run=args.dry_run,
                                progress=_progress("合并"))
@@ -139,6 +142,8 @@ def _merge(args) -> int:
         from shequ_desktop.keys import recovery_text
         print(f"已建立加密的本机数据库，管理员“{args.admin}”。恢复密钥（请打印或抄写，离线保管）："
               f"{recovery_text(key)}", file=sys.stderr)
+        from shequ_desktop.unlock import recovery_shown
+        recovery_shown(args.db)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.json:
@@ -160,8 +165,8 @@ def _merge(args) -> int:
 def _conflicts(args) -> int:
     from shequ_desktop import merging
 
-    conn = _open(args.db)
-    rows = merging.conflicts(conn, include_resolved=args.all)
+    conn = args.ctx.conn
+    rows = merging.conflicts(conn, include_resolved=args.all, access=args.ctx.access)
     for c in rows:
         if args.json:
             print(json.dumps(c, ensure_ascii=False, default=str))
@@ -187,7 +192,7 @@ def _resolve(args) -> int:
 def _peers(args) -> int:
     from shequ_desktop import exchange
 
-    conn = _open(args.db)
+    conn = args.ctx.conn
     for p in exchange.peers(conn):
         if args.json:
             print(json.dumps(p, ensure_ascii=False))
@@ -203,7 +208,6 @@ def add_commands(sub) -> None:
 
     def common(p):
         p.add_argument("--db", required=True)
-        p.add_argument("--user", default="管理员")
 
     p = pkg.add_parser("export", help="导出数据交换包（加密）")
     common(p)
@@ -222,7 +226,7 @@ def add_commands(sub) -> None:
     p.add_argument("--passphrase", help=f"数据包口令（也可用环境变量 {PASSPHRASE_ENV}）")
     p.add_argument("--admin", default="admin",
                    help="合并进新数据库时，新建的管理员用户名（默认 admin；密码取自 SHEQU_PASSWORD）")
-    p.set_defaults(run=_merge)
+    p.set_defaults(run=_merge, needs=WRITE, unlocks_itself=True)
 
     p = pkg.add_parser("conflicts", help="列出合并冲突")
     common(p)
@@ -234,7 +238,7 @@ def add_commands(sub) -> None:
     common(p)
     p.add_argument("id", type=int, help="冲突编号（见 conflicts）")
     p.add_argument("choice", choices=("ours", "theirs"), help="ours 保留本机的，theirs 用对方的")
-    p.set_defaults(run=_resolve)
+    p.set_defaults(run=_resolve, needs=WRITE)
 
     p = pkg.add_parser("peers", help="交换过数据的电脑")
     common(p)

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import sys
 
-from db import open_db
 from shequ_desktop import grid
 
 
 def _monthly(args) -> int:
     from shequ_desktop.pdf import monthly_report
 
-    conn = open_db(args.db)
+    conn = args.ctx.conn
     unit_id = grid.unit_by_code(conn, args.unit)
     result = monthly_report.build(conn, args.month, unit_id, args.output,
-                                  font_path=args.font, actor=args.user)
+                                  font_path=args.font, actor=args.ctx.user,
+                                  access=args.ctx.access)
     if result["warning"]:
         print(f"注意：{result['warning']}", file=sys.stderr)
     this = result["this"]
@@ -31,5 +31,4 @@ def add_commands(sub) -> None:
     p.add_argument("--unit", help="网格单元编码（默认全部）")
     p.add_argument("-o", "--output", required=True, help="输出的 PDF 文件")
     p.add_argument("--font", help="中文字体文件（TTF/TTC），默认自动查找")
-    p.add_argument("--user", default="管理员", help="记入审计日志的操作人")
     p.set_defaults(run=_monthly)

@@ -77,15 +77,15 @@ def add_commands(sub) -> None:
 
     group = command_group(sub, "siteplan", "以图管房：小区平面图、楼栋位置、着色打印")
 
-    def command(name, help_text, fn):
-        p = group(name, help_text, fn)
+    def command(name, help_text, fn, write=False):
+        p = group(name, help_text, fn, write=write)
         p.add_argument("--unit", required=True, help="小区的编码")
         return p
 
     measures = "，".join(f"{k} {v}" for k, v in MEASURES.items())
-    p = command("image", "载入小区平面图（PNG、JPEG 或 PDF 的第一页）", run_image)
+    p = command("image", "载入小区平面图（PNG、JPEG 或 PDF 的第一页）", run_image, write=True)
     p.add_argument("file")
-    p = command("place", "在平面图上放置楼栋（左上角 x y 与宽 高，均为 0–1 的比例）", run_place)
+    p = command("place", "在平面图上放置楼栋（左上角 x y 与宽 高，均为 0–1 的比例）", run_place, write=True)
     p.add_argument("building", help="楼栋名称、编码或编号")
     p.add_argument("rect", nargs=4, type=float, metavar=("X", "Y", "W", "H"))
     p = command("show", "列出楼栋的位置和着色数值", run_show)

@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from db import open_db
 from shequ_desktop import grid
+from shequ_desktop.cli_session import ADMIN_ONLY, WRITE, check_allowed
 from shequ_desktop.errors import DomainError
 
 EXIT_ROW_ERRORS = 3
@@ -28,10 +28,15 @@ WHAT = ("residents", "households", "focus", "visits", "events", "volunteers")
 COUNT_KEYS = ("rows", "created", "updated", "unchanged", "skipped", "errors")
 
 
-def _unit(conn, code: str | None) -> int | None:
-    """The unit named by code (or name); without one, the only community (or street)."""
+def _unit(ctx, code: str | None) -> int | None:
+    """The unit named by code (or name); without one, the only community (or street), or a
+    网格员's one grid."""
+    conn = ctx.conn
     if code:
         return grid.unit_by_code(conn, code)
+    if ctx.access is not None and ctx.access.restricted:
+        from shequ_desktop.cli_session import default_unit
+        return default_unit(ctx, None)
     for level in ("community", "street"):
         rows = conn.execute("SELECT id FROM grid_units WHERE level = ?", (level,)).fetchall()
         if len(rows) == 1:
@@ -51,7 +56,6 @@ def _progress(label: str):
 
 def _import(args) -> int:
     from shequ_desktop import community
-    from shequ_desktop.context import Context
     from shequ_desktop.importing import (apply_plan, build_plan, read_table,
                                          write_error_report)
     from shequ_desktop.importing.registers import WHAT_LABELS, detect, import_register
@@ -59,11 +63,11 @@ def _import(args) -> int:
     table = read_table(args.file, args.sheet)           # UnreadableFile: exit 2
     values = _value_map(args.values) if args.values else None
     what = args.what or detect(table)[0]
-    conn = open_db(args.db)
-    ctx = Context(conn, args.user)
+    ctx = args.ctx                                     # signed in (cli_session)
+    conn = ctx.conn
     if what != "residents":
         with ctx.transaction():
-            unit_id = None if args.dry_run else _unit(conn, args.unit)
+            unit_id = None if args.dry_run else _unit(ctx, args.unit)
             if unit_id is None and not args.dry_run and community.is_empty(ctx):
                 unit_id = community.init_community(ctx, "新社区", None).id
             result = import_register(ctx, table, what, unit_id, tag_name=args.tag,
@@ -82,7 +86,7 @@ def _import(args) -> int:
     if what == "residents" and not args.dry_run and not (args.all_or_nothing
                                                         and counts["errors"]):
         with ctx.transaction():          # a community made for an empty database goes too
-            unit_id = _unit(conn, args.unit)
+            unit_id = _unit(ctx, args.unit)
             if unit_id is None and community.is_empty(ctx):
                 unit_id = community.init_community(ctx, "新社区", None).id
             counts = apply_plan(ctx, plan, unit_id, progress=_progress("导入"))
@@ -130,14 +134,14 @@ def _value_map(path: str) -> dict:
 def _export(args) -> int:
     from shequ_desktop import exporting
 
-    conn = open_db(args.db)
-    unit_id = _unit(conn, args.unit) if args.unit else None
+    ctx = args.ctx
+    unit_id = _unit(ctx, args.unit) if args.unit else None
     if args.into:
-        return _fill(conn, args, unit_id)
+        return _fill(ctx, args, unit_id)
     template = exporting.for_what(args.what, args.template)
     exporting.check_folder(Path(args.output))
-    result = exporting.export(conn, template, args.output, args.format, unit_id=unit_id,
-                              unmask=args.unmask, actor=args.user,
+    result = exporting.export(ctx.conn, template, args.output, args.format, unit_id=unit_id,
+                              unmask=args.unmask, actor=ctx.user, access=ctx.access,
                               progress=_progress("导出"))
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -148,12 +152,13 @@ def _export(args) -> int:
     return 0
 
 
-def _fill(conn, args, unit_id) -> int:
+def _fill(ctx, args, unit_id) -> int:
     """--into: the platform's template filled; unfilled columns named before writing."""
     from shequ_desktop.exporting import fill
 
     template = fill.open_template(args.into)
     fill.check_folder(Path(args.output))
+    conn = ctx.conn
     plan = fill.plan_columns(args.what, template.labels, fill.remembered(conn, template))
     for label in args.code or ():
         hits = [p for p in plan if p.header == label and p.key]
@@ -167,8 +172,8 @@ def _fill(conn, args, unit_id) -> int:
     if only and args.what != "focus":
         raise DomainError("--tag 只用于 --what focus（某类重点人群的登记表）")
     result = fill.fill(conn, template, plan, args.what, args.output, unit_id=unit_id,
-                       unmask=args.unmask, actor=args.user, progress=_progress("导出"),
-                       only=only)
+                       unmask=args.unmask, actor=ctx.user, access=ctx.access,
+                       progress=_progress("导出"), only=only)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"已按模板“{template.path.name}”导出 {result['rows']} 行到 {result['files'][0]}"
@@ -181,9 +186,10 @@ def _fill(conn, args, unit_id) -> int:
 def _division_code(args) -> int:
     from shequ_desktop.exporting import coding
 
-    conn = open_db(args.db)
+    conn = args.ctx.conn
     if args.code:
-        print(f"本社区行政区划代码已设为 {coding.set_division_code(conn, args.code, args.user)}")
+        check_allowed(args.ctx, ADMIN_ONLY, "division-code")     # looking is for everyone
+        print(f"本社区行政区划代码已设为 {coding.set_division_code(conn, args.code, args.ctx.user)}")
     else:
         print(coding.division_code(conn) or "（尚未设置：shequ division-code --db PATH 代码）")
     return 0
@@ -210,8 +216,7 @@ def add_commands(sub) -> None:
     p.add_argument("--flat", choices=("address", "person"), default="address",
                    help="没有户号和与户主关系的名单：同一地址合为一户（默认，年龄最大者为户主，"
                         "待核对）或每人单独立户")
-    p.add_argument("--user", default="管理员")
-    p.set_defaults(run=_import)
+    p.set_defaults(run=_import, needs=WRITE)
 
     p = sub.add_parser("export", help="按模板导出 xlsx 或 CSV（默认脱敏）")
     p.add_argument("--db", required=True)
@@ -228,10 +233,8 @@ def add_commands(sub) -> None:
                    help="（--into）此列写代码而不是名称，可重复")
     p.add_argument("--tag", action="append", metavar="NAME",
                    help="（--into，--what focus）只写这类重点人群，如 残疾人，可重复")
-    p.add_argument("--user", default="管理员")
     p.set_defaults(run=_export)
     p = sub.add_parser("division-code", help="查看或设置本社区的行政区划代码（GB/T 31000 导出的“现住地”）")
     p.add_argument("--db", required=True)
     p.add_argument("code", nargs="?", help="6、9 或 12 位数字；省略则显示当前代码")
-    p.add_argument("--user", default="管理员")
     p.set_defaults(run=_division_code)

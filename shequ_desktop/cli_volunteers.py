@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import sys
 
-from db import open_db
 from shequ_desktop.errors import DomainError
 
 HOURS_KEYS = ("id", "name", "team", "status", "hours", "month", "year", "total", "star",
@@ -24,12 +22,10 @@ def _date(text: str | None) -> str | None:
         raise DomainError(f"日期{exc}") from None
 
 
-def _existing_db(path: str):
-    """Open a database that must already exist (a read command must not create an empty one
-    from a mistyped path)."""
-    if not os.path.isfile(path):
-        raise DomainError(f"数据库文件“{path}”不存在，请检查 --db 的路径")
-    return open_db(path)
+def _existing_db(args):
+    """The signed-in connection of a database that must already exist (must_exist: checked
+    before the sign-in, a read command must not create an empty one from a mistyped path)."""
+    return args.ctx.conn
 
 
 _WRITE_ERRORS = {errno.ENOENT: "所在文件夹不存在", errno.EISDIR: "这是一个文件夹，请给出文件名",
@@ -46,7 +42,7 @@ def write_error(path, exc: OSError) -> DomainError:
 def _hours(args) -> int:
     from shequ_desktop import volunteer_points
 
-    conn = _existing_db(args.db)
+    conn = _existing_db(args)
     team_id = None
     if args.team:
         row = conn.execute("SELECT id FROM volunteer_teams WHERE name = ?", (args.team,)).fetchone()
@@ -54,7 +50,8 @@ def _hours(args) -> int:
             raise DomainError(f"没有名为“{args.team}”的服务队")
         team_id = row[0]
     rows = volunteer_points.hours_summary(conn, _date(args.date_from), _date(args.date_to),
-                                          team_id=team_id, include_left=args.all)
+                                          team_id=team_id, include_left=args.all,
+                                          access=args.ctx.access)
     for row in rows:
         out = {k: row[k] for k in HOURS_KEYS}
         if args.json:
@@ -71,12 +68,13 @@ def _certificate(args) -> int:
     from shequ_desktop import volunteers
     from shequ_desktop.pdf import certificate
 
-    conn = _existing_db(args.db)
+    conn = _existing_db(args)
     person = volunteers.find(conn, args.volunteer)
+    args.ctx.get("volunteers", person["id"])        # a 网格员: only a volunteer of their grids
     try:
         result = certificate.build(conn, person["id"], args.output,
                                    date_from=_date(args.date_from), date_to=_date(args.date_to),
-                                   font_path=args.font, actor=args.user)
+                                   font_path=args.font, actor=args.ctx.user)
     except OSError as exc:
         raise write_error(args.output, exc) from None
     if args.font and result["font"] != args.font:
@@ -101,7 +99,7 @@ def add_commands(sub) -> None:
     p.add_argument("--active", dest="all", action="store_false",
                    help="只列在册志愿者（默认包括已退出的）")
     p.add_argument("--json", action="store_true", help="每位志愿者输出一行 JSON")
-    p.set_defaults(run=_hours)
+    p.set_defaults(run=_hours, must_exist=True)
 
     p = group.add_parser("certificate", help="出具一位志愿者的志愿服务证明（PDF）")
     p.add_argument("--db", required=True)
@@ -110,5 +108,4 @@ def add_commands(sub) -> None:
     p.add_argument("--to", dest="date_to", help="截止日期（含），默认至今")
     p.add_argument("-o", "--output", required=True, help="输出的 PDF 文件")
     p.add_argument("--font", help="中文字体文件（.ttf/.ttc），默认自动查找")
-    p.add_argument("--user", default="管理员", help="操作人（记入审计日志）")
-    p.set_defaults(run=_certificate)
+    p.set_defaults(run=_certificate, must_exist=True)

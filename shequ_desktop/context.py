@@ -91,12 +91,14 @@ class Context:
         except BaseException:
             if not outer:              # a rolled-back savepoint's changes never happened
                 del self._pending[mark:]
+            elif self._access is not None and self._access.readable is not None:
+                self.access = replace(self._access, readable=None)   # units made: undone
             raise
         finally:
             if outer:
                 self._pending = None
         if any(c.action == "bulk_create" for c in committed):
-            analyze(self.conn)     # the planner needs fresh statistics after a bulk load
+            refresh_statistics(self.conn)
         if self._access is not None and any(c.entity == "grid_units" for c in committed):
             self.access = replace(self._access, readable=None)     # units came or went
         if committed:
@@ -138,6 +140,10 @@ class Context:
         cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
                                 tuple(values.values()))
         new_id = cur.lastrowid
+        access = self._access
+        if (table == "grid_units" and access is not None and access.readable is not None
+                and values.get("parent_id") in access.readable):     # a building of theirs
+            self._access = replace(access, readable=access.readable | {new_id})
         return new_id, self._record([Change(table, new_id, "create", None, None, values)])
 
     def bulk_insert(self, table: str, columns: list[str], rows: list[tuple]) -> list[Change]:
@@ -188,6 +194,16 @@ class Context:
                 "INSERT OR REPLACE INTO tombstones (entity, uuid, deleted_at, site)"
                 " VALUES (?, ?, ?, ?)", (table, current["uuid"], now_utc(), site_id(self.conn)))
         return self._record([Change(table, id, "delete", None, current, None)])
+
+
+def refresh_statistics(conn: sqlite3.Connection) -> None:
+    """ANALYZE after a bulk load or a large merge, which is already committed: a disk that
+    fills now must not turn the committed change into a reported failure (the statistics
+    are only an optimisation; the next load or start redoes them)."""
+    try:
+        analyze(conn)
+    except sqlite3.Error:
+        pass
 
 
 def _parent_column(table: str) -> str | None:

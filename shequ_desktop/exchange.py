@@ -37,6 +37,7 @@ LOCAL_COLUMNS = ("id", "version", "updated_at")
 SCOPE_KEY = "sync.scope_unit"        # the unit a handed-out laptop database was started for
 SEQ_KEY = "sync.package_seq"
 NAME_KEY = "sync.site_name"
+HANDOUT_KEY = "sync.handout"         # the package a handed-out database was started from
 
 _U = "(SELECT id FROM temp.x_scope WHERE entity = '{}')"
 # How each table's records in a unit's scope are found, from the tables before it.
@@ -418,11 +419,18 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
                         "unit_uuid": unit[0] if unit else None,
                         "unit_name": unit[1] if unit else "全部",
                         "target_site": peer["site"] if peer else None,
+                        # the package this database was started from (a laptop's): the
+                        # office holds it to what that package handed out
+                        "handout": settings.get(conn, HANDOUT_KEY),
                         "target_name": peer["name"] if peer else None,
                         # the last package number merged from each PC: one that finds it
                         # higher than its own was restored from a backup since
                         "merged_from": {p["site"]: p["last_seq"] for p in peers(conn)}}
             report(progress, len(TABLES), len(TABLES) + 2)
+            if peer is None:            # a whole unit (or everything): what may be handed out
+                conn.execute("INSERT INTO sync_handouts (package, unit_uuid, created_at, file)"
+                             " VALUES (?, ?, ?, ?)", (manifest["package"], manifest["unit_uuid"],
+                                                      manifest["created_at"], str(path)))
             package.write(path, passphrase, manifest, data)
             written = True
             counts = package.counts(data)

@@ -145,7 +145,8 @@ def set_fields(ctx: Context, tag_id: int, labels: list[str] | None) -> Result:
         return Result(tag_id, ctx.update("tags", tag_id, {"fields": value}))
 
 
-def member_fields(conn: sqlite3.Connection, resident_id: int) -> list[tuple[str, list[tuple[str, str]]]]:
+def member_fields(conn: sqlite3.Connection,
+                  resident_id: int) -> list[tuple[str, list[tuple[str, str]]]]:
     """For each group the resident is in now: (group, [(label, value or "")…])."""
     have = extras.of_resident(conn, resident_id)
     out = []

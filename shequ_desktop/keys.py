@@ -42,6 +42,14 @@ class AccountLocked(DomainError):
     pass
 
 
+class KeyFileBusy(DomainError):
+    """Another program holds the key file's lock (and is alive): nothing may be counted."""
+
+
+class KeyFileReadOnly(DomainError):
+    """The key file's folder cannot be written (a write-protected USB stick)."""
+
+
 def password_problem(password: str) -> str | None:
     """Why a new password is not acceptable, or None."""
     if len(password) < 8:
@@ -102,6 +110,28 @@ def _read(path: Path) -> dict:
     return data
 
 
+def _stale(lock: Path) -> bool:
+    """A lock left by a program that is gone: its process no longer runs (POSIX), or it is
+    older than a minute (anywhere)."""
+    if time.time() - lock.stat().st_mtime > 60:
+        return True
+    if os.name == "nt":                  # os.kill(pid, 0) is not a question there
+        return False
+    try:
+        pid = int(lock.read_text(encoding="ascii") or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 @dataclass
 class KeyFile:
     path: Path
@@ -128,22 +158,23 @@ class KeyFile:
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
-                handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                os.write(handle, str(os.getpid()).encode("ascii"))
                 break
             except FileExistsError:
                 pass
             except OSError as exc:
-                raise DomainError(f"无法修改密钥文件“{self.path}”（{exc.strerror or exc}）："
-                                  "文件夹可能是只读的或U盘已写保护") from None
+                raise KeyFileReadOnly(f"无法修改密钥文件“{self.path}”（{exc.strerror or exc}）："
+                                      "文件夹可能是只读的或U盘已写保护") from None
             try:
-                if time.time() - lock.stat().st_mtime > 60:     # left by a crash
+                if _stale(lock):                                 # left by a crash
                     lock.unlink(missing_ok=True)
                     continue
             except FileNotFoundError:
                 continue
             if time.monotonic() > deadline:
-                raise DomainError(f"密钥文件“{self.path}”正被另一个程序修改，请稍后再试")
-            time.sleep(0.05)
+                raise KeyFileBusy(f"密钥文件“{self.path}”正被另一个程序修改，请稍后再试")
+            time.sleep(0.05)      # waiting for another program, not guessing a duration
         try:
             if self.path.exists():
                 self.data = _read(self.path)
@@ -157,7 +188,10 @@ class KeyFile:
         """Written to a temporary file, flushed, then renamed: never half-written."""
         partial = self.path.with_name(self.path.name + ".partial")
         try:
-            with open(partial, "w", encoding="utf-8") as handle:
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with contextlib.suppress(OSError):
+                os.chmod(partial, 0o600)                # only its owner reads it, where the
+            with open(descriptor, "w", encoding="utf-8") as handle:   # OS allows
                 json.dump(self.data, handle, ensure_ascii=False, indent=1)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -176,6 +210,37 @@ class KeyFile:
     def set_demo_login(self, username: str, password: str) -> None:
         with self._locked() as data:
             data["demo_login"] = [username, password]
+
+    # --- the recovery key not yet shown (issue 18) -----------------------------------------
+    def recovery_pending(self) -> bool:
+        """The first administrator was made under a new key whose recovery key has not been
+        shown yet (the program or command was killed before): shown at the next sign-in of
+        an administrator."""
+        return bool(self.data.get("recovery_pending"))
+
+    def set_recovery_pending(self, pending: bool) -> None:
+        with self._locked() as data:
+            if pending:
+                data["recovery_pending"] = True
+            else:
+                data.pop("recovery_pending", None)
+
+    # --- the audit trail's anchor (issue 18) -----------------------------------------------
+    def audit_anchor(self) -> dict | None:
+        """{"id", "hash"} of an audit entry as it was when last anchored: a chain rewritten
+        through the database alone no longer holds this hash (audit.broken_links)."""
+        found = self.data.get("audit_anchor")
+        return found if isinstance(found, dict) and {"id", "hash"} <= set(found) else None
+
+    def set_audit_anchor(self, entry_id: int, digest: str, *, restored: bool = False) -> None:
+        """Move the anchor forward (never back, an older one is evidence; except right after
+        a restore put an older database in place)."""
+        with self._locked() as data:
+            old = data.get("audit_anchor")
+            if (not restored and isinstance(old, dict) and isinstance(old.get("id"), int)
+                    and old["id"] > entry_id):
+                return
+            data["audit_anchor"] = {"id": entry_id, "hash": digest}
 
     def users(self) -> list[str]:
         return sorted(self.data["users"])
@@ -204,7 +269,10 @@ class KeyFile:
 
     def unwrap(self, username: str, password: str, *, now: dt.datetime | None = None) -> bytes:
         """The database key, if the password is right. Five wrong passwords in a row lock the
-        account for five minutes; every failure is kept for the audit trail."""
+        account for five minutes; every failure is kept for the audit trail. Each attempt is
+        counted under the key file's lock before the password is tried, so many programs
+        guessing at once get no more tries than one (a write-protected folder, where nothing
+        can be counted, still lets its users in)."""
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -213,11 +281,8 @@ class KeyFile:
         if entry is None:          # what was typed may be a password: it is kept nowhere
             self._fail(UNKNOWN_USER, now)
             raise WrongPassword("用户名或密码错误")
-        locked = entry.get("locked_until")
-        if locked and dt.datetime.fromisoformat(locked) > now:
-            minutes = -(-(dt.datetime.fromisoformat(locked) - now).seconds // 60)
-            raise AccountLocked(f"密码连续输错 {MAX_FAILURES} 次，账户已锁定，"
-                                f"请 {minutes} 分钟后再试")
+        counted = self._count_attempt(username, now)
+        entry = self.data["users"].get(username, entry)
         try:
             key = AESGCM(_kek(password, base64.b64decode(entry["salt"]), entry["n"],
                               entry["r"], entry["p"])).decrypt(
@@ -225,12 +290,13 @@ class KeyFile:
                 username.encode("utf-8"))
         except InvalidTag:
             left = MAX_FAILURES
-            with contextlib.suppress(DomainError):    # a write-protected folder: not counted
+            with contextlib.suppress(KeyFileReadOnly):    # a write-protected folder
                 with self._locked() as data:
                     entry = data["users"].get(username, entry)
-                    entry["failed"] = entry.get("failed", 0) + 1
-                    left = MAX_FAILURES - entry["failed"]
-                    if left <= 0:
+                    if not counted:
+                        entry["failed"] = entry.get("failed", 0) + 1
+                    left = MAX_FAILURES - entry.get("failed", 0)
+                    if left <= 0 and not entry.get("locked_until"):
                         entry["failed"] = 0
                         entry["locked_until"] = (
                             now + dt.timedelta(minutes=LOCK_MINUTES)).isoformat()
@@ -241,17 +307,49 @@ class KeyFile:
                                     f"{LOCK_MINUTES} 分钟") from None
             raise WrongPassword(f"用户名或密码错误（再错 {left} 次将锁定 {LOCK_MINUTES} 分钟）"
                                 ) from None
-        if entry.get("failed") or entry.get("locked_until"):
-            with self._locked() as data:
-                if username in data["users"]:
-                    data["users"][username].update(failed=0, locked_until=None)
+        if counted or entry.get("failed") or entry.get("locked_until"):
+            with contextlib.suppress(KeyFileReadOnly):
+                with self._locked() as data:
+                    if username in data["users"]:
+                        data["users"][username].update(failed=0, locked_until=None)
         return key
+
+    def _count_attempt(self, username: str, now: dt.datetime) -> bool:
+        """Under the lock: refuse a locked account (AccountLocked), or one that has used up
+        its tries while others were guessing (locking it); else count this attempt as a
+        failure until it proves right. False when nothing could be counted (read-only)."""
+        locked_now = False
+        try:
+            with self._locked() as data:
+                entry = data["users"].get(username)
+                if entry is None:
+                    raise WrongPassword("用户名或密码错误")
+                locked = entry.get("locked_until")
+                if locked and dt.datetime.fromisoformat(locked) > now:
+                    minutes = -(-(dt.datetime.fromisoformat(locked) - now).seconds // 60)
+                    raise AccountLocked(f"密码连续输错 {MAX_FAILURES} 次，账户已锁定，"
+                                        f"请 {minutes} 分钟后再试")
+                if entry.get("failed", 0) >= MAX_FAILURES:        # tries used up meanwhile
+                    entry["failed"] = 0
+                    entry["locked_until"] = (now + dt.timedelta(minutes=LOCK_MINUTES)).isoformat()
+                    locked_now = True
+                else:
+                    entry["failed"] = entry.get("failed", 0) + 1
+                    entry["locked_until"] = None
+        except KeyFileReadOnly:
+            locked = self.data["users"][username].get("locked_until")
+            if locked and dt.datetime.fromisoformat(locked) > now:
+                raise AccountLocked(f"密码连续输错 {MAX_FAILURES} 次，账户已锁定，请稍后再试") from None
+            return False
+        if locked_now:
+            raise AccountLocked(f"密码连续输错 {MAX_FAILURES} 次，账户已锁定 {LOCK_MINUTES} 分钟")
+        return True
 
     def change_password(self, username: str, old: str, new: str) -> None:
         self.set_password(username, new, self.unwrap(username, old))
 
     def _fail(self, username: str, now: dt.datetime) -> None:
-        with contextlib.suppress(DomainError):        # a write-protected folder: not kept
+        with contextlib.suppress(KeyFileReadOnly):    # a write-protected folder: not kept
             with self._locked() as data:
                 data.setdefault("failures", []).append({"user": username,
                                                         "at": now.isoformat()})

@@ -37,6 +37,7 @@ NATURAL = {"grid_units": ("parent_id", "name"), "tags": ("name",),
            "houses": ("unit_id", "room_no"), "volunteers": ("id_number",)}
 DESCRIBE = ("name", "title", "household_no", "room_no", "description", "visited_on", "item")
 DELETED = "__deleted__"
+ANALYZE_AFTER = 200               # records a merge changes before the statistics are redone
 
 
 @dataclass
@@ -151,6 +152,11 @@ def _refuse_package(conn: sqlite3.Connection, manifest: dict) -> str | None:
                 "再合并；未作任何修改")
     peer = conn.execute("SELECT last_seq, last_package FROM sync_peers WHERE site = ?",
                         (manifest.get("source_site"),)).fetchone()
+    if peer is None and _handed(conn, manifest) is None and conn.execute(
+            "SELECT 1 FROM grid_units LIMIT 1").fetchone():
+        return (f"这个数据包来自“{manifest.get('source_name') or '未知电脑'}”，本机从未与它交换过数据："
+                "它不是用本机下发的数据包建立的（也可能来自另一个社区或办公室），未作任何修改。"
+                "请从本机导出该网格的数据包，在那台电脑上用它建立数据库后再交换")
     if peer is not None:
         if peer["last_package"] == manifest.get("package"):
             return "already"
@@ -158,6 +164,17 @@ def _refuse_package(conn: sqlite3.Connection, manifest: dict) -> str | None:
             return ("这个数据包比已经合并过的、来自同一台电脑的数据包更旧，合并它会撤销较新的修改，"
                     "未作任何修改")
     return None
+
+
+def _handed(conn: sqlite3.Connection, manifest: dict) -> dict | None:
+    """What this database handed to the sender: {"unit_uuid": …} (None inside: everything),
+    from the package the sender's database was started from; None when it is not ours."""
+    handout = manifest.get("handout")
+    if not isinstance(handout, str):
+        return None
+    row = conn.execute("SELECT unit_uuid FROM sync_handouts WHERE package = ?",
+                       (handout,)).fetchone()
+    return None if row is None else {"unit_uuid": row[0]}
 
 
 def _restored_since(conn: sqlite3.Connection, manifest: dict) -> int:
@@ -197,6 +214,10 @@ def merge_data(ctx, manifest: dict, data: dict, *, dry_run: bool = False,
     finally:
         if held is not None:
             ctx.access = own_access
+    if not dry_run and sum(result.new.values()) + sum(result.updated.values()) \
+            + sum(result.deleted.values()) >= ANALYZE_AFTER:
+        from shequ_desktop.context import refresh_statistics
+        refresh_statistics(conn)      # the planner's statistics: a large merge changes them
     return result
 
 
@@ -214,10 +235,7 @@ def _sender_access(ctx, manifest: dict):
     if scope_unit(conn) is not None or not conn.execute(
             "SELECT 1 FROM grid_units LIMIT 1").fetchone():
         return None
-    row = conn.execute("SELECT unit_uuid FROM sync_peers WHERE site = ?",
-                       (manifest.get("source_site"),)).fetchone()
-    unit_uuid = (row["unit_uuid"] if row is not None and row["unit_uuid"]
-                 else manifest.get("unit_uuid"))
+    unit_uuid = _sender_unit(conn, manifest)
     if not unit_uuid:
         return None
     found = conn.execute("SELECT id FROM grid_units WHERE uuid = ?", (unit_uuid,)).fetchone()
@@ -230,6 +248,18 @@ def _sender_access(ctx, manifest: dict):
         units = (units if units and own.readable is not None and found[0] in own.readable
                  else frozenset(own.unit_ids & inside))
     return Access(GRID_WORKER, units)
+
+
+def _sender_unit(conn: sqlite3.Connection, manifest: dict) -> str | None:
+    """The unit a sender was handed: as recorded when its first package was merged, else as
+    this database's hand-out says (never what the package claims; None: everything)."""
+    row = conn.execute("SELECT unit_uuid FROM sync_peers WHERE site = ?",
+                       (manifest.get("source_site"),)).fetchone()
+    if row is not None and row["unit_uuid"]:
+        return row["unit_uuid"]
+    handed = _handed(conn, manifest)
+    return (handed["unit_uuid"] if handed is not None and handed["unit_uuid"]
+            else manifest.get("unit_uuid"))
 
 
 class _Merge:
@@ -597,6 +627,10 @@ class _Merge:
             settings.put(self.conn, SEQ_KEY, caught_up)
         if self.handout and m.get("unit_uuid"):
             settings.put(self.conn, SCOPE_KEY, m["unit_uuid"])
+        if self.handout:
+            from shequ_desktop.exchange import HANDOUT_KEY
+            settings.put(self.conn, HANDOUT_KEY, m.get("package"))
+        handed = _handed(self.conn, m)
         settings.site_id(self.conn)
         self.conn.execute(
             "INSERT INTO sync_peers (site, name, unit_uuid, last_seq, last_package, merged_at)"
@@ -604,8 +638,9 @@ class _Merge:
             " unit_uuid = coalesce(sync_peers.unit_uuid, excluded.unit_uuid),"
             " last_seq = excluded.last_seq,"
             " last_package = excluded.last_package, merged_at = excluded.merged_at",
-            (self.peer, m.get("source_name"), m.get("unit_uuid"), m.get("seq", 0),
-             m.get("package"), now_utc()))
+            (self.peer, m.get("source_name"),
+             handed["unit_uuid"] if handed is not None else m.get("unit_uuid"),
+             m.get("seq", 0), m.get("package"), now_utc()))
         t = self.result.totals()
         audit.record(self.conn, self.ctx.user, "merge", entity="sync_package",
                      summary=f"合并数据包：来自“{m.get('source_name')}”（{m.get('unit_name')}），"

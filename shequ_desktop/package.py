@@ -21,6 +21,10 @@ FORMAT = 1
 SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P = 15, 8, 1
 _HEAD = struct.Struct("!8sBBBB16s12s")
 SUFFIX = ".sqpkg"
+# Decompression bounds (_inflate): JSON records compress 5–10 times; a zip bomb a thousand.
+EXPAND_RATIO = 40
+EXPAND_FLOOR = 48 * 2 ** 20
+EXPAND_MAX = 2 ** 30
 
 
 class PackageError(DomainError):
@@ -51,21 +55,26 @@ def counts(data: dict) -> dict[str, int]:
     return out
 
 
+def seal(passphrase: str, body: bytes) -> tuple[bytes, bytes]:
+    """(header, AES-GCM sealed body) of a compressed body."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = _HEAD.pack(MAGIC, FORMAT, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, salt, nonce)
+    return header, AESGCM(_key(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)).encrypt(
+        nonce, body, header)
+
+
 def write(path: str | os.PathLike, passphrase: str, manifest: dict, data: dict) -> int:
     """Write the package (to a temporary name, then renamed); returns its size in bytes."""
     import zlib
-
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     if not passphrase:
         raise PackageError("请输入数据包口令")
     manifest = {**manifest, "format": FORMAT, "counts": counts(data),
                 "sha256": data_digest(data)}
-    salt, nonce = os.urandom(16), os.urandom(12)
-    header = _HEAD.pack(MAGIC, FORMAT, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, salt, nonce)
     body = zlib.compress(_canonical({"manifest": manifest, "data": data}), 6)
-    sealed = AESGCM(_key(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)).encrypt(
-        nonce, body, header)
+    header, sealed = seal(passphrase, body)
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
     try:
@@ -86,8 +95,6 @@ def write(path: str | os.PathLike, passphrase: str, manifest: dict, data: dict) 
 
 def read(path: str | os.PathLike, passphrase: str) -> tuple[dict, dict]:
     """(manifest, data), or PackageError saying why the file is refused."""
-    import zlib
-
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -112,11 +119,12 @@ def read(path: str | os.PathLike, passphrase: str) -> tuple[dict, dict]:
     except (InvalidTag, ValueError):
         raise PackageError(f"无法打开数据包“{shown}”：口令不正确，或文件已损坏、被截断或被改动。"
                            "未作任何修改") from None
+    plain = _inflate(body, shown)
     try:
-        payload = json.loads(zlib.decompress(body))
+        payload = json.loads(plain)
         manifest, data = payload["manifest"], payload["data"]
         data["tables"], data["tombstones"], data["seen"], data["have"]
-    except (ValueError, KeyError, TypeError, zlib.error):
+    except (ValueError, KeyError, TypeError):
         raise PackageError(f"数据包“{shown}”的内容不完整，未作任何修改") from None
     if not _well_formed(manifest, data):
         raise PackageError(f"数据包“{shown}”的内容格式不正确，未作任何修改")
@@ -125,6 +133,26 @@ def read(path: str | os.PathLike, passphrase: str) -> tuple[dict, dict]:
     if manifest.get("counts") != counts(data):
         raise PackageError(f"数据包“{shown}”的记录数与清单不符，未作任何修改")
     return manifest, data
+
+
+def _inflate(body: bytes, shown: str) -> bytes:
+    """The decompressed body, refused once it grows past a bound (a package that expands a
+    thousandfold is a zip bomb, not records): the bound is EXPAND_RATIO times the compressed
+    size, at least EXPAND_FLOOR and at most EXPAND_MAX bytes. Memory stays under the bound."""
+    import zlib
+
+    limit = min(EXPAND_MAX, max(EXPAND_FLOOR, EXPAND_RATIO * len(body)))
+    inflater = zlib.decompressobj()
+    try:
+        plain = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise PackageError(f"数据包“{shown}”的内容不完整，未作任何修改") from None
+    if not inflater.eof and len(plain) <= limit:
+        raise PackageError(f"数据包“{shown}”的内容不完整，未作任何修改")
+    if len(plain) > limit or inflater.unconsumed_tail:
+        raise PackageError(f"数据包“{shown}”解压后超过 {limit // 2 ** 20} MB，"
+                           "不像是正常的数据包（可能是恶意构造的文件），未作任何修改")
+    return plain
 
 
 def _well_formed(manifest, data) -> bool:

@@ -130,6 +130,26 @@ def encrypt_with_first_admin(db_file: str | os.PathLike, username: str, password
     return key
 
 
+def recovery_pending(db_file: str | os.PathLike) -> bool:
+    """Whether the recovery key of this database was never shown (see KeyFile)."""
+    try:
+        return KeyFile.load(db_file).recovery_pending()
+    except DomainError:
+        return False
+
+
+def recovery_shown(db_file: str | os.PathLike) -> None:
+    """The recovery key has been shown (printed, or its dialog kept): no more reminders.
+    A database still being built (building_name) has its key file there."""
+    for candidate in (db_file, building_name(db_file)):
+        if has_key_file(candidate):
+            try:
+                KeyFile.load(candidate).set_recovery_pending(False)
+            except DomainError:          # a write-protected folder: shown again next time
+                pass
+            return
+
+
 # --- the command line ------------------------------------------------------------------------
 NO_TERMINAL = ("数据库已加密，需要密码：请设置环境变量 SHEQU_PASSWORD（多个用户时再设 SHEQU_USER），"
                "或 SHEQU_RECOVERY_KEY，或在终端中运行以输入密码")

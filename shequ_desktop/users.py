@@ -152,8 +152,9 @@ def create_first_admin(ctx: Context, db_file, username: str, password: str,
     if path.exists():
         path.rename(path.with_name(path.name + ".old"))
     db_key = db_key or new_db_key()
-    create_user(ctx, KeyFile.create(db_file), db_key, username, password, ADMIN,
-                display_name=display_name)
+    keyfile = KeyFile.create(db_file)
+    keyfile.data["recovery_pending"] = True      # until it has been shown (unlock.shown)
+    create_user(ctx, keyfile, db_key, username, password, ADMIN, display_name=display_name)
     return db_key
 
 
@@ -161,7 +162,9 @@ def create_demo_admin(ctx: Context, db_file, db_key: bytes | None = None) -> byt
     """The demo database's documented administrator (README: admin / demo2026), whose login
     the sign-in dialog fills in (the key file says so: the database is not readable yet)."""
     db_key = create_first_admin(ctx, db_file, DEMO_USER, DEMO_PASSWORD, "演示管理员", db_key)
-    KeyFile.load(db_file).set_demo_login(DEMO_USER, DEMO_PASSWORD)
+    keyfile = KeyFile.load(db_file)
+    keyfile.set_demo_login(DEMO_USER, DEMO_PASSWORD)
+    keyfile.set_recovery_pending(False)         # a demo: its login is documented instead
     return db_key
 
 
@@ -184,12 +187,14 @@ def sign_in(conn: sqlite3.Connection, db_file, username: str, password: str, *,
 
 
 def record_login(conn: sqlite3.Connection, db_file, user: User,
-                 keyfile: KeyFile | None = None) -> None:
+                 keyfile: KeyFile | None = None, via: str | None = None) -> None:
     """The login and the failed attempts before it (kept in the key file until the database
-    could be read), in the audit trail."""
+    could be read), in the audit trail; `via`: how (a command-line session says which)."""
     _record_failures(conn, keyfile or KeyFile.load(db_file))
     audit.record(conn, user.username, "login", entity="users", entity_id=user.id,
-                 summary=f"{user.display_name}登录")
+                 summary=f"{user.display_name}登录" + (f"（{via}）" if via else ""),
+                 detail={"via": via} if via else None)
+    audit.anchor(conn)
 
 
 def _record_failures(conn: sqlite3.Connection, keyfile: KeyFile) -> None:

@@ -1,5 +1,6 @@
 """Backups through the online backup API, rotation, restore and its checks (real files)."""
 import datetime as dt
+import json
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_backup_is_a_sound_copy_with_the_key_file(conn, ctx, db_path, family, tm
     folder = tmp_path / "usb"
     copy = backups.make_backup(conn, folder, "张三", now=dt.datetime(2026, 11, 3, 18, 0))
     db_id = backups.database_id(conn)
-    assert copy.name == f"test-{db_id}-20261103-180000.db" and check_file(copy) is None
+    assert copy.name == f"test-{db_id}-20261103-180000-1.db" and check_file(copy) is None
     assert keys.KeyFile.path_for(copy).exists()
     assert not list(folder.glob("*.partial"))
     other = open_db(copy)
@@ -150,7 +151,7 @@ def test_a_damaged_database_is_kept_aside_and_replaced_by_the_newest_good_backup
     assert damage(db_path) is not None
 
     good = backups.newest_good(folder, "test", db_id)
-    assert good is not None and good.name == f"test-{db_id}-20261101-090000.db"
+    assert good is not None and good.name.startswith(f"test-{db_id}-20261101-090000-")
     kept = backups.restore(db_path, good, folder, "张三")
     assert kept.name.startswith("test.db.damaged-") and kept.read_bytes() == bytes(data)
     restored = open_db(db_path)
@@ -198,7 +199,8 @@ def test_a_hot_journal_of_a_damaged_database_is_never_replayed_into_the_restored
 def test_a_failed_swap_keeps_the_current_databases_last_changes_and_says_so(
         ctx, conn, db_path, family, tmp_path, monkeypatch):
     good = backups.make_backup(conn, tmp_path / "b", "张三")
-    residents.record_death(ctx, family[1]["son"], "2026-11-01")     # only in the WAL so far
+    residents.record_death(ctx, family[1]["son"], "2026-11-01")
+    conn.close()                                   # restore refuses while it is open
     real_replace = backups.os.replace
 
     def busy(src, dst):
@@ -210,7 +212,6 @@ def test_a_failed_swap_keeps_the_current_databases_last_changes_and_says_so(
     with pytest.raises(StorageError, match="恢复进行到一半.*恢复前的数据库保存在"):
         backups.restore(db_path, good, tmp_path, "张三")
     monkeypatch.undo()
-    conn.close()
     kept = next(tmp_path.glob("test-恢复前-*.db"))
     copy = open_db(kept)
     assert status(copy, family[1]["son"]) == "死亡"                 # nothing lost
@@ -231,4 +232,6 @@ def test_the_current_key_file_is_kept_when_a_damaged_database_is_replaced(
     db_path.write_bytes(bytes(data))
     kept = backups.restore(db_path, good, tmp_path, "admin")
     assert keys.KeyFile.path_for(kept).read_bytes() == current_keys
-    assert keys.KeyFile.path_for(db_path).read_bytes() == current_keys
+    restored_keys = json.loads(keys.KeyFile.path_for(db_path).read_text(encoding="utf-8"))
+    assert restored_keys["users"] == json.loads(current_keys)["users"]     # same users
+    assert restored_keys["audit_anchor"]["id"] > 0           # anchored anew after the restore

@@ -131,7 +131,7 @@ def test_cancelled_demo_leaves_nothing(conn):
     assert conn.execute("SELECT count(*) FROM grid_units").fetchone()[0] == 0
 
 
-def test_cli_init_demo_check(tmp_path, capsys):
+def test_cli_init_demo_check(tmp_path, capsys, monkeypatch):
     path = str(tmp_path / "c.db")
     assert main(["init", "--db", path, "--community", "向阳社区", "--street", "幸福街道"]) == 0
     conn = db.open_db(path)
@@ -143,6 +143,9 @@ def test_cli_init_demo_check(tmp_path, capsys):
     path2 = str(tmp_path / "d.db")
     assert main(["demo", "--db", path2, "--residents", "300", "--seed", "2"]) == 0
     assert "300 人" in capsys.readouterr().out
+    assert main(["check", "--db", path2, "--json"]) == 2       # every command signs in
+    assert "SHEQU_PASSWORD" in capsys.readouterr().err
+    monkeypatch.setenv("SHEQU_PASSWORD", "demo2026")
     assert main(["check", "--db", path2, "--json"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert {x["check"] for x in lines} >= {"integrity", "foreign_keys", "household_without_head"}

@@ -158,8 +158,11 @@ def test_a_plain_database_of_an_older_version_is_encrypted_after_sign_in(qapp, t
     conn.close()
     assert not db.is_encrypted(old_backup)
     _answer(monkeypatch, login.LoginDialog, username="admin", password="Jiedao-2026")
+    shown = []                  # its recovery key was never shown (a killed first encryption)
+    monkeypatch.setattr(login.RecoveryKeyDialog, "exec", lambda dialog: shown.append(1) or 1)
     session = start.open_session(path)
     assert session.user.username == "admin"
+    assert shown == [1] and not keys.KeyFile.load(path).recovery_pending()
     assert session.conn.execute("SELECT count(*) FROM residents").fetchone()[0] == n
     session.conn.close()
     assert db.is_encrypted(path)

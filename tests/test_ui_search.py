@@ -4,7 +4,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 import db
-from shequ_desktop import demo
+from shequ_desktop import audit, demo
+from shequ_desktop.masking import mask_id
 from ui.pages.residents_page import ResidentsPage
 
 
@@ -69,7 +70,7 @@ def test_filter_by_focus_group(qtbot, page):
     assert min(ages) >= 80
 
 
-def test_copy_rows_keeps_id_numbers_whole(qtbot, page):
+def test_copied_rows_are_masked_and_recorded_like_an_export(qtbot, page):
     page, conn = page
     page.view.selectRow(0)
     page.view.selectionModel().select(page.model.index(1, 0),
@@ -84,8 +85,11 @@ def test_copy_rows_keeps_id_numbers_whole(qtbot, page):
     # Qt's offscreen platform crashes at exit (double free) if the clipboard still holds
     # mime data set from Python; real platforms (Windows, X11) do not. Leave it empty.
     QGuiApplication.clipboard().clear()
-    assert number in lines[1].split("\t")
-    assert number in html and "mso-number-format" in html
+    copied = lines[1].split("\t")[page.model.columns.index("id_number")]
+    assert len(number) == 18 and copied == mask_id(number) and number not in html
+    assert mask_id(number) in html and "mso-number-format" in html
+    entry = audit.entries(conn, action="export")[0]              # recorded like an export
+    assert "剪贴板" in entry["summary"] and '"rows": 2' in entry["detail"]
 
 
 def test_column_chooser_state_survives(qtbot, page):

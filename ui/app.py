@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     from shequ_desktop.logs import log_path
     crash.install(str(log_path()))
     try:
+        if argv is None:                 # a real start: temporary files in a private folder
+            from shequ_desktop.paths import use_private_temp
+            use_private_temp()
         if args.db:
             path = Path(args.db).expanduser()
         else:

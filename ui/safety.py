@@ -14,9 +14,11 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from db import StorageError, open_read_only
 from db.backup import check_file
 from shequ_desktop import backups
+from shequ_desktop.access import is_admin
 from ui import background
 
 DAMAGED = "数据库文件已损坏，只能查看，不能修改。请从备份恢复。"
+ADMINS_ONLY = "只有管理员可以立即备份、从备份恢复和选择备份文件夹"
 BACKUP_EVERY_MS = 30 * 60 * 1000          # look every half hour whether today's backup is due
 
 
@@ -98,6 +100,8 @@ class Safety(QObject):
         return backup_folder(self.settings)
 
     def choose_folder(self) -> None:
+        if self._refused():
+            return
         chosen = QFileDialog.getExistingDirectory(self.window, _tr("选择备份文件夹（可以是 U 盘）"),
                                                   str(self.folder()))
         if chosen:
@@ -113,6 +117,22 @@ class Safety(QObject):
                 menu.removeAction(action)
                 menu.insertAction(first, action)
             menu.insertSeparator(first)
+        if not self.allowed():                  # a backup is the whole database
+            for action in (self.backup_action, self.restore_action, self.folder_action):
+                action.setEnabled(False)
+                action.setToolTip(_tr(ADMINS_ONLY))
+                action.setStatusTip(_tr(ADMINS_ONLY))
+
+    def allowed(self) -> bool:
+        """Backups by hand, restores and the backup folder: administrators only (automatic
+        backups still go to the folder an administrator chose)."""
+        return is_admin(self.ctx.access)
+
+    def _refused(self) -> bool:
+        if self.allowed():
+            return False
+        QMessageBox.warning(self.window, _tr("无法操作"), _tr(ADMINS_ONLY))
+        return True
 
     def start(self) -> None:
         """Call once the window is shown."""
@@ -134,6 +154,8 @@ class Safety(QObject):
             self._backup(quiet=True)
 
     def backup_now(self) -> None:
+        if self._refused():
+            return
         if self.damaged is not None:
             QMessageBox.warning(self.window, _tr("无法备份"), DAMAGED)
             return
@@ -168,6 +190,8 @@ class Safety(QObject):
 
     # --- restore ----------------------------------------------------------------------------
     def restore_from_file(self) -> None:
+        if self._refused():
+            return
         chosen, _ = QFileDialog.getOpenFileName(self.window, _tr("选择要恢复的备份"),
                                                 str(self.folder()), _tr("数据库备份 (*.db)"))
         if chosen:
@@ -178,6 +202,8 @@ class Safety(QObject):
                 self.restore(Path(chosen))
 
     def restore(self, backup: Path) -> None:
+        if self._refused():
+            return
         problem = check_file(backup, full=True)
         if problem:
             QMessageBox.warning(self.window, _tr("无法恢复"), problem)

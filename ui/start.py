@@ -97,6 +97,10 @@ def open_session(path: Path) -> Session | int:
         user = users.load(conn, name)
         if damaged is None:
             users.record_login(conn, path, user)
+        if (damaged is None and key is not None and user.role == users.ADMIN
+                and unlock.recovery_pending(path)):
+            login.RecoveryKeyDialog(key, path).exec()     # never shown: a start was killed
+            unlock.recovery_shown(path)
     except (DomainError, db.StorageError) as exc:
         conn.close()
         QMessageBox.critical(None, _tr("无法登录"), str(exc))
@@ -155,6 +159,7 @@ def _first_admin(make, path: Path):
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     login.RecoveryKeyDialog(dialog.outcome[1], path).exec()
+    unlock.recovery_shown(path)
     return dialog.outcome
 
 

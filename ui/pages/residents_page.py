@@ -23,10 +23,12 @@ class ResidentsPage(QWidget):
     residentOpened = Signal(int)
 
     def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None, *,
-                 access=None):
-        """`access`: the signed-in user's (a 网格员 sees only their units); None: everyone."""
+                 access=None, actor: str = "系统"):
+        """`access`: the signed-in user's (a 网格员 sees only their units); None: everyone.
+        `actor`: who copies rows (recorded in the audit trail)."""
         super().__init__(parent)
         self.conn = conn
+        self.actor = actor
         self.model = ResidentTableModel(conn, ResidentQuery(access=access), self)
         self._selected: int | None = None
 
@@ -172,11 +174,14 @@ class ResidentsPage(QWidget):
         menu.exec(header.mapToGlobal(pos))
 
     def copy_selection(self) -> None:
-        """Selected rows, shown columns in shown order, as text for Excel/WPS.
+        """Selected rows, shown columns in shown order, as text for Excel/WPS: ID numbers and
+        phones masked and the copy recorded, like an export (copying.copy_rows).
 
-        Plain tab-separated text, plus an HTML table whose cells are marked as text, so an
-        18-digit ID number pastes whole instead of turning into 1.10105E+17.
+        Plain tab-separated text, plus an HTML table whose cells are marked as text, so a
+        number pastes as written instead of turning into 1.10105E+17.
         """
+        from shequ_desktop.copying import copy_rows
+
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
         if not rows:
             return
@@ -184,7 +189,10 @@ class ResidentsPage(QWidget):
         columns = [header.logicalIndex(v) for v in range(header.count())
                    if not header.isSectionHidden(header.logicalIndex(v))]
         table = [[self.model.headerData(c, Qt.Orientation.Horizontal) for c in columns]]
-        table += [[self.model.index(r, c).data() or "" for c in columns] for r in rows]
+        table += copy_rows(self.conn, self.actor, "residents",
+                           [self.model.columns[c] for c in columns],
+                           [[self.model.index(r, c).data() or "" for c in columns]
+                            for r in rows])
         mime = QMimeData()
         mime.setText("\n".join("\t".join(cells) for cells in table) + "\n")
         escape = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
