@@ -474,7 +474,178 @@ def m013_security(db):
     """)
 
 
+def m015_community_workflows(db):
+    """The community's own workflows (issue 21). tags.fields: a focus group's own extra
+    fields (JSON list of labels) when an administrator set them; NULL: the catalogue's
+    (resources/focus_groups.json). The values live in residents.extras under those labels,
+    as an imported register leaves them. services: 一老一小 services (助餐, 上门服务, 托育 …)
+    given to a resident, recorded like visits. microgrids (微网格) below a 网格: a building or
+    unit (unit_id) or a chosen set of households (microgrid_households, a household in at
+    most one such set), each with its head (微网格员: a resident or anyone, with role and
+    phone); events.microgrid_id: the micro-grid head an event is assigned to. meetings (议事
+    协商) with their participants, follow-up items (each becomes an event in the closed loop)
+    and attachments (photos, signed sheets: stored in the database, encrypted with it; the
+    record through Context, its bytes beside it in meeting_attachment_data so the audit log
+    and change lists carry name, size and hash, not the file). checkups (社区体检): one per
+    compound (or community) and year, a status per 完整社区 item (resources/checkup_items.json),
+    and findings that become improvement items followed through as events. site_plans (以图
+    管房): a compound's plan image (bytes beside it in site_plan_images) and its buildings
+    placed as rectangles in fractions of the plan (site_plan_buildings)."""
+    _script(db, f"""
+    ALTER TABLE tags ADD COLUMN fields TEXT CHECK (fields IS NULL OR json_valid(fields));
+
+    CREATE TABLE services (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents(id),
+        served_on TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (trim(kind) <> ''),
+        provider TEXT NOT NULL CHECK (trim(provider) <> ''),
+        content TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX services_resident ON services(resident_id, served_on);
+    CREATE INDEX services_date ON services(served_on);
+
+    CREATE TABLE microgrids (
+        id INTEGER PRIMARY KEY,
+        grid_id INTEGER NOT NULL REFERENCES grid_units(id),
+        name TEXT NOT NULL CHECK (trim(name) <> ''),
+        unit_id INTEGER REFERENCES grid_units(id),
+        head_name TEXT,
+        head_role TEXT,
+        head_phone TEXT,
+        head_resident_id INTEGER REFERENCES residents(id),
+        notes TEXT,
+        sort INTEGER NOT NULL DEFAULT 0,
+        {_SYNC},
+        UNIQUE (grid_id, name)
+    );
+    CREATE INDEX microgrids_unit ON microgrids(unit_id);
+
+    CREATE TABLE microgrid_households (
+        id INTEGER PRIMARY KEY,
+        microgrid_id INTEGER NOT NULL REFERENCES microgrids(id),
+        household_id INTEGER NOT NULL UNIQUE REFERENCES households(id),
+        {_SYNC}
+    );
+    CREATE INDEX microgrid_households_microgrid ON microgrid_households(microgrid_id);
+
+    ALTER TABLE events ADD COLUMN microgrid_id INTEGER REFERENCES microgrids(id);
+
+    CREATE TABLE meetings (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
+        kind TEXT NOT NULL CHECK (kind IN ('院落议事会', '小区议事会', '居民议事会', '其他')),
+        held_on TEXT NOT NULL,
+        place TEXT,
+        topic TEXT NOT NULL CHECK (trim(topic) <> ''),
+        host TEXT,
+        recorder TEXT,
+        discussion TEXT,
+        decisions TEXT,
+        votes_for INTEGER CHECK (votes_for IS NULL OR votes_for >= 0),
+        votes_against INTEGER CHECK (votes_against IS NULL OR votes_against >= 0),
+        votes_abstain INTEGER CHECK (votes_abstain IS NULL OR votes_abstain >= 0),
+        notes TEXT,
+        {_SYNC}
+    );
+    CREATE INDEX meetings_held ON meetings(held_on);
+    CREATE INDEX meetings_unit ON meetings(unit_id);
+
+    CREATE TABLE meeting_participants (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings(id),
+        name TEXT NOT NULL CHECK (trim(name) <> ''),
+        role TEXT NOT NULL DEFAULT '居民',
+        resident_id INTEGER REFERENCES residents(id),
+        {_SYNC}
+    );
+    CREATE INDEX meeting_participants_meeting ON meeting_participants(meeting_id);
+
+    CREATE TABLE meeting_items (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings(id),
+        content TEXT NOT NULL CHECK (trim(content) <> ''),
+        owner TEXT,
+        event_id INTEGER REFERENCES events(id),
+        {_SYNC}
+    );
+    CREATE INDEX meeting_items_meeting ON meeting_items(meeting_id);
+
+    CREATE TABLE meeting_attachments (
+        id INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings(id),
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        {_SYNC}
+    );
+    CREATE INDEX meeting_attachments_meeting ON meeting_attachments(meeting_id);
+    CREATE TABLE meeting_attachment_data (
+        attachment_id INTEGER PRIMARY KEY REFERENCES meeting_attachments(id),
+        data BLOB NOT NULL
+    );
+
+    CREATE TABLE checkups (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES grid_units(id),
+        year INTEGER NOT NULL CHECK (year BETWEEN 2000 AND 2100),
+        checked_on TEXT NOT NULL,
+        inspector TEXT,
+        summary TEXT,
+        {_SYNC},
+        UNIQUE (unit_id, year)
+    );
+
+    CREATE TABLE checkup_results (
+        id INTEGER PRIMARY KEY,
+        checkup_id INTEGER NOT NULL REFERENCES checkups(id),
+        item TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('达标', '基本达标', '不达标', '不适用')),
+        notes TEXT,
+        {_SYNC},
+        UNIQUE (checkup_id, item)
+    );
+
+    CREATE TABLE checkup_findings (
+        id INTEGER PRIMARY KEY,
+        checkup_id INTEGER NOT NULL REFERENCES checkups(id),
+        item TEXT NOT NULL,
+        content TEXT NOT NULL CHECK (trim(content) <> ''),
+        owner TEXT,
+        event_id INTEGER REFERENCES events(id),
+        {_SYNC}
+    );
+    CREATE INDEX checkup_findings_checkup ON checkup_findings(checkup_id);
+
+    CREATE TABLE site_plans (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL UNIQUE REFERENCES grid_units(id),
+        name TEXT,
+        width INTEGER,
+        height INTEGER,
+        sha256 TEXT,
+        {_SYNC}
+    );
+    CREATE TABLE site_plan_images (
+        plan_id INTEGER PRIMARY KEY REFERENCES site_plans(id),
+        data BLOB NOT NULL
+    );
+    CREATE TABLE site_plan_buildings (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES site_plans(id),
+        building_id INTEGER NOT NULL UNIQUE REFERENCES grid_units(id),
+        x REAL NOT NULL CHECK (x >= 0 AND x <= 1),
+        y REAL NOT NULL CHECK (y >= 0 AND y <= 1),
+        w REAL NOT NULL CHECK (w > 0 AND w <= 1),
+        h REAL NOT NULL CHECK (h > 0 AND h <= 1),
+        {_SYNC}
+    );
+    CREATE INDEX site_plan_buildings_plan ON site_plan_buildings(plan_id);
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
               m009_dashboard_indexes, m010_exchange, m011_import_extras,
-              m012_standard_fields, m013_security]
+              m012_standard_fields, m013_security, m015_community_workflows]

@@ -38,6 +38,18 @@ PARENT = {
     "event_log": ("event_id", "events"),
     "activities": ("unit_id", "grid_units"),
     "service_records": ("activity_id", "activities"),
+    "services": ("resident_id", "residents"),
+    "microgrids": ("grid_id", "grid_units"),
+    "microgrid_households": ("microgrid_id", "microgrids"),
+    "meetings": ("unit_id", "grid_units"),
+    "meeting_participants": ("meeting_id", "meetings"),
+    "meeting_items": ("meeting_id", "meetings"),
+    "meeting_attachments": ("meeting_id", "meetings"),
+    "checkups": ("unit_id", "grid_units"),
+    "checkup_results": ("checkup_id", "checkups"),
+    "checkup_findings": ("checkup_id", "checkups"),
+    "site_plans": ("unit_id", "grid_units"),
+    "site_plan_buildings": ("plan_id", "site_plans"),
 }
 ADMIN_ONLY = {"tags", "event_categories", "users", "settings"}
 # Records placed by more than one reference, for reads (check_read): the units of a volunteer

@@ -24,6 +24,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shequ_desktop.cli_keys",
     "shequ_desktop.cli_package",
     "shequ_desktop.cli_users",
+    "shequ_desktop.cli_community",
+    "shequ_desktop.cli_microgrids",
+    "shequ_desktop.cli_meetings",
+    "shequ_desktop.cli_checkups",
+    "shequ_desktop.cli_siteplan",
 )
 
 

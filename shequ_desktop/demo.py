@@ -343,10 +343,12 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
                                               "made_by"], out.adjustments)
         ctx.bulk_insert("point_redemptions", ["volunteer_id", "points", "item", "redeemed_on",
                                               "made_by"], out.redemptions)
+    from shequ_desktop.community_demo import community_work     # issue 21
+    more = community_work(ctx, seed, gen.today)
     return {"grid_units": len(out.units), "houses": len(out.houses),
             "households": len(out.households), "residents": len(out.people),
             "resident_tags": len(out.tags), "visits": len(out.visits),
-            "events": len(out.incidents), "volunteer_teams": len(out.teams),
+            "events": len(out.incidents) + more["events"], "volunteer_teams": len(out.teams),
             "volunteers": len(out.volunteers), "activities": len(out.activities),
             "service_records": len(out.service)}
 

@@ -27,9 +27,11 @@ from shequ_desktop.progress import Progress, report
 # Parents before children. households.head_resident_id and volunteer_teams.leader_id point
 # down the list: they are written last (LATE).
 TABLES = ("grid_units", "tags", "event_categories", "houses", "households", "residents",
-          "resident_tags", "resident_events", "visits", "events", "event_log",
+          "microgrids", "microgrid_households", "resident_tags", "resident_events", "visits", "events", "event_log",
           "volunteer_teams", "volunteers", "activities", "service_records",
-          "point_adjustments", "point_redemptions")
+          "point_adjustments", "point_redemptions", "services", "meetings",
+          "meeting_participants", "meeting_items", "checkups", "checkup_results",
+          "checkup_findings", "site_plans", "site_plan_buildings")
 LATE = {("households", "head_resident_id"), ("volunteer_teams", "leader_id")}
 LOCAL_COLUMNS = ("id", "version", "updated_at")
 SCOPE_KEY = "sync.scope_unit"        # the unit a handed-out laptop database was started for
@@ -47,6 +49,22 @@ SCOPE_SQL = {
     "resident_events": "SELECT id FROM resident_events WHERE resident_id IN "
                        + _U.format("residents"),
     "visits": f"SELECT id FROM visits WHERE resident_id IN {_U.format('residents')}",
+    "services": f"SELECT id FROM services WHERE resident_id IN {_U.format('residents')}",
+    "microgrids": f"SELECT id FROM microgrids WHERE grid_id IN {_U.format('units')}",
+    "meetings": f"SELECT id FROM meetings WHERE unit_id IN {_U.format('units')}",
+    "meeting_participants": "SELECT id FROM meeting_participants WHERE meeting_id IN "
+                            + _U.format("meetings"),
+    "meeting_items": f"SELECT id FROM meeting_items WHERE meeting_id IN {_U.format('meetings')}",
+    "checkups": f"SELECT id FROM checkups WHERE unit_id IN {_U.format('units')}",
+    "checkup_results": "SELECT id FROM checkup_results WHERE checkup_id IN "
+                       + _U.format("checkups"),
+    "checkup_findings": "SELECT id FROM checkup_findings WHERE checkup_id IN "
+                        + _U.format("checkups"),
+    "site_plans": f"SELECT id FROM site_plans WHERE unit_id IN {_U.format('units')}",
+    "site_plan_buildings": "SELECT id FROM site_plan_buildings WHERE plan_id IN "
+                           + _U.format("site_plans"),
+    "microgrid_households": "SELECT id FROM microgrid_households WHERE household_id IN "
+                            + _U.format("households"),
     "events": f"SELECT id FROM events WHERE unit_id IN {_U.format('units')}",
     "event_log": f"SELECT id FROM event_log WHERE event_id IN {_U.format('events')}",
     # a volunteer of the unit lives in it or serves in one of its teams; a team of the unit

@@ -182,7 +182,11 @@ ENTITY_LABELS = {
     "visits": "走访记录", "events": "事件", "event_log": "事件处理记录",
     "event_categories": "事件类别", "resident_events": "居民变动记录", "users": "用户",
     "ledger": "台账", "settings": "设置", "focus": "重点人群", "sync_package": "数据交换包",
-    "sync_conflicts": "合并冲突",
+    "sync_conflicts": "合并冲突", "services": "一老一小服务", "microgrids": "微网格",
+    "microgrid_households": "微网格的户", "meetings": "议事会议",
+    "meeting_participants": "参会人员", "meeting_items": "议定事项", "meeting_attachments": "会议附件",
+    "checkups": "社区体检", "checkup_results": "体检结果", "checkup_findings": "整改事项",
+    "site_plans": "小区平面图", "site_plan_buildings": "平面图上的楼栋",
 }
 
 

@@ -33,6 +33,7 @@ KINDS = {
     "events": "事件台账",
     "houses": "房屋台账",
     "volunteers": "志愿服务台账",
+    "services": "一老一小服务台账",
 }
 # kind -> {grouping key: label}; the first is the ledger's usual grouping.
 GROUPINGS = {
@@ -42,9 +43,11 @@ GROUPINGS = {
     "events": {"status": "按状态", "grid": "按网格"},
     "houses": {"building": "按楼栋", "grid": "按网格"},
     "volunteers": {"team": "按服务队"},
+    "services": {"kind": "按服务项目", "grid": "按网格"},
 }
 # The volunteer tables come with migration m007 (the volunteers feature).
-NEEDS_TABLES = {"volunteers": ("volunteers", "service_records", "activities")}
+NEEDS_TABLES = {"volunteers": ("volunteers", "service_records", "activities"),
+                "services": ("services",)}
 
 
 # --- the period ---------------------------------------------------------------------------------
@@ -469,6 +472,41 @@ def _volunteers(q: _Query) -> tuple[list[Column], list[Group]]:
     return columns, _groups(out, q.group is not None)
 
 
+def _services(q: _Query) -> tuple[list[Column], list[Group]]:
+    """一老一小服务台账: the services given in the month, by kind (or grid), by day."""
+    head, scope = _scope_sql(q, "ho.unit_id")
+    rows = _rows(q.conn, head + f"""
+        SELECT s.served_on, s.id, s.kind, ho.unit_id, ho.room_no, r.name, r.birth_date,
+               s.provider, s.content,
+               (SELECT group_concat(t.name, '、') FROM resident_tags rt
+                JOIN tags t ON t.id = rt.tag_id WHERE rt.resident_id = r.id
+                AND rt.since <= s.served_on
+                AND (rt.until IS NULL OR rt.until >= s.served_on))
+        FROM services s JOIN residents r ON r.id = s.resident_id
+        LEFT JOIN households h ON h.id = r.household_id
+        LEFT JOIN houses ho ON ho.id = h.house_id
+        WHERE s.served_on BETWEEN :start AND :end {scope}""", q.params())
+    place_of, grid_key = q.places.of, q.places.grid_key
+    end = q.month.last
+    out = []
+    for day, sid, kind, unit, room, name, birth, provider, content, groups in rows:
+        _community, grid_name, _b, _bl, prefix = place_of(unit)
+        age = ""
+        if birth:
+            b = dt.date.fromisoformat(birth)
+            age = str(end.year - b.year - ((end.month, end.day) < (b.month, b.day)))
+        cells = (day, name, age, prefix + room if room else "", groups or "", kind, provider,
+                 content or "")
+        if q.group == "grid":
+            out.append(((grid_key(unit), day, sid), grid_name, cells))
+        else:
+            out.append(((kind, day, sid), kind, cells))
+    columns = [Column("服务日期", 6), _col("residents", "name"), Column("年龄", 2.5, "right"),
+               Column("住址", 11), Column("重点人群", 8), Column("服务项目", 4.5),
+               Column("服务人", 4.5), Column("服务内容", 15)]
+    return columns, _groups(out, q.group is not None)
+
+
 # kind -> (rows function, count unit, landscape)
 _LEDGERS = {
     "residents": (_residents, "人", True),
@@ -477,6 +515,7 @@ _LEDGERS = {
     "events": (_events, "件", True),
     "houses": (_houses, "套", True),
     "volunteers": (_volunteers, "人", True),
+    "services": (_services, "次", True),
 }
 
 

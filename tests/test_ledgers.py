@@ -19,7 +19,8 @@ TODAY = dt.date(2026, 6, 15)
 MONTH = "2026-06"
 END = "2026-06-30"
 HEADERS = {"residents": "身份证号", "focus": "最近走访", "visits": "走访情况",
-           "events": "事件描述", "houses": "产权人", "volunteers": "积分余额"}
+           "events": "事件描述", "houses": "产权人", "volunteers": "积分余额",
+           "services": "服务内容"}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,7 @@ EXPECTED = {
                        SELECT volunteer_id FROM service_records sr JOIN activities a
                        ON a.id = sr.activity_id WHERE a.starts_at BETWEEN '2026-01-01'
                        AND '2026-06-30 99'))""",
+    "services": "SELECT count(*) FROM services WHERE served_on BETWEEN '2026-06-01' AND '2026-06-30'",
 }
 
 

@@ -112,6 +112,10 @@ class DetailsPanel(QWidget):
         heading.addWidget(self.history_button)
         body.addLayout(heading)
         body.addWidget(form_box)
+        self.focus_box = QGroupBox(self.tr("重点人群信息"))
+        self.focus_form = QFormLayout(self.focus_box)
+        self.focus_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        body.addWidget(self.focus_box)
         self.extras_box = QGroupBox(self.tr("附加信息（导入时表中的其他列）"))
         self.extras_form = QFormLayout(self.extras_box)
         self.extras_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -179,17 +183,57 @@ class DetailsPanel(QWidget):
         self._show_visits()
 
     def _show_extras(self) -> None:
-        from shequ_desktop import extras
+        """Each focus group's own fields (issue 21) under the group's name, then whatever
+        else an imported register carried."""
+        from shequ_desktop import extras, focus_groups
 
-        while self.extras_form.rowCount():
-            self.extras_form.removeRow(0)
+        for form in (self.focus_form, self.extras_form):
+            while form.rowCount():
+                form.removeRow(0)
         found = extras.of_resident(self.conn, self.resident_id) if self.resident_id else {}
-        for key, value in found.items():
+        grouped = focus_groups.member_fields(self.conn, self.resident_id) \
+            if self.resident_id else []
+        shown: set[str] = set()
+        for group, values in grouped:
+            if not values:
+                continue
+            heading = QLabel(group)
+            font = heading.font()
+            font.setBold(True)
+            heading.setFont(font)
+            self.focus_form.addRow(heading)
+            for label, value in values:
+                text = QLabel(value or self.tr("（未填）"))
+                text.setWordWrap(True)
+                text.setEnabled(bool(value))
+                text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                self.focus_form.addRow(self.tr("{0}：").format(label), text)
+                shown.add(label)
+        self.focus_box.setVisible(bool(shown))
+        rest = {k: v for k, v in found.items() if k not in shown}
+        for key, value in rest.items():
             text = QLabel(value)
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.extras_form.addRow(self.tr("{0}：").format(key), text)
-        self.extras_box.setVisible(bool(found))
+        self.extras_box.setVisible(bool(rest))
+
+    def focus_shown(self) -> list[tuple[str, str]]:
+        """The 重点人群信息 rows shown, as (label, text); a group's heading as (name, "")."""
+        if not self.built or self.focus_box.isHidden():
+            return []
+        from PySide6.QtWidgets import QFormLayout
+
+        out = []
+        for r in range(self.focus_form.rowCount()):
+            span = self.focus_form.itemAt(r, QFormLayout.ItemRole.SpanningRole)
+            if span is not None:
+                out.append((span.widget().text(), ""))
+                continue
+            label = self.focus_form.itemAt(r, QFormLayout.ItemRole.LabelRole).widget().text()
+            value = self.focus_form.itemAt(r, QFormLayout.ItemRole.FieldRole).widget().text()
+            out.append((label.rstrip("："), value))
+        return out
 
     def extras_shown(self) -> dict[str, str]:
         """The 附加信息 rows shown (for tests)."""

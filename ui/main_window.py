@@ -25,6 +25,11 @@ PAGES = (
     ("household", "户"),
     ("building", "楼栋图"),
     ("visits", "走访"),
+    ("focus", "重点人群"),
+    ("microgrids", "微网格"),
+    ("meetings", "议事协商"),
+    ("checkups", "社区体检"),
+    ("siteplan", "以图管房"),
     ("events", "事件"),
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
@@ -189,6 +194,32 @@ class MainWindow(QMainWindow):
         from ui.pages.visits_page import VisitsPage
         page = VisitsPage(self.ctx)
         page.residentSelected.connect(self._on_resident)
+        return page
+
+    def _build_focus(self) -> QWidget:
+        from ui.pages.focus_page import FocusPage
+        page = FocusPage(self.ctx, self.path)
+        page.residentSelected.connect(self._on_resident)
+        return page
+
+    def _build_microgrids(self) -> QWidget:
+        from ui.pages.microgrids_page import MicrogridsPage
+        page = MicrogridsPage(self.ctx, self.path)
+        page.residentSelected.connect(self._on_resident)
+        return page
+
+    def _build_meetings(self) -> QWidget:
+        from ui.pages.meetings_page import MeetingsPage
+        return MeetingsPage(self.ctx, self.path)
+
+    def _build_checkups(self) -> QWidget:
+        from ui.pages.checkups_page import CheckupsPage
+        return CheckupsPage(self.ctx, self.path)
+
+    def _build_siteplan(self) -> QWidget:
+        from ui.pages.siteplan_page import SiteplanPage
+        page = SiteplanPage(self.ctx, self.path)
+        page.buildingActivated.connect(lambda b: self.show_page("building").show_building(b))
         return page
 
     def _build_users(self) -> QWidget:

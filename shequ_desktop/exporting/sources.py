@@ -51,6 +51,7 @@ _PLACE_JOINS = """LEFT JOIN houses ho ON ho.id = h.house_id
     LEFT JOIN grid_units u ON u.id = ho.unit_id
     LEFT JOIN grid_units b ON b.id = u.parent_id"""
 _UNIT_FILTER = "ho.unit_id IN (SELECT id FROM subtree)"
+EXTRA = "extra:"     # a column of residents.extras (a focus group's own field): extra:<label>
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Source:
         for c in self.columns:
             if c.key == key:
                 return c
+        if key.startswith(EXTRA) and self.entity == "residents":
+            return Column(key, key[len(EXTRA):])
         raise KeyError(key)
 
 
@@ -241,6 +244,9 @@ def rows(conn: sqlite3.Connection, source: Source, keys: list[str],
     place = _Places(conn) if source.place else None
     constants = {k: v for k, v in (constants or {}).items() if k not in index}
     derived = {k for k in keys if k not in index and k not in constants}
+    extra_keys = [(n, k[len(EXTRA):]) for n, k in enumerate(keys)
+                  if k in derived and k.startswith(EXTRA) and "extras" in index]
+    derived -= {keys[n] for n, _label in extra_keys}
     for k in derived:
         if not (source.place and k in {c.key for c in PLACE_COLUMNS}):
             raise KeyError(k)
@@ -250,6 +256,11 @@ def rows(conn: sqlite3.Connection, source: Source, keys: list[str],
         out = [record[i] if i is not None else None for i in picks]
         for n, value in fixed:
             out[n] = value
+        if extra_keys:
+            from shequ_desktop.extras import parse
+            have = parse(record[index["extras"]])
+            for n, label in extra_keys:
+                out[n] = have.get(label)
         if derived:
             where = place.of(record, index)
             for n, k in enumerate(keys):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shequ_desktop import audit, codes, tags
+from shequ_desktop import audit, codes, focus_groups
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError, ValidationError
 from shequ_desktop.importing import headers as headers_mod
@@ -26,18 +26,9 @@ from shequ_desktop.validation import parse_date
 WHAT = ("residents", "focus", "visits", "volunteers")
 WHAT_LABELS = {"residents": "居民", "focus": "重点人群", "visits": "走访记录",
                "volunteers": "志愿者"}
-# 天阙 register titles (and common names) -> the focus group (tag) its people join.
-FOCUS_KINDS = (
-    ("严重精神障碍", "严重精神障碍"), ("精神病", "严重精神障碍"), ("精神障碍", "严重精神障碍"),
-    ("社区矫正", "社区矫正"), ("矫正人员", "社区矫正"), ("刑满释放", "刑满释放"),
-    ("刑释", "刑满释放"), ("吸毒", "吸毒人员"), ("青少年", "重点青少年"),
-    ("上访", "重点信访人员"), ("信访", "重点信访人员"), ("失业", "失业人员"),
-    ("救助", "困难群众"), ("困难群众", "困难群众"), ("低保", "低保"), ("特困", "特困"),
-    ("育妇", "育龄妇女"), ("育龄妇女", "育龄妇女"), ("未落户", "未落户人员"),
-    ("境外", "境外人员"), ("优抚", "优抚对象"), ("退役军人", "退役军人"),
-    ("残疾", "残疾人"), ("独居", "独居老人"), ("空巢", "空巢老人"), ("留守儿童", "留守儿童"),
-    ("高龄", "高龄老人"), ("老年人", "老年人"),
-)
+# 天阙 register titles (and common names) -> the focus group (tag) its people join: the
+# catalogue's words (resources/focus_groups.json), most specific first.
+FOCUS_KINDS = focus_groups.title_words()
 # Columns that say since when a person belongs to the group.
 SINCE_WORDS = ("社区矫正开始时间", "矫正开始时间", "开始时间", "开始日期", "起始时间", "列管时间",
                "纳入时间", "纳入日期", "享受起始时间", "失业时间", "残疾时间", "发病时间",
@@ -154,7 +145,7 @@ def _tag_rows(ctx: Context, plan: Plan, tag_name: str) -> int:
     its start column gives (else today); those already in it are left as they are."""
     conn = ctx.conn
     found = conn.execute("SELECT id FROM tags WHERE name = ?", (tag_name,)).fetchone()
-    tag_id = found[0] if found else tags.create_tag(ctx, tag_name).id
+    tag_id = found[0] if found else focus_groups.add_group(ctx, tag_name).id
     since_col = _column(plan.headers, SINCE_WORDS)
     already = {r for (r,) in conn.execute(
         "SELECT resident_id FROM resident_tags WHERE tag_id = ? AND until IS NULL", (tag_id,))}

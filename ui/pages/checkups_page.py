@@ -1,0 +1,257 @@
+"""The 社区体检 page (issue 21): the check-ups of the chosen unit, and for the chosen one the
+完整社区 checklist beside the year before (status, change, notes), setting statuses, adding
+improvement items (events in the closed loop) and printing the report.
+
+Everything is a function of shequ_desktop.checkups; the page re-reads after a committed change
+that touches what it shows, and only while shown.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView, QWidget)
+
+from shequ_desktop import checkups
+from shequ_desktop.context import Context
+from shequ_desktop.errors import DomainError
+from ui.dialogs.move_dialogs import date_edit
+from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
+from ui.table_setup import setup_table
+
+RELEVANT = ("checkups", "checkup_results", "checkup_findings", "events", "grid_units")
+STATUS_INK = {"不达标": QColor("#b3261e"), "基本达标": QColor("#8a5a00"), "达标": QColor("#1b6e20")}
+
+
+class ChecklistModel(DictModel):
+    """The checklist rows of `checkups.compare`, the statuses coloured."""
+
+    def __init__(self, parent=None):
+        super().__init__(("领域", "编号", "体检项目", "上年", "本年", "变化", "说明"),
+                         ("area", "item", "name", "last", "this", "change", "notes"),
+                         id_key="item", parent=parent)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        row = self.row_at(index)
+        if row is not None and role == Qt.ItemDataRole.ForegroundRole and index.column() in (3, 4):
+            ink = STATUS_INK.get(row[self.keys[index.column()]] or "")
+            return QBrush(ink) if ink else None
+        if row is not None and role == Qt.ItemDataRole.DisplayRole and index.column() == 4:
+            return row["this"] or self.tr("未查")
+        return super().data(index, role)
+
+
+class StartDialog(AskDialog):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("新建社区体检"))
+        self.year = QSpinBox()
+        self.year.setRange(2000, 2100)
+        self.year.setValue(dt.date.today().year)
+        self.date = date_edit()
+        self.inspector = QLineEdit()
+        form = QFormLayout()
+        form.addRow(self.tr("年度："), self.year)
+        form.addRow(self.tr("体检日期："), self.date)
+        form.addRow(self.tr("体检人："), self.inspector)
+        self.finish(form)
+
+    def answer(self) -> dict:
+        return {"year": self.year.value(),
+                "checked_on": self.date.date().toString(Qt.DateFormat.ISODate),
+                "inspector": self.inspector.text().strip() or None}
+
+
+
+class ResultDialog(AskDialog):
+    """The status and notes of one or more items; or, with `finding`, an improvement item."""
+
+    def __init__(self, names: list[str], finding: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.finding = finding
+        self.setWindowTitle(self.tr("添加整改事项") if finding else self.tr("记录体检结果"))
+        self.setMinimumWidth(420)
+        form = QFormLayout()
+        form.addRow(self.tr("项目："), QLabel("、".join(names)))
+        self.status = QComboBox()
+        self.status.addItems(checkups.statuses())
+        self.notes = QLineEdit()
+        self.owner = QLineEdit()
+        self.days = QSpinBox()
+        self.days.setRange(0, 365)
+        self.days.setSpecialValueText(self.tr("暂不受理"))
+        self.days.setSuffix(self.tr(" 个工作日"))
+        if finding:
+            form.addRow(self.tr("整改内容："), self.notes)
+            form.addRow(self.tr("责任人："), self.owner)
+            form.addRow(self.tr("整改期限："), self.days)
+        else:
+            form.addRow(self.tr("状态："), self.status)
+            form.addRow(self.tr("说明："), self.notes)
+        self.finish(form)
+
+    def answer(self) -> dict:
+        if self.finding:
+            return {"content": self.notes.text(), "owner": self.owner.text() or None,
+                    "deadline_days": self.days.value() or None}
+        return {"status": self.status.currentText(), "notes": self.notes.text() or None}
+
+
+
+class CheckupsPage(CommunityPage):
+    RELEVANT = RELEVANT
+
+    def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
+        super().__init__(ctx, db_path, parent)
+
+        title = page_title(self.tr("社区体检"))
+        self.start_button = QPushButton(self.tr("新建体检…"))
+        self.start_button.setToolTip(self.tr("在左侧选一个小区（或社区）后新建"))
+        self.start_button.clicked.connect(self.start)
+        self.result_button = QPushButton(self.tr("记录结果…"))
+        self.result_button.clicked.connect(self.set_results)
+        self.finding_button = QPushButton(self.tr("添加整改事项…"))
+        self.finding_button.clicked.connect(self.add_finding)
+        self.report_button = QPushButton(self.tr("打印报告…"))
+        self.report_button.clicked.connect(lambda: self.print_report())
+        self.summary = QLabel()
+        bar = QHBoxLayout()
+        bar.addWidget(title)
+        bar.addSpacing(12)
+        for button in (self.start_button, self.result_button, self.finding_button,
+                       self.report_button):
+            bar.addWidget(button)
+        bar.addStretch(1)
+        bar.addWidget(self.summary)
+
+        self.model = DictModel(("年度", "小区/社区", "体检日期", "已查", "达标", "不达标", "整改",
+                                "未办结"),
+                               ("year", "unit_name", "checked_on", "checked", "passed", "failed",
+                                "findings", "open_findings"), parent=self)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        setup_table(self.view, [3, 7, 6, 3, 3, 3, 3, 3], stretch=1)
+        self.view.selectionModel().currentRowChanged.connect(self._show_checklist)
+        self.checklist = ChecklistModel(self)
+        self.list_view = QTableView()
+        self.list_view.setModel(self.checklist)
+        setup_table(self.list_view, [7, 3, 12, 4, 4, 3, 14], multi=True, stretch=6)
+        self.list_view.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.findings = DictModel(("项目", "整改内容", "责任人", "事件", "状态", "时限"),
+                                  ("item", "content", "owner", "event_id", "status", "deadline"),
+                                  parent=self)
+        self.finding_view = QTableView()
+        self.finding_view.setModel(self.findings)
+        setup_table(self.finding_view, [3, 16, 6, 3, 4, 8], stretch=1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.list_view)
+        right.addWidget(self.finding_view)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.view)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 900])
+        self.arrange(bar, split)
+        self._update_buttons()
+
+    # --- what is shown -----------------------------------------------------------------------
+    def reload(self, *_args) -> None:
+        self._stale = False
+        try:
+            rows = checkups.list_checkups(self.ctx.conn, access=self.ctx.access,
+                                          unit_id=self.unit_id)
+        except DomainError:
+            rows = []
+        self.show_rows(self.view, rows, self.current_id())
+        self._show_checklist()
+
+    def current_id(self) -> int | None:
+        return self.current_id_of(self.view)
+
+    def _show_checklist(self, *_args) -> None:
+        cid = self.current_id()
+        if cid is None:
+            self.checklist.set_rows([])
+            self.findings.set_rows([])
+            self.summary.clear()
+        else:
+            data = checkups.compare(self.ctx.conn, cid, self.ctx.access)
+            self.checklist.set_rows(data["rows"])
+            self.findings.set_rows(data["this"]["findings"])
+            counts = data["this_counts"]
+            better = sum(r["change"] == "↑" for r in data["rows"])
+            worse = sum(r["change"] == "↓" for r in data["rows"])
+            self.summary.setText(self.tr("{0}年：{1}；比上年好转 {2} 项，变差 {3} 项").format(
+                data["this"]["year"], "、".join(f"{s} {n}" for s, n in counts.items() if n),
+                better, worse))
+        self._update_buttons()
+
+    def selected_items(self) -> list[dict]:
+        rows = sorted(i.row() for i in self.list_view.selectionModel().selectedRows())
+        return [self.checklist.rows[r] for r in rows]
+
+    def select_items(self, codes: list[str]) -> None:
+        from PySide6.QtCore import QItemSelectionModel
+
+        selection = self.list_view.selectionModel()
+        selection.clearSelection()
+        for code in codes:
+            row = self.checklist.row_of(code)
+            selection.select(self.checklist.index(row, 0),
+                             QItemSelectionModel.SelectionFlag.Select
+                             | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _update_buttons(self, *_args) -> None:
+        chosen = self.current_id() is not None
+        items = len(self.list_view.selectionModel().selectedRows())
+        self.result_button.setEnabled(chosen and items > 0)
+        self.finding_button.setEnabled(chosen and items == 1)
+        self.report_button.setEnabled(chosen and self.db_path is not None)
+
+    # --- acting ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.unit_id is None:
+            QMessageBox.information(self, self.tr("新建体检"), self.tr("请先在左侧选一个小区或社区"))
+            return
+        values = StartDialog.ask(self)
+        if values is not None:
+            self.attempt(self.tr("无法新建体检"),
+                         lambda: checkups.start_checkup(self.ctx, self.unit_id, **values))
+
+    def set_results(self) -> None:
+        cid, chosen = self.current_id(), self.selected_items()
+        if cid is None or not chosen:
+            return
+        values = ResultDialog.ask(self, [r["name"] for r in chosen])
+        if values is None:
+            return
+
+        def write():
+            with self.ctx.transaction():
+                for r in chosen:
+                    checkups.set_result(self.ctx, cid, r["item"], **values)
+        self.attempt(self.tr("无法记录结果"), write)
+
+    def add_finding(self) -> None:
+        cid, chosen = self.current_id(), self.selected_items()
+        if cid is None or len(chosen) != 1:
+            return
+        values = ResultDialog.ask(self, [chosen[0]["name"]], finding=True)
+        if values is not None:
+            self.attempt(self.tr("无法添加整改事项"), lambda: checkups.add_finding(
+                self.ctx, cid, chosen[0]["item"], **values))
+
+    def print_report(self, path: str | None = None) -> dict | None:
+        from shequ_desktop.pdf.checkup_report import build
+
+        cid = self.current_id()
+        if cid is None:
+            return None
+        access, actor = self.ctx.access, self.ctx.user
+        return self.write_file(lambda conn, out, _p: build(conn, cid, out, access=access,
+                                                           actor=actor),
+                               path, self.tr("保存社区体检报告"), f"社区体检报告_{cid}.pdf")

@@ -1,0 +1,277 @@
+"""The 以图管房 page (issue 21): the chosen compound's plan (its loaded image, or a generated
+layout) with each building a rectangle coloured by the chosen measure, a legend with counts;
+buildings are dragged into place (saved when dropped) and sized with the 宽/高 boxes; a
+double click opens the building's 楼栋图; the plan prints to A4/A3.
+
+Everything is a function of shequ_desktop.siteplan; the page re-reads after a committed change
+that touches what it shows, and only while shown.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPen, QPixmap
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGraphicsItem,
+                               QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
+                               QGraphicsView, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from shequ_desktop import siteplan
+from shequ_desktop.context import Change, Context
+from shequ_desktop.errors import DomainError
+from ui.pages.community_base import CommunityPage, page_title
+
+RELEVANT = ("site_plans", "site_plan_buildings", "grid_units", "houses", "residents",
+            "resident_tags", "visits", "events", "households")
+
+
+def _qcolor(rgb: tuple[float, float, float], alpha: int = 210) -> QColor:
+    return QColor(int(rgb[0] * 255), int(rgb[1] * 255), int(rgb[2] * 255), alpha)
+
+
+class BuildingItem(QGraphicsRectItem):
+    """A building on the plan: movable; its page saves the place when it is dropped."""
+
+    def __init__(self, page: "SiteplanPage", building: dict, rect: QRectF):
+        super().__init__(0, 0, rect.width(), rect.height())
+        self.page = page
+        self.building = building
+        self.setPos(rect.topLeft())
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setPen(QPen(QColor("#333333"), 1.5))
+        self.label = QGraphicsSimpleTextItem(self)
+        self.setToolTip(building["name"])
+
+    def set_value(self, value: int, colour: QColor) -> None:
+        self.setBrush(QBrush(colour))
+        self.label.setText(f"{self.building['name']}\n{value}")
+        font = QFont()
+        font.setPointSizeF(max(7.0, min(14.0, self.rect().height() / 4)))
+        self.label.setFont(font)
+        box = self.label.boundingRect()
+        self.label.setPos((self.rect().width() - box.width()) / 2,
+                          (self.rect().height() - box.height()) / 2)
+
+    def mouseReleaseEvent(self, event) -> None:
+        super().mouseReleaseEvent(event)
+        self.page.save_item(self)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.page.buildingActivated.emit(self.building["id"])
+
+
+class SiteplanPage(CommunityPage):
+    """Emits buildingActivated(building id) on a double click."""
+
+    buildingActivated = Signal(int)
+    RELEVANT = RELEVANT
+
+    def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
+        super().__init__(ctx, db_path, parent)
+        self.compound_id: int | None = None
+        self.plan: dict | None = None
+        self.items: dict[int, BuildingItem] = {}
+        self.counts: dict[int, int] = {}
+        self._saving = False
+        self.plan_size = (1, 1)
+
+        title = page_title(self.tr("以图管房"))
+        self.name = QLabel()
+        self.measure = QComboBox()
+        for key, label in siteplan.MEASURES.items():
+            self.measure.addItem(self.tr("按{0}着色").format(label), key)
+        self.measure.setCurrentIndex(list(siteplan.MEASURES).index("overdue"))
+        self.measure.currentIndexChanged.connect(self._colour)
+        self.load_button = QPushButton(self.tr("载入平面图…"))
+        self.load_button.setToolTip(self.tr("扫描或拍摄的小区平面图：PNG、JPEG 或 PDF"))
+        self.load_button.clicked.connect(lambda: self.load_image())
+        self.width_box = QDoubleSpinBox()
+        self.height_box = QDoubleSpinBox()
+        for box, label in ((self.width_box, self.tr("宽")), (self.height_box, self.tr("高"))):
+            box.setRange(1, 100)
+            box.setSuffix(" %")
+            box.setDecimals(1)
+            box.setToolTip(self.tr("选中楼栋的{0}（占平面图的百分比）").format(label))
+            box.editingFinished.connect(self._resize_selected)
+        self.paper = QComboBox()
+        self.paper.addItems(["A4", "A3"])
+        self.print_button = QPushButton(self.tr("打印…"))
+        self.print_button.clicked.connect(lambda: self.print_plan())
+        bar = QHBoxLayout()
+        bar.addWidget(title)
+        bar.addSpacing(12)
+        bar.addWidget(self.name)
+        bar.addWidget(self.measure)
+        bar.addWidget(self.load_button)
+        bar.addWidget(QLabel(self.tr("宽")))
+        bar.addWidget(self.width_box)
+        bar.addWidget(QLabel(self.tr("高")))
+        bar.addWidget(self.height_box)
+        bar.addStretch(1)
+        bar.addWidget(self.paper)
+        bar.addWidget(self.print_button)
+
+        self.scene = QGraphicsScene(self)
+        self.scene.selectionChanged.connect(self._on_selection)
+        self.view = QGraphicsView(self.scene)
+        self.view.setRenderHint(self.view.renderHints().Antialiasing)
+        self.legend = QLabel()
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.legend.setMinimumWidth(170)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        body = QHBoxLayout()
+        body.addWidget(self.view, 1)
+        body.addWidget(self.legend)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addLayout(body, 1)
+        self._update_buttons()
+
+    # --- what is shown -----------------------------------------------------------------------
+    def _compound_of(self, unit_id: int | None) -> int | None:
+        node = unit_id
+        while node is not None:
+            row = self.ctx.conn.execute("SELECT parent_id, level FROM grid_units WHERE id = ?",
+                                        (node,)).fetchone()
+            if row is None:
+                return None
+            if row["level"] == "compound":
+                return node
+            node = row["parent_id"] if row["level"] in ("building", "unit") else None
+        return None
+
+    def reload(self, *_args) -> None:
+        self._stale = False
+        self.compound_id = self._compound_of(self.unit_id)
+        self.scene.clear()
+        self.items = {}
+        self.plan = None
+        if self.compound_id is None:
+            self.name.setText(self.tr("在左侧选一个小区（或其中的楼栋）"))
+            self.legend.clear()
+            self._update_buttons()
+            return
+        try:
+            self.plan = siteplan.layout(self.ctx.conn, self.compound_id)
+        except DomainError as exc:
+            self.name.setText(str(exc))
+            return
+        plan = self.plan
+        self.name.setText(plan["name"] + ("" if plan["has_image"] else self.tr("（示意布局）")))
+        width, height = plan["width"], plan["height"]
+        data = siteplan.image(self.ctx.conn, self.compound_id) if plan["has_image"] else None
+        pixmap = QPixmap()
+        if data and pixmap.loadFromData(data):
+            self.scene.addPixmap(pixmap).setZValue(-1)
+            width, height = pixmap.width(), pixmap.height()
+        else:
+            self.scene.addRect(0, 0, width, height, QPen(QColor("#999999")),
+                               QBrush(QColor("#f5f5f5"))).setZValue(-1)
+        self.plan_size = (width, height)
+        for b in plan["buildings"]:
+            item = BuildingItem(self, b, QRectF(b["x"] * width, b["y"] * height,
+                                                b["w"] * width, b["h"] * height))
+            self.scene.addItem(item)
+            self.items[b["id"]] = item
+        self.scene.setSceneRect(0, 0, width, height)
+        self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self._colour()
+
+    def _colour(self, *_args) -> None:
+        if self.compound_id is None:
+            return
+        what = self.measure.currentData()
+        self.counts = siteplan.measure(self.ctx.conn, self.compound_id, what)
+        ranges = siteplan.classes(list(self.counts.values()))
+        for bid, item in self.items.items():
+            n = self.counts.get(bid, 0)
+            item.set_value(n, _qcolor(siteplan.colour(siteplan.class_of(n, ranges),
+                                                      len(ranges))))
+        lines = [f"<b>{siteplan.MEASURES[what]}</b>"]
+        for i, (low, high) in enumerate(ranges):
+            c = _qcolor(siteplan.colour(i, len(ranges)), 255).name()
+            text = "0" if high == 0 else (f"{low}" if low == high else f"{low}–{high}")
+            count = sum(1 for n in self.counts.values() if siteplan.class_of(n, ranges) == i)
+            lines.append(f"<span style='background:{c}'>&nbsp;&nbsp;&nbsp;&nbsp;</span> "
+                         f"{text}（{count} 栋）")
+        lines.append(self.tr("合计：{0}").format(sum(self.counts.values())))
+        self.legend.setText("<br>".join(lines))
+        self._update_buttons()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.scene.items():
+            self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def _selected(self) -> BuildingItem | None:
+        chosen = [i for i in self.scene.selectedItems() if isinstance(i, BuildingItem)]
+        return chosen[0] if chosen else None
+
+    def _on_selection(self) -> None:
+        item = self._selected()
+        if item is not None:
+            w, h = self.plan_size
+            self.width_box.setValue(item.rect().width() / w * 100)
+            self.height_box.setValue(item.rect().height() / h * 100)
+        self._update_buttons()
+
+    def _update_buttons(self, *_args) -> None:
+        has = self.compound_id is not None
+        self.load_button.setEnabled(has)
+        self.print_button.setEnabled(has and self.db_path is not None)
+        chosen = self._selected() is not None
+        self.width_box.setEnabled(chosen)
+        self.height_box.setEnabled(chosen)
+
+    # --- acting ------------------------------------------------------------------------------
+    def save_item(self, item: BuildingItem) -> None:
+        """Store where the building now stands on the plan."""
+        w, h = self.plan_size
+        pos = item.pos()
+        self._saving = True         # the scene already shows it: no reload under the mouse
+        try:
+            siteplan.place_building(self.ctx, self.compound_id, item.building["id"],
+                                    pos.x() / w, pos.y() / h, item.rect().width() / w,
+                                    item.rect().height() / h)
+        except DomainError as exc:
+            QMessageBox.warning(self, self.tr("无法保存楼栋位置"), str(exc))
+        finally:
+            self._saving = False
+
+    def _resize_selected(self) -> None:
+        item = self._selected()
+        if item is None:
+            return
+        w, h = self.plan_size
+        item.setRect(0, 0, self.width_box.value() / 100 * w, self.height_box.value() / 100 * h)
+        self.save_item(item)
+
+    def load_image(self, path: str | None = None) -> None:
+        if self.compound_id is None:
+            return
+        if path is None:
+            path, _f = QFileDialog.getOpenFileName(
+                self, self.tr("载入小区平面图"), "",
+                self.tr("平面图 (*.png *.jpg *.jpeg *.pdf);;所有文件 (*)"))
+            if not path:
+                return
+        try:
+            siteplan.set_image(self.ctx, self.compound_id, path)
+        except DomainError as exc:
+            QMessageBox.warning(self, self.tr("无法载入平面图"), str(exc))
+
+    def print_plan(self, path: str | None = None) -> dict | None:
+        from shequ_desktop.pdf.siteplan import build
+
+        if self.compound_id is None:
+            return None
+        unit, access, actor = self.compound_id, self.ctx.access, self.ctx.user
+        what, paper = self.measure.currentData(), self.paper.currentText()
+        return self.write_file(lambda conn, out, _p: build(conn, unit, what, out, paper=paper,
+                                                           actor=actor, access=access),
+                               path, self.tr("保存平面图"), f"{self.plan['name']}平面图.pdf")
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        if not self._saving:           # a drop on this page: the scene is current already
+            super()._on_changes(changes)
