@@ -172,3 +172,12 @@ def test_the_figures_follow_the_tree_and_the_data(qtbot, window):
     window.show_page("dashboard")
     qtbot.waitUntil(lambda: page.loads > loads)
     assert page.tiles["due"].value == len(due) - 2
+
+
+def test_the_focus_chart_shows_the_groups_that_have_members(window):
+    page = window.page("dashboard")
+    shown = dict(zip(page.focus.labels, page.focus.series[0]))
+    counted = {name: n for _t, name, n in page.figures["focus"]["groups"]}
+    assert shown and all(shown.values())
+    assert shown == {name: n for name, n in counted.items() if n}
+    assert len(counted) > len(shown)                # the catalogue's empty groups are left out

@@ -72,6 +72,7 @@ def test_encrypted_database_opens_at_once_and_its_pages_are_checked_after_the_wi
     conn, key = unlock.create_database(path)
     demo.generate(conn, residents=200, seed=3)
     users.create_first_admin(Context(conn), path, "admin", "Admin-2026", None, key)
+    unlock.recovery_shown(path)                    # as the setup does once the key is shown
     # A page the start never reads: the root of an index over the visits.
     page = conn.execute("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND "
                         "tbl_name = 'visits' ORDER BY rootpage DESC LIMIT 1").fetchone()[0]

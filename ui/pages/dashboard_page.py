@@ -199,6 +199,7 @@ class DashboardPage(QWidget):
         self.charts = QWidget()
         self.charts.setMinimumHeight(300)
         self.pyramid = self.focus = self.by_grid = None
+        self.shown_groups: list[tuple] = []
 
         body = QWidget()
         column = QVBoxLayout(body)
@@ -324,7 +325,8 @@ class DashboardPage(QWidget):
         self.pyramid.set_data([band for band, _m, _f in pyramid],
                               [[m for _b, m, _f in pyramid], [f for _b, _m, f in pyramid]],
                               names=[self.tr("男"), self.tr("女")], mirrored=True)
-        groups = figures["focus"]["groups"]
+        # Groups with members only: the catalogue has 27 groups and most communities keep few.
+        self.shown_groups = groups = [g for g in figures["focus"]["groups"] if g[2]]
         self.focus.set_data([name for _t, name, _n in groups], [[n for _t, _name, n in groups]])
         grids = figures["visits_by_grid"]
         self.by_grid.set_data([name for _g, name, _c in grids["grids"]], grids["months"],
@@ -345,7 +347,7 @@ class DashboardPage(QWidget):
 
     def _on_tag(self, index: int) -> None:
         if self.figures:
-            tag_id = self.figures["focus"]["groups"][index][0]
+            tag_id = self.shown_groups[index][0]
             self._open({"page": "residents", "tag_id": tag_id})
 
     def _on_grid(self, index: int) -> None:
