@@ -46,7 +46,7 @@ def test_a_building_microgrid_covers_its_households_and_its_head_is_a_resident(
     assert sorted(microgrids.resident_ids(conn, mg)) == sorted(ids.values())
     listed = microgrids.list_microgrids(conn)
     assert [(m["name"], m["scope"], m["households"], m["residents"]) for m in listed] == [
-        ("1号楼微网格", "1号楼", 1, 3)]
+        ("1号楼微网格", "阳光社区 1号楼", 1, 3)]
 
 
 def test_chosen_households_override_the_building_and_move_between_sets(conn, ctx, place,
