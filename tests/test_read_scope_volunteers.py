@@ -15,7 +15,7 @@ from ui.dialogs.volunteer_sign_in import SignInDialog
 from ui.pages.volunteers_page import VolunteersPage
 
 from test_read_scope import fast_scrypt, signed_in, world  # noqa: F401  (fixtures)
-from test_read_scope_more import both  # noqa: F401  (fixture)
+from test_read_scope_reports_and_exports import both  # noqa: F401  (fixture)
 
 JOINED = {"joined_on": "2020-01-01"}
 

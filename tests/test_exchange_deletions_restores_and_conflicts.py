@@ -1,4 +1,5 @@
-"""Review of the data packages (issue 10): defects found and fixed, each with its test."""
+"""Data packages between PCs (issue 10): deletions that travel, restores at the office, conflicts
+that close, and packages that are refused whole rather than half applied."""
 import pytest
 
 import db

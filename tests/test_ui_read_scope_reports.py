@@ -16,7 +16,7 @@ from ui.pages.visits_page import VisitsPage
 from ui.pages.volunteers_page import VolunteersPage
 
 from test_read_scope import fast_scrypt, signed_in, world  # noqa: F401  (fixtures)
-from test_read_scope_more import MONTH, both  # noqa: F401  (fixture)
+from test_read_scope_reports_and_exports import MONTH, both  # noqa: F401  (fixture)
 
 
 @pytest.fixture

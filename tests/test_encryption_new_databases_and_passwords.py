@@ -1,5 +1,5 @@
-"""Review of encryption at rest (issue 4): defects found by a review pass, each shown by a
-failing test before it was fixed."""
+"""Encryption at rest (issue 4): new databases that are never left unopenable, passwords kept
+nowhere they should not be, the demo login, and recovery keys on the command line."""
 import os
 import signal
 import subprocess
