@@ -14,3 +14,24 @@ def follow_changes(widget: QObject, ctx: Context,
     be called on after Qt has deleted it)."""
     ctx.subscribe(callback)
     widget.destroyed.connect(lambda *_: ctx.unsubscribe(callback))
+
+
+class ReloadWhenShown:
+    """Mixin for a page that reads its data only while it can be seen: a change or a new unit
+    while it is hidden marks it stale, and it reads again when next shown. The page implements
+    reload(); put this class before the Qt widget class in the bases."""
+
+    _stale = True
+
+    def _reload_when_shown(self) -> None:
+        if self.isVisible():
+            self._stale = False
+            self.reload()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.reload()

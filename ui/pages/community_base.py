@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QMessageBox,
                                QTableView, QVBoxLayout, QWidget)
 
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
-from ui.follow import follow_changes
+from ui.follow import ReloadWhenShown, follow_changes
 from ui.models.row_list import ID_ROLE, RowListModel
 
 
@@ -81,7 +80,7 @@ class DictModel(RowListModel):
         return None
 
 
-class CommunityPage(QWidget):
+class CommunityPage(ReloadWhenShown, QWidget):
     """Subclasses set RELEVANT (the tables whose changes make them re-read) and implement
     reload()."""
 
@@ -112,17 +111,6 @@ class CommunityPage(QWidget):
 
     def reload(self, *_args) -> None:
         raise NotImplementedError
-
-    def _reload_when_shown(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
 
     def _on_changes(self, changes: list[Change]) -> None:
         if any(c.entity in self.RELEVANT for c in changes):

@@ -12,7 +12,7 @@ import re
 
 from PySide6.QtCore import (QItemSelectionModel, QModelIndex, QObject, Qt,
                             Signal)
-from PySide6.QtGui import QBrush, QShowEvent
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
@@ -20,7 +20,7 @@ from shequ_desktop import record_names, visits
 from shequ_desktop.context import Change, Context
 from shequ_desktop.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
-from ui.follow import follow_changes
+from ui.follow import ReloadWhenShown, follow_changes
 from ui.table_setup import setup_table
 from ui.models.row_list import ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 
@@ -127,7 +127,7 @@ class VisitTableModel(RowListModel):
 
 
 
-class VisitsPage(QWidget):
+class VisitsPage(ReloadWhenShown, QWidget):
     """Emits residentSelected(resident id) when a row becomes the current one."""
 
     residentSelected = Signal(int)
@@ -233,17 +233,6 @@ class VisitsPage(QWidget):
         background.run(lambda conn, _progress: visits.due(conn, today, unit_id, access=access,
                                                            **options),
                        db_path(self.ctx.conn), parent=self, quiet=True, on_success=show)
-
-    def _reload_when_shown(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
 
     def _update_count(self) -> None:
         rows = self.model.rows

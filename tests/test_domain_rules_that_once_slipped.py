@@ -1,4 +1,6 @@
-"""Regressions for defects found in review: each of these once got through."""
+"""Domain rules that once let bad data through: a leaving head naming themself, one ID number
+registered twice, closing a household with members, focus groups after a move-out, visits
+before a tag, events accepted before they were found, odd input, rolled-back savepoints."""
 import datetime as dt
 
 import pytest

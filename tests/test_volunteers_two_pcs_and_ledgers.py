@@ -1,4 +1,4 @@
-"""Regressions for the review of the volunteers code (docs/decisions.md): sheets and records
+"""Volunteers (docs/decisions.md): sheets and records
 saved from two PCs, who may change the settings, leaving dates, linked volunteers following
 the resident record, star rounding, the points ledger never negative at any date, overlaps
 made by moving an activity, certificate hours, NaN input, the CLI's files, team leaders."""

@@ -1,4 +1,4 @@
-"""Regressions for the review of the volunteers GUI: the sign-in sheet saves before it closes
+"""The volunteers GUI under pressure: the sign-in sheet saves before it closes
 (a locked database or a sheet saved on another PC keeps every tick), edit dialogs refuse a
 record changed elsewhere and stay open, moving an activity into an overlap asks first, and
 only an administrator gets the points settings button. Real widgets over real SQLite files."""
