@@ -63,6 +63,15 @@ class Context:
         """Set at sign-in; a 网格员's read scope is worked out here, once."""
         self._access = access.with_read_scope(self.conn) if access is not None else None
 
+    def on(self, conn: sqlite3.Connection) -> Context:
+        """The same user, role, grid scope and read-only state over another connection (a
+        background operation's, which must open its own): the one place such a Context is
+        built, so work off the GUI thread acts, is refused and is audited as the window is."""
+        twin = Context(conn, self.user)
+        twin.read_only = self.read_only
+        twin._access = self._access
+        return twin
+
     def subscribe(self, callback: Callable[[list[Change]], None]) -> None:
         """`callback(changes)` runs after each committed transaction that changed something."""
         self._subscribers.append(callback)
@@ -99,11 +108,18 @@ class Context:
                 self._pending = None
         if any(c.action == "bulk_create" for c in committed):
             refresh_statistics(self.conn)
-        if self._access is not None and any(c.entity == "grid_units" for c in committed):
+        self.publish(committed)
+
+    def publish(self, changes: list[Change]) -> None:
+        """After a commit: tell the subscribers what changed. Also called with the changes a
+        background operation committed over its own connection (ui/operations.py), so they
+        reach the same subscribers as a write through this Context."""
+        if not changes:
+            return
+        if self._access is not None and any(c.entity == "grid_units" for c in changes):
             self.access = replace(self._access, readable=None)     # units came or went
-        if committed:
-            for callback in self._subscribers:
-                callback(committed)
+        for callback in list(self._subscribers):
+            callback(changes)
 
     def _require_transaction(self) -> None:
         if self._pending is None:

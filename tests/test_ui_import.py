@@ -157,8 +157,8 @@ def test_unreadable_file_stays_on_the_first_page(qtbot, wizard, tmp_path, monkey
     assert "UTF-16" in warned[0]
 
 
-def test_file_menu_opens_the_wizard_and_refreshes_after(qtbot, ctx, conn, db_path, place, sheet,
-                                                        tmp_path):
+def test_file_menu_opens_the_wizard_and_its_changes_reach_the_pages_without_a_refresh(
+        qtbot, ctx, conn, db_path, place, sheet, tmp_path):
     settings = QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat)
     window = ui_app.build_main_window(conn, db_path, settings)
     qtbot.addWidget(window)
@@ -167,11 +167,13 @@ def test_file_menu_opens_the_wizard_and_refreshes_after(qtbot, ctx, conn, db_pat
     wizards = window.findChildren(QWizard)
     assert len(wizards) == 1
     w = wizards[0]
+    page = window.show_page("residents")
+    assert page.count() == 0
     refreshed = []
     window.refresh = lambda: refreshed.append(True)
     w.file_page.path.setText(str(sheet))
     w.next()
     w.next()
     w.next()
-    assert refreshed == [True]
+    assert refreshed == [] and page.count() == 8          # delivered as changes, not F5
     w.close()

@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QSettings, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from ui import background, crash, translations
+from ui import crash, operations, translations
 from ui.main_window import MainWindow
 
 ORGANIZATION = "shequ"
@@ -164,6 +164,6 @@ def _run(app, path: Path, smoke, instance) -> int:
             safety.backup_on_close()
             return code
         finally:
-            background.finish_all()
+            operations.finish_all()     # queued operations dropped, the running one stopped
     finally:
         conn.close()

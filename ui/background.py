@@ -198,7 +198,8 @@ def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None =
 
 
 def _add_dialog(task: Task, parent: QWidget | None, label: str | None) -> None:
-    dialog = QProgressDialog(label or _tr("正在处理…"), _tr("取消"), 0, 0, parent)
+    label = label or _tr("正在处理…")
+    dialog = QProgressDialog(label, _tr("取消"), 0, 0, parent)
     dialog.setWindowTitle(_tr("请稍候"))
     dialog.setWindowModality(Qt.WindowModality.WindowModal if parent is not None
                              else Qt.WindowModality.ApplicationModal)
@@ -217,6 +218,8 @@ def _add_dialog(task: Task, parent: QWidget | None, label: str | None) -> None:
             return
         updating.append(True)
         try:
+            dialog.setLabelText(_tr("{0}\n已完成 {1} / {2}").format(
+                label, f"{min(done, total):,}", f"{total:,}"))
             dialog.setMaximum(total)
             dialog.setValue(min(done, total))
         finally:

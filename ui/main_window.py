@@ -250,9 +250,7 @@ class MainWindow(QMainWindow):
 
     def _build_exchange(self) -> QWidget:
         from ui.pages.exchange_page import ExchangePage
-        page = ExchangePage(self.ctx, self.path)
-        page.merged.connect(lambda _result: self.refresh())
-        return page
+        return ExchangePage(self.ctx, self.path)     # a merge's changes come through _on_changes
 
     def _build_quality(self) -> QWidget:
         from ui.pages.quality_page import QualityPage
@@ -324,8 +322,7 @@ class MainWindow(QMainWindow):
 
     def import_sheet(self) -> None:
         from ui.dialogs.import_wizard import open_import   # lazy: not needed at start-up
-        wizard = open_import(self, self.ctx, self.path, self._unit_id)
-        wizard.imported.connect(lambda _counts: self.refresh())
+        open_import(self, self.ctx, self.path, self._unit_id)   # its changes: _on_changes
 
     def export_data(self) -> None:
         from ui.dialogs.export_dialog import open_export
@@ -337,7 +334,8 @@ class MainWindow(QMainWindow):
 
     # --- keeping the parts current ----------------------------------------------------------
     def _on_changes(self, changes: list[Change]) -> None:
-        """After each committed write through self.ctx: each part refreshes what it shows."""
+        """After each committed write through self.ctx, or a background operation's
+        (ui/operations.py): each part refreshes what it shows."""
         self.tree.apply_changes(changes)
         self.details.apply_changes(changes)
         for page in self.built.values():

@@ -8,7 +8,6 @@ the next file with the same headers when the import lands.
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
@@ -34,7 +33,7 @@ from shequ_desktop.importing.plan import (DECISION_LABELS, DECISIONS, FLAT_CHOIC
                                           STATUS_LABELS, Plan)
 from shequ_desktop.importing.places import TARGET_LEVELS
 from shequ_desktop.progress import Cancelled
-from ui import background, file_dialogs
+from ui import background, file_dialogs, operations
 from ui.table_setup import setup_table
 
 ERROR_BACKGROUND = QColor("#FDE2E1")
@@ -580,13 +579,6 @@ class ImportWizard(QWizard):
         return {label: {v: (None if c == KEEP else c) for v, c in found.items()}
                 for label, found in self.value_choices.items()}
 
-    def _context(self, conn) -> Context:
-        """The signed-in user's Context on the background job's connection (issue 18): the
-        same role, grid scope and audit name as the window's."""
-        ctx = Context(conn, self.ctx.user)
-        ctx.access = self.ctx.access
-        return ctx
-
     def make_plan(self, flat: str | None = None) -> bool:
         from shequ_desktop.importing import build_plan
 
@@ -597,7 +589,7 @@ class ImportWizard(QWizard):
 
         def work(conn, progress):
             if what in ("visits", "volunteers"):
-                return registers.import_register(self._context(conn), table, what, None,
+                return registers.import_register(self.ctx.on(conn), table, what, None,
                                                   dry_run=True).plan
             plan = build_plan(conn, table, mapping, header_row=header_row, headers=labels,
                               on_duplicate=decision, values=values, flat=flat,
@@ -614,7 +606,9 @@ class ImportWizard(QWizard):
         self.plan.first_row = self.first_row
         return True
 
-    def run_import(self, finished) -> None:
+    def run_import(self, finished) -> operations.CollectionOp:
+        """The import itself: a background operation for the signed-in user, whose changes
+        reach the window's pages as a foreground write's do (issue 19 §2)."""
         from shequ_desktop.importing import apply_plan
 
         plan, what, tag, table = self.plan, self.what, self.tag, self.table
@@ -624,8 +618,7 @@ class ImportWizard(QWizard):
                 settings.put(self.ctx.conn, VALUES_PREFIX + mapping_mod.signature(self.headers),
                              self.value_choices)
 
-        def work(conn, progress):
-            ctx = self._context(conn)
+        def work(ctx: Context, progress):
             if what == "residents":
                 return apply_plan(ctx, plan, target, progress=progress)
             if what == "focus":
@@ -637,9 +630,6 @@ class ImportWizard(QWizard):
 
         def succeeded(counts):
             self.counts = counts
-            access = self.ctx.access
-            if access is not None and access.restricted and counts.get("units_created"):
-                self.ctx.access = dataclasses.replace(access, readable=None)   # new buildings
             finished(counts, None)
             self.imported.emit(counts)
 
@@ -648,8 +638,8 @@ class ImportWizard(QWizard):
             if not isinstance(exc, (Cancelled, DomainError, StorageError)):
                 background.show_error(self, exc)      # a bug: with its traceback
 
-        background.run(work, self.db_path, parent=self, label=_tr("正在导入…"),
-                       on_success=succeeded, on_failure=failed)
+        return operations.CollectionOp(self, self.ctx, work, label=_tr("正在导入…")) \
+            .success(succeeded).failure(failed).run_in_background()
 
     def save_error_report(self) -> str | None:
         from shequ_desktop.importing import write_error_report

@@ -173,8 +173,8 @@ class ResidentTableModel(QAbstractTableModel):
         if structural:
             self._load_all_ids()
             ids = self.query.ids(self.conn)
-            if ids != self._ids:
-                self.set_query(self.query)
+            if ids != self._ids and not self._patch(ids):
+                self.set_query(self.query)        # rows came, went and moved: start over
                 return
             self._pages.clear()
             if self._ids:
@@ -187,3 +187,38 @@ class ResidentTableModel(QAbstractTableModel):
                 continue
             self._pages.pop(row // PAGE_SIZE, None)
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1))
+
+    def _patch(self, ids: list[int]) -> bool:
+        """Turn the shown ids into `ids` by inserting (an import, a merge) or removing rows
+        only, so views keep their scroll position and selection. False when rows also moved
+        (the caller resets the model instead)."""
+        old = self._ids
+        grows = len(ids) >= len(old)
+        longer, shorter = (ids, old) if grows else (old, ids)
+        runs: list[tuple[int, int]] = []          # (first row, row count) in `longer`
+        i = 0
+        for row, rid in enumerate(longer):
+            if i < len(shorter) and shorter[i] == rid:
+                i += 1
+            elif runs and sum(runs[-1]) == row:
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+            else:
+                runs.append((row, 1))
+        if i != len(shorter):
+            return False
+        self._pages.clear()
+        self._rows_of = None
+        if grows:                                 # front to back: rows before are in place
+            for first, count in runs:
+                self.beginInsertRows(QModelIndex(), first, first + count - 1)
+                self._ids[first:first] = ids[first:first + count]
+                self._count += count
+                self.endInsertRows()
+        else:                                     # back to front: rows before stay put
+            for first, count in reversed(runs):
+                self.beginRemoveRows(QModelIndex(), first, first + count - 1)
+                del self._ids[first:first + count]
+                self._count -= count
+                self.endRemoveRows()
+        self._rows_of = None
+        return True

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 from shequ_desktop import exchange, grid, merging, settings
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
-from ui import background, file_dialogs
+from ui import background, file_dialogs, operations
 from ui.models.row_list import RowListModel
 from ui.refusal import attempt
 from ui.table_setup import setup_table
@@ -285,21 +285,19 @@ class ExchangePage(QWidget):
         if passphrase:
             self.export_to(path, passphrase)
 
-    def export_to(self, path: str, passphrase: str) -> background.Task:
+    def export_to(self, path: str, passphrase: str) -> operations.CollectionOp:
+        """An export writes too (the package number, the hand-out record, the audit entry)."""
         unit_id, peer = self.unit_combo.currentData(), self.peer_combo.currentData()
-        user, access = self.ctx.user, self.ctx.access
-
-        def work(conn, progress):
-            ctx = Context(conn, user)
-            ctx.access = access
-            return exchange.export_package(ctx, path, passphrase, unit_id, peer, progress)
 
         def done(manifest) -> None:
             total = sum(manifest["counts"].values())
             QMessageBox.information(self, self.tr("导出数据包"), self.tr(
                 "已导出 {0} 条记录到\n{1}\n\n请把口令另行告诉对方。").format(total, path))
-        return background.run(work, self.db_path, parent=self, label=self.tr("正在导出数据包…"),
-                              on_success=done)
+        return operations.CollectionOp(
+            self, self.ctx,
+            lambda ctx, progress: exchange.export_package(ctx, path, passphrase, unit_id, peer,
+                                                          progress),
+            label=self.tr("正在导出数据包…")).success(done).run_in_background()
 
     # --- merge ------------------------------------------------------------------------------
     def _ask_preview(self) -> None:
@@ -310,14 +308,10 @@ class ExchangePage(QWidget):
         if passphrase:
             self.preview(path, passphrase)
 
-    def _work(self, path: str, passphrase: str, dry_run: bool):
-        user, access = self.ctx.user, self.ctx.access
-
-        def work(conn, progress):
-            ctx = Context(conn, user)
-            ctx.access = access
-            return merging.merge(ctx, path, passphrase, dry_run=dry_run, progress=progress)
-        return work
+    @staticmethod
+    def _merge(path: str, passphrase: str, dry_run: bool):
+        return lambda ctx, progress: merging.merge(ctx, path, passphrase, dry_run=dry_run,
+                                                   progress=progress)
 
     def preview(self, path: str, passphrase: str) -> background.Task:
         self._pending = None
@@ -331,9 +325,10 @@ class ExchangePage(QWidget):
         def failed(exc) -> None:
             self.summary.setText(self.tr("未能预览：{0}").format(exc))
             background.show_error(self, exc)
-        return background.run(self._work(path, passphrase, True), self.db_path, parent=self,
-                              label=self.tr("正在读取数据包…"), on_success=done,
-                              on_failure=failed)
+        merge = self._merge(path, passphrase, True)         # a dry run: it reads only
+        return background.run(lambda conn, progress: merge(self.ctx.on(conn), progress),
+                              self.db_path, parent=self, label=self.tr("正在读取数据包…"),
+                              on_success=done, on_failure=failed)
 
     def show_result(self, result: merging.MergeResult) -> None:
         m = result.manifest
@@ -358,7 +353,9 @@ class ExchangePage(QWidget):
         self.preview_tabs.setTabText(1, self.tr("冲突 ({0})").format(t["conflicts"]))
         self.preview_tabs.setTabText(2, self.tr("拒绝 ({0})").format(t["refused"]))
 
-    def apply_merge(self) -> background.Task | None:
+    def apply_merge(self) -> operations.CollectionOp | None:
+        """The merge: a background operation for the signed-in user; what it changed reaches
+        every page through the window's subscribers (this page re-reads its own peers)."""
         if self._pending is None:
             return None
         path, passphrase = self._pending
@@ -369,8 +366,9 @@ class ExchangePage(QWidget):
             self.show_result(result)
             self.refresh()
             self.merged.emit(result)
-        return background.run(self._work(path, passphrase, False), self.db_path, parent=self,
-                              label=self.tr("正在合并数据包…"), on_success=done)
+        return operations.CollectionOp(self, self.ctx, self._merge(path, passphrase, False),
+                                       label=self.tr("正在合并数据包…")) \
+            .success(done).run_in_background()
 
     # --- conflicts --------------------------------------------------------------------------
     def resolve_selected(self, choice: str) -> bool:
