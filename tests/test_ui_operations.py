@@ -6,21 +6,23 @@ import shutil
 import threading
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QAbstractItemView, QPushButton, QWizard
 
 import db
 from exchange_helpers import PASSPHRASE
-from shequ_desktop import audit, demo, exchange, grid, households, merging
+from shequ_desktop import audit, demo, exchange, grid, households, merging, residents
 from shequ_desktop.context import Context
 from shequ_desktop.access import NotPermitted
 from shequ_desktop.importing import import_file
 from shequ_desktop.progress import Cancelled, report
+from shequ_desktop.resident_list import COLUMNS, ResidentQuery
 from shequ_desktop.users import User
 from tests.conftest import make_id
 from tests.test_import import dump, problem_rows, write_xlsx
 from ui import app as ui_app
 from ui import background, operations
+from ui.models.resident_table import ResidentTableModel
 from ui.operations import CollectionOp, OperationFailed
 
 
@@ -276,3 +278,28 @@ def test_a_bug_in_the_function_reaches_the_failure_callback_in_chinese_and_the_w
         ctx, house, {"name": "后台户"})).run_in_background()
     after.wait()
     assert after.error is None and page.count() == before + 2
+
+
+# --- the residents table takes rows in and out in place -----------------------------------------
+
+@pytest.mark.qt_log_level_fail("WARNING")
+def test_the_residents_table_inserts_and_removes_rows_in_place_under_the_model_tester(
+        qtmodeltester, ctx, conn, family):
+    hh, people = family
+    model = ResidentTableModel(conn, ResidentQuery())
+    model.sort(COLUMNS.index("name"), Qt.SortOrder.AscendingOrder)   # inserts land inside
+    qtmodeltester.check(model)
+    ctx.subscribe(model.apply_changes)
+    events = []
+    model.rowsInserted.connect(lambda _p, first, last: events.append(("in", first, last)))
+    model.rowsRemoved.connect(lambda _p, first, last: events.append(("out", first, last)))
+    model.modelReset.connect(lambda: events.append("reset"))
+    names = lambda: [model.index(r, COLUMNS.index("name")).data()  # noqa: E731
+                     for r in range(model.rowCount())]
+    assert names() == ["李秀英", "王建国", "王小明"]          # by pinyin
+    residents.add_member(ctx, hh, {"name": "王二", "id_number": make_id("2005-01-01", "2")},
+                         "女")
+    assert names() == ["李秀英", "王二", "王建国", "王小明"]
+    residents.move_out(ctx, people["son"], "2024-01-02", "海淀区")
+    assert names() == ["李秀英", "王二", "王建国"]
+    assert events == [("in", 1, 1), ("out", 3, 3)]

@@ -206,19 +206,22 @@ class ResidentTableModel(QAbstractTableModel):
                 runs.append((row, 1))
         if i != len(shorter):
             return False
-        self._pages.clear()
-        self._rows_of = None
+        # Cached pages hold rows by position: dropped after each step (a view may read rows
+        # between begin… and the change).
         if grows:                                 # front to back: rows before are in place
             for first, count in runs:
                 self.beginInsertRows(QModelIndex(), first, first + count - 1)
                 self._ids[first:first] = ids[first:first + count]
                 self._count += count
+                self._pages.clear()
+                self._rows_of = None
                 self.endInsertRows()
         else:                                     # back to front: rows before stay put
             for first, count in reversed(runs):
                 self.beginRemoveRows(QModelIndex(), first, first + count - 1)
                 del self._ids[first:first + count]
                 self._count -= count
+                self._pages.clear()
+                self._rows_of = None
                 self.endRemoveRows()
-        self._rows_of = None
         return True
