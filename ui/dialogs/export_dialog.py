@@ -21,7 +21,7 @@ from shequ_desktop.access import scope
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from shequ_desktop.exporting import coding, fill, sources
-from ui import background, file_dialogs
+from ui import background, file_dialogs, operations
 from ui.dialogs.form_dialog import FormDialog
 
 FORMAT_LABELS = {"xlsx": "Excel 表格 (.xlsx)", "csv": "CSV（UTF-8，Excel 可直接打开）"}
@@ -261,7 +261,7 @@ class ExportDialog(FormDialog):
         if not path.lower().endswith("." + fmt):
             path += "." + fmt
         unit_id = self.unit_id if self.scope.isChecked() else None
-        unmask, actor, access = self.unmask.isChecked(), self.ctx.user, self.ctx.access
+        unmask, access = self.unmask.isChecked(), self.ctx.access
         try:
             exporting.check_folder(Path(path))       # before any work
         except DomainError as exc:
@@ -275,28 +275,27 @@ class ExportDialog(FormDialog):
             title = _tr("模板“{0}”").format(platform.path.name)
             source = sources.SOURCES[fill.SOURCE_OF[what]]
             count = sources.count(self.ctx.conn, source, scope(access, unit_id), only)
-            work = lambda conn, progress: fill.fill(          # noqa: E731
-                conn, platform, plan, what, path, unit_id=unit_id, unmask=unmask,
-                actor=actor, progress=progress, access=access, only=only)
+            work = lambda ctx, progress: fill.fill(           # noqa: E731
+                ctx.conn, platform, plan, what, path, unit_id=unit_id, unmask=unmask,
+                actor=ctx.user, progress=progress, access=ctx.access, only=only)
         else:
             template = exporting.load(self.template.currentData())
             title = template.title
             count = sum(sources.count(self.ctx.conn, sheet.source, scope(access, unit_id),
                                       sheet.only) for sheet in template.sheets)
-            work = lambda conn, progress: exporting.export(   # noqa: E731
-                conn, template, path, fmt, unit_id=unit_id, unmask=unmask, actor=actor,
-                progress=progress, access=access)
+            work = lambda ctx, progress: exporting.export(    # noqa: E731
+                ctx.conn, template, path, fmt, unit_id=unit_id, unmask=unmask,
+                actor=ctx.user, progress=progress, access=ctx.access)
         if unmask and not confirm_upload(self, path, title, count):
             return
         if self.platform is not None:
             fill.remember(self.ctx.conn, self.platform, plan, for_upload=unmask)
-        task = background.run(work, self.db_path, parent=self, label=_tr("正在导出…"),
-                               on_failure=lambda exc: None)
-        task.wait()
-        if task.error is not None:                   # shown once the progress box is gone
-            background.show_error(self, task.error)
+        op = operations.CollectionOp(self, self.ctx, work, label=_tr("正在导出…"))
+        op.failure(lambda exc: None).run_in_background().wait()
+        if op.error is not None:                     # shown once the progress box is gone
+            background.show_error(self, op.error)
             return                                   # the dialog stays
-        self.result = task.result
+        self.result = op.result
         done = _tr("已导出 {0} 行到：\n{1}").format(self.result["rows"],
                                                  "\n".join(self.result["files"]))
         if self.result.get("warning"):

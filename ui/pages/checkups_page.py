@@ -251,7 +251,6 @@ class CheckupsPage(CommunityPage):
         cid = self.current_id()
         if cid is None:
             return None
-        access, actor = self.ctx.access, self.ctx.user
-        return self.write_file(lambda conn, out, _p: build(conn, cid, out, access=access,
-                                                           actor=actor),
+        return self.write_file(lambda ctx, out, _p: build(ctx.conn, cid, out, access=ctx.access,
+                                                          actor=ctx.user),
                                path, self.tr("保存社区体检报告"), f"社区体检报告_{cid}.pdf")

@@ -144,10 +144,11 @@ class CommunityPage(ReloadWhenShown, QWidget):
     def write_file(self, work: Callable, path: str | None, title: str, name: str, *,
                    filters: str | None = None, purpose: str = "print",
                    label: str | None = None):
-        """Write a file (a PDF unless `filters` say otherwise) in the background:
-        `work(conn, path, progress)`; asks where when `path` is None. Returns the domain's
-        result, or None when cancelled or refused (shown)."""
-        from ui import background
+        """Write a file (a PDF unless `filters` say otherwise) as a background operation:
+        `work(ctx, path, progress)` with the signed-in user's Context (who is recorded, what
+        they may read); asks where when `path` is None. Returns the domain's result, or None
+        when cancelled or refused (shown)."""
+        from ui import background, operations
         from ui.file_dialogs import save_file
 
         if self.db_path is None:
@@ -156,11 +157,11 @@ class CommunityPage(ReloadWhenShown, QWidget):
                                  filters or self.tr("PDF 文件 (*.pdf)"))
         if not path:
             return None
-        task = background.run(lambda conn, progress: work(conn, path, progress), self.db_path,
-                              parent=self, label=label or self.tr("正在生成…"),
-                              on_failure=lambda exc: None)
-        task.wait()
-        if task.error is not None:
-            background.show_error(self, task.error)
+        op = operations.CollectionOp(self, self.ctx,
+                                     lambda ctx, progress: work(ctx, path, progress),
+                                     label=label or self.tr("正在生成…"))
+        op.failure(lambda exc: None).run_in_background().wait()
+        if op.error is not None:                  # shown once the progress box is gone
+            background.show_error(self, op.error)
             return None
-        return task.result
+        return op.result

@@ -313,11 +313,11 @@ class FocusPage(CommunityPage):
         group = self._group()
         if group is None:
             return None
-        access, unit_id, actor, tag = self.ctx.access, self.unit_id, self.ctx.user, group["id"]
+        unit_id, tag = self.unit_id, group["id"]
         return self.write_file(
-            lambda conn, out, progress: writer.export(
-                conn, focus_groups.export_template(conn, tag), out, "xlsx", unit_id=unit_id,
-                actor=actor, progress=progress, access=access),
+            lambda ctx, out, progress: writer.export(
+                ctx.conn, focus_groups.export_template(ctx.conn, tag), out, "xlsx",
+                unit_id=unit_id, actor=ctx.user, progress=progress, access=ctx.access),
             path, self.tr("导出重点人群名单"), f"{group['name']}名单_{dt.date.today():%Y%m%d}.xlsx",
             filters=self.tr("Excel 工作簿 (*.xlsx)"), purpose="export",
             label=self.tr("正在导出…"))

@@ -290,16 +290,14 @@ class MeetingsPage(CommunityPage):
         mid = self.current_id()
         if mid is None:
             return None
-        access, actor = self.ctx.access, self.ctx.user
-        return self.write_file(lambda conn, out, _p: build_record(conn, mid, out, access=access,
-                                                                  actor=actor),
+        return self.write_file(lambda ctx, out, _p: build_record(
+            ctx.conn, mid, out, access=ctx.access, actor=ctx.user),
                                path, self.tr("保存议事记录"), f"议事记录_{mid}.pdf")
 
     def print_year(self, path: str | None = None) -> dict | None:
         from shequ_desktop.pdf.meeting_record import build_year
 
-        year, access, actor, unit = (self.year.currentData(), self.ctx.access, self.ctx.user,
-                                     self.unit_id)
-        return self.write_file(lambda conn, out, _p: build_year(
-            conn, year, out, unit_id=unit, access=access, actor=actor),
+        year, unit = self.year.currentData(), self.unit_id
+        return self.write_file(lambda ctx, out, _p: build_year(
+            ctx.conn, year, out, unit_id=unit, access=ctx.access, actor=ctx.user),
             path, self.tr("保存议事协商台账"), f"议事协商台账_{year}.pdf")

@@ -348,13 +348,13 @@ class MicrogridsPage(CommunityPage):
             phone, ok = QInputDialog.getText(self, name, self.tr("公示牌上网格的联系电话："))
             if not ok:
                 return None
-        grid_id, actor = self.grid_id, self.ctx.user
+        grid_id = self.grid_id
         if contacts:
-            def work(conn, out, _progress):
-                return microgrid_board.build_contacts(conn, grid_id, out, actor=actor)
+            def work(ctx, out, _progress):
+                return microgrid_board.build_contacts(ctx.conn, grid_id, out, actor=ctx.user)
         else:
-            def work(conn, out, _progress):
-                return microgrid_board.build_board(conn, grid_id, out, phone=phone or None,
-                                                   actor=actor)
+            def work(ctx, out, _progress):
+                return microgrid_board.build_board(ctx.conn, grid_id, out, phone=phone or None,
+                                                   actor=ctx.user)
         return self.write_file(work, path, self.tr("保存{0}").format(name),
                                f"{name}_{dt.date.today():%Y%m%d}.pdf")

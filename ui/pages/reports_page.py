@@ -21,12 +21,11 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDateEdit
                                QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-import db
 from shequ_desktop import grid, ledgers, settings
 from shequ_desktop.context import Change, Context
 from shequ_desktop.pdf import fonts
 from shequ_desktop.pdf import ledgers as printing
-from ui import background, file_dialogs
+from ui import background, file_dialogs, operations
 from ui.follow import follow_changes
 from ui.pdf_preview import PdfPreview, print_pdf
 
@@ -283,20 +282,19 @@ class ReportsPage(QWidget):
             return
         title = MONTHLY_TITLE if kind == MONTHLY else ledgers.KINDS[kind]
         path = self.folder / f"{title}-{opts['month']}.pdf"
-        user, access = self.ctx.user, self.ctx.access
 
-        def work(conn, progress):
+        def work(ctx, progress):
             if kind == MONTHLY:
                 monthly = importlib.import_module(MONTHLY_MODULE)
-                figures = monthly.build(conn, opts["month"], opts["unit_id"], path,
+                figures = monthly.build(ctx.conn, opts["month"], opts["unit_id"], path,
                                         font_path=opts["font_path"], progress=progress,
-                                        actor=user, access=access)
+                                        actor=ctx.user, access=ctx.access)
                 return {"title": title, "figures": figures, "rows": None,
                         "warning": figures.get("warning", "")}
-            return printing.build(conn, kind, path, unit_id=opts["unit_id"],
-                                  month=opts["month"], unmask=opts["unmask"], actor=user,
+            return printing.build(ctx.conn, kind, path, unit_id=opts["unit_id"],
+                                  month=opts["month"], unmask=opts["unmask"], actor=ctx.user,
                                   font_path=opts["font_path"], progress=progress,
-                                  group=opts["group"], access=access)
+                                  group=opts["group"], access=ctx.access)
 
         def done(result: dict) -> None:
             self.task = None
@@ -324,9 +322,9 @@ class ReportsPage(QWidget):
 
         self.status.setText(self.tr("正在生成{0}…").format(title))
         self.generate_button.setEnabled(False)
-        self.task = background.run(work, db.db_path(self.ctx.conn), parent=self,
-                                   label=self.tr("正在生成{0}…").format(title),
-                                   on_success=done, on_failure=failed)
+        self.task = operations.CollectionOp(self, self.ctx, work,
+                                            label=self.tr("正在生成{0}…").format(title))
+        self.task.success(done).failure(failed).run_in_background()
 
     @staticmethod
     def _period_text(month: str) -> str:

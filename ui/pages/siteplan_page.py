@@ -266,10 +266,10 @@ class SiteplanPage(CommunityPage):
 
         if self.compound_id is None:
             return None
-        unit, access, actor = self.compound_id, self.ctx.access, self.ctx.user
+        unit = self.compound_id
         what, paper = self.measure.currentData(), self.paper.currentText()
-        return self.write_file(lambda conn, out, _p: build(conn, unit, what, out, paper=paper,
-                                                           actor=actor, access=access),
+        return self.write_file(lambda ctx, out, _p: build(ctx.conn, unit, what, out, paper=paper,
+                                                          actor=ctx.user, access=ctx.access),
                                path, self.tr("保存平面图"), f"{self.plan['name']}平面图.pdf")
 
     def _on_changes(self, changes: list[Change]) -> None:

@@ -20,11 +20,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget,
                                QVBoxLayout, QWidget)
 
-import db
 from shequ_desktop import grid, settings, volunteer_activities, volunteer_points, volunteers
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Change, Context
-from ui import background, file_dialogs
+from ui import background, file_dialogs, operations
 from ui.dialogs.move_dialogs import DateDialog
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
 from ui.dialogs.volunteer_forms import ActivityDialog, PeriodDialog, TeamDialog, VolunteerDialog
@@ -468,11 +467,11 @@ class VolunteersPage(QWidget):
         if not path.lower().endswith(".pdf"):
             path += ".pdf"
         font = settings.get(self.ctx.conn, "pdf.font")
-        user, vid = self.ctx.user, person["id"]
+        vid = person["id"]
 
-        def work(conn, progress):
+        def work(ctx, progress):
             from shequ_desktop.pdf import certificate
-            return certificate.build(conn, vid, path, font_path=font, actor=user,
+            return certificate.build(ctx.conn, vid, path, font_path=font, actor=ctx.user,
                                      progress=progress, **period)
 
         def done(result: dict) -> None:
@@ -483,8 +482,8 @@ class VolunteersPage(QWidget):
                 text += "\n\n" + result["warning"]
             QMessageBox.information(self, self.tr("志愿服务证明"), text)
 
-        background.run(work, db.db_path(self.ctx.conn), parent=self,
-                       label=self.tr("正在生成志愿服务证明…"), on_success=done)
+        operations.CollectionOp(self, self.ctx, work, label=self.tr("正在生成志愿服务证明…")) \
+            .success(done).run_in_background()
 
     # --- activities ----------------------------------------------------------------------------
     def current_activity_id(self) -> int | None:
