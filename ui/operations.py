@@ -22,6 +22,8 @@ The failure callback gets the exception. Cancelled, DomainError and StorageError
 Chinese message; anything else (a bug) arrives as OperationFailed, whose message is Chinese and
 which keeps the traceback for the maintainer. Without a failure callback, background.show_error
 says it.
+
+Background reads (statistics, checks, lists) use `query`: the same Context, no queue.
 """
 from __future__ import annotations
 
@@ -151,6 +153,18 @@ class CollectionOp(QObject):
                 _active.remove(self)
             self.finished.emit()
             _start_next()
+
+
+def query(parent: QWidget | None, ctx: Context, fn: Op, *, label: str | None = None,
+          quiet: bool = False, on_success: Callable[[Any], None] | None = None,
+          on_failure: Callable[[BaseException], None] | None = None) -> background.Task:
+    """A background READ with the signed-in user's Context, the same way an operation gets it
+    (`fn(ctx.on(conn), progress)`: the user's grid scope, their name on what is recorded).
+    Reads are not queued behind writes (each has its own connection and sees committed data
+    only) and commit nothing, so there is nothing to publish."""
+    return background.run(lambda conn, progress: fn(ctx.on(conn), progress),
+                          db.db_path(ctx.conn), parent=parent, label=label, quiet=quiet,
+                          on_success=on_success, on_failure=on_failure)
 
 
 def _start_next() -> None:

@@ -587,18 +587,16 @@ class ImportWizard(QWizard):
         flat = flat or (self.plan.flat if self.plan is not None else "address")
         decision = self.file_page.duplicates.currentData()
 
-        def work(conn, progress):
+        def work(ctx, progress):           # a dry run: the signed-in user's, as the import
             if what in ("visits", "volunteers"):
-                return registers.import_register(self.ctx.on(conn), table, what, None,
-                                                  dry_run=True).plan
-            plan = build_plan(conn, table, mapping, header_row=header_row, headers=labels,
+                return registers.import_register(ctx, table, what, None, dry_run=True).plan
+            plan = build_plan(ctx.conn, table, mapping, header_row=header_row, headers=labels,
                               on_duplicate=decision, values=values, flat=flat,
                               progress=progress)
-            hold_to_grid(plan, self.ctx.access)      # shown in the preview, not at the end
+            hold_to_grid(plan, ctx.access)           # shown in the preview, not at the end
             return plan
 
-        task = background.run(work, self.db_path, parent=self,
-                              label=_tr("正在检查每一行…"))
+        task = operations.query(self, self.ctx, work, label=_tr("正在检查每一行…"))
         task.wait()
         if task.error is not None:
             return False

@@ -284,22 +284,22 @@ class DashboardPage(QWidget):
         """Compute the figures off the GUI thread; a newer request supersedes an older one."""
         from db.driver import sqlite3
 
-        from ui import background
+        from ui import operations
 
         try:
-            path = db_path(self.ctx.conn)
+            db_path(self.ctx.conn)
         except sqlite3.ProgrammingError:       # the window's database was closed (exit)
             return
         self._stale = False
         self._generation += 1
-        generation, unit_id, access = self._generation, self.unit_id, self.ctx.access
+        generation, unit_id = self._generation, self.unit_id
         if self._task is not None and not self._task.done:
             self._task.cancel()
         self.state.setText(self.tr("正在统计…"))
-        self._task = background.run(
-            lambda conn, progress: stats.dashboard(conn, unit_id, progress=progress,
-                                                   access=access),
-            path, parent=self, label=self.tr("正在统计首页数据…"),
+        self._task = operations.query(
+            self, self.ctx, lambda ctx, progress: stats.dashboard(
+                ctx.conn, unit_id, progress=progress, access=ctx.access),
+            label=self.tr("正在统计首页数据…"),
             on_success=lambda figures: self._show(figures, generation),
             on_failure=lambda exc: self._failed(exc, generation))
 

@@ -1,8 +1,9 @@
 """The exchange page (数据交换): export a data package, preview and merge one, and settle the
 conflicts a merge kept for the user, field by field.
 
-Export, preview (a dry run) and merge run in the background (ui.background) on their own
-connection, with progress and cancel. The merge applies only after a preview of the same file
+Export and merge are operations (ui.operations: the signed-in user's Context on the worker's
+own connection, progress and cancel, the merge's changes published to every page); the preview
+(a dry run) is a background read with the same Context. The merge applies only after a preview of the same file
 with the same passphrase; conflicts are listed from the database, so they stay until settled.
 """
 from __future__ import annotations
@@ -325,10 +326,9 @@ class ExchangePage(QWidget):
         def failed(exc) -> None:
             self.summary.setText(self.tr("未能预览：{0}").format(exc))
             background.show_error(self, exc)
-        merge = self._merge(path, passphrase, True)         # a dry run: it reads only
-        return background.run(lambda conn, progress: merge(self.ctx.on(conn), progress),
-                              self.db_path, parent=self, label=self.tr("正在读取数据包…"),
-                              on_success=done, on_failure=failed)
+        return operations.query(self, self.ctx, self._merge(path, passphrase, True),  # dry run
+                                label=self.tr("正在读取数据包…"), on_success=done,
+                                on_failure=failed)
 
     def show_result(self, result: merging.MergeResult) -> None:
         m = result.manifest

@@ -12,7 +12,6 @@ from PySide6.QtGui import QBrush, QShowEvent
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
-from db import db_path
 from shequ_desktop import checks
 from shequ_desktop.context import Change, Context
 from ui.follow import follow_changes
@@ -166,15 +165,13 @@ class QualityPage(QWidget):
         self.run_checks()
 
     def run_checks(self) -> None:
-        from ui import background
+        from ui import operations
 
         self._ran = True
         self.summary.setText(self.tr("正在检查…"))
-        access = self.ctx.access
-        background.run(lambda conn, progress: checks.run_checks(conn, progress=progress,
-                                                                access=access),
-                       db_path(self.ctx.conn), parent=self, label=self.tr("正在检查数据质量…"),
-                       on_success=self._show, on_failure=self._failed)
+        operations.query(self, self.ctx, lambda ctx, progress: checks.run_checks(
+            ctx.conn, progress=progress, access=ctx.access),
+            label=self.tr("正在检查数据质量…"), on_success=self._show, on_failure=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         from ui import background

@@ -201,14 +201,13 @@ class VisitsPage(ReloadWhenShown, QWidget):
     def reload(self, *_args) -> None:
         """Read the due list again (off the GUI thread: 全部重点人员 of a street is tens of
         thousands of rows), keeping the selected residents selected if still listed."""
-        from db import db_path
-        from ui import background
+        from ui import operations
 
         keep = self.selected_ids()
         current = self._current_id()
         today = dt.date.today()
         mode = self.mode.currentData()
-        unit_id, access = self.unit_id, self.ctx.access
+        unit_id = self.unit_id
         if mode == "all":
             options = {"include_not_due": True}
         elif mode == "overdue":
@@ -230,9 +229,9 @@ class VisitsPage(ReloadWhenShown, QWidget):
             self._update_count()
             self._update_buttons()
 
-        background.run(lambda conn, _progress: visits.due(conn, today, unit_id, access=access,
-                                                           **options),
-                       db_path(self.ctx.conn), parent=self, quiet=True, on_success=show)
+        operations.query(self, self.ctx, lambda ctx, _progress: visits.due(
+            ctx.conn, today, unit_id, access=ctx.access, **options),
+            quiet=True, on_success=show)
 
     def _update_count(self) -> None:
         rows = self.model.rows

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel,
 from shequ_desktop import grid, settings, volunteer_activities, volunteer_points, volunteers
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Change, Context
-from ui import background, file_dialogs, operations
+from ui import file_dialogs, operations
 from ui.dialogs.move_dialogs import DateDialog
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
 from ui.dialogs.volunteer_forms import ActivityDialog, PeriodDialog, TeamDialog, VolunteerDialog
@@ -286,26 +286,24 @@ class VolunteersPage(QWidget):
         activity = self.current_activity_id()
         self._fill_teams()
         team = self.team.currentData()
-        unit_id, access, with_left = self.unit_id, self.ctx.access, self.with_left.isChecked()
+        unit_id, with_left = self.unit_id, self.with_left.isChecked()
         self._stale = False
         self._generation = generation = getattr(self, "_generation", 0) + 1
 
-        def read(conn, _progress):          # off the GUI thread: a street's register
+        def read(ctx, _progress):           # off the GUI thread: a street's register
             rows = volunteer_points.hours_summary(
-                conn, team_id=team if team not in (ALL_TEAMS, NO_TEAM) else None,
-                include_left=with_left, unit_id=unit_id, access=access)
+                ctx.conn, team_id=team if team not in (ALL_TEAMS, NO_TEAM) else None,
+                include_left=with_left, unit_id=unit_id, access=ctx.access)
             if team == NO_TEAM:
                 rows = [r for r in rows if r["team_id"] is None]
-            return rows, volunteer_activities.list_activities(conn, unit_id=unit_id,
-                                                              access=access)
+            return rows, volunteer_activities.list_activities(ctx.conn, unit_id=unit_id,
+                                                              access=ctx.access)
 
         def show(result) -> None:
             if generation == self._generation:
                 self._show_lists(*result, current, activity)
 
-        from db import db_path
-        from ui import background
-        background.run(read, db_path(self.ctx.conn), parent=self, quiet=True, on_success=show)
+        operations.query(self, self.ctx, read, quiet=True, on_success=show)
 
     def _show_lists(self, rows: list[dict], activities: list[dict], current: int | None,
                     activity: int | None) -> None:
