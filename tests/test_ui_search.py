@@ -5,6 +5,7 @@ from PySide6.QtGui import QGuiApplication
 
 import db
 from shequ_desktop import audit, demo
+from shequ_desktop.context import Context
 from shequ_desktop.masking import mask_id
 from ui.pages.residents_page import ResidentsPage
 
@@ -19,7 +20,7 @@ def demo_path(tmp_path_factory):
 @pytest.fixture
 def page(qtbot, demo_path):
     conn = db.open_db(demo_path)
-    page = ResidentsPage(conn)
+    page = ResidentsPage(Context(conn))
     qtbot.addWidget(page)
     page.resize(1000, 600)
     page.show()
@@ -98,7 +99,7 @@ def test_column_chooser_state_survives(qtbot, page):
     phone = page.model.columns.index("phone")
     header.setSectionHidden(phone, True)
     state = page.save_state()
-    other = ResidentsPage(page.conn)
+    other = ResidentsPage(page.ctx)
     qtbot.addWidget(other)
     other.restore_state(state)
     assert other.view.horizontalHeader().isSectionHidden(phone)

@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
 
     def _build_residents(self) -> QWidget:
         from ui.pages.residents_page import ResidentsPage
-        page = ResidentsPage(self.conn, access=self.ctx.access, actor=self.ctx.user)
+        page = ResidentsPage(self.ctx)
         page.residentSelected.connect(self._on_resident)
         page.residentOpened.connect(self.edit_resident)
         page.restore_state(self.settings.value("residents/header"))

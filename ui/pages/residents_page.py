@@ -1,14 +1,13 @@
 """The residents page: search and filters, a lazy table of residents, and a count."""
 from __future__ import annotations
 
-from db.driver import sqlite3
 from dataclasses import replace
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
 
-from shequ_desktop.context import Change
+from shequ_desktop.context import Change, Context
 from shequ_desktop.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
 from ui.models.resident_table import ResidentTableModel
 from ui.pages.resident_filters import ResidentFilters
@@ -22,14 +21,13 @@ class ResidentsPage(QWidget):
     residentSelected = Signal(object)
     residentOpened = Signal(int)
 
-    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None, *,
-                 access=None, actor: str = "系统"):
-        """`access`: the signed-in user's (a 网格员 sees only their units); None: everyone.
-        `actor`: who copies rows (recorded in the audit trail)."""
+    def __init__(self, ctx: Context, parent: QWidget | None = None):
+        """`ctx`: the signed-in user's Context, like every page's: its access limits the rows
+        (a 网格员 sees only their units), its user is who copies rows (audit trail)."""
         super().__init__(parent)
-        self.conn = conn
-        self.actor = actor
-        self.model = ResidentTableModel(conn, ResidentQuery(access=access), self)
+        self.ctx = ctx
+        self.conn = conn = ctx.conn
+        self.model = ResidentTableModel(conn, ResidentQuery(access=ctx.access), self)
         self._selected: int | None = None
 
         self.filters = ResidentFilters(conn, self)
@@ -189,7 +187,7 @@ class ResidentsPage(QWidget):
         columns = [header.logicalIndex(v) for v in range(header.count())
                    if not header.isSectionHidden(header.logicalIndex(v))]
         table = [[self.model.headerData(c, Qt.Orientation.Horizontal) for c in columns]]
-        table += copy_rows(self.conn, self.actor, "residents",
+        table += copy_rows(self.conn, self.ctx.user, "residents",
                            [self.model.columns[c] for c in columns],
                            [[self.model.index(r, c).data() or "" for c in columns]
                             for r in rows])
