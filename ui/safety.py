@@ -15,7 +15,7 @@ from db import StorageError, open_read_only
 from db.backup import check_file
 from shequ_desktop import backups
 from shequ_desktop.access import is_admin
-from ui import background
+from ui import background, operations
 
 DAMAGED = "数据库文件已损坏，只能查看，不能修改。请从备份恢复。"
 ADMINS_ONLY = "只有管理员可以立即备份、从备份恢复和选择备份文件夹"
@@ -163,21 +163,22 @@ class Safety(QObject):
             self.window, _tr("备份完成"), _tr("已备份到：\n{0}").format(target)))
 
     def _backup(self, *, quiet: bool, done=None, parent: QWidget | None = None):
-        folder, user = self.folder(), self.ctx.user
+        """A backup is an operation like any write (it records who made it): queued behind
+        an import or merge under way, so it copies the database after it, not during."""
+        folder = self.folder()
 
-        def work(conn, progress):
-            return backups.make_backup(conn, folder, user, progress=progress)
+        def work(ctx, progress):
+            return backups.make_backup(ctx.conn, folder, ctx.user, progress=progress)
 
         def failed(exc: BaseException) -> None:
             self.window.statusBar().showMessage(_tr("自动备份失败：{0}").format(exc))
             if not quiet:
                 background.show_error(self.window, exc)
 
-        return background.run(
-            work, self.path, parent=parent or self.window, quiet=quiet,
-            label=_tr("正在备份数据库…"), on_failure=failed,
-            on_success=done or (lambda target: self.window.statusBar().showMessage(
-                _tr("已自动备份到 {0}").format(target), 10000)))
+        return operations.CollectionOp(
+            parent or self.window, self.ctx, work, quiet=quiet, label=_tr("正在备份数据库…")) \
+            .failure(failed).success(done or (lambda target: self.window.statusBar().showMessage(
+                _tr("已自动备份到 {0}").format(target), 10000))).run_in_background()
 
     def backup_on_close(self) -> None:
         """The last backup, with progress and cancel (the window is already closed)."""
