@@ -81,10 +81,15 @@ def scrolled_and_selected(qtbot, window):
     return page, page.current_resident_id(), view.verticalScrollBar().value()
 
 
-def resets(page):
-    seen = []
-    page.model.modelReset.connect(lambda: seen.append(True))
-    return seen
+def watched(qtbot, conn, path, tmp_path):
+    """The window, its 人员 page scrolled and selected, and lists of the page's model resets
+    and the window's full refreshes."""
+    window = open_window(qtbot, conn, path, tmp_path)
+    page, selected, scroll = scrolled_and_selected(qtbot, window)
+    reset, refreshed = [], []
+    page.model.modelReset.connect(lambda: reset.append(True))
+    window.refresh = lambda: refreshed.append(True)
+    return window, page, selected, scroll, reset, refreshed
 
 
 def assert_kept(page, selected, scroll):
@@ -109,11 +114,8 @@ def import_through_the_wizard(window, sheet):
 def test_an_import_keeps_the_residents_page_scrolled_and_selected_and_shows_the_new_people(
         qtbot, street, tmp_path):
     path, conn, _grid, _package = street
-    window = open_window(qtbot, conn, path, tmp_path)
-    page, selected, scroll = scrolled_and_selected(qtbot, window)
-    before, reset = page.count(), resets(page)
-    refreshed = []
-    window.refresh = lambda: refreshed.append(True)
+    window, page, selected, scroll, reset, refreshed = watched(qtbot, conn, path, tmp_path)
+    before = page.count()
     wizard = import_through_the_wizard(window, write_xlsx(tmp_path / "居民.xlsx", problem_rows()))
     assert wizard.run_page.result.text().startswith("导入完成：新增 8 人")
     assert page.count() == before + 8 and page.count_label.text() == f"共 {before + 8} 人"
@@ -128,11 +130,8 @@ def test_an_import_keeps_the_residents_page_scrolled_and_selected_and_shows_the_
 def test_a_package_merge_keeps_the_residents_page_scrolled_and_selected(qtbot, street,
                                                                        tmp_path):
     path, conn, _grid, package = street
-    window = open_window(qtbot, conn, path, tmp_path)
-    page, selected, scroll = scrolled_and_selected(qtbot, window)
-    before, reset = page.count(), resets(page)
-    refreshed = []
-    window.refresh = lambda: refreshed.append(True)
+    window, page, selected, scroll, reset, refreshed = watched(qtbot, conn, path, tmp_path)
+    before = page.count()
     exchange_page = window.show_page("exchange")
     exchange_page.preview(str(package), PASSPHRASE)
     with qtbot.waitSignal(exchange_page.merged) as merged:

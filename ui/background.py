@@ -110,13 +110,18 @@ class Task(QObject):
         return self._cancel.is_set()
 
     def wait(self) -> None:
-        """Block (keeping the GUI responsive) until the work has finished."""
-        if self.done:
-            return
-        loop = QEventLoop()
-        self.finished.connect(loop.quit)
-        if not self.done:
-            loop.exec()
+        wait(self)
+
+
+def wait(work) -> None:
+    """Block (keeping the GUI responsive) until `work` (a Task, an operation: `done` and a
+    `finished` signal) has finished."""
+    if work.done:
+        return
+    loop = QEventLoop()
+    work.finished.connect(loop.quit)
+    if not work.done:
+        loop.exec()
 
 
 class _Worker(QThread):

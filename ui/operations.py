@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QWidget
 import shiboken6
 
@@ -104,12 +104,7 @@ class CollectionOp(QObject):
 
     def wait(self) -> None:
         """Block (keeping the GUI responsive) until the operation has finished."""
-        if self.done:
-            return
-        loop = QEventLoop()
-        self.finished.connect(loop.quit)
-        if not self.done:
-            loop.exec()
+        background.wait(self)
 
     # --- worker thread ----------------------------------------------------------------------
     def _work(self, conn, progress) -> Any:
