@@ -57,9 +57,17 @@ def _demo(args) -> int:
         unlock.unlock_for_command(args.db)
         conn, key = open_db(args.db), None
 
+    shown = {"tenth": -1}
+
     def progress(done: int, total: int) -> None:
+        """「已生成 12,000 / 200,000 人」: rewritten in place on a terminal, else one line per
+        tenth (a log or a pipe gets a few lines, not thousands)."""
+        text = f"已生成 {done:,} / {total:,} 人"
         if sys.stderr.isatty():
-            print(f"\r生成演示数据 {done}/{total}", end="", file=sys.stderr)
+            print(f"\r{text}", end="", file=sys.stderr, flush=True)
+        elif done * 10 // max(total, 1) > shown["tenth"]:
+            shown["tenth"] = done * 10 // max(total, 1)
+            print(text, file=sys.stderr, flush=True)
 
     counts = demo.generate(conn, residents=args.residents, seed=args.seed, progress=progress)
     from shequ_desktop import users

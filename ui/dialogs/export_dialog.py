@@ -291,7 +291,8 @@ class ExportDialog(FormDialog):
         if self.platform is not None:
             fill.remember(self.ctx.conn, self.platform, plan, for_upload=unmask)
         task = background.run(work, self.db_path, parent=self, label=_tr("正在导出…"),
-                               on_failure=lambda exc: None)
+                               on_failure=lambda exc: None,
+                               counting=background.counted(_tr("已导出")))
         task.wait()
         if task.error is not None:                   # shown once the progress box is gone
             background.show_error(self, task.error)

@@ -326,7 +326,15 @@ class ReportsPage(QWidget):
         self.generate_button.setEnabled(False)
         self.task = background.run(work, db.db_path(self.ctx.conn), parent=self,
                                    label=self.tr("正在生成{0}…").format(title),
-                                   on_success=done, on_failure=failed)
+                                   on_success=done, on_failure=failed,
+                                   counting=None if kind == MONTHLY else self._ledger_count)
+
+    def _ledger_count(self, done: int, total: int) -> str:
+        """A ledger reports rows twice over (laid out, then drawn: total = 2 × rows)."""
+        rows = total // 2
+        if done <= rows:
+            return self.tr("已排版 {0} / {1} 行").format(f"{done:,}", f"{rows:,}")
+        return self.tr("已绘制 {0} / {1} 行").format(f"{done - rows:,}", f"{rows:,}")
 
     @staticmethod
     def _period_text(month: str) -> str:
