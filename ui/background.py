@@ -200,6 +200,27 @@ def run(fn: Work, db_path, *, parent: QWidget | None = None, label: str | None =
     return task
 
 
+def latest(owner: QObject, slot: str, read: Callable[[Any], Any],
+           show: Callable[[Any], None], db_path, *,
+           on_failure: Callable[[BaseException], None] | None = None) -> Task:
+    """Read `read(conn)` off the GUI thread for a page (no dialog) and `show` the result on
+    the GUI thread, only if no newer request for the same `slot` of `owner` came meanwhile
+    (a quick change of the tree or a list must not show an older answer last)."""
+    asked = owner.__dict__.setdefault("_latest_requests", {})
+    number = asked[slot] = asked.get(slot, 0) + 1
+
+    def deliver(result) -> None:
+        if asked.get(slot) == number:
+            show(result)
+
+    def failed(exc: BaseException) -> None:
+        if asked.get(slot) == number:
+            (on_failure or (lambda e: show_error(None, e)))(exc)
+
+    return run(lambda conn, _progress: read(conn), db_path, quiet=True, on_success=deliver,
+               on_failure=failed)
+
+
 def counted(verb: str, unit: str = "行") -> Callable[[int, int], str]:
     """A `counting` for run(): 「{verb} 12,000 / 200,000 {unit}」."""
     return lambda done, total: _tr("{0} {1} / {2} {3}").format(verb, f"{done:,}", f"{total:,}",

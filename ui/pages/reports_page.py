@@ -216,9 +216,13 @@ class ReportsPage(QWidget):
         self._load_fonts()
 
     def _show_font_warning(self) -> None:
-        font = printing.font_for(self.ctx.conn)
-        self.font_warning.setText(font.warning)
-        self.font_warning.setVisible(bool(font.warning))
+        """Checked off the GUI thread: loading a TrueType font's tables takes 0.3 s."""
+        def show(warning: str) -> None:
+            self.font_warning.setText(warning)
+            self.font_warning.setVisible(bool(warning))
+
+        background.latest(self, "font", lambda conn: printing.font_for(conn).warning, show,
+                          db.db_path(self.ctx.conn))
 
     def _on_kind(self, *_args) -> None:
         kind = self.kind.currentData()
