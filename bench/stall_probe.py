@@ -4,8 +4,9 @@
     .venv/bin/python bench/stall_probe.py DB USER PASSWORD
 
 Signs in like the program, shows the main window (offscreen unless QT_QPA_PLATFORM says
-otherwise), then visits every page in tab order, sorts the 人员 table by three columns, picks
-a community in the tree and shows 走访 「全部重点人员」. A 10 ms timer on the GUI thread
+otherwise), then visits every page in tab order, sorts the 人员 table by three columns and the
+志愿者, 事件 and 走访 lists by one, picks another focus group, picks a community in the tree,
+visits every page again (each reads for the community) and shows 走访 「全部重点人员」. A 10 ms timer on the GUI thread
 measures how late it fires; the worst lateness per step and overall are printed as
 `stall STEP MS` lines and a last `worst MS`.
 """
@@ -22,7 +23,7 @@ SETTLE_S = 2.0
 
 
 def main() -> int:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer, Qt
     from PySide6.QtWidgets import QApplication
 
     from shequ_desktop import unlock
@@ -68,9 +69,21 @@ def main() -> int:
         index = page.model.columns.index(column)
         step(f"人员 按{column}排序", lambda i=index: page.view.sortByColumn(
             i, page.view.horizontalHeader().sortIndicatorOrder()))
+    focus = window.show_page("focus")
+    if focus.groups.rowCount() > 1:
+        step("重点人群 换一类", lambda: focus.group_view.setCurrentIndex(
+            focus.groups.index(1, 0)))
+    for key, view_of, column in (("volunteers", lambda p: p.view, 5),
+                                 ("events", lambda p: p.view, 0),
+                                 ("visits", lambda p: p.view, 0)):
+        page = window.show_page(key)
+        step(f"{dict(PAGES)[key]} 排序", lambda v=view_of(page), c=column: v.sortByColumn(
+            c, Qt.SortOrder.DescendingOrder))
     community = session.conn.execute(
         "SELECT id FROM grid_units WHERE level = 'community' LIMIT 1").fetchone()[0]
     step("选择社区", lambda: window.tree.select_unit(community))
+    for key, title in PAGES:                     # every page again, scoped to the community
+        step(f"社区 {title}", lambda k=key: window.show_page(k))
     visits = window.show_page("visits")
     step("走访 全部重点人员", lambda: visits.set_mode("all"))
     step("数据质量 刷新", lambda: window.show_page("quality").refresh())

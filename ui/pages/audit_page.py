@@ -9,10 +9,12 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QMessa
                                QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
+from db import db_path
 from shequ_desktop import audit, record_names
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
+from ui import background
 from ui.models.row_list import RowListModel
 from ui.table_setup import setup_table
 
@@ -121,11 +123,16 @@ class AuditPage(QWidget):
         self.show_record(None, None)
 
     def _fill_actors(self) -> None:
+        """The 操作人 choices, read off the GUI thread (DISTINCT over a street's whole log)."""
+        background.latest(self, "actors", audit.actors, self._show_actors,
+                          db_path(self.ctx.conn))
+
+    def _show_actors(self, names: list[str]) -> None:
         current = self.actor.currentData()
         blocker = self.actor.blockSignals(True)
         self.actor.clear()
         self.actor.addItem(self.tr("全部"), None)
-        for name in audit.actors(self.ctx.conn):
+        for name in names:
             self.actor.addItem(name, name)
         self.actor.setCurrentIndex(max(0, self.actor.findData(current)))
         self.actor.blockSignals(blocker)
