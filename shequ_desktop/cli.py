@@ -141,8 +141,12 @@ def _visits_due(args) -> int:
 def _events_list(args) -> int:
     from shequ_desktop import events
 
+    resident_id = None
+    if args.resident:
+        resident_id = events.resident_by_key(args.ctx.conn, args.resident)
     rows = events.list_records(args.ctx.conn, status=args.status, overdue=args.overdue,
-                               on=_date_arg(args.on), access=args.ctx.access)
+                               on=_date_arg(args.on), access=args.ctx.access,
+                               resident_id=resident_id)
     _print_rows(rows, args.json)
     return 0
 
@@ -216,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", help="上报、受理、处置中、办结、归档")
     p.add_argument("--overdue", action="store_true", help="只列逾期未办结的")
     p.add_argument("--on", help="按哪一天判断逾期（默认今天）")
+    p.add_argument("--resident", help="只列与这位居民有关的（身份证号或居民编号）")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_events_list)
 
