@@ -16,7 +16,7 @@ from shequ_desktop import workdays
 from shequ_desktop.context import Change, Context, Result
 from shequ_desktop.errors import DomainError, FieldError, NotFoundError, ValidationError
 from shequ_desktop.access import Access, scope
-from shequ_desktop.grid import SUBTREE_SQL, grid_of, path_names
+from shequ_desktop.grid import SUBTREE_SQL, grid_of, path_key, path_names
 from shequ_desktop.resident_list import rows as resident_rows
 from shequ_desktop.search import search
 from shequ_desktop.validation import clean_text, parse_date
@@ -510,13 +510,14 @@ def list_records(conn: sqlite3.Connection, status: str | None = None, overdue: b
 def unit_choices(conn: sqlite3.Connection, unit_id: int | None = None,
                  access: Access | None = None) -> list[tuple[int, str]]:
     """Where a new event may be filed: (id, "社区 / 网格") of every grid (a 网格员's: those
-    they may read), in tree order, and first, when `unit_id` lies below a grid (a building,
+    they may read), in natural order (grid.path_key), and first, when `unit_id` lies below a grid (a building,
     a unit), that unit itself as "网格 / 楼栋 / 单元"."""
     rows = conn.execute("""
         SELECT g.id, coalesce(p.name || ' / ', '') || g.name FROM grid_units g
         LEFT JOIN grid_units p ON p.id = g.parent_id
         WHERE g.level = 'grid' ORDER BY p.sort, p.id, g.sort, g.id""").fetchall()
-    choices = [(r[0], r[1]) for r in rows if access is None or access.may_read(r[0])]
+    choices = sorted(((r[0], r[1]) for r in rows if access is None or access.may_read(r[0])),
+                     key=lambda c: path_key(c[1]))
     if unit_id is not None and unit_id not in {c[0] for c in choices}:
         places = _places(conn, {unit_id})
         level = conn.execute("SELECT level FROM grid_units WHERE id = ?", (unit_id,)).fetchone()

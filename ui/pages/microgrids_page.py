@@ -19,7 +19,7 @@ from db import db_path
 from shequ_desktop import events, microgrids
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
-from shequ_desktop.grid import grid_of
+from shequ_desktop.grid import grid_of, name_key
 from shequ_desktop.resident_list import rows as resident_rows
 from ui import background
 from ui.models.row_list import ID_ROLE
@@ -281,7 +281,7 @@ class MicrogridsPage(CommunityPage):
         for unit in subtree_units(self.ctx.conn, self.grid_id):
             if unit["level"] in ("building", "unit"):
                 out.append((unit["id"], places.of(unit["id"])[4].strip()))
-        return out
+        return out[:1] + sorted(out[1:], key=lambda s: (name_key(s[1]), s[0]))
 
     def add_microgrid(self) -> None:
         if self.grid_id is None:

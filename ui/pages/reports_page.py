@@ -152,7 +152,7 @@ class ReportsPage(QWidget):
         return self.ctx.access is not None and self.ctx.access.restricted
 
     def _load_units(self) -> None:
-        """全部, then the streets, communities and grids in tree order (indented); a deeper unit
+        """全部, then the streets, communities and grids (indented, grid.chooser_order); a deeper unit
         chosen in the tree is added when it is chosen. A 网格员 is offered their own units."""
         keep = self.unit.currentData()
         blocker = self.unit.blockSignals(True)
@@ -163,18 +163,8 @@ class ReportsPage(QWidget):
             units = [u for u in units if self.ctx.access.may_read(u["id"])]
         else:
             self.unit.addItem(self.tr("全部"), ALL_UNITS)
-        shown = {u["id"] for u in units}
-        children: dict = {}
-        for u in units:
-            children.setdefault(u["parent_id"] if u["parent_id"] in shown else None,
-                                []).append(u)
-
-        def add(parent, depth: int) -> None:
-            for u in children.get(parent, []):
-                self.unit.addItem("　" * depth + u["name"], u["id"])
-                add(u["id"], depth + 1)
-
-        add(None, 0)
+        for u, depth in grid.chooser_order(units):
+            self.unit.addItem("　" * depth + u["name"], u["id"])
         self.unit.blockSignals(blocker)
         self._choose_unit(keep if keep is not None else self.unit_id)
 
