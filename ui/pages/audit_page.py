@@ -164,8 +164,12 @@ class AuditPage(QWidget):
                              actor=self.actor.currentData(), entity=entity,
                              entity_id=entity_id, limit=LIMIT, **dates)
         self.model.set_rows(rows)
-        more = self.tr("（只显示最近 {0} 条）").format(LIMIT) if len(rows) == LIMIT else ""
-        self.count_label.setText(self.tr("共 {0} 条").format(len(rows)) + more)
+        # Short, so that it fits beside the filters at 1024 px; the limit is in the tooltip.
+        full = len(rows) == LIMIT
+        self.count_label.setText((self.tr("最近 {0} 条") if full else self.tr("共 {0} 条"))
+                                 .format(f"{len(rows):,}"))
+        self.count_label.setToolTip(self.tr("只显示最近 {0} 条；缩小日期范围或选择操作、操作人"
+                                            "可查看其余的记录").format(f"{LIMIT:,}") if full else "")
         self.detail.clear()
 
     def _show_detail(self, current: QModelIndex, _previous: QModelIndex) -> None:
