@@ -284,15 +284,22 @@ class DetailsPanel(QWidget):
             self.memberActivated.emit(resident_id)
 
     # --- 走访记录: the resident's latest visits ----------------------------------------------------
-    def _build_visits_box(self) -> QGroupBox:
-        from PySide6.QtWidgets import QGroupBox, QListView, QListWidget
+    @staticmethod
+    def _entry_list():
+        """A list of two-line entries (date and kind / text): the panel is narrow."""
+        from PySide6.QtWidgets import QListView, QListWidget
 
-        # A list of two-line entries (date, method, visitor / findings): the panel is narrow.
-        self.visits = QListWidget()
-        self.visits.setWordWrap(True)
-        self.visits.setAlternatingRowColors(True)
-        self.visits.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.visits.setResizeMode(QListView.ResizeMode.Adjust)
+        entries = QListWidget()
+        entries.setWordWrap(True)
+        entries.setAlternatingRowColors(True)
+        entries.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        entries.setResizeMode(QListView.ResizeMode.Adjust)
+        return entries
+
+    def _build_visits_box(self) -> QGroupBox:
+        from PySide6.QtWidgets import QGroupBox
+
+        self.visits = self._entry_list()
         self.no_visits = QLabel(self.tr("暂无走访记录"))
         self.visits_box = QGroupBox(self.tr("走访记录"))
         box = QVBoxLayout(self.visits_box)
@@ -317,13 +324,9 @@ class DetailsPanel(QWidget):
 
     # --- 相关事件: the events that concern the resident ----------------------------------------
     def _build_events_box(self) -> QGroupBox:
-        from PySide6.QtWidgets import QGroupBox, QListView, QListWidget
+        from PySide6.QtWidgets import QGroupBox
 
-        self.events = QListWidget()
-        self.events.setWordWrap(True)
-        self.events.setAlternatingRowColors(True)
-        self.events.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.events.setResizeMode(QListView.ResizeMode.Adjust)
+        self.events = self._entry_list()
         self.events.setMaximumHeight(self.fontMetrics().lineSpacing() * 9)
         self.events_box = QGroupBox(self.tr("相关事件"))
         QVBoxLayout(self.events_box).addWidget(self.events)
