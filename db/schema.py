@@ -645,7 +645,17 @@ def m015_community_workflows(db):
     """)
 
 
+def m016_event_resident(db):
+    """Issue 20: an event names the resident it concerns. events.resident_id (an optional
+    reference to residents, there since m005 but never filled) gets the index that a
+    resident's details (their events) and the reference checks of a merge need."""
+    _script(db, """
+    CREATE INDEX events_resident ON events(resident_id) WHERE resident_id IS NOT NULL;
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
               m009_dashboard_indexes, m010_exchange, m011_import_extras,
-              m012_standard_fields, m013_security, m015_community_workflows]
+              m012_standard_fields, m013_security, m015_community_workflows,
+              m016_event_resident]

@@ -16,6 +16,9 @@ from shequ_desktop import workdays
 from shequ_desktop.context import Change, Context, Result
 from shequ_desktop.errors import DomainError, FieldError, NotFoundError, ValidationError
 from shequ_desktop.access import Access, scope
+from shequ_desktop.grid import SUBTREE_SQL, grid_of, path_key, path_names
+from shequ_desktop.resident_list import rows as resident_rows
+from shequ_desktop.search import search
 from shequ_desktop.validation import clean_text, parse_date
 
 REPORTED, ACCEPTED, IN_PROGRESS, CLOSED, ARCHIVED = STATUSES = (
@@ -130,7 +133,7 @@ def report_event(ctx: Context, unit_id: int, category_id: int, description: str,
         if household_id is not None:
             ctx.get("households", household_id)
         if resident_id is not None:
-            ctx.get("residents", resident_id)
+            _check_resident(ctx, unit_id, resident_id)
         new_id, changes = ctx.insert("events", {
             "category_id": category_id, "unit_id": unit_id, "household_id": household_id,
             "resident_id": resident_id, "description": description,
@@ -220,6 +223,75 @@ def add_note(ctx: Context, event_id: int, note: str) -> Result:
         event = _get_event(ctx, event_id)
         changes = _log(ctx, event_id, NOTE, event["status"], event["status"], text)
     return Result(event_id, changes)
+
+
+# --- the resident an event concerns ------------------------------------------------------------
+
+def resident_area(conn: sqlite3.Connection, unit_id: int) -> int:
+    """Where the resident an event concerns may live: the event's grid (its unit's, when the
+    event is filed on a building or a unit), or the unit itself above grid level. Keeping
+    them together keeps a unit's data package whole: the event travels with its resident."""
+    return grid_of(conn, unit_id) or unit_id
+
+
+def _check_resident(ctx: Context, unit_id: int, resident_id: int) -> dict:
+    person = ctx.get("residents", resident_id)
+    area = resident_area(ctx.conn, unit_id)
+    lives = ctx.conn.execute(SUBTREE_SQL + """
+        SELECT 1 FROM households h JOIN houses ho ON ho.id = h.house_id
+        WHERE h.id = ? AND ho.unit_id IN (SELECT id FROM subtree)""",
+                             (area, person["household_id"])).fetchone()
+    if not lives:
+        raise DomainError(f"{person['name']}不住在“{' / '.join(path_names(ctx.conn, area))}”，"
+                          "不能关联到这里的事件")
+    return person
+
+
+def set_resident(ctx: Context, event_id: int, resident_id: int | None) -> Result:
+    """Link the event to the resident it concerns (None: unlink); noted in the event's log."""
+    with ctx.transaction():
+        event = _get_event(ctx, event_id)
+        if resident_id == event["resident_id"]:
+            return Result(event_id, [])
+        note = "取消关联居民"
+        if resident_id is not None:
+            note = f"关联居民：{_check_resident(ctx, event['unit_id'], resident_id)['name']}"
+        changes = ctx.update("events", event_id, {"resident_id": resident_id}, event)
+        changes += _log(ctx, event_id, NOTE, event["status"], event["status"], note)
+    return Result(event_id, changes)
+
+
+def resident_choices(conn: sqlite3.Connection, unit_id: int, text: str,
+                     access: Access | None = None, limit: int = 30) -> list[dict]:
+    """Residents an event filed on `unit_id` may concern, found by `text` (name, pinyin
+    initials, ID or phone fragment, address) among those living in its resident_area():
+    dicts of id, name, id_number, birth_date, address."""
+    area = resident_area(conn, unit_id)
+    if access is not None and not access.may_read(area):
+        area = unit_id
+    found = search(conn, text, limit=limit, access=access, unit_id=area)
+    return [{"id": r["id"], "name": r["name"], "id_number": r["id_number"],
+             "birth_date": r["birth_date"], "address": r["address"] or ""}
+            for r in resident_rows(conn, [r["id"] for r in found])]
+
+
+def resident_by_key(conn: sqlite3.Connection, key: str) -> int:
+    """A resident named by ID number (身份证号) or record id, for the command line."""
+    key = key.strip()
+    row = conn.execute("SELECT id FROM residents WHERE id_number = ? ORDER BY status != '在册',"
+                       " id LIMIT 1", (key.upper(),)).fetchone()
+    if row is None and key.isdigit() and len(key) < 12:
+        row = conn.execute("SELECT id FROM residents WHERE id = ?", (int(key),)).fetchone()
+    if row is None:
+        raise NotFoundError(f"找不到居民“{key}”（请给身份证号或居民编号）")
+    return row[0]
+
+
+def of_resident(conn: sqlite3.Connection, resident_id: int,
+                on: dt.date | str | None = None) -> list[dict]:
+    """The events that concern a resident, newest found first (as list_events shows them)."""
+    rows = _select(conn, "", ["e.resident_id = ?"], [resident_id], _today(on))
+    return sorted(rows, key=lambda e: (e["found_at"], e["id"]), reverse=True)
 
 
 # --- categories --------------------------------------------------------------------------------
@@ -316,13 +388,15 @@ def _days(a: str, b: dt.date) -> int:
 def list_events(conn: sqlite3.Connection, status: str | Iterable[str] | None = None,
                 category_id: int | None = None, unit_id: int | None = None,
                 overdue: bool | None = None, on: dt.date | str | None = None,
-                access: Access | None = None) -> list[dict]:
+                access: Access | None = None, resident_id: int | None = None) -> list[dict]:
     """Events, open ones first (awaiting acceptance, then by deadline), then closed ones.
 
     unit_id: that unit's whole subtree (access.scope: a 网格员's units when None, and a unit
     outside them is NotPermitted). overdue: True only overdue ones, False only not
     overdue, None both. `on`: the day overdue and days open are counted for (today).
-    Each row: the event's columns, plus category, grid (the grid's name), unit_path,
+    resident_id: only the events that concern that resident.
+    Each row: the event's columns, plus category, resident (the name of the resident it
+    concerns, or None), grid (the grid's name), unit_path,
     days_open (calendar days from found_at to closed_at or `on`), overdue (bool),
     overdue_days (calendar days past the deadline: as of `on` for an open event, at
     closing for one closed late, else 0).
@@ -341,6 +415,9 @@ def list_events(conn: sqlite3.Connection, status: str | Iterable[str] | None = N
     if category_id is not None:
         where.append("e.category_id = ?")
         params.append(category_id)
+    if resident_id is not None:
+        where.append("e.resident_id = ?")
+        params.append(resident_id)
     if overdue is not None:
         is_overdue = "(e.status IN ('上报', '受理', '处置中') AND e.deadline < ?)"
         where.append(is_overdue if overdue else f"NOT coalesce({is_overdue}, 0)")
@@ -358,8 +435,9 @@ def get_event(conn: sqlite3.Connection, event_id: int, on: dt.date | str | None 
 def _select(conn: sqlite3.Connection, prefix: str, where: list[str], params: list,
             day: dt.date) -> list[dict]:
     rows = conn.execute(prefix + f"""
-        SELECT e.*, c.name AS category FROM events e
+        SELECT e.*, c.name AS category, r.name AS resident FROM events e
         JOIN event_categories c ON c.id = e.category_id
+        LEFT JOIN residents r ON r.id = e.resident_id
         {'WHERE ' + ' AND '.join(where) if where else ''}
         ORDER BY e.status IN ('办结', '归档'),
                  CASE WHEN e.status IN ('办结', '归档') THEN '' ELSE coalesce(e.deadline, '')
@@ -413,29 +491,33 @@ def figures(conn: sqlite3.Connection, start, end, unit_id: int | None = None,
     return dict(zip(("opened", "closed", "closed_on_time", "overdue"), row))
 
 
-RECORD_KEYS = ("id", "category", "grid", "unit_path", "description", "location", "found_at",
+RECORD_KEYS = ("id", "category", "grid", "unit_path", "resident_id", "resident", "description",
+               "location", "found_at",
                "reporter", "status", "accepted_at", "deadline_days", "deadline", "closed_at",
                "resolution", "days_open", "overdue", "overdue_days")
 
 
 def list_records(conn: sqlite3.Connection, status: str | None = None, overdue: bool = False,
-                 on: dt.date | str | None = None, access: Access | None = None) -> list[dict]:
-    """JSON-ready rows for `shequ events list [--status S] [--overdue] [--on DATE] --json`."""
+                 on: dt.date | str | None = None, access: Access | None = None,
+                 resident_id: int | None = None) -> list[dict]:
+    """JSON-ready rows for `shequ events list [--status S] [--overdue] [--on DATE]
+    [--resident ID] --json`."""
     rows = list_events(conn, status=status, overdue=True if overdue else None, on=on,
-                       access=access)
+                       access=access, resident_id=resident_id)
     return [{k: r[k] for k in RECORD_KEYS} for r in rows]
 
 
 def unit_choices(conn: sqlite3.Connection, unit_id: int | None = None,
                  access: Access | None = None) -> list[tuple[int, str]]:
     """Where a new event may be filed: (id, "社区 / 网格") of every grid (a 网格员's: those
-    they may read), in tree order, and first, when `unit_id` lies below a grid (a building,
+    they may read), in natural order (grid.path_key), and first, when `unit_id` lies below a grid (a building,
     a unit), that unit itself as "网格 / 楼栋 / 单元"."""
     rows = conn.execute("""
         SELECT g.id, coalesce(p.name || ' / ', '') || g.name FROM grid_units g
         LEFT JOIN grid_units p ON p.id = g.parent_id
         WHERE g.level = 'grid' ORDER BY p.sort, p.id, g.sort, g.id""").fetchall()
-    choices = [(r[0], r[1]) for r in rows if access is None or access.may_read(r[0])]
+    choices = sorted(((r[0], r[1]) for r in rows if access is None or access.may_read(r[0])),
+                     key=lambda c: path_key(c[1]))
     if unit_id is not None and unit_id not in {c[0] for c in choices}:
         places = _places(conn, {unit_id})
         level = conn.execute("SELECT level FROM grid_units WHERE id = ?", (unit_id,)).fetchone()

@@ -8,6 +8,7 @@ from db.driver import sqlite3
 from shequ_desktop.addresses import format_address
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.pinyin import sort_key as name_key
 
 LEVELS = ("street", "community", "grid", "compound", "building", "unit")
 LEVEL_LABELS = {"street": "街道", "community": "社区", "grid": "网格", "compound": "小区/院落",
@@ -209,6 +210,30 @@ def child_levels(level: str | None) -> list[str]:
     return list(LEVELS[LEVELS.index(level) + 1:])
 
 
+def chooser_order(units: list[dict]) -> list[tuple[dict, int]]:
+    """Units as a chooser offers them, with each one's depth: depth first, siblings in the
+    natural order of their names (第2网格 before 第10网格, Chinese by pinyin). A unit whose
+    parent is not among `units` starts a tree of its own at depth 0."""
+    listed = {u["id"] for u in units}
+    children: dict[int | None, list[dict]] = {}
+    for u in units:
+        children.setdefault(u["parent_id"] if u["parent_id"] in listed else None, []).append(u)
+    out: list[tuple[dict, int]] = []
+
+    def add(parent: int | None, depth: int) -> None:
+        for u in sorted(children.get(parent, ()), key=lambda u: (name_key(u["name"]), u["id"])):
+            out.append((u, depth))
+            add(u["id"], depth + 1)
+
+    add(None, 0)
+    return out
+
+
+def path_key(path: str) -> tuple:
+    """Sort key of a unit path 「阳光社区 / 第2网格」: part by part, in natural order."""
+    return tuple(name_key(part) for part in path.split(" / "))
+
+
 def move_targets(conn: sqlite3.Connection, unit_id: int) -> list[tuple[int, str]]:
     """Where a unit may be moved: (id, "社区 / 网格 / 小区") of every unit of a higher level
     outside its own subtree, in tree order."""
@@ -225,7 +250,7 @@ def move_targets(conn: sqlite3.Connection, unit_id: int) -> list[tuple[int, str]
 
     return sorted(((uid, path(uid)) for uid, u in units.items()
                    if LEVELS.index(u["level"]) < level and uid not in own
-                   and uid != units[unit_id]["parent_id"]), key=lambda t: t[1])
+                   and uid != units[unit_id]["parent_id"]), key=lambda t: path_key(t[1]))
 
 
 class GridTitle(NamedTuple):

@@ -313,9 +313,10 @@ def _events(q: _Query) -> tuple[list[Column], list[Group]]:
 
     head, scope = _scope_sql(q, "e.unit_id")
     rows = _rows(q.conn, head + f"""
-        SELECT e.id, e.found_at, c.name, e.unit_id, e.location, e.description, e.reporter,
-               e.status, e.accepted_at, e.deadline, e.closed_at
+        SELECT e.id, e.found_at, c.name, e.unit_id, e.location, e.description, r.name,
+               e.reporter, e.status, e.accepted_at, e.deadline, e.closed_at
         FROM events e JOIN event_categories c ON c.id = e.category_id
+        LEFT JOIN residents r ON r.id = e.resident_id
         WHERE substr(e.found_at, 1, 10) <= :end
           AND (e.closed_at IS NULL OR substr(e.closed_at, 1, 10) >= :start) {scope}""",
                  q.params())
@@ -323,8 +324,8 @@ def _events(q: _Query) -> tuple[list[Column], list[Group]]:
     grid_key = q.places.grid_key
     rank = {s: i for i, s in enumerate(STATUSES)}
     out = []
-    for (eid, found, category, unit, location, text, reporter, status, accepted, deadline,
-         closed) in rows:
+    for (eid, found, category, unit, location, text, resident, reporter, status, accepted,
+         deadline, closed) in rows:
         found_day = dt.date.fromisoformat(found[:10])
         closed_day = dt.date.fromisoformat(closed[:10]) if closed else None
         done = status in DONE_STATUSES and closed_day is not None and closed_day <= until
@@ -339,12 +340,13 @@ def _events(q: _Query) -> tuple[list[Column], list[Group]]:
         else:
             key, title = (rank.get(status, 9), found, eid), status
         out.append((key, title, (
-            str(eid), found[:10], category, grid_name, location or "", text, reporter,
+            str(eid), found[:10], category, grid_name, location or "", text, resident or "",
+            reporter,
             status, (accepted or "")[:10], (deadline or "")[:10], (closed or "")[:10],
             str(days), late)))
     columns = [Column("编号", 3, "right"), Column("发现日期", 6), Column("类别", 4.5),
-               Column("网格", 5), Column("地点", 7), Column("事件描述", 15),
-               Column("上报人", 4), Column("状态", 3.5, "center"), Column("受理日期", 6),
+               Column("网格", 5), Column("地点", 7), Column("事件描述", 13),
+               Column("涉及居民", 4), Column("上报人", 4), Column("状态", 3.5, "center"), Column("受理日期", 6),
                Column("办结时限", 6), Column("办结日期", 6), Column("历时(天)", 3.5, "right"),
                Column("超期(天)", 3.5, "right")]
     return columns, _groups(out, q.group is not None)

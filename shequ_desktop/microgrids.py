@@ -19,6 +19,7 @@ from shequ_desktop import phone as phones
 from shequ_desktop.access import named_scope
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.grid import SUBTREE_SQL
 from shequ_desktop.validation import clean_text
 
 ROLES = ("楼栋长", "单元长", "党员中心户", "楼长", "志愿者", "物业管理员", "其他")
@@ -179,10 +180,14 @@ def set_households(ctx: Context, microgrid_id: int, household_ids: list[int]) ->
 
 def household_ids(conn: sqlite3.Connection, microgrid_id: int) -> list[int]:
     """The active households that belong to the micro-grid (by the rule in the docstring)."""
-    return [r[0] for r in conn.execute(f"""
+    # A micro-grid lies in one grid: only that grid's houses are looked at (a street's 70,000
+    # households evaluated one by one took 0.3 s).
+    return [r[0] for r in conn.execute(SUBTREE_SQL.replace(
+        "SELECT ?", "SELECT grid_id FROM microgrids WHERE id = ?") + f"""
         SELECT hh.id FROM households hh JOIN houses ho ON ho.id = hh.house_id
-        WHERE hh.status = '在册' AND {MICROGRID_OF.format(hh='hh', ho='ho')} = ?
-        ORDER BY hh.id""", (microgrid_id,))]
+        WHERE ho.unit_id IN (SELECT id FROM subtree) AND hh.status = '在册'
+          AND {MICROGRID_OF.format(hh='hh', ho='ho')} = ?
+        ORDER BY hh.id""", (microgrid_id, microgrid_id))]
 
 
 def resident_ids(conn: sqlite3.Connection, microgrid_id: int) -> list[int]:

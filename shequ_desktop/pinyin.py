@@ -31,6 +31,12 @@ def syllables(name: str) -> tuple[str, ...]:
     return tuple(head) + tuple(s.lower() for s in rest)
 
 
+def warm() -> None:
+    """Load pypinyin's tables (0.2–0.4 s): the GUI calls this in a background thread after
+    the window shows, so the first chooser sorted by pinyin does not wait for them."""
+    syllables("拼音")
+
+
 def initials(name: str) -> str:
     return "".join(s[0] for s in syllables(name) if s)
 

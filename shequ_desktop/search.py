@@ -153,16 +153,17 @@ def _address(building: str | None, unit: str | None, room: str,
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int | None = 50,
-           statuses: tuple[str, ...] = ("在册",), access=None) -> list[dict]:
+           statuses: tuple[str, ...] = ("在册",), access=None,
+           unit_id: int | None = None) -> list[dict]:
     """Residents matching `text`, in id order, as dicts of their stored fields (a 网格员's
-    `access`: only those in their units)."""
+    `access`: only those in their units; `unit_id`: only those living under that unit)."""
     from shequ_desktop.access import RESIDENT_IN_SUBTREE, scope
 
     where, params = clause(text)
     if not where:
         return []
     marks = ",".join("?" * len(statuses))
-    head, within = "", scope(access, None)
+    head, within = "", scope(access, unit_id)
     if within is not None:
         head = within[0]
         where += " AND " + RESIDENT_IN_SUBTREE

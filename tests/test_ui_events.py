@@ -66,8 +66,9 @@ def test_report_through_the_page(page, ctx, place, monkeypatch, warnings):
     assert asked == [(place.grid, "测试员")]
     assert page.reloads == reloads + 1                      # one re-read, from the subscription
     assert page.model.rowCount() == 1
-    assert [page.model.index(0, c).data() for c in range(7)] == [
-        "环境卫生", "2单元门口垃圾堆积", "第一网格", TODAY.isoformat(), "上报", "", "已用 0 天"]
+    assert [page.model.index(0, c).data() for c in range(8)] == [
+        "环境卫生", "2单元门口垃圾堆积", "", "第一网格", TODAY.isoformat(), "上报", "",
+        "已用 0 天"]
     assert page.current_event_id() == page.model.id_at(0)       # the new one is selected
     assert [line[2:4] for line in log_lines(page)] == [("上报", "上报")]
     assert page.buttons["accept"].isEnabled() and not page.buttons["close"].isEnabled()
@@ -82,15 +83,15 @@ def test_take_an_event_through_the_loop_with_the_buttons(page, ctx, place, monke
     monkeypatch.setattr(AcceptDialog, "ask", lambda parent, description: (3, "转物业"))
     page.buttons["accept"].click()
     deadline = workdays.add_workdays(TODAY, 3).isoformat()
-    assert texts(page, 4) == ["受理"] and texts(page, 5) == [deadline]
+    assert texts(page, 5) == ["受理"] and texts(page, 6) == [deadline]
     assert page.buttons["start"].isEnabled() and not page.buttons["accept"].isEnabled()
 
     monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "已通知物业清理")
     page.buttons["start"].click()
-    assert texts(page, 4) == ["处置中"]
+    assert texts(page, 5) == ["处置中"]
     monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "杂物已清理，通道畅通")
     page.buttons["close"].click()
-    assert texts(page, 4) == ["办结"] and texts(page, 6) == ["用时 0 天"]
+    assert texts(page, 5) == ["办结"] and texts(page, 7) == ["用时 0 天"]
     assert page.buttons["archive"].isEnabled() and page.buttons["send_back"].isEnabled()
 
     lines = log_lines(page)
@@ -103,7 +104,7 @@ def test_take_an_event_through_the_loop_with_the_buttons(page, ctx, place, monke
 
     monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "居民反映仍有杂物")
     page.buttons["send_back"].click()
-    assert texts(page, 4) == ["处置中"]
+    assert texts(page, 5) == ["处置中"]
     assert log_lines(page)[-1][2:] == ("退回", "办结 → 处置中", "居民反映仍有杂物")
     assert warnings == []
 
@@ -117,7 +118,7 @@ def test_closing_without_a_resolution_is_refused_with_a_message(page, ctx, place
     monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: "")
     page.buttons["close"].click()
     assert warnings == ["办结情况：办结必须填写处置结果，不能为空"]
-    assert texts(page, 4) == ["处置中"]
+    assert texts(page, 5) == ["处置中"]
     assert len(log_lines(page)) == 3
     # cancelling the question does nothing at all
     monkeypatch.setattr(TextDialog, "ask", lambda *a, **k: None)
@@ -143,8 +144,8 @@ def test_only_overdue(page, ctx, place):
     assert page.count_label.text() == "共 3 件，逾期 1 件"
     page.overdue_only.setChecked(True)
     assert texts(page, 1) == ["违章搭建"]
-    assert texts(page, 6)[0].startswith("逾期 ")
-    index = page.model.index(0, 6)
+    assert texts(page, 7)[0].startswith("逾期 ")
+    index = page.model.index(0, 7)
     assert index.data(Qt.ItemDataRole.BackgroundRole).color() == OVERDUE_BACKGROUND
     page.overdue_only.setChecked(False)
     row = page.model.row_of(fresh)
@@ -208,7 +209,7 @@ def test_event_dialog(qtbot, ctx, place):
     values = dialog.answer()
     assert values == {"unit_id": place.unit, "category_id": category(ctx.conn, "矛盾纠纷"),
                       "description": "邻里因漏水起纠纷", "location": None,
-                      "found_at": TODAY.isoformat(), "reporter": "测试员"}
+                      "found_at": TODAY.isoformat(), "reporter": "测试员", "resident_id": None}
     assert events.report_event(ctx, **values).id
     # a community chosen in the tree: no grid is preselected
     at_community = EventDialog(ctx.conn, place.community, "测试员")

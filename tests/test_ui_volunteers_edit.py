@@ -225,7 +225,7 @@ def test_new_team_and_activity_get_the_grid_of_the_chosen_building(qtbot, ctx, p
     qtbot.addWidget(dialog)
     assert dialog.unit.currentData() == place.grid           # nearest listed unit above
     assert [dialog.unit.itemText(i).strip() for i in range(dialog.unit.count())] == [
-        "不指定", "幸福街道", "阳光社区", "第一网格", "明月社区", "第二网格"]
+        "不指定", "幸福街道", "明月社区", "第二网格", "阳光社区", "第一网格"]   # by pinyin
 
 
 # --- settings ----------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ import argparse
 import time
 from db.driver import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLocale, QSettings, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
+from shequ_desktop import pinyin
 from ui import crash, operations, translations
 from ui.main_window import MainWindow
 
@@ -154,6 +156,8 @@ def _run(app, path: Path, smoke, instance) -> int:
         add_account_actions(window, IdleLock(window))
         window.show()
         instance.activated.connect(lambda: _bring_forward(window))
+        # Choosers sort names by pinyin: its tables load in the background meanwhile.
+        threading.Thread(target=pinyin.warm, name="pinyin", daemon=True).start()
         # After the first paint: the quick check, then the automatic backups.
         QTimer.singleShot(0, safety, safety.start if session.checked else (
             lambda: start.check_pages_in_background(window, path, safety)))

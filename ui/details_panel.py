@@ -122,6 +122,7 @@ class DetailsPanel(QWidget):
         body.addWidget(self.extras_box)
         body.addWidget(members_box, 1)
         body.addWidget(self._build_visits_box(), 1)
+        body.addWidget(self._build_events_box())
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -160,6 +161,7 @@ class DetailsPanel(QWidget):
             self.title.clear()
             self.members.setRowCount(0)
             self._show_visits()
+            self._show_events()
             return
         self.title.setText(record["name"])
         for key, widget in self.values.items():
@@ -181,6 +183,7 @@ class DetailsPanel(QWidget):
                     item.setFont(font)
                 self.members.setItem(row, column, item)
         self._show_visits()
+        self._show_events()
 
     def _show_extras(self) -> None:
         """Each focus group's own fields (issue 21) under the group's name, then whatever
@@ -272,6 +275,8 @@ class DetailsPanel(QWidget):
                                           c.new.get("resident_id") == self.resident_id)
                 for c in changes):
             self._show_visits()
+        if self.resident_id is not None and any(c.entity == "events" for c in changes):
+            self._show_events()
 
     def _on_member(self, item: QTableWidgetItem) -> None:
         resident_id = item.data(Qt.ItemDataRole.UserRole)
@@ -279,15 +284,22 @@ class DetailsPanel(QWidget):
             self.memberActivated.emit(resident_id)
 
     # --- 走访记录: the resident's latest visits ----------------------------------------------------
-    def _build_visits_box(self) -> QGroupBox:
-        from PySide6.QtWidgets import QGroupBox, QListView, QListWidget
+    @staticmethod
+    def _entry_list():
+        """A list of two-line entries (date and kind / text): the panel is narrow."""
+        from PySide6.QtWidgets import QListView, QListWidget
 
-        # A list of two-line entries (date, method, visitor / findings): the panel is narrow.
-        self.visits = QListWidget()
-        self.visits.setWordWrap(True)
-        self.visits.setAlternatingRowColors(True)
-        self.visits.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.visits.setResizeMode(QListView.ResizeMode.Adjust)
+        entries = QListWidget()
+        entries.setWordWrap(True)
+        entries.setAlternatingRowColors(True)
+        entries.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        entries.setResizeMode(QListView.ResizeMode.Adjust)
+        return entries
+
+    def _build_visits_box(self) -> QGroupBox:
+        from PySide6.QtWidgets import QGroupBox
+
+        self.visits = self._entry_list()
         self.no_visits = QLabel(self.tr("暂无走访记录"))
         self.visits_box = QGroupBox(self.tr("走访记录"))
         box = QVBoxLayout(self.visits_box)
@@ -309,6 +321,33 @@ class DetailsPanel(QWidget):
             if v["follow_up"]:
                 findings = self.tr("【需跟进：{0}】").format(v["follow_up_note"]) + findings
             self.visits.addItem(f"{text}\n{findings}" if findings else text)
+
+    # --- 相关事件: the events that concern the resident ----------------------------------------
+    def _build_events_box(self) -> QGroupBox:
+        from PySide6.QtWidgets import QGroupBox
+
+        self.events = self._entry_list()
+        self.events.setMaximumHeight(self.fontMetrics().lineSpacing() * 9)
+        self.events_box = QGroupBox(self.tr("相关事件"))
+        QVBoxLayout(self.events_box).addWidget(self.events)
+        return self.events_box
+
+    def _show_events(self) -> None:
+        from shequ_desktop import events
+
+        shown = (events.of_resident(self.conn, self.resident_id)
+                 if self.resident_id is not None else [])
+        self.events_box.setVisible(bool(shown))
+        self.events.clear()
+        for e in shown:
+            text = " ".join((e["description"] or "").split())
+            self.events.addItem(f"{e['found_at'][:10]}  {e['category']}  {e['status']}\n{text}")
+
+    def event_lines(self) -> list[str]:
+        """The 相关事件 entries, newest first (for tests)."""
+        if not self.built:
+            return []
+        return [self.events.item(r).text() for r in range(self.events.count())]
 
     def visit_lines(self) -> list[str]:
         """The 走访记录 entries, newest first (for tests)."""

@@ -364,7 +364,7 @@ class MainWindow(QMainWindow):
         self.fit_screen()
         splitter = s.value("main_window/splitter")
         if splitter is None or not self.splitter.restoreState(splitter):
-            self.splitter.setSizes([250, 800, 280])
+            self.splitter.setSizes([270, 800, 280])
 
     def fit_screen(self) -> None:
         """Never larger than the screen's available area (a 1366×768 laptop with its task

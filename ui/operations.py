@@ -66,13 +66,15 @@ class CollectionOp(QObject):
     finished = Signal()              # after the callbacks
 
     def __init__(self, parent: QWidget | None, ctx: Context, fn: Op, *,
-                 label: str | None = None, quiet: bool = False):
+                 label: str | None = None, quiet: bool = False,
+                 counting: Callable[[int, int], str] | None = None):
         super().__init__()           # no QObject parent: it outlives a dialog closed meanwhile
         self.parent_widget = parent
         self.ctx = ctx
         self.fn = fn
         self.label = label or _tr("正在处理…")
         self.quiet = quiet
+        self.counting = counting             # the dialog's count line (background.counted)
         self.changes: list[Change] = []     # what the operation committed
         self.result: Any = None
         self.error: BaseException | None = None
@@ -121,7 +123,7 @@ class CollectionOp(QObject):
     def _start(self) -> None:
         parent = self._parent()
         self.task = background.run(self._work, db.db_path(self.ctx.conn), parent=parent,
-                                   label=self.label, quiet=self.quiet,
+                                   label=self.label, quiet=self.quiet, counting=self.counting,
                                    on_success=self._succeeded, on_failure=self._failed)
 
     def _parent(self) -> QWidget | None:
@@ -160,6 +162,15 @@ def query(parent: QWidget | None, ctx: Context, fn: Op, *, label: str | None = N
     return background.run(lambda conn, progress: fn(ctx.on(conn), progress),
                           db.db_path(ctx.conn), parent=parent, label=label, quiet=quiet,
                           on_success=on_success, on_failure=on_failure)
+
+
+def latest(owner: QObject, slot: str, ctx: Context, read: Callable[[Context], Any],
+           show: Callable[[Any], None], *,
+           on_failure: Callable[[BaseException], None] | None = None) -> background.Task:
+    """background.latest (a page's read, no dialog, only the newest answer shown) with the
+    signed-in user's Context: `read(ctx.on(conn))`."""
+    return background.latest(owner, slot, lambda conn: read(ctx.on(conn)), show,
+                             db.db_path(ctx.conn), on_failure=on_failure)
 
 
 def _start_next() -> None:

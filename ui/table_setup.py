@@ -32,3 +32,6 @@ def setup_table(view: QTableView, widths: list[int], *, multi: bool = False,
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)   # the list's own order
     view.setSortingEnabled(True)
+    # Connected after the view's own sorting slot: a sorted list shows its first rows, its
+    # selection kept (docs/decisions.md, issue 20).
+    header.sortIndicatorChanged.connect(lambda *_: view.scrollToTop())

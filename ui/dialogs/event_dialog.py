@@ -10,13 +10,14 @@ import datetime as dt
 from db.driver import sqlite3
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QLabel, QLineEdit, QPlainTextEdit,
-                               QSpinBox, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QSpinBox, QWidget)
 
 
 from ui.dialogs.form_dialog import FormDialog
 from shequ_desktop import events, grid, workdays
 from shequ_desktop.access import Access
+from shequ_desktop.masking import mask_id
 
 WEEKDAYS = "一二三四五六日"
 WARNING_STYLE = "color: #b3261e;"
@@ -56,16 +57,55 @@ class EventDialog(FormDialog):
         self.found_at.setDisplayFormat("yyyy-MM-dd")
         self.found_at.setMaximumDate(QDate.currentDate())
         self.reporter = QLineEdit(user)
+        self.conn, self.access = conn, access
+        # 涉及居民: optional; found among the residents of the chosen grid
+        self.find = QLineEdit()
+        self.find.setPlaceholderText(self.tr("输入姓名、拼音首字母、身份证号、电话或房号查找"))
+        self.find_button = QPushButton(self.tr("查找"))
+        self.matches = QComboBox()
+        self.matches.addItem(self.tr("不关联居民"), None)
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.find, 1)
+        find_row.addWidget(self.find_button)
         self.form.addRow(self.tr("所属网格："), self.unit)
         self.form.addRow(self.tr("事件类别："), self.category)
         self.form.addRow(self.tr("事件描述："), self.description)
+        self.form.addRow(self.tr("涉及居民："), find_row)
+        self.form.addRow("", self.matches)
         self.form.addRow(self.tr("地点："), self.location)
         self.form.addRow(self.tr("发现日期："), self.found_at)
         self.form.addRow(self.tr("上报人："), self.reporter)
+        self.find_button.clicked.connect(self.look_up)
+        self.find.returnPressed.connect(self.look_up)
+        self.unit.currentIndexChanged.connect(self._forget_matches)
         for signal in (self.unit.currentIndexChanged, self.category.currentIndexChanged,
                        self.description.textChanged, self.reporter.textChanged):
             signal.connect(self._update_ok)
         self._finish()
+
+    def look_up(self) -> int:
+        """List the residents of the chosen grid that match the search text; the first is
+        chosen. Returns how many were found."""
+        self._forget_matches()
+        unit_id = self.unit.currentData()
+        text = self.find.text().strip()
+        if unit_id is None or not text:
+            return 0
+        found = events.resident_choices(self.conn, unit_id, text, self.access)
+        for r in found:
+            self.matches.addItem("　".join(x for x in (
+                r["name"], mask_id(r["id_number"]), r["address"]) if x), r["id"])
+        if found:
+            self.matches.setCurrentIndex(1)
+        else:
+            self.matches.setItemText(0, self.tr("未找到“{0}”：不关联居民").format(text))
+        return len(found)
+
+    def _forget_matches(self, *_args) -> None:
+        while self.matches.count() > 1:
+            self.matches.removeItem(1)
+        self.matches.setItemText(0, self.tr("不关联居民"))
+        self.matches.setCurrentIndex(0)
 
     def _unit_index(self, conn: sqlite3.Connection, unit_id: int | None) -> int:
         """The unit itself, else the grid above it; nothing for a community or street."""
@@ -90,7 +130,8 @@ class EventDialog(FormDialog):
                 "description": self.description.toPlainText(),
                 "location": self.location.text().strip() or None,
                 "found_at": self.found_at.date().toString(Qt.DateFormat.ISODate),
-                "reporter": self.reporter.text().strip()}
+                "reporter": self.reporter.text().strip(),
+                "resident_id": self.matches.currentData()}
 
     @classmethod
     def ask(cls, parent: QWidget | None, conn: sqlite3.Connection, unit_id: int | None,

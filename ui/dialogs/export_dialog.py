@@ -290,7 +290,8 @@ class ExportDialog(FormDialog):
             return
         if self.platform is not None:
             fill.remember(self.ctx.conn, self.platform, plan, for_upload=unmask)
-        op = operations.CollectionOp(self, self.ctx, work, label=_tr("正在导出…"))
+        op = operations.CollectionOp(self, self.ctx, work, label=_tr("正在导出…"),
+                                     counting=background.counted(_tr("已导出")))
         op.failure(lambda exc: None).run_in_background().wait()
         if op.error is not None:                     # shown once the progress box is gone
             background.show_error(self, op.error)

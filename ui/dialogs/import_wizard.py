@@ -61,7 +61,7 @@ def target_units(conn, access=None) -> list[tuple[int, str]]:
             u = by_id.get(u["parent_id"])
         return " / ".join(reversed(names))
 
-    return sorted(((u["id"], path(u)) for u in units), key=lambda t: t[1])
+    return sorted(((u["id"], path(u)) for u in units), key=lambda t: grid.path_key(t[1]))
 
 
 def may_write_unit(conn, access, unit_id: int) -> bool:

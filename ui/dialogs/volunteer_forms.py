@@ -157,7 +157,7 @@ class VolunteerDialog(SavingDialog):
 
 
 def unit_combo(conn, chosen: int | None, access=None) -> QComboBox:
-    """街道/社区/网格 in tree order (indented), after 不指定; `chosen` or, when it is below
+    """街道/社区/网格 (indented, grid.chooser_order), after 不指定; `chosen` or, when it is below
     grid level, its nearest listed ancestor is selected. A 网格员 (`access`) is offered their
     own grids (and the one already chosen)."""
     from shequ_desktop import grid
@@ -168,21 +168,11 @@ def unit_combo(conn, chosen: int | None, access=None) -> QComboBox:
         kept = next((a for a in grid.ancestors(conn, chosen) if a in listed),
                     None) if chosen is not None else None
         units = [u for u in units if access.may_read(u["id"]) or u["id"] == kept]
-    children: dict = {}
-    for unit in units:
-        children.setdefault(unit["parent_id"], []).append(unit)
     combo = QComboBox()
     combo.addItem(_tr("不指定"), None)
-
-    def add(parent_id, depth: int) -> None:
-        for unit in children.get(parent_id, []):
-            combo.addItem("　" * depth + unit["name"], unit["id"])
-            add(unit["id"], depth + 1)
-
+    for unit, depth in grid.chooser_order(units):
+        combo.addItem("　" * depth + unit["name"], unit["id"])
     listed = {u["id"] for u in units}
-    add(None, 0)
-    for top in [u for u in units if u["parent_id"] not in listed and u["parent_id"]]:
-        add(top["parent_id"], 0)        # a tree whose top is not a street (never in practice)
     if chosen is not None:
         ancestor = next((u for u in grid.ancestors(conn, chosen) if u in listed), None)
         combo.setCurrentIndex(max(combo.findData(ancestor), 0))

@@ -40,6 +40,7 @@ class ResidentTableModel(QAbstractTableModel):
         self._ids = self.query.ids(conn, limit=PAGE_SIZE)
         self._prefetch = len(self._ids) < self._count   # the rest, once the first rows show
         self._wanted: ResidentQuery | None = None         # a sort being read in the background
+        self.resorted = False
 
     def _load_all_ids(self) -> None:
         if len(self._ids) < self._count:
@@ -54,8 +55,9 @@ class ResidentTableModel(QAbstractTableModel):
         """Show the residents `query` selects (one SQL query for the ids; rows load lazily)."""
         self._apply(query, query.ids(self.conn))
 
-    def _apply(self, query: ResidentQuery, ids: list[int]) -> None:
+    def _apply(self, query: ResidentQuery, ids: list[int], resorted: bool = False) -> None:
         self._wanted = None
+        self.resorted = resorted        # the view reads it on modelReset: a new order, not rows
         self.beginResetModel()
         self.query = query
         self._ids = ids
@@ -152,7 +154,7 @@ class ResidentTableModel(QAbstractTableModel):
 
         def apply(ids: list[int]) -> None:
             if self._wanted is query:
-                self._apply(query, ids)
+                self._apply(query, ids, resorted=True)
 
         background.run(lambda conn, _progress: query.ids(conn), db_path(self.conn),
                        quiet=True, on_success=apply)

@@ -9,10 +9,12 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QMessa
                                QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
+from db import db_path
 from shequ_desktop import audit, record_names
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
+from ui import background
 from ui.models.row_list import RowListModel
 from ui.table_setup import setup_table
 
@@ -121,11 +123,16 @@ class AuditPage(QWidget):
         self.show_record(None, None)
 
     def _fill_actors(self) -> None:
+        """The 操作人 choices, read off the GUI thread (DISTINCT over a street's whole log)."""
+        background.latest(self, "actors", audit.actors, self._show_actors,
+                          db_path(self.ctx.conn))
+
+    def _show_actors(self, names: list[str]) -> None:
         current = self.actor.currentData()
         blocker = self.actor.blockSignals(True)
         self.actor.clear()
         self.actor.addItem(self.tr("全部"), None)
-        for name in audit.actors(self.ctx.conn):
+        for name in names:
             self.actor.addItem(name, name)
         self.actor.setCurrentIndex(max(0, self.actor.findData(current)))
         self.actor.blockSignals(blocker)
@@ -157,8 +164,12 @@ class AuditPage(QWidget):
                              actor=self.actor.currentData(), entity=entity,
                              entity_id=entity_id, limit=LIMIT, **dates)
         self.model.set_rows(rows)
-        more = self.tr("（只显示最近 {0} 条）").format(LIMIT) if len(rows) == LIMIT else ""
-        self.count_label.setText(self.tr("共 {0} 条").format(len(rows)) + more)
+        # Short, so that it fits beside the filters at 1024 px; the limit is in the tooltip.
+        full = len(rows) == LIMIT
+        self.count_label.setText((self.tr("最近 {0} 条") if full else self.tr("共 {0} 条"))
+                                 .format(f"{len(rows):,}"))
+        self.count_label.setToolTip(self.tr("只显示最近 {0} 条；缩小日期范围或选择操作、操作人"
+                                            "可查看其余的记录").format(f"{LIMIT:,}") if full else "")
         self.detail.clear()
 
     def _show_detail(self, current: QModelIndex, _previous: QModelIndex) -> None:

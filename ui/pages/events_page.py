@@ -24,8 +24,8 @@ from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_IN
 from ui.refusal import attempt
 
 # column key, width in characters (headers: EventTableModel.headers)
-COLUMNS = (("category", 5), ("description", 22), ("grid", 7), ("found_at", 6), ("status", 4),
-           ("deadline", 6), ("days", 7))
+COLUMNS = (("category", 5), ("description", 20), ("resident", 4), ("grid", 7), ("found_at", 6),
+           ("status", 4), ("deadline", 6), ("days", 7))
 # Which action each status allows (the buttons follow; the services refuse the rest anyway).
 NEXT_ACTION = {events.REPORTED: "accept", events.ACCEPTED: "start",
                events.IN_PROGRESS: "close", events.CLOSED: "archive"}
@@ -36,7 +36,7 @@ class EventTableModel(RowListModel):
     """A plain list of event rows (events.list_events); a community has hundreds to a few
     thousand, so the whole list is held and sorted in Python."""
 
-    headers = ("类别", "描述", "网格", "发现时间", "状态", "期限", "已用/逾期天数")
+    headers = ("类别", "描述", "涉及居民", "网格", "发现时间", "状态", "期限", "已用/逾期天数")
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         row = self.row_at(index)

@@ -391,10 +391,10 @@ def _local(at: str | None) -> str:
 
 
 def conn_rows(conn, levels: tuple[str, ...], scope: int | None) -> list[tuple]:
-    """(id, level, name) of the units one can export: top levels, within the scope if any."""
-    marks = ",".join("?" * len(levels))
-    rows = [tuple(r) for r in conn.execute(
-        f"SELECT id, level, name FROM grid_units WHERE level IN ({marks}) ORDER BY id", levels)]
+    """(id, level, name) of the units one can export: top levels (grid.chooser_order), within
+    the scope if any."""
+    rows = [(u["id"], u["level"], u["name"])
+            for u, _depth in grid.chooser_order(grid.all_units(conn, levels))]
     if scope is None:
         return rows
     inside = set(grid.descendants(conn, scope))

@@ -13,10 +13,13 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 
+from db import db_path
 from shequ_desktop import focus_groups, services
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
+from shequ_desktop.ledgers import parse_month
+from ui import background
 from ui.dialogs.focus_dialogs import GroupDialog, MemberFieldsDialog, ServiceDialog
 from ui.models.row_list import ID_ROLE, RowListModel
 from ui.pages.community_base import CommunityPage, DictModel, page_title
@@ -96,6 +99,7 @@ class FocusPage(CommunityPage):
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
         super().__init__(ctx, db_path, parent)
         self.reloads = 0
+        self._members_for = None
         admin = ctx.access is None or ctx.access.role == ADMIN
 
         self.add_button = QPushButton(self.tr("新增类别…"))
@@ -190,16 +194,26 @@ class FocusPage(CommunityPage):
 
     # --- what is shown -----------------------------------------------------------------------
     def reload(self, *_args) -> None:
+        """Read the groups (off the GUI thread: a street's counts), then the chosen group's
+        members and the month's services."""
         current = self.current_group()
         self._stale = False
         self.reloads += 1
-        try:
-            rows = focus_groups.groups(self.ctx.conn, self.ctx.access, self.unit_id)
-        except DomainError as exc:               # a unit outside a 网格员's scope
-            rows = []
-            self.count_label.setText(str(exc))
+        self._members_for = None
+        access, unit_id = self.ctx.access, self.unit_id
+
+        def read(conn):
+            try:
+                return focus_groups.groups(conn, access, unit_id), None
+            except DomainError as exc:           # a unit outside a 网格员's scope
+                return [], str(exc)
+
+        background.latest(self, "groups", read, lambda result: self._show_groups(
+            *result, current), db_path(self.ctx.conn))
+
+    def _show_groups(self, rows: list[dict], error: str | None, current: int | None) -> None:
         self.groups.set_rows(rows)
-        self.count_label.setText(self.tr("{0} 类，当前成员 {1} 人次").format(
+        self.count_label.setText(error or self.tr("{0} 类，当前成员 {1} 人次").format(
             len(rows), sum(r["members"] for r in rows)))
         row = next((i for i, r in enumerate(rows) if r["id"] == current), 0 if rows else None)
         if row is not None:
@@ -224,24 +238,39 @@ class FocusPage(CommunityPage):
 
     def _show_members(self, *_args) -> None:
         group = self._group()
+        wanted = (group and group["id"], self.unit_id, self.reloads)
+        if wanted == self._members_for:          # asked already (selection signal, then reload)
+            return
+        self._members_for = wanted
         if group is None:
             self.members.set_members([], [])
-        else:
-            self.members.set_members(focus_groups.members(
-                self.ctx.conn, group["id"], self.ctx.access, self.unit_id), group["fields"])
-        self._update_buttons()
+            self._update_buttons()
+            return
+        access, unit_id = self.ctx.access, self.unit_id
+
+        def show(rows: list[dict]) -> None:
+            self.members.set_members(rows, group["fields"])
+            self._update_buttons()
+
+        background.latest(self, "members", lambda conn: focus_groups.members(
+            conn, group["id"], access, unit_id), show, db_path(self.ctx.conn))
 
     def _show_services(self, *_args) -> None:
-        from shequ_desktop.ledgers import parse_month
-
         month = parse_month(self.month.currentData())
-        try:
-            rows = services.list_services(self.ctx.conn, access=self.ctx.access,
-                                          unit_id=self.unit_id,
-                                          start=month.first.isoformat(),
-                                          end=month.last.isoformat())
-        except DomainError:
-            rows = []
+        access, unit_id = self.ctx.access, self.unit_id
+
+        def read(conn):
+            try:
+                return services.list_services(conn, access=access, unit_id=unit_id,
+                                              start=month.first.isoformat(),
+                                              end=month.last.isoformat())
+            except DomainError:
+                return []
+
+        background.latest(self, "services", read, self._show_service_rows,
+                          db_path(self.ctx.conn))
+
+    def _show_service_rows(self, rows: list[dict]) -> None:
         self.services.set_rows(rows)
         kinds: dict[str, int] = {}
         for r in rows:

@@ -15,9 +15,13 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QInputDialog
                                QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from shequ_desktop import microgrids
+from db import db_path
+from shequ_desktop import events, microgrids
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
+from shequ_desktop.grid import grid_of, name_key
+from shequ_desktop.resident_list import rows as resident_rows
+from ui import background
 from ui.models.row_list import ID_ROLE
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
 from ui.table_setup import setup_table
@@ -111,6 +115,7 @@ class MicrogridsPage(CommunityPage):
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
         super().__init__(ctx, db_path, parent)
         self.grid_id: int | None = None
+        self._detail_for: dict | None = None
 
         self.add_button = QPushButton(self.tr("新建微网格…"))
         self.add_button.clicked.connect(self.add_microgrid)
@@ -189,19 +194,26 @@ class MicrogridsPage(CommunityPage):
 
     # --- what is shown -----------------------------------------------------------------------
     def reload(self, *_args) -> None:
-        from shequ_desktop.grid import grid_of
-
+        """Read the micro-grids off the GUI thread (a street's counts take a second)."""
         self._stale = False
         self.grid_id = grid_of(self.ctx.conn, self.unit_id) if self.unit_id else None
-        try:
-            rows = microgrids.list_microgrids(self.ctx.conn, self.ctx.access, self.unit_id)
-        except DomainError:
-            rows = []
-        self.show_rows(self.view, rows, self.current_id())
-        self.hint.setText(self.tr("共 {0} 个微网格").format(len(rows)) if self.grid_id else
-                          self.tr("共 {0} 个微网格；在左侧选一个网格以新建和打印公示牌")
-                          .format(len(rows)))
-        self._show_detail()
+        access, unit_id, keep = self.ctx.access, self.unit_id, self.current_id()
+
+        def read(conn):
+            try:
+                return microgrids.list_microgrids(conn, access, unit_id)
+            except DomainError:
+                return []
+
+        def show(rows: list[dict]) -> None:
+            self._detail_for = None
+            self.show_rows(self.view, rows, keep)
+            self.hint.setText(self.tr("共 {0} 个微网格").format(len(rows)) if self.grid_id else
+                              self.tr("共 {0} 个微网格；在左侧选一个网格以新建和打印公示牌")
+                              .format(len(rows)))
+            self._show_detail()
+
+        background.latest(self, "list", read, show, db_path(self.ctx.conn))
 
     def current_id(self) -> int | None:
         return self.current_id_of(self.view)
@@ -218,20 +230,27 @@ class MicrogridsPage(CommunityPage):
         raise KeyError(name)
 
     def _show_detail(self, *_args) -> None:
-        from shequ_desktop import events
-        from shequ_desktop.resident_list import rows as resident_rows
-
         mg = self.current()
+        if mg is not None and mg == self._detail_for:     # asked already (selection, reload)
+            return
+        self._detail_for = mg
         if mg is None:
-            for model in (self.residents, self.due, self.events):
-                model.set_rows([])
-        else:
-            conn = self.ctx.conn
-            self.residents.set_rows(resident_rows(conn, microgrids.resident_ids(conn, mg["id"])))
-            self.due.set_rows(microgrids.due_visits(conn, mg["id"], access=self.ctx.access))
-            self.events.set_rows([e for e in events.list_events(
-                conn, unit_id=mg["grid_id"], access=self.ctx.access)
-                if e.get("microgrid_id") == mg["id"]])
+            self._show_detail_rows(([], [], []))
+            return
+        access = self.ctx.access
+
+        def read(conn):
+            return (resident_rows(conn, microgrids.resident_ids(conn, mg["id"])),
+                    microgrids.due_visits(conn, mg["id"], access=access),
+                    [e for e in events.list_events(conn, unit_id=mg["grid_id"], access=access)
+                     if e.get("microgrid_id") == mg["id"]])
+
+        background.latest(self, "detail", read, self._show_detail_rows,
+                          db_path(self.ctx.conn))
+
+    def _show_detail_rows(self, result: tuple[list, list, list]) -> None:
+        for model, rows in zip((self.residents, self.due, self.events), result):
+            model.set_rows(rows)
         self.tabs.setTabText(0, self.tr("居民（{0}）").format(self.residents.rowCount()))
         self.tabs.setTabText(1, self.tr("走访清单（{0}）").format(self.due.rowCount()))
         self.tabs.setTabText(2, self.tr("指派的事件（{0}）").format(self.events.rowCount()))
@@ -262,7 +281,7 @@ class MicrogridsPage(CommunityPage):
         for unit in subtree_units(self.ctx.conn, self.grid_id):
             if unit["level"] in ("building", "unit"):
                 out.append((unit["id"], places.of(unit["id"])[4].strip()))
-        return out
+        return out[:1] + sorted(out[1:], key=lambda s: (name_key(s[1]), s[0]))
 
     def add_microgrid(self) -> None:
         if self.grid_id is None:

@@ -151,7 +151,7 @@ class ReportsPage(QWidget):
         return self.ctx.access is not None and self.ctx.access.restricted
 
     def _load_units(self) -> None:
-        """全部, then the streets, communities and grids in tree order (indented); a deeper unit
+        """全部, then the streets, communities and grids (indented, grid.chooser_order); a deeper unit
         chosen in the tree is added when it is chosen. A 网格员 is offered their own units."""
         keep = self.unit.currentData()
         blocker = self.unit.blockSignals(True)
@@ -162,18 +162,8 @@ class ReportsPage(QWidget):
             units = [u for u in units if self.ctx.access.may_read(u["id"])]
         else:
             self.unit.addItem(self.tr("全部"), ALL_UNITS)
-        shown = {u["id"] for u in units}
-        children: dict = {}
-        for u in units:
-            children.setdefault(u["parent_id"] if u["parent_id"] in shown else None,
-                                []).append(u)
-
-        def add(parent, depth: int) -> None:
-            for u in children.get(parent, []):
-                self.unit.addItem("　" * depth + u["name"], u["id"])
-                add(u["id"], depth + 1)
-
-        add(None, 0)
+        for u, depth in grid.chooser_order(units):
+            self.unit.addItem("　" * depth + u["name"], u["id"])
         self.unit.blockSignals(blocker)
         self._choose_unit(keep if keep is not None else self.unit_id)
 
@@ -215,9 +205,13 @@ class ReportsPage(QWidget):
         self._load_fonts()
 
     def _show_font_warning(self) -> None:
-        font = printing.font_for(self.ctx.conn)
-        self.font_warning.setText(font.warning)
-        self.font_warning.setVisible(bool(font.warning))
+        """Checked off the GUI thread: loading a TrueType font's tables takes 0.3 s."""
+        def show(warning: str) -> None:
+            self.font_warning.setText(warning)
+            self.font_warning.setVisible(bool(warning))
+
+        operations.latest(self, "font", self.ctx,
+                          lambda ctx: printing.font_for(ctx.conn).warning, show)
 
     def _on_kind(self, *_args) -> None:
         kind = self.kind.currentData()
@@ -322,9 +316,17 @@ class ReportsPage(QWidget):
 
         self.status.setText(self.tr("正在生成{0}…").format(title))
         self.generate_button.setEnabled(False)
-        self.task = operations.CollectionOp(self, self.ctx, work,
-                                            label=self.tr("正在生成{0}…").format(title))
+        self.task = operations.CollectionOp(
+            self, self.ctx, work, label=self.tr("正在生成{0}…").format(title),
+            counting=None if kind == MONTHLY else self._ledger_count)
         self.task.success(done).failure(failed).run_in_background()
+
+    def _ledger_count(self, done: int, total: int) -> str:
+        """A ledger reports rows twice over (laid out, then drawn: total = 2 × rows)."""
+        rows = total // 2
+        if done <= rows:
+            return self.tr("已排版 {0} / {1} 行").format(f"{done:,}", f"{rows:,}")
+        return self.tr("已绘制 {0} / {1} 行").format(f"{done - rows:,}", f"{rows:,}")
 
     @staticmethod
     def _period_text(month: str) -> str:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from db.driver import sqlite3
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import QObject, QSize, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from shequ_desktop import codes, tags
 
@@ -12,6 +13,57 @@ from shequ_desktop import codes, tags
 STATUS_FILTERS = (("在册", ("在册",)), ("迁出", ("迁出",)), ("死亡", ("死亡",)), ("全部", ()))
 DEBOUNCE_MS = 250
 NO_AGE = -1                    # the spin boxes' "不限" value
+
+
+class FilterBar(QWidget):
+    """Label and field pairs in one row, or in two when the page is too narrow for one (1024
+    px beside the tree and the details squeezed the combo boxes to slivers). A field keeps
+    its natural width; the bar asks only for the width of the wider of the two rows."""
+
+    SPLIT = 3                               # pairs in the first row when wrapped
+
+    def __init__(self, pairs: list[tuple[QWidget, QWidget]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.pairs = pairs
+        self.rows = [QHBoxLayout(), QHBoxLayout()]
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        for row in self.rows:
+            row.setContentsMargins(0, 0, 0, 0)
+            outer.addLayout(row)
+        for _label, field in pairs:
+            field.setMinimumWidth(field.sizeHint().width())
+        self.wrapped: bool | None = None
+        self._arrange(False)
+
+    def _width(self, pairs) -> int:
+        spacing = self.rows[0].spacing() if self.rows[0].spacing() >= 0 else 6
+        return sum(label.sizeHint().width() + field.minimumWidth() + 2 * spacing
+                   for label, field in pairs)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(max(self._width(self.pairs[:self.SPLIT]),
+                         self._width(self.pairs[self.SPLIT:])), hint.height())
+
+    def _arrange(self, wrapped: bool) -> None:
+        if wrapped == self.wrapped:
+            return
+        self.wrapped = wrapped
+        for row in self.rows:
+            while row.count():
+                row.takeAt(0)
+        for i, (label, field) in enumerate(self.pairs):
+            row = self.rows[1 if wrapped and i >= self.SPLIT else 0]
+            row.addWidget(label)
+            row.addWidget(field)
+        for row in self.rows:
+            row.addStretch(1)
+        self.updateGeometry()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(event.size().width() < self._width(self.pairs))
 
 
 class ResidentFilters(QObject):
@@ -40,16 +92,13 @@ class ResidentFilters(QObject):
         self.age_min, self.age_max = self._age_box(), self._age_box()
 
         # The page places the search box and the filter bar in two rows, so it still fits
-        # beside the tree and the details on a laptop screen.
-        self.bar = QWidget(parent)
-        row = QHBoxLayout(self.bar)
-        row.setContentsMargins(0, 0, 0, 0)
-        for label, widget in ((self.tr("状态"), self.status), (self.tr("重点人群"), self.tag),
-                              (self.tr("性别"), self.gender), (self.tr("类型"), self.residence),
-                              (self.tr("年龄"), self.age_min), ("–", self.age_max)):
-            row.addWidget(QLabel(label))
-            row.addWidget(widget)
-        row.addStretch(1)
+        # beside the tree and the details on a laptop screen; the bar itself wraps.
+        self.bar = FilterBar([(QLabel(self.tr("状态")), self.status),
+                              (QLabel(self.tr("重点人群")), self.tag),
+                              (QLabel(self.tr("性别")), self.gender),
+                              (QLabel(self.tr("类型")), self.residence),
+                              (QLabel(self.tr("年龄")), self.age_min), (QLabel("–"), self.age_max)],
+                             parent)
 
     def _combo(self, items) -> QComboBox:
         combo = QComboBox()

@@ -45,8 +45,8 @@ class UserDialog(QDialog):
         self.role.setCurrentText((existing or {}).get("role") or GRID_WORKER)
         self.units = QListWidget()
         assigned = set((existing or {}).get("unit_ids", ()))
-        for unit in grid.all_units(ctx.conn, ("community", "grid")):
-            item = QListWidgetItem(("" if unit["level"] == "community" else "    ") + unit["name"])
+        for unit, depth in grid.chooser_order(grid.all_units(ctx.conn, ("community", "grid"))):
+            item = QListWidgetItem("    " * depth + unit["name"])
             item.setData(Qt.ItemDataRole.UserRole, unit["id"])
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if unit["id"] in assigned

@@ -267,12 +267,12 @@ class VolunteersPage(QWidget):
     def refresh(self) -> None:
         self.reload()
 
-    def _fill_teams(self) -> None:
+    def _fill_teams(self, teams: list[dict]) -> None:
         keep = self.team.currentData()
         blocker = self.team.blockSignals(True)
         self.team.clear()
         self.team.addItem(self.tr("全部"), ALL_TEAMS)
-        for team in volunteers.teams(self.ctx.conn, self.unit_id, self.ctx.access):
+        for team in teams:
             self.team.addItem(self.tr("{0}（{1} 人）").format(team["name"], team["members"]),
                               team["id"])
         self.team.addItem(self.tr("未分队"), NO_TEAM)
@@ -281,29 +281,30 @@ class VolunteersPage(QWidget):
         self.team.blockSignals(blocker)
 
     def reload(self, *_args) -> None:
-        """Read the register and the activities again, keeping the current rows."""
+        """Read the teams, the register and the activities again (off the GUI thread: a
+        street's register, sorted by pinyin), keeping the current rows."""
         current = self.current_volunteer_id()
         activity = self.current_activity_id()
-        self._fill_teams()
         team = self.team.currentData()
         unit_id, with_left = self.unit_id, self.with_left.isChecked()
         self._stale = False
-        self._generation = generation = getattr(self, "_generation", 0) + 1
 
-        def read(ctx, _progress):           # off the GUI thread: a street's register
+        def read(ctx):
+            teams = volunteers.teams(ctx.conn, unit_id, ctx.access)
             rows = volunteer_points.hours_summary(
                 ctx.conn, team_id=team if team not in (ALL_TEAMS, NO_TEAM) else None,
                 include_left=with_left, unit_id=unit_id, access=ctx.access)
             if team == NO_TEAM:
                 rows = [r for r in rows if r["team_id"] is None]
-            return rows, volunteer_activities.list_activities(ctx.conn, unit_id=unit_id,
-                                                              access=ctx.access)
+            return teams, rows, volunteer_activities.list_activities(
+                ctx.conn, unit_id=unit_id, access=ctx.access)
 
         def show(result) -> None:
-            if generation == self._generation:
-                self._show_lists(*result, current, activity)
+            teams, rows, activities = result
+            self._fill_teams(teams)
+            self._show_lists(rows, activities, current, activity)
 
-        operations.query(self, self.ctx, read, quiet=True, on_success=show)
+        operations.latest(self, "lists", self.ctx, read, show)
 
     def _show_lists(self, rows: list[dict], activities: list[dict], current: int | None,
                     activity: int | None) -> None:

@@ -92,7 +92,13 @@ class HeatmapChart(QWidget):
                              Qt.AlignmentFlag.AlignCenter, text)
         y += h
         peak = max([max(r, default=0) for r in self.values] + [1])
+        # Only the rows in the exposed area: a street has hundreds of grids in a scroll area
+        # (3,000 cells drawn on every paint held the GUI thread 60–150 ms).
+        top, bottom = event.rect().top(), event.rect().bottom()
         for i, name in enumerate(self.rows):
+            if y + h < top or y > bottom:
+                y += h
+                continue
             painter.setPen(INK)
             painter.drawText(QRectF(0, y, label_w - 6, h),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
