@@ -54,6 +54,7 @@ def main() -> None:
 
     import db
     from shequ_desktop.resident_list import COLUMNS, DEFAULT_COLUMNS, ResidentQuery, rows
+    from shequ_desktop.context import Context
     from ui.pages.residents_page import ResidentsPage
 
     class ListModel(QAbstractTableModel):
@@ -129,7 +130,7 @@ def main() -> None:
     before = rss_mb()
     start = time.perf_counter()
     if mode == "ours":
-        widget = ResidentsPage(conn)
+        widget = ResidentsPage(Context(conn))
         view, model = widget.view, widget.model
     elif mode == "list":
         model = ListModel(conn)

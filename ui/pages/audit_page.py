@@ -9,12 +9,11 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QMessa
                                QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
-from db import db_path
 from shequ_desktop import audit, record_names
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
-from ui import background
+from ui import operations
 from ui.models.row_list import RowListModel
 from ui.table_setup import setup_table
 
@@ -124,8 +123,8 @@ class AuditPage(QWidget):
 
     def _fill_actors(self) -> None:
         """The 操作人 choices, read off the GUI thread (DISTINCT over a street's whole log)."""
-        background.latest(self, "actors", audit.actors, self._show_actors,
-                          db_path(self.ctx.conn))
+        operations.latest(self, "actors", self.ctx, lambda ctx: audit.actors(ctx.conn),
+                          self._show_actors)
 
     def _show_actors(self, names: list[str]) -> None:
         current = self.actor.currentData()

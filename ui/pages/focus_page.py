@@ -13,13 +13,12 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from db import db_path
 from shequ_desktop import focus_groups, services
 from shequ_desktop.access import ADMIN
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from shequ_desktop.ledgers import parse_month
-from ui import background
+from ui import operations
 from ui.dialogs.focus_dialogs import GroupDialog, MemberFieldsDialog, ServiceDialog
 from ui.models.row_list import ID_ROLE, RowListModel
 from ui.pages.community_base import CommunityPage, DictModel, page_title
@@ -200,16 +199,16 @@ class FocusPage(CommunityPage):
         self._stale = False
         self.reloads += 1
         self._members_for = None
-        access, unit_id = self.ctx.access, self.unit_id
+        unit_id = self.unit_id
 
-        def read(conn):
+        def read(ctx):
             try:
-                return focus_groups.groups(conn, access, unit_id), None
+                return focus_groups.groups(ctx.conn, ctx.access, unit_id), None
             except DomainError as exc:           # a unit outside a 网格员's scope
                 return [], str(exc)
 
-        background.latest(self, "groups", read, lambda result: self._show_groups(
-            *result, current), db_path(self.ctx.conn))
+        operations.latest(self, "groups", self.ctx, read,
+                          lambda result: self._show_groups(*result, current))
 
     def _show_groups(self, rows: list[dict], error: str | None, current: int | None) -> None:
         self.groups.set_rows(rows)
@@ -246,29 +245,28 @@ class FocusPage(CommunityPage):
             self.members.set_members([], [])
             self._update_buttons()
             return
-        access, unit_id = self.ctx.access, self.unit_id
+        unit_id = self.unit_id
 
         def show(rows: list[dict]) -> None:
             self.members.set_members(rows, group["fields"])
             self._update_buttons()
 
-        background.latest(self, "members", lambda conn: focus_groups.members(
-            conn, group["id"], access, unit_id), show, db_path(self.ctx.conn))
+        operations.latest(self, "members", self.ctx, lambda ctx: focus_groups.members(
+            ctx.conn, group["id"], ctx.access, unit_id), show)
 
     def _show_services(self, *_args) -> None:
         month = parse_month(self.month.currentData())
-        access, unit_id = self.ctx.access, self.unit_id
+        unit_id = self.unit_id
 
-        def read(conn):
+        def read(ctx):
             try:
-                return services.list_services(conn, access=access, unit_id=unit_id,
+                return services.list_services(ctx.conn, access=ctx.access, unit_id=unit_id,
                                               start=month.first.isoformat(),
                                               end=month.last.isoformat())
             except DomainError:
                 return []
 
-        background.latest(self, "services", read, self._show_service_rows,
-                          db_path(self.ctx.conn))
+        operations.latest(self, "services", self.ctx, read, self._show_service_rows)
 
     def _show_service_rows(self, rows: list[dict]) -> None:
         self.services.set_rows(rows)

@@ -15,13 +15,12 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QInputDialog
                                QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from db import db_path
 from shequ_desktop import events, microgrids
 from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from shequ_desktop.grid import grid_of, name_key
 from shequ_desktop.resident_list import rows as resident_rows
-from ui import background
+from ui import operations
 from ui.models.row_list import ID_ROLE
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
 from ui.table_setup import setup_table
@@ -197,11 +196,11 @@ class MicrogridsPage(CommunityPage):
         """Read the micro-grids off the GUI thread (a street's counts take a second)."""
         self._stale = False
         self.grid_id = grid_of(self.ctx.conn, self.unit_id) if self.unit_id else None
-        access, unit_id, keep = self.ctx.access, self.unit_id, self.current_id()
+        unit_id, keep = self.unit_id, self.current_id()
 
-        def read(conn):
+        def read(ctx):
             try:
-                return microgrids.list_microgrids(conn, access, unit_id)
+                return microgrids.list_microgrids(ctx.conn, ctx.access, unit_id)
             except DomainError:
                 return []
 
@@ -213,7 +212,7 @@ class MicrogridsPage(CommunityPage):
                               .format(len(rows)))
             self._show_detail()
 
-        background.latest(self, "list", read, show, db_path(self.ctx.conn))
+        operations.latest(self, "list", self.ctx, read, show)
 
     def current_id(self) -> int | None:
         return self.current_id_of(self.view)
@@ -237,16 +236,14 @@ class MicrogridsPage(CommunityPage):
         if mg is None:
             self._show_detail_rows(([], [], []))
             return
-        access = self.ctx.access
-
-        def read(conn):
+        def read(ctx):
+            conn, access = ctx.conn, ctx.access
             return (resident_rows(conn, microgrids.resident_ids(conn, mg["id"])),
                     microgrids.due_visits(conn, mg["id"], access=access),
                     [e for e in events.list_events(conn, unit_id=mg["grid_id"], access=access)
                      if e.get("microgrid_id") == mg["id"]])
 
-        background.latest(self, "detail", read, self._show_detail_rows,
-                          db_path(self.ctx.conn))
+        operations.latest(self, "detail", self.ctx, read, self._show_detail_rows)
 
     def _show_detail_rows(self, result: tuple[list, list, list]) -> None:
         for model, rows in zip((self.residents, self.due, self.events), result):
