@@ -15,6 +15,7 @@ from shequ_desktop.context import Context
 from shequ_desktop.errors import DomainError
 from shequ_desktop.importing import mapping as mapping_mod
 from shequ_desktop.importing.places import NoPlaces, Places
+from shequ_desktop.importing.bulk import with_gc_paused
 from shequ_desktop.importing.plan import ADDRESS_NOTE, Plan, PlanRow
 from shequ_desktop.progress import Progress, report
 from shequ_desktop.residents import HEAD
@@ -31,6 +32,7 @@ REPORT_EVERY = 5000
 PAGE_CACHE_KB = 32 * 1024
 
 
+@with_gc_paused
 def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
                all_or_nothing: bool = False, progress: Progress = None) -> dict:
     """Import the plan's rows that are not in error; returns the counts (plus households)."""
@@ -84,6 +86,7 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
         counts["households_created"] = len(households)
         del households
         people, events = [], []             # written CHUNK rows at a time, never all held
+        columns = [(name, DEFAULTS.get(name)) for name in _field_columns()]
         for index, row in enumerate(plan.rows):
             if index % REPORT_EVERY == 0:
                 report(progress, index, total)
@@ -96,7 +99,7 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
                 relation = HEAD if _is_new_head(plan, row, index) else row.relation
                 hid = household_of[row.group]
                 row.match_id = rid                     # who the row became (registers.py)
-                people.append(_resident_tuple(rid, hid, row, relation))
+                people.append(_resident_tuple(rid, hid, row, relation, columns))
                 events.append((rid, "迁入", row.values.get("moved_in_at") or today, hid))
                 if len(people) == CHUNK:
                     _write_people(ctx, people, events)
@@ -223,13 +226,21 @@ def _field_columns() -> list[str]:
     return [f.name for f in fields.RESIDENT_FIELDS if f.name not in NOT_IMPORTED]
 
 
-def _resident_tuple(rid: int, household_id: int, row: PlanRow, relation: str | None) -> tuple:
+def _resident_tuple(rid: int, household_id: int, row: PlanRow, relation: str | None,
+                    columns: list[tuple[str, object]]) -> tuple:
+    """`columns`: (field, default) in _field_columns() order (made once per import)."""
     v = row.values
-    set_here = {"relation_to_head": relation, "status": "在册"}
-    return (rid, household_id,
-            *(set_here[name] if name in set_here else v.get(name) or DEFAULTS.get(name)
-              for name in _field_columns()),
-            pinyin.initials(v["name"]), _extras_json(row))
+    out = [rid, household_id]
+    for name, default in columns:
+        if name == "relation_to_head":
+            out.append(relation)
+        elif name == "status":
+            out.append("在册")
+        else:
+            out.append(v.get(name) or default)
+    out.append(pinyin.initials(v["name"]))
+    out.append(_extras_json(row) if row.extras or row.checking else None)
+    return tuple(out)
 
 
 def _extras_json(row: PlanRow, before: str | None = None) -> str | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shequ_desktop.errors import DomainError
+from shequ_desktop.importing.bulk import with_gc_paused
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 ENCODINGS = (("utf-8-sig", "UTF-8"), ("gb18030", "GB18030"))
@@ -46,6 +47,7 @@ def sheet_names(path) -> list[str]:
     return list(_workbook(path).sheet_names)
 
 
+@with_gc_paused
 def read_table(path, sheet: str | None = None) -> Table:
     """Every row of one sheet (the first when `sheet` is None)."""
     path = Path(path)
