@@ -599,17 +599,22 @@ def _LABEL_OF(key: str) -> str:                                   # noqa: N802
 # What reading a row sets on it (sent back by the second process).
 _READ = ("values", "given", "relation", "kind", "household_no", "household_key", "head_name",
          "head_id_number", "address_text", "address", "errors", "warnings", "extras", "unknown")
-PARALLEL_ROWS = 20_000      # from this many rows on, a second process reads nearly half
+# From this many rows on, a second process reads nearly half; None: never. Off since the
+# checks cost ~20 µs a row: its start-up and the pickling of rows both ways made a
+# 100,000-row plan slower in CPU (3.4 s against 2.5 s) and, on the shared 2-core machine,
+# in wall time too (3.3-3.6 s against 2.5-2.8 s). Kept (and tested) for a machine and a
+# sheet where it pays: set a number.
+PARALLEL_ROWS: int | None = None
 WORKER_CHUNK = 2000
 
 
 def _read_rows(rows: list[PlanRow], setup: tuple, progress: Progress, total: int) -> None:
-    """Read (normalise and validate) every row. Validation is most of an import's time, so
-    on a machine with a second core a big sheet's second half is read by a second process
-    meanwhile: the same code on the same cells, so the same outcome (and should that process
+    """Read (normalise and validate) every row. When PARALLEL_ROWS says so, on a machine
+    with a second core a big sheet's second half is read by a second process meanwhile: the same code on the same cells, so the same outcome (and should that process
     fail, this one reads the rest itself). Cancelling (progress raises Cancelled) ends it."""
     split, helper = len(rows), None
-    if len(rows) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1 and _python_available():
+    if PARALLEL_ROWS is not None and len(rows) >= PARALLEL_ROWS \
+            and (os.cpu_count() or 1) > 1 and _python_available():
         split = len(rows) * 55 // 100       # the other starts later (a fresh interpreter)
         try:
             helper = _SecondProcess(setup, [r.cells for r in rows[split:]])
