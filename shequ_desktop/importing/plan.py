@@ -344,6 +344,7 @@ class _RowReader:
         self.columns = [(c, k) for c, k in enumerate(mapping) if k is not None]
         self.column_of = {k: c for c, k in self.columns}
         self.memo: dict[str, dict] = {k: {} for _c, k in self.columns if k not in _UNCACHED}
+        self.memo_columns = [(c, k, self.memo.get(k)) for c, k in self.columns]
         self.given: dict[frozenset, frozenset] = {}        # one set object per combination
         labels = list(labels or [])
         self.extra = list(_extra_labels(labels + [""] * (len(mapping) - len(labels)),
@@ -465,9 +466,14 @@ class _RowReader:
     def read(self, row: PlanRow) -> None:
         cells, width = row.cells, len(row.cells)
         read: dict[str, _Cell] = {}
-        for column, key in self.columns:
+        for column, key, memo in self.memo_columns:
             value = cells[column] if column < width else None
-            found = self.cell(key, None if value == "" else value)
+            if value == "":
+                value = None
+            found = memo.get(value) if memo is not None and (
+                value is None or type(value) is str) else None   # cell()'s hit, inlined
+            if found is None:
+                found = self.cell(key, value)
             if found.note is not None:
                 row.warn(column, found.note)
             if found.error is not None:

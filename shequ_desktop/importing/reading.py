@@ -180,7 +180,8 @@ def _scan_part(archive, info, path: Path, budget: int) -> tuple[dict, int]:
             rows = _ROW_NO.findall(body)
             if rows:
                 max_row = max(max_row, max(map(int, rows)))
-            odd = b'\tr="' in body or b'\nr="' in body or b'\rr="' in body
+            odd = (b"\t" in body or b"\n" in body or b"\r" in body) and (   # memchr first
+                b'\tr="' in body or b'\nr="' in body or b'\rr="' in body)
             wide = set((_WIDE_COL_ANY if odd else _WIDE_COL).findall(body))
             if wide:
                 max_col = max(max_col, max(_column_number(c) for c in wide))
