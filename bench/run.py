@@ -385,7 +385,7 @@ def import_floor(workdir: Path, residents: int) -> str:
     """Issue 15: the 100,000-row import against the machine's floor (calamine read +
     executemany of the raw cells into our residents table + our search index, no checks) and
     a competent peer (pandas.read_excel(engine="calamine") + executemany, no checks, no index),
-    wall and CPU seconds (CPU includes the import's second process). Goal: ours within 2x of
+    wall and CPU seconds (of the whole process and any it starts). Goal: ours within 2x of
     the floor."""
     sheet = workdir / f"import_{IMPORT_ROWS}.xlsx"
     if not sheet.exists():

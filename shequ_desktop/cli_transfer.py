@@ -98,7 +98,8 @@ def _import(args) -> int:
         write_error_report(plan, args.errors)
     columns = {"kept_columns": plan.kept_columns(), "ignored_columns": plan.ignored_columns(),
                "unknown_values": plan.unknown_values(), "warnings": len(plan.warning_rows()),
-               "what": what, **({"tagged": counts["tagged"]} if "tagged" in counts else {})}
+               "what": what, **{k: counts[k] for k in ("tagged", "not_on_record")
+                                if k in counts}}
     if args.json:
         print(json.dumps({**{k: counts[k] for k in COUNT_KEYS}, **columns}, ensure_ascii=False))
     else:
@@ -109,6 +110,8 @@ def _import(args) -> int:
             print("没有对应字段、作为附加信息随人保存的列：" + "、".join(columns["kept_columns"]))
         if columns["ignored_columns"]:
             print("未导入的列：" + "、".join(columns["ignored_columns"]))
+        if counts.get("not_on_record"):
+            print(f"其中 {counts['not_on_record']} 行的居民不在册，走访未导入（请先导入这些居民）")
         for label, found in columns["unknown_values"].items():
             print(f"“{label}”列中代码表没有的值（该项留空，原文随人保存）："
                   + "、".join(f"{v}（{n} 行）" for v, n in found.items()))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -20,9 +21,35 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 def check_digit(body: str) -> str:
     """The GB 11643 check digit of the first 17 digits (ISO 7064 MOD 11-2, as stdnum's
-    cn.ric computes it; done here directly: an import checks 100,000 numbers)."""
-    total = sum(w * int(c) for w, c in zip(_WEIGHTS, body[:17]))
-    return "10X98765432"[total % 11]
+    cn.ric computes it; done here directly: an import checks 100,000 numbers).
+
+    The weights are 2^(17-i) mod 11, and 13 = 2 (mod 11), so the weighted sum is
+    2 x (the digits read as a base-13 number) mod 11: one int() instead of 17 products."""
+    digits = body[:17]
+    if not digits.isdigit():
+        raise ValueError(f"“{digits}”不全是数字")
+    return "10X98765432"[2 * int(digits, 13) % 11]
+
+
+_CLEAN_18 = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def fast_parse(number: str, today_iso: str) -> tuple[str, str] | None:
+    """(birth date, gender) of an already clean, valid 18-digit number (the import's common
+    row, 1 µs instead of parse's 9); None for anything else: `parse` then says what is wrong
+    (this accepts exactly what parse accepts among such numbers, nothing more)."""
+    if not _CLEAN_18.fullmatch(number):
+        return None
+    if "10X98765432"[2 * int(number[:17], 13) % 11] != number[17]:
+        return None
+    birth = f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+    if birth > today_iso or birth < "1890":
+        return None
+    try:
+        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return birth, "1" if int(number[16]) % 2 else "2"
 
 
 def clean(text: str) -> str:

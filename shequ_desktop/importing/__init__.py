@@ -2,9 +2,10 @@
 
 reading (file → rows; limits checked first) → headers (where the header is, its labels) →
 mapping (columns → fields) → normalize (cells) →
-plan (validation, households, duplicates: the dry run; a big sheet's rows are read by two
-processes, see plan._read_rows and worker) → apply (one transaction) → report (the rows in
-error as an .xlsx to fix and import again).
+plan (validation, households, duplicates: the dry run; a second process can read part of a
+big sheet's rows, off by default, see plan._read_rows and worker) → apply (one transaction) →
+report (the rows in error as an .xlsx to fix and import again). The bulk steps pause Python's
+cycle collector (bulk.gc_paused).
 """
 from __future__ import annotations
 

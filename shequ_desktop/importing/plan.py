@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shequ_desktop import codes, idnumber
+from shequ_desktop import codes, idnumber, phone
 from shequ_desktop.errors import FieldError, ValidationError
 from shequ_desktop.fields import RESIDENT_FIELDS
 from shequ_desktop.importing import headers as headers_mod
 from shequ_desktop.importing import mapping as mapping_mod
 from shequ_desktop.importing import normalize
+from shequ_desktop.importing.bulk import with_gc_paused
 from shequ_desktop.importing.reading import Table, UnreadableFile
 from shequ_desktop.progress import Progress, report
 from shequ_desktop.residents import EDITABLE, HEAD, HEAD_RELATIONS
@@ -197,6 +198,7 @@ class Plan:
             self.on_duplicate = decision
 
 
+@with_gc_paused
 def build_plan(conn: sqlite3.Connection, table: Table, mapping: list[str | None] | None = None,
                *, header_row: int | None = None, headers: list[str] | None = None,
                on_duplicate: str = "skip", values: dict | None = None,
@@ -314,9 +316,11 @@ _UNCACHED = {"id_number", "phone"}        # nearly every value differs: nothing 
 CACHE_LIMIT = 50_000                      # distinct values remembered per column at most
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class _Cell:
-    """What one cell value gives, worked out once per distinct value of a column."""
+    """What one cell value gives, worked out once per distinct value of a column (never
+    changed once made; not frozen: a frozen dataclass is three times slower to make, and an
+    import makes one per ID number and phone number)."""
     value: Any = None                     # normalised (None when empty or wrong)
     error: str | None = None              # the cell cannot be read (message with the label)
     clean: Any = None                     # validated value, code, or Address (address column)
@@ -336,9 +340,11 @@ class _RowReader:
     def __init__(self, mapping: list[str | None], today: dt.date, labels: list | None = None,
                  values: dict | None = None):
         self.today = today
+        self.today_iso = today.isoformat()
         self.columns = [(c, k) for c, k in enumerate(mapping) if k is not None]
         self.column_of = {k: c for c, k in self.columns}
         self.memo: dict[str, dict] = {k: {} for _c, k in self.columns if k not in _UNCACHED}
+        self.memo_columns = [(c, k, self.memo.get(k)) for c, k in self.columns]
         self.given: dict[frozenset, frozenset] = {}        # one set object per combination
         labels = list(labels or [])
         self.extra = list(_extra_labels(labels + [""] * (len(mapping) - len(labels)),
@@ -435,6 +441,11 @@ class _RowReader:
     def cell(self, key: str, value: Any) -> _Cell:
         memo = self.memo.get(key)
         if memo is None or not (value is None or type(value) is str):    # 1 == 1.0 == True
+            if type(value) is str:
+                if key == "id_number" and _PLAIN_ID(value):
+                    return _Cell(value)             # what _work gives it, without the work
+                if key == "phone" and _PLAIN_MOBILE(value) and phone.valid_cn(value):
+                    return _Cell(value, clean=value)
             return self._work(key, value)
         found = memo.get(value)
         if found is None:
@@ -455,9 +466,14 @@ class _RowReader:
     def read(self, row: PlanRow) -> None:
         cells, width = row.cells, len(row.cells)
         read: dict[str, _Cell] = {}
-        for column, key in self.columns:
+        for column, key, memo in self.memo_columns:
             value = cells[column] if column < width else None
-            found = self.cell(key, None if value == "" else value)
+            if value == "":
+                value = None
+            found = memo.get(value) if memo is not None and (
+                value is None or type(value) is str) else None   # cell()'s hit, inlined
+            if found is None:
+                found = self.cell(key, value)
             if found.note is not None:
                 row.warn(column, found.note)
             if found.error is not None:
@@ -532,17 +548,16 @@ class _RowReader:
                 or type(number) is not str or len(number) != 18 \
                 or identity.get("id_type") is not None:
             return None
-        try:
-            info = idnumber.parse(number, self.today)
-        except ValueError:
+        parsed = idnumber.fast_parse(number, self.today_iso)
+        if parsed is None:
             return None
         birth, gender = identity.get("birth_date"), identity.get("gender")
-        if birth is not None and birth != info.birth_date:
+        if birth is not None and birth != parsed[0]:
             return None
-        if gender is not None and _GENDER.code_for(gender) != info.gender:
+        if gender is not None and _GENDER.code_for(gender) != parsed[1]:
             return None
-        out = {"name": name, "id_number": info.number, "birth_date": info.birth_date,
-               "gender": info.gender}
+        out = {"name": name, "id_number": number, "birth_date": parsed[0],
+               "gender": parsed[1]}
         if "id_type" in identity:
             out["id_type"] = None
         return out
@@ -572,6 +587,10 @@ def _year_month(value: Any) -> str | None:
     return f"{m[1]}-{month:02d}" if 1 <= month <= 12 and 1900 <= int(m[1]) <= 2100 else None
 
 
+# The common ID number and mobile number cells, which normalise to themselves: an 18-digit
+# ID (checked with the other identity fields) and a mainland mobile number.
+_PLAIN_ID = re.compile(r"[0-9]{17}[0-9X]").fullmatch
+_PLAIN_MOBILE = re.compile(r"1[0-9]{10}").fullmatch
 _NAME_MAX = _FIELDS["name"].max_length
 _GENDER = codes.table("gender")
 _GENDERED = {"子女": ("20", "30"), "儿女": ("20", "30"), "孙子女": ("41", "42"),
@@ -586,17 +605,22 @@ def _LABEL_OF(key: str) -> str:                                   # noqa: N802
 # What reading a row sets on it (sent back by the second process).
 _READ = ("values", "given", "relation", "kind", "household_no", "household_key", "head_name",
          "head_id_number", "address_text", "address", "errors", "warnings", "extras", "unknown")
-PARALLEL_ROWS = 20_000      # from this many rows on, a second process reads nearly half
+# From this many rows on, a second process reads nearly half; None: never. Off since the
+# checks cost ~20 µs a row: its start-up and the pickling of rows both ways made a
+# 100,000-row plan slower in CPU (3.4 s against 2.5 s) and, on the shared 2-core machine,
+# in wall time too (3.3-3.6 s against 2.5-2.8 s). Kept (and tested) for a machine and a
+# sheet where it pays: set a number.
+PARALLEL_ROWS: int | None = None
 WORKER_CHUNK = 2000
 
 
 def _read_rows(rows: list[PlanRow], setup: tuple, progress: Progress, total: int) -> None:
-    """Read (normalise and validate) every row. Validation is most of an import's time, so
-    on a machine with a second core a big sheet's second half is read by a second process
-    meanwhile: the same code on the same cells, so the same outcome (and should that process
+    """Read (normalise and validate) every row. When PARALLEL_ROWS says so, on a machine
+    with a second core a big sheet's second half is read by a second process meanwhile: the same code on the same cells, so the same outcome (and should that process
     fail, this one reads the rest itself). Cancelling (progress raises Cancelled) ends it."""
     split, helper = len(rows), None
-    if len(rows) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1 and _python_available():
+    if PARALLEL_ROWS is not None and len(rows) >= PARALLEL_ROWS \
+            and (os.cpu_count() or 1) > 1 and _python_available():
         split = len(rows) * 55 // 100       # the other starts later (a fresh interpreter)
         try:
             helper = _SecondProcess(setup, [r.cells for r in rows[split:]])

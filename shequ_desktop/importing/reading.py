@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shequ_desktop.errors import DomainError
+from shequ_desktop.importing.bulk import with_gc_paused
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 ENCODINGS = (("utf-8-sig", "UTF-8"), ("gb18030", "GB18030"))
@@ -46,6 +47,7 @@ def sheet_names(path) -> list[str]:
     return list(_workbook(path).sheet_names)
 
 
+@with_gc_paused
 def read_table(path, sheet: str | None = None) -> Table:
     """Every row of one sheet (the first when `sheet` is None)."""
     path = Path(path)
@@ -145,6 +147,8 @@ def inspect_workbook(path: Path) -> Inspection | None:
             expanded += size
             if found and part in names:
                 formulas[names[part]] = found
+            elif found and part == "content.xml":       # .ods: found says there are some
+                formulas.update(_ods_formulas(archive, info))
         return Inspection(formulas)
 
 
@@ -154,6 +158,7 @@ def _scan_part(archive, info, path: Path, budget: int) -> tuple[dict, int]:
     max_row, max_col, size, tail = 0, 0, 0, b""
     formulas: dict = {}
     is_sheet = info.filename.startswith("xl/worksheets/")
+    is_ods = info.filename == "content.xml"
     with archive.open(info) as stream:
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
@@ -169,11 +174,14 @@ def _scan_part(archive, info, path: Path, budget: int) -> tuple[dict, int]:
                 raise UnreadableFile(f"“{path.name}”中有超过 {MAX_CELL_TEXT} 个字符的单元格，"
                                      "不像是登记表，未读取")
             if not is_sheet:
+                if is_ods and b"table:formula=" in body:
+                    formulas[None] = True          # where: _ods_formulas, once all is read
                 continue
             rows = _ROW_NO.findall(body)
             if rows:
                 max_row = max(max_row, max(map(int, rows)))
-            odd = b'\tr="' in body or b'\nr="' in body or b'\rr="' in body
+            odd = (b"\t" in body or b"\n" in body or b"\r" in body) and (   # memchr first
+                b'\tr="' in body or b'\nr="' in body or b'\rr="' in body)
             wide = set((_WIDE_COL_ANY if odd else _WIDE_COL).findall(body))
             if wide:
                 max_col = max(max_col, max(_column_number(c) for c in wide))
@@ -187,6 +195,51 @@ def _scan_part(archive, info, path: Path, budget: int) -> tuple[dict, int]:
                 for m in _FORMULA_CELL.finditer(body):
                     formulas[(int(m[2]) - 1, _column_number(m[1]) - 1)] = m[3] is not None
     return formulas, size
+
+
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+
+
+def _ods_formulas(archive, info) -> dict[str, dict]:
+    """Sheet name -> {(row, col): has a cached value} of an .ods's formula cells, counting
+    rows and cells as they are laid out (repeated rows and cells, covered cells). Run only
+    when the size scan saw a formula, after it checked the part's size."""
+    from xml.etree.ElementTree import iterparse
+
+    out: dict[str, dict] = {}
+    found: dict | None = None
+    row = col = 0
+    row_repeat = 1
+    depth = 0                               # tables nested in a cell are not the sheet's
+    with archive.open(info) as stream:
+        for event, elem in iterparse(stream, events=("start", "end")):
+            tag = elem.tag
+            if tag == _TABLE + "table":
+                if event == "start":
+                    depth += 1
+                    if depth == 1:
+                        found, row = out.setdefault(elem.get(_TABLE + "name", ""), {}), 0
+                else:
+                    depth -= 1
+                    elem.clear()
+            elif depth != 1 or found is None:
+                continue
+            elif tag == _TABLE + "table-row":
+                if event == "start":
+                    col = 0
+                    row_repeat = int(elem.get(_TABLE + "number-rows-repeated", "1"))
+                else:
+                    row += row_repeat
+                    elem.clear()
+            elif tag in (_TABLE + "table-cell", _TABLE + "covered-table-cell") \
+                    and event == "start":
+                if elem.get(_TABLE + "formula") is not None:
+                    cached = elem.get(_OFFICE + "value-type") is not None
+                    for r in range(row, row + min(row_repeat, 1000)):
+                        found[(r, col)] = cached
+                col += int(elem.get(_TABLE + "number-columns-repeated", "1"))
+    return {name: cells for name, cells in out.items() if cells}
 
 
 def _column_number(letters: bytes) -> int:

@@ -183,17 +183,22 @@ def _cell(row: PlanRow, column: int | None) -> str:
     return normalize.text(row.cells[column])
 
 
+NOT_ON_RECORD = "不在册，走访未导入；请先导入该居民"
+
+
 def _find_resident(conn, number: str, name: str) -> tuple[int | None, str]:
+    """The resident on record a visit row names, or None and why (a row whose person is not
+    on record is refused and counted, never dropped: the error report lists it)."""
     if number:
         r = conn.execute("SELECT id FROM residents WHERE id_number = ? AND status = '在册'",
                          (number,)).fetchone()
-        return (r[0], "") if r else (None, f"库中没有身份证号为 {number} 的居民（请先导入居民）")
+        return (r[0], "") if r else (None, f"身份证号 {number} {NOT_ON_RECORD}")
     found = conn.execute("SELECT id FROM residents WHERE name = ? AND status = '在册'",
                          (name,)).fetchall()
     if len(found) == 1:
         return found[0][0], ""
     if not found:
-        return None, f"库中没有名为“{name}”的居民（请先导入居民）"
+        return None, f"库中没有名为“{name}”的居民，走访未导入；请先导入该居民"
     return None, f"库中有 {len(found)} 位“{name}”，请填写身份证号"
 
 
@@ -214,6 +219,7 @@ def _visits(ctx: Context, table: Table, header, dry_run: bool, all_or_nothing: b
     rows = _person_rows(table, header)
     today = dt.date.today()
     out: list[tuple] = []
+    not_on_record = 0
     for row in rows:
         name = _cell(row, name_col)
         try:
@@ -225,6 +231,7 @@ def _visits(ctx: Context, table: Table, header, dry_run: bool, all_or_nothing: b
         rid, why = _find_resident(ctx.conn, number, name)
         if rid is None:
             row.error(id_col if number else name_col, why)
+            not_on_record += 1
             continue
         raw = _cell(row, col["method"])
         method = METHOD_WORDS.get(raw.replace(" ", ""), raw) if raw else "入户"
@@ -257,7 +264,7 @@ def _visits(ctx: Context, table: Table, header, dry_run: bool, all_or_nothing: b
         out.append((rid, values["visited_on"], values["method"], values["visitor"],
                     values["findings"], values["follow_up"], values["follow_up_note"]))
     plan = _plan_for(table, header, rows)
-    counts = _counts(rows, len(out))
+    counts = {**_counts(rows, len(out)), "not_on_record": not_on_record}
     if not dry_run and out and not (all_or_nothing and counts["errors"]):
         with ctx.transaction():
             ctx.bulk_insert("visits", ["resident_id", "visited_on", "method", "visitor",
