@@ -18,6 +18,7 @@ from pathlib import Path
 
 from db.driver import sqlite3
 
+from shequ_desktop import media
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
 
@@ -73,7 +74,7 @@ def set_image(ctx: Context, unit_id: int, path) -> Result:
     with ctx.transaction():
         _compound(ctx, unit_id)
         values = {"name": path.name[:120], "width": width, "height": height,
-                  "sha256": hashlib.sha256(data).hexdigest()}
+                  "sha256": media.digest(data)}
         plan = ctx.conn.execute("SELECT * FROM site_plans WHERE unit_id = ?",
                                 (unit_id,)).fetchone()
         if plan is None:
@@ -81,8 +82,7 @@ def set_image(ctx: Context, unit_id: int, path) -> Result:
         else:
             plan_id, changes = plan["id"], ctx.update("site_plans", plan["id"], values,
                                                       dict(plan))
-        ctx.conn.execute("INSERT OR REPLACE INTO site_plan_images (plan_id, data) VALUES (?, ?)",
-                         (plan_id, data))
+        media.put_data(ctx.conn, "site_plans", plan_id, data)
     return Result(plan_id, changes)
 
 
