@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QHBoxLayout, QListWidget, QListWidgetItem, QStackedWidget,
                                QWidget)
 
-LIST_WIDTH = 96
+LIST_WIDTH = 80
 
 
 class CommunityPage(QWidget):
