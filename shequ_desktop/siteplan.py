@@ -11,10 +11,8 @@ attachments: the record goes through Context and the audit log carries the hash.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import math
-from pathlib import Path
 
 from db.driver import sqlite3
 
@@ -38,42 +36,35 @@ def _compound(ctx_or_conn, unit_id: int) -> dict:
     return dict(row)
 
 
-def _image_bytes(path: Path) -> tuple[bytes, int, int]:
+def _image_bytes(name: str, data: bytes) -> tuple[bytes, int, int]:
     """PNG/JPEG bytes of the plan and their size; a PDF's first page is rendered."""
     from reportlab.lib.utils import ImageReader
 
-    data = path.read_bytes()
     if data[:5] == b"%PDF-":
         import pypdfium2 as pdfium
         try:
             page = pdfium.PdfDocument(data)[0]
             image = page.render(scale=PDF_DPI / 72).to_pil()
         except Exception as exc:          # a damaged PDF: say so, do not crash
-            raise DomainError(f"“{path.name}”无法作为 PDF 打开：{exc}") from None
+            raise DomainError(f"“{name}”无法作为 PDF 打开：{exc}") from None
         out = io.BytesIO()
         image.save(out, "PNG")
         data = out.getvalue()
     try:
         width, height = ImageReader(io.BytesIO(data)).getSize()
     except Exception:
-        raise DomainError(f"“{path.name}”不是可识别的图片（请用 PNG、JPEG 或 PDF）") from None
+        raise DomainError(f"“{name}”不是可识别的图片（请用 PNG、JPEG 或 PDF）") from None
     return data, int(width), int(height)
 
 
 def set_image(ctx: Context, unit_id: int, path) -> Result:
     """Load (or replace) the compound's plan from an image or PDF file; the placed buildings
     keep their places."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DomainError(f"无法读取“{path}”：{exc.strerror or exc}") from None
-    if size > MAX_IMAGE:
-        raise DomainError(f"“{path.name}”超过 {MAX_IMAGE // 1048576} MB")
-    data, width, height = _image_bytes(path)
+    name, raw = media.read_upload(path, limit=MAX_IMAGE, what="平面图")
+    data, width, height = _image_bytes(name, raw)
     with ctx.transaction():
         _compound(ctx, unit_id)
-        values = {"name": path.name[:120], "width": width, "height": height,
+        values = {"name": name, "width": width, "height": height,
                   "sha256": media.digest(data)}
         plan = ctx.conn.execute("SELECT * FROM site_plans WHERE unit_id = ?",
                                 (unit_id,)).fetchone()
