@@ -450,7 +450,7 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
                              " WHERE site = ?", (manifest["created_at"], peer["site"]))
             audit.record(conn, ctx.user, "export", entity="sync_package",
                          summary=f"导出数据交换包：{manifest['unit_name']}，"
-                                 f"{sum(counts.values())} 条记录"
+                                 f"{package.records(counts)} 条记录"
                                  + (f"（自上次与“{peer['name']}”交换以来）" if peer else ""),
                          detail={"file": str(path), "package": manifest["package"],
                                  "target": manifest["target_site"], "counts": counts})

@@ -57,6 +57,12 @@ def counts(data: dict) -> dict[str, int]:
     return out
 
 
+def records(counts_: dict[str, int]) -> int:
+    """How many records (and deletions) a package's counts stand for: its file contents
+    ("blobs") are not records."""
+    return sum(n for key, n in counts_.items() if key != "blobs")
+
+
 def seal(passphrase: str, body: bytes) -> tuple[bytes, bytes]:
     """(header, AES-GCM sealed body) of a compressed body."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from shequ_desktop import exchange, grid, merging, settings
+from shequ_desktop import exchange, grid, merging, package, settings
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
 from ui import background, file_dialogs
@@ -295,7 +295,7 @@ class ExchangePage(QWidget):
             return exchange.export_package(ctx, path, passphrase, unit_id, peer, progress)
 
         def done(manifest) -> None:
-            total = sum(manifest["counts"].values())
+            total = package.records(manifest["counts"])
             QMessageBox.information(self, self.tr("导出数据包"), self.tr(
                 "已导出 {0} 条记录到\n{1}\n\n请把口令另行告诉对方。").format(total, path))
         return background.run(work, self.db_path, parent=self, label=self.tr("正在导出数据包…"),
