@@ -648,7 +648,9 @@ def m015_community_workflows(db):
 def m017_community_media(db):
     """Media of the community workflows (issue 21, second round). checkup_photos: photos per
     item of a check-up (so per item per compound and year), the record through Context, the
-    bytes beside it in checkup_photo_data, as meeting attachments keep theirs (media.py)."""
+    bytes beside it in checkup_photo_data, as meeting attachments keep theirs (media.py).
+    site_plan_buildings.points: a building drawn as a polygon (JSON list of [x, y] fractions
+    of the plan); x, y, w, h stay its bounding box, so whatever reads rectangles still works."""
     _script(db, f"""
     CREATE TABLE checkup_photos (
         id INTEGER PRIMARY KEY,
@@ -664,6 +666,8 @@ def m017_community_media(db):
         photo_id INTEGER PRIMARY KEY REFERENCES checkup_photos(id),
         data BLOB NOT NULL
     );
+    ALTER TABLE site_plan_buildings ADD COLUMN points TEXT
+        CHECK (points IS NULL OR json_valid(points));
     """)
 
 
