@@ -3,24 +3,21 @@ micro-grid"): a building's micro-grid, a chosen set of households overriding it,
 signed-in 网格员's scope still holding."""
 import pytest
 
-from shequ_desktop import grid, households, houses, microgrids
+from shequ_desktop import grid, microgrids
 from shequ_desktop.access import GRID_WORKER, Access
 from shequ_desktop.resident_list import ResidentQuery
-from tests.conftest import make_id
+from tests.test_microgrids import block  # noqa: F401 (the fixture: 2号楼 with 赵一, 钱二)
 
 
 @pytest.fixture
-def two_sets(ctx, place, family):
-    building = grid.create_unit(ctx, place.grid, "building", "2号楼", floors=6).id
-    ids = []
-    for i, name in enumerate(("赵一", "钱二")):
-        house = houses.create_house(ctx, building, {"room_no": f"20{i + 1}", "floor": 2}).id
-        ids.append(households.create_household(ctx, house, {
-            "name": name, "id_number": make_id(f"196{i}-01-01", "1", seq=70 + i)}).id)
+def two_sets(ctx, place, block):
+    """2号楼's micro-grid, and a chosen set taking 赵一's household out of it."""
+    building, (zhao, _qian) = block
     whole = microgrids.create_microgrid(ctx, place.grid, "2号楼微网格", unit_id=building,
                                         head_name="孙楼长", head_role="楼栋长").id
-    chosen = microgrids.create_microgrid(ctx, place.grid, "党员联系户", head_name="周党员", head_role="党员中心户").id
-    microgrids.set_households(ctx, chosen, [ids[0]])
+    chosen = microgrids.create_microgrid(ctx, place.grid, "党员联系户", head_name="周党员",
+                                         head_role="党员中心户").id
+    microgrids.set_households(ctx, chosen, [zhao])
     return whole, chosen
 
 
