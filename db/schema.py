@@ -654,8 +654,34 @@ def m016_event_resident(db):
     """)
 
 
+def m017_community_media(db):
+    """Media of the community workflows (issue 21, second round). checkup_photos: photos per
+    item of a check-up (so per item per compound and year), the record through Context, the
+    bytes beside it in checkup_photo_data, as meeting attachments keep theirs (media.py).
+    site_plan_buildings.points: a building drawn as a polygon (JSON list of [x, y] fractions
+    of the plan); x, y, w, h stay its bounding box, so whatever reads rectangles still works."""
+    _script(db, f"""
+    CREATE TABLE checkup_photos (
+        id INTEGER PRIMARY KEY,
+        checkup_id INTEGER NOT NULL REFERENCES checkups(id),
+        item TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        {_SYNC}
+    );
+    CREATE INDEX checkup_photos_checkup ON checkup_photos(checkup_id, item);
+    CREATE TABLE checkup_photo_data (
+        photo_id INTEGER PRIMARY KEY REFERENCES checkup_photos(id),
+        data BLOB NOT NULL
+    );
+    ALTER TABLE site_plan_buildings ADD COLUMN points TEXT
+        CHECK (points IS NULL OR json_valid(points));
+    """)
+
+
 MIGRATIONS = [m001_core, m002_default_tags, m003_search_index, m004_resident_events,
               m005_visits_events, m006_audit_log, m007_volunteers, m008_users,
               m009_dashboard_indexes, m010_exchange, m011_import_extras,
               m012_standard_fields, m013_security, m015_community_workflows,
-              m016_event_resident]
+              m016_event_resident, m017_community_media]

@@ -48,6 +48,7 @@ PARENT = {
     "checkups": ("unit_id", "grid_units"),
     "checkup_results": ("checkup_id", "checkups"),
     "checkup_findings": ("checkup_id", "checkups"),
+    "checkup_photos": ("checkup_id", "checkups"),
     "site_plans": ("unit_id", "grid_units"),
     "site_plan_buildings": ("plan_id", "site_plans"),
 }

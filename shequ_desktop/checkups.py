@@ -13,6 +13,7 @@ from functools import cache
 
 from db.driver import sqlite3
 
+from shequ_desktop import media
 from shequ_desktop.access import named_scope
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
@@ -21,6 +22,7 @@ from shequ_desktop.validation import clean_text, parse_date
 
 FINDING_CATEGORY = "其他"
 MAX_TEXT = 2000
+MAX_PHOTO = 20 * 1024 * 1024
 # status -> rank (higher is better); 不适用 is not ranked
 RANK = {"不达标": 0, "基本达标": 1, "达标": 2}
 
@@ -112,6 +114,40 @@ def add_finding(ctx: Context, checkup_id: int, item: str, content: str, owner: s
     return Result(new_id, event.changes + more)
 
 
+def add_photo(ctx: Context, checkup_id: int, item: str, path=None, *,
+              name: str | None = None, data: bytes | None = None) -> Result:
+    """A photo of one item of a check-up (kept in the database, encrypted with it, like a
+    meeting's attachments)."""
+    if item not in items():
+        raise DomainError(f"体检清单中没有“{item}”这一项")
+    name, data = media.read_upload(path, name=name, data=data, limit=MAX_PHOTO, what="照片")
+    with ctx.transaction():
+        ctx.get("checkups", checkup_id)
+        return media.attach(ctx, "checkup_photos", {"checkup_id": checkup_id, "item": item},
+                            name, data)
+
+
+def delete_photo(ctx: Context, photo_id: int) -> Result:
+    return media.remove(ctx, "checkup_photos", photo_id)
+
+
+def photo_data(conn: sqlite3.Connection, photo_id: int) -> tuple[str, bytes]:
+    return media.fetch(conn, "checkup_photos", photo_id, "照片")
+
+
+def photos(conn: sqlite3.Connection, checkup_id: int) -> dict[str, list[dict]]:
+    """item code -> [{id, name, size, held}] (held: the bytes are here, not still on their
+    way in a data package)."""
+    out: dict[str, list[dict]] = {}
+    for r in conn.execute("""
+            SELECT p.id, p.item, p.name, p.size,
+                   EXISTS (SELECT 1 FROM checkup_photo_data d WHERE d.photo_id = p.id) AS held
+            FROM checkup_photos p WHERE p.checkup_id = ? ORDER BY p.item, p.id""",
+                          (checkup_id,)):
+        out.setdefault(r["item"], []).append(dict(r))
+    return out
+
+
 def get_checkup(conn: sqlite3.Connection, checkup_id: int, access=None) -> dict:
     """The check-up with its unit's name, results by item and findings with their event."""
     row = conn.execute("SELECT c.*, g.name AS unit_name FROM checkups c JOIN grid_units g"
@@ -128,6 +164,7 @@ def get_checkup(conn: sqlite3.Connection, checkup_id: int, access=None) -> dict:
         SELECT f.id, f.item, f.content, f.owner, f.event_id, e.status, e.deadline, e.closed_at
         FROM checkup_findings f LEFT JOIN events e ON e.id = f.event_id
         WHERE f.checkup_id = ? ORDER BY f.id""", (checkup_id,))]
+    checkup["photos"] = photos(conn, checkup_id)
     return checkup
 
 

@@ -55,6 +55,15 @@ def run_finding(ctx, args) -> int:
     return 0
 
 
+def run_photo(ctx, args) -> int:
+    from shequ_desktop import checkups
+
+    for path in args.files:
+        checkups.add_photo(ctx, args.checkup, args.item.upper(), path)
+    print(f"已存入 {len(args.files)} 张照片（随数据库加密保存）")
+    return 0
+
+
 def run_list(ctx, args) -> int:
     from shequ_desktop import checkups
 
@@ -97,6 +106,10 @@ def add_commands(sub) -> None:
     p.add_argument("content", help="整改内容")
     p.add_argument("--owner", help="责任人或责任单位")
     p.add_argument("--days", type=int, help="整改期限（工作日；给出则直接受理）")
+    p = command("photo", "存入某一项的照片（随数据库加密）", run_photo, write=True)
+    p.add_argument("checkup", type=int, help="体检编号")
+    p.add_argument("item", help="项目编号，如 C2")
+    p.add_argument("files", nargs="+", help="照片文件")
     p = command("list", "列出体检", run_list, as_json=True)
     p.add_argument("--unit", help="网格单元编码（默认全部）")
     p.add_argument("--year", type=int)

@@ -52,7 +52,7 @@ def _context(args):
 
 
 def _export(args) -> int:
-    from shequ_desktop import exchange, grid
+    from shequ_desktop import exchange, grid, package
     from shequ_desktop.keys import password_problem
 
     passphrase = _passphrase(args, confirm=True)
@@ -71,7 +71,8 @@ def _export(args) -> int:
         print(file=sys.stderr)
     counts = manifest["counts"]
     print(f"已导出数据交换包 {args.output}：{manifest['unit_name']}，"
-          f"{sum(counts.values())} 条记录（其中删除 {counts['tombstones']} 条）")
+          f"{package.records(counts)} 条记录（其中删除 {counts['tombstones']} 条）"
+          + (f"，文件 {counts['blobs']} 个" if counts.get("blobs") else ""))
     return 0
 
 

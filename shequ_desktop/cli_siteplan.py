@@ -44,6 +44,16 @@ def run_place(ctx, args) -> int:
     return 0
 
 
+def run_geojson(ctx, args) -> int:
+    from shequ_desktop import siteplan
+
+    result = siteplan.import_geojson(ctx, _compound(ctx, args.unit), args.file)
+    print(f"已按 GeoJSON 轮廓放置 {len(result['placed'])} 栋楼：{'、'.join(result['placed'])}")
+    for line in result["unmatched"]:
+        print(line, file=sys.stderr)
+    return 0 if result["placed"] or not result["unmatched"] else 1
+
+
 def run_show(ctx, args) -> int:
     from shequ_desktop import siteplan
 
@@ -52,7 +62,8 @@ def run_show(ctx, args) -> int:
     counts = siteplan.measure(ctx.conn, compound, args.measure)
     _print([{"id": b["id"], "name": b["name"], args.measure: counts.get(b["id"], 0),
              "placed": b["placed"], "x": round(b["x"], 4), "y": round(b["y"], 4),
-             "w": round(b["w"], 4), "h": round(b["h"], 4)} for b in plan["buildings"]],
+             "w": round(b["w"], 4), "h": round(b["h"], 4), "points": b["points"]}
+            for b in plan["buildings"]],
            args.json)
     if not args.json:
         print(f"{plan['name']}：{'已载入平面图' if plan['has_image'] else '未载入平面图（示意布局）'}",
@@ -88,6 +99,9 @@ def add_commands(sub) -> None:
     p = command("place", "在平面图上放置楼栋（左上角 x y 与宽 高，均为 0–1 的比例）", run_place, write=True)
     p.add_argument("building", help="楼栋名称、编码或编号")
     p.add_argument("rect", nargs=4, type=float, metavar=("X", "Y", "W", "H"))
+    p = command("geojson", "按 GeoJSON 楼栋轮廓（FeatureCollection，属性 name 或 楼栋）放置楼栋",
+                run_geojson, write=True)
+    p.add_argument("file")
     p = command("show", "列出楼栋的位置和着色数值", run_show)
     p.add_argument("--measure", default="focus", choices=list(MEASURES), metavar="M",
                    help=measures)

@@ -19,7 +19,7 @@ from db.driver import sqlite3
 from typing import Any
 
 from db import atomic
-from shequ_desktop import audit, settings
+from shequ_desktop import audit, media, settings
 from shequ_desktop.access import GRID_WORKER
 from shequ_desktop.errors import DomainError
 from shequ_desktop.progress import Progress, report
@@ -30,14 +30,16 @@ TABLES = ("grid_units", "tags", "event_categories", "houses", "households", "res
           "microgrids", "microgrid_households", "resident_tags", "resident_events", "visits", "events", "event_log",
           "volunteer_teams", "volunteers", "activities", "service_records",
           "point_adjustments", "point_redemptions", "services", "meetings",
-          "meeting_participants", "meeting_items", "checkups", "checkup_results",
-          "checkup_findings", "site_plans", "site_plan_buildings")
+          "meeting_participants", "meeting_items", "meeting_attachments", "checkups",
+          "checkup_results", "checkup_findings", "checkup_photos", "site_plans",
+          "site_plan_buildings")
 LATE = {("households", "head_resident_id"), ("volunteer_teams", "leader_id")}
 LOCAL_COLUMNS = ("id", "version", "updated_at")
 SCOPE_KEY = "sync.scope_unit"        # the unit a handed-out laptop database was started for
 SEQ_KEY = "sync.package_seq"
 NAME_KEY = "sync.site_name"
 HANDOUT_KEY = "sync.handout"         # the package a handed-out database was started from
+WANT_KEY = "sync.blobs_wanted."      # + a peer's site: file contents it asked us for (media.py)
 
 _U = "(SELECT id FROM temp.x_scope WHERE entity = '{}')"
 # How each table's records in a unit's scope are found, from the tables before it.
@@ -55,11 +57,15 @@ SCOPE_SQL = {
     "meeting_participants": "SELECT id FROM meeting_participants WHERE meeting_id IN "
                             + _U.format("meetings"),
     "meeting_items": f"SELECT id FROM meeting_items WHERE meeting_id IN {_U.format('meetings')}",
+    "meeting_attachments": "SELECT id FROM meeting_attachments WHERE meeting_id IN "
+                           + _U.format("meetings"),
     "checkups": f"SELECT id FROM checkups WHERE unit_id IN {_U.format('units')}",
     "checkup_results": "SELECT id FROM checkup_results WHERE checkup_id IN "
                        + _U.format("checkups"),
     "checkup_findings": "SELECT id FROM checkup_findings WHERE checkup_id IN "
                         + _U.format("checkups"),
+    "checkup_photos": "SELECT id FROM checkup_photos WHERE checkup_id IN "
+                      + _U.format("checkups"),
     "site_plans": f"SELECT id FROM site_plans WHERE unit_id IN {_U.format('units')}",
     "site_plan_buildings": "SELECT id FROM site_plan_buildings WHERE plan_id IN "
                            + _U.format("site_plans"),
@@ -407,8 +413,11 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
                 records, seen, have, gone = _since(conn, records, peer)
             elif peer is not None:
                 records, seen, have, _gone = _since(conn, records, peer)
+            blobs, left_out = media.pack(
+                conn, records, settings.get(conn, WANT_KEY + peer["site"]) or [] if peer else [])
             data = {"tables": {t: {"columns": cols, "rows": [list(r) for r in rows]}
                                for t, (cols, rows) in records.items()},
+                    "blobs": blobs, "want": media.missing(conn),
                     "tombstones": _tombstones(conn), "seen": seen, "have": have,
                     "gone": gone,
                     "deleted_seen": _deleted_seen(conn, peer["site"]) if peer else {}}
@@ -418,6 +427,8 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
                         "source_name": site_name(conn), "seq": seq, "created_at": now_utc(),
                         "unit_uuid": unit[0] if unit else None,
                         "unit_name": unit[1] if unit else "全部",
+                        # file contents left out for size: asked for by the next package back
+                        "blobs_left_out": left_out,
                         "target_site": peer["site"] if peer else None,
                         # the package this database was started from (a laptop's): the
                         # office holds it to what that package handed out
@@ -439,7 +450,7 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
                              " WHERE site = ?", (manifest["created_at"], peer["site"]))
             audit.record(conn, ctx.user, "export", entity="sync_package",
                          summary=f"导出数据交换包：{manifest['unit_name']}，"
-                                 f"{sum(counts.values())} 条记录"
+                                 f"{package.records(counts)} 条记录"
                                  + (f"（自上次与“{peer['name']}”交换以来）" if peer else ""),
                          detail={"file": str(path), "package": manifest["package"],
                                  "target": manifest["target_site"], "counts": counts})

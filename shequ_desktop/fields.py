@@ -187,6 +187,7 @@ ENTITY_LABELS = {
     "meeting_participants": "参会人员", "meeting_items": "议定事项", "meeting_attachments": "会议附件",
     "checkups": "社区体检", "checkup_results": "体检结果", "checkup_findings": "整改事项",
     "site_plans": "小区平面图", "site_plan_buildings": "平面图上的楼栋",
+    "checkup_photos": "体检照片",
 }
 
 

@@ -11,10 +11,9 @@ sheets) are stored in the database itself, encrypted with it.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-
 from db.driver import sqlite3
 
+from shequ_desktop import media
 from shequ_desktop.access import named_scope
 from shequ_desktop.context import Context, Result
 from shequ_desktop.errors import DomainError, FieldError, ValidationError
@@ -157,11 +156,10 @@ def delete_meeting(ctx: Context, meeting_id: int) -> Result:
     """A meeting recorded by mistake; its follow-up events stay (they are work in the loop)."""
     with ctx.transaction():
         changes = []
-        ctx.conn.execute("DELETE FROM meeting_attachment_data WHERE attachment_id IN (SELECT id"
-                         " FROM meeting_attachments WHERE meeting_id = ?)", (meeting_id,))
         for table in ("meeting_participants", "meeting_items", "meeting_attachments"):
             for (rid,) in ctx.conn.execute(f"SELECT id FROM {table} WHERE meeting_id = ?",
                                            (meeting_id,)).fetchall():
+                media.drop_data(ctx.conn, table, rid)
                 changes += ctx.delete(table, rid)
         changes += ctx.delete("meetings", meeting_id)
     return Result(meeting_id, changes)
@@ -189,47 +187,18 @@ def add_follow_up(ctx: Context, meeting_id: int, content: str, owner: str | None
 def add_attachment(ctx: Context, meeting_id: int, path=None, *, name: str | None = None,
                    data: bytes | None = None) -> Result:
     """A photo or signed sheet stored with the meeting (in the database: encrypted with it)."""
-    if path is not None:
-        path = Path(path)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise DomainError(f"无法读取“{path}”：{exc.strerror or exc}") from None
-        if size > MAX_ATTACHMENT:
-            raise DomainError(f"“{path.name}”有 {size / 1048576:.1f} MB，附件不能超过 "
-                              f"{MAX_ATTACHMENT // 1048576} MB")
-        data, name = path.read_bytes(), name or path.name
-    if data is None or not name:
-        raise DomainError("附件要有文件名和内容")
-    if len(data) > MAX_ATTACHMENT:
-        raise DomainError(f"附件不能超过 {MAX_ATTACHMENT // 1048576} MB")
-    import hashlib
-
+    name, data = media.read_upload(path, name=name, data=data, limit=MAX_ATTACHMENT)
     with ctx.transaction():
         ctx.get("meetings", meeting_id)
-        new_id, changes = ctx.insert("meeting_attachments", {
-            "meeting_id": meeting_id, "name": name[:120], "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest()})
-        ctx.conn.execute("INSERT INTO meeting_attachment_data (attachment_id, data)"
-                         " VALUES (?, ?)", (new_id, data))
-    return Result(new_id, changes)
+        return media.attach(ctx, "meeting_attachments", {"meeting_id": meeting_id}, name, data)
 
 
 def delete_attachment(ctx: Context, attachment_id: int) -> Result:
-    with ctx.transaction():
-        ctx.get("meeting_attachments", attachment_id)        # NotPermitted outside scope
-        ctx.conn.execute("DELETE FROM meeting_attachment_data WHERE attachment_id = ?",
-                         (attachment_id,))
-        return Result(attachment_id, ctx.delete("meeting_attachments", attachment_id))
+    return media.remove(ctx, "meeting_attachments", attachment_id)
 
 
 def attachment_data(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, bytes]:
-    row = conn.execute("SELECT a.name, d.data FROM meeting_attachments a JOIN"
-                       " meeting_attachment_data d ON d.attachment_id = a.id WHERE a.id = ?",
-                       (attachment_id,)).fetchone()
-    if row is None:
-        raise DomainError(f"找不到附件（编号 {attachment_id}）")
-    return row[0], bytes(row[1])
+    return media.fetch(conn, "meeting_attachments", attachment_id)
 
 
 def get_meeting(conn: sqlite3.Connection, meeting_id: int, access=None) -> dict:

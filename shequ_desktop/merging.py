@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from db.driver import sqlite3
 from typing import Any
 
-from shequ_desktop import audit, package, settings
+from shequ_desktop import audit, media, package, settings
 from shequ_desktop.access import NotPermitted
-from shequ_desktop.exchange import LATE, SCOPE_KEY, TABLES, load_base, now_utc, schema
+from shequ_desktop.exchange import (LATE, SCOPE_KEY, TABLES, WANT_KEY, load_base, now_utc,
+                                    schema)
 from shequ_desktop.errors import DomainError, NotFoundError
 from shequ_desktop.fields import ENTITY_LABELS
 from shequ_desktop.progress import Progress, report
@@ -52,6 +53,7 @@ class MergeResult:
     unchanged: int = 0
     conflicts: list[dict] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
+    files: int = 0                  # file contents stored (attachments, photos, plan images)
 
     def totals(self) -> dict[str, int]:
         return {"new": sum(self.new.values()), "updated": sum(self.updated.values()),
@@ -67,7 +69,8 @@ class MergeResult:
                 "already_merged": self.already_merged, **self.totals(),
                 "new_by_table": self.new, "updated_by_table": self.updated,
                 "deleted_by_table": self.deleted, "moved_out_by_table": self.moved_out,
-                "conflict_list": self.conflicts, "refused_list": self.refused}
+                "conflict_list": self.conflicts, "refused_list": self.refused,
+                "files": self.files}
 
     def summary(self) -> str:
         t = self.totals()
@@ -75,7 +78,8 @@ class MergeResult:
             return "这个数据包已经合并过，没有任何修改"
         return (f"新增 {t['new']} 条，更新 {t['updated']} 条，删除 {t['deleted']} 条，"
                 + (f"移出本网格 {t['moved_out']} 条，" if t["moved_out"] else "")
-                + f"冲突 {t['conflicts']} 处，拒绝 {t['refused']} 条，无变化 {t['unchanged']} 条")
+                + f"冲突 {t['conflicts']} 处，拒绝 {t['refused']} 条，无变化 {t['unchanged']} 条"
+                + (f"；收到附件、照片和平面图 {self.files} 个" if self.files else ""))
 
 
 class _DryRun(Exception):
@@ -288,6 +292,7 @@ class _Merge:
             if part and part["rows"]:
                 self.table(table, part["columns"], part["rows"])
         self.write_late()
+        self.media()
         self.acknowledged()
         self.tombstones()
         self.left_scope()
@@ -517,6 +522,15 @@ class _Merge:
                 self.conn.execute("DELETE FROM sync_base WHERE peer = ? AND entity = ?"
                                   " AND uuid = ?", (self.peer, table, uuid))
 
+    def media(self) -> None:
+        """The file contents of the package's media records (attachments, photos, plan
+        images) for those held here now, and the contents the sender asks us for (left out
+        of one of our packages for size: they go with our next package to it)."""
+        stored = media.unpack(self.conn, self.data["tables"], self.data.get("blobs", {}))
+        if stored:
+            self.result.files = stored
+        settings.put(self.conn, WANT_KEY + self.peer, self.data.get("want", []))
+
     def acknowledged(self) -> None:
         """Records the peer says it holds as we do: agreed, so they are its base now."""
         from shequ_desktop.exchange import form_hash, forms
@@ -566,6 +580,7 @@ class _Merge:
                 continue
             try:
                 with self.ctx.transaction():            # a savepoint: the delete or nothing
+                    media.drop_data(self.conn, entity, id_)
                     self.ctx.delete(entity, id_)
             except (NotPermitted, sqlite3.IntegrityError) as exc:
                 self.refuse(entity, uuid, what, _reason(exc))
@@ -597,6 +612,7 @@ class _Merge:
                 continue
             try:
                 with self.ctx.transaction():
+                    media.drop_data(self.conn, entity, id_)
                     self.ctx.delete(entity, id_, tombstone=False)
             except (NotPermitted, sqlite3.IntegrityError) as exc:
                 reason = ("已移出本网格，但本机还有引用它的记录；未移除"

@@ -52,7 +52,15 @@ def counts(data: dict) -> dict[str, int]:
     out["tombstones"] = len(data["tombstones"])
     if data.get("gone"):
         out["gone"] = len(data["gone"])
+    if data.get("blobs"):
+        out["blobs"] = len(data["blobs"])
     return out
+
+
+def records(counts_: dict[str, int]) -> int:
+    """How many records (and deletions) a package's counts stand for: its file contents
+    ("blobs") are not records."""
+    return sum(n for key, n in counts_.items() if key != "blobs")
 
 
 def seal(passphrase: str, body: bytes) -> tuple[bytes, bytes]:
@@ -155,6 +163,11 @@ def _inflate(body: bytes, shown: str) -> bytes:
     return plain
 
 
+def _hash(value) -> bool:
+    return (isinstance(value, str) and len(value) == 64
+            and all(c in "0123456789abcdef" for c in value))
+
+
 def _well_formed(manifest, data) -> bool:
     """The shapes the merge relies on (a package rewritten by hand, or by another version, is
     refused here rather than failing half-way through the merge)."""
@@ -170,6 +183,11 @@ def _well_formed(manifest, data) -> bool:
             and all(isinstance(data.get(k, {}), dict)
                     for k in ("seen", "have", "deleted_seen"))
             and isinstance(data.get("gone", []), list)):
+        return False
+    blobs, want = data.get("blobs", {}), data.get("want", [])
+    if not (isinstance(blobs, dict) and all(_hash(h) and isinstance(b, str)
+                                            for h, b in blobs.items())
+            and isinstance(want, list) and all(_hash(h) for h in want)):
         return False
     for part in tables.values():
         if not isinstance(part, dict):

@@ -16,6 +16,7 @@ from shequ_desktop import codes, search, validation
 from shequ_desktop.addresses import format_address
 from shequ_desktop.access import RESIDENT_IN_SUBTREE, Access, scope
 from shequ_desktop.fields import field, fields
+from shequ_desktop.microgrids import MICROGRID_OF
 
 STATUSES = ("在册", "迁出", "死亡")
 
@@ -138,6 +139,7 @@ class ResidentQuery:
     age_max: int | None = None
     gender: str | None = None         # GB/T 2261.1 code
     residence_type: str | None = None  # code of the residence_type table
+    microgrid_id: int | None = None   # living in this 微网格 (microgrids.MICROGRID_OF)
     # The signed-in user's: a 网格员 sees only their units (with no unit chosen, all of them;
     # a unit outside them is NotPermitted). None: everyone.
     access: Access | None = None
@@ -180,6 +182,11 @@ class ResidentQuery:
             if getattr(self, column) is not None:
                 parts.append(f"r.{column} = ?")
                 params.append(getattr(self, column))
+        if self.microgrid_id is not None:
+            parts.append(f"{plus}r.household_id IN (SELECT hh.id FROM households hh JOIN houses ho"
+                         " ON ho.id = hh.house_id WHERE "
+                         f"{MICROGRID_OF.format(hh='hh', ho='ho')} = ?)")
+            params.append(self.microgrid_id)
         if self.text.strip():
             sql, more = search.clause(self.text, lookup_only)
             if sql:

@@ -91,3 +91,36 @@ def test_the_main_window_has_the_page(qtbot, conn):
     window = MainWindow(conn, "x.db")
     qtbot.addWidget(window)
     assert isinstance(window.show_page("checkups"), CheckupsPage)
+
+
+def test_photos_per_item_are_added_shown_as_thumbnails_and_deleted(page, monkeypatch, tmp_path,
+                                                                   conn):
+    from PIL import Image
+    from PySide6.QtWidgets import QMessageBox
+
+    shots = []
+    for i, colour in enumerate(((200, 80, 80), (80, 200, 80))):
+        shots.append(tmp_path / f"充电桩{i}.jpg")
+        Image.new("RGB", (320, 240), colour).save(shots[-1])
+    assert not page.photo_button.isEnabled()          # no item chosen yet
+    page.select_items(["C2"])
+    assert page.photo_button.isEnabled()
+    page.add_photos([str(p) for p in shots])
+    assert page.photo_list.count() == 2 and page.photo_label.text() == "C2 的照片：2 张"
+    assert not page.photo_list.item(0).icon().isNull()
+    assert page.checklist.index(page.checklist.row_of("C2"), 6).data() == "2"
+    page.select_items(["D1"])
+    assert page.photo_list.count() == 0
+    page.select_items([])
+    assert page.photo_list.count() == 2 and "本次体检的照片：2 张" in page.photo_label.text()
+    page.photo_list.item(0).setSelected(True)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    page.delete_photo()
+    assert page.photo_list.count() == 1
+    assert conn.execute("SELECT count(*) FROM checkup_photo_data").fetchone()[0] == 1
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text: warned.append(text))
+    page.select_items(["C2"])
+    page.add_photos([str(tmp_path / "不存在.jpg")])
+    assert page.photo_list.count() == 1 and "无法读取" in warned[0]

@@ -82,3 +82,22 @@ def test_the_main_window_has_the_page(qtbot, conn):
     window = MainWindow(conn, "x.db")
     qtbot.addWidget(window)
     assert isinstance(window.show_page("siteplan"), SiteplanPage)
+
+
+def test_a_polygon_building_is_drawn_as_its_polygon_and_moved_whole(page, conn, ctx, compound):
+    corners = [(0.1, 0.1), (0.3, 0.1), (0.3, 0.2), (0.2, 0.3), (0.1, 0.2)]
+    siteplan.place_polygon(ctx, compound["unit"], compound["second"], corners)
+    item = page.items[compound["second"]]
+    assert item.polygon is not None and item.polygon.count() == 5
+    w, h = page.plan_size
+    # the shape is the polygon: the box's empty corner is not the building
+    assert item.contains(item.mapFromScene(0.15 * w, 0.15 * h))
+    assert not item.contains(item.mapFromScene(0.29 * w, 0.29 * h))
+    item.setSelected(True)
+    assert not page.width_box.isEnabled()            # a polygon keeps its corners
+    item.setPos(item.pos().x() + 0.1 * w, item.pos().y())
+    page.save_item(item)
+    moved = next(b for b in siteplan.layout(conn, compound["unit"])["buildings"]
+                 if b["id"] == compound["second"])
+    flat = [v for point in moved["points"] for v in point]
+    assert flat == pytest.approx([v for x, y in corners for v in (x + 0.1, y)], abs=1e-3)

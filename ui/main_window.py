@@ -26,10 +26,7 @@ PAGES = (
     ("building", "楼栋图"),
     ("visits", "走访"),
     ("focus", "重点人群"),
-    ("microgrids", "微网格"),
-    ("meetings", "议事协商"),
-    ("checkups", "社区体检"),
-    ("siteplan", "以图管房"),
+    ("community", "社区治理"),
     ("events", "事件"),
     ("volunteers", "志愿者"),
     ("reports", "台账报表"),
@@ -39,6 +36,9 @@ PAGES = (
     ("users", "用户"),
 )
 
+# The pages inside 社区治理 (ui/pages/community_page.py), in its list's order.
+COMMUNITY = (("microgrids", "微网格"), ("meetings", "议事协商"), ("checkups", "社区体检"),
+             ("siteplan", "以图管房"))
 
 # Pages beside which the details panel (the chosen resident) means something.
 DETAILS_PAGES = ("residents", "household", "visits", "quality")
@@ -117,9 +117,13 @@ class MainWindow(QMainWindow):
 
     def page(self, key: str) -> QWidget | None:
         """The page with this key if it has been built."""
+        if key in dict(COMMUNITY):
+            return self.built["community"].page(key) if "community" in self.built else None
         return self.built.get(key)
 
     def show_page(self, key: str) -> QWidget:
+        if key in dict(COMMUNITY):
+            return self.show_page("community").choose(key)
         self.pages.setCurrentIndex([k for k, _title in PAGES].index(key))
         return self._ensure(key)
 
@@ -201,6 +205,11 @@ class MainWindow(QMainWindow):
         page = FocusPage(self.ctx, self.path)
         page.residentSelected.connect(self._on_resident)
         return page
+
+    def _build_community(self) -> QWidget:
+        from ui.pages.community_page import CommunityPage
+        return CommunityPage([(key, title, getattr(self, f"_build_{key}"))
+                              for key, title in COMMUNITY])
 
     def _build_microgrids(self) -> QWidget:
         from ui.pages.microgrids_page import MicrogridsPage

@@ -314,10 +314,11 @@ def _umask() -> int:
 
 
 def draw(table: LedgerTable, out_path, font_name: str, *, progress: Progress = None,
-         title_meta: str | None = None) -> dict:
+         title_meta: str | None = None, appendix=None) -> dict:
     """Write `table` as a PDF at `out_path` in the registered font `font_name`.
 
-    Returns {"pages", "rows"}. `progress(done, total)` over rows (layout, then drawing) may
+    `appendix(canvas, page_w, page_h)`, when given, draws pages after the table (photos) and
+    returns how many. Returns {"pages", "rows"}. `progress(done, total)` over rows (layout, then drawing) may
     cancel by returning False (or raising Cancelled); the file is then left as it was.
     """
     from reportlab.pdfgen.canvas import Canvas
@@ -339,6 +340,7 @@ def draw(table: LedgerTable, out_path, font_name: str, *, progress: Progress = N
             done += sum(1 for item in items if item[0] == _ROW)
             report(progress, min(done, total), total)
             canvas.showPage()
+        extra = appendix(canvas, layout.page_w, layout.page_h) if appendix else 0
         canvas.save()
         os.replace(tmp, out_path)
         os.chmod(out_path, 0o666 & ~_umask())
@@ -346,7 +348,7 @@ def draw(table: LedgerTable, out_path, font_name: str, *, progress: Progress = N
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
-    return {"pages": len(pages), "rows": rows}
+    return {"pages": len(pages) + extra, "rows": rows}
 
 
 def _bold(text_object, on: bool) -> None:

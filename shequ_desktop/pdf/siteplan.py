@@ -71,7 +71,14 @@ def build(conn: sqlite3.Connection, unit_id: int, what: str, out_path, *, paper:
         w, h = b["w"] * draw_w, b["h"] * draw_h
         c.setFillColorRGB(r, g, bl, alpha=0.8)
         c.setStrokeColorRGB(0.2, 0.2, 0.2)
-        c.rect(x, y, w, h, stroke=1, fill=1)
+        if b.get("points"):
+            outline = c.beginPath()
+            for i, (px, py) in enumerate(b["points"]):
+                (outline.lineTo if i else outline.moveTo)(left + px * draw_w, top - py * draw_h)
+            outline.close()
+            c.drawPath(outline, stroke=1, fill=1)
+        else:
+            c.rect(x, y, w, h, stroke=1, fill=1)
         c.setFillColorRGB(0, 0, 0)
         size = max(6, min(11, h / 2.6, w / max(len(b["name"]), 1) * 1.1))
         c.setFont(f, size)

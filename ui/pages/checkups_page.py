@@ -1,6 +1,7 @@
 """The 社区体检 page (issue 21): the check-ups of the chosen unit, and for the chosen one the
 完整社区 checklist beside the year before (status, change, notes), setting statuses, adding
-improvement items (events in the closed loop) and printing the report.
+improvement items (events in the closed loop), photos per item (thumbnails, kept encrypted in
+the database) and printing the report.
 
 Everything is a function of shequ_desktop.checkups; the page re-reads after a committed change
 that touches what it shows, and only while shown.
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView, QWidget)
+                               QListWidget, QListWidgetItem, QMessageBox, QPushButton, QSpinBox,
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from shequ_desktop import checkups
 from shequ_desktop.context import Context
@@ -21,7 +23,9 @@ from ui.dialogs.move_dialogs import date_edit
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
 
-RELEVANT = ("checkups", "checkup_results", "checkup_findings", "events", "grid_units")
+RELEVANT = ("checkups", "checkup_results", "checkup_findings", "checkup_photos", "events",
+            "grid_units")
+THUMB = 96
 STATUS_INK = {"不达标": QColor("#b3261e"), "基本达标": QColor("#8a5a00"), "达标": QColor("#1b6e20")}
 
 
@@ -29,8 +33,8 @@ class ChecklistModel(DictModel):
     """The checklist rows of `checkups.compare`, the statuses coloured."""
 
     def __init__(self, parent=None):
-        super().__init__(("领域", "编号", "体检项目", "上年", "本年", "变化", "说明"),
-                         ("area", "item", "name", "last", "this", "change", "notes"),
+        super().__init__(("领域", "编号", "体检项目", "上年", "本年", "变化", "照片", "说明"),
+                         ("area", "item", "name", "last", "this", "change", "photos", "notes"),
                          id_key="item", parent=parent)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -105,6 +109,7 @@ class CheckupsPage(CommunityPage):
 
     def __init__(self, ctx: Context, db_path=None, parent: QWidget | None = None):
         super().__init__(ctx, db_path, parent)
+        self._photos: dict[str, list[dict]] = {}
 
         title = page_title(self.tr("社区体检"))
         self.start_button = QPushButton(self.tr("新建体检…"))
@@ -137,19 +142,44 @@ class CheckupsPage(CommunityPage):
         self.checklist = ChecklistModel(self)
         self.list_view = QTableView()
         self.list_view.setModel(self.checklist)
-        setup_table(self.list_view, [7, 3, 12, 4, 4, 3, 14], multi=True, stretch=6)
-        self.list_view.selectionModel().selectionChanged.connect(self._update_buttons)
+        setup_table(self.list_view, [7, 3, 12, 4, 4, 3, 3, 14], multi=True, stretch=7)
+        self.list_view.selectionModel().selectionChanged.connect(self._show_photos)
         self.findings = DictModel(("项目", "整改内容", "责任人", "事件", "状态", "时限"),
                                   ("item", "content", "owner", "event_id", "status", "deadline"),
                                   parent=self)
         self.finding_view = QTableView()
         self.finding_view.setModel(self.findings)
         setup_table(self.finding_view, [3, 16, 6, 3, 4, 8], stretch=1)
+        self.photo_list = QListWidget()
+        self.photo_list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.photo_list.setIconSize(QSize(THUMB, THUMB))
+        self.photo_list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.photo_list.setMovement(QListWidget.Movement.Static)
+        self.photo_list.setWordWrap(True)
+        self.photo_list.itemSelectionChanged.connect(self._update_buttons)
+        self.photo_label = QLabel()
+        self.photo_button = QPushButton(self.tr("添加照片…"))
+        self.photo_button.setToolTip(self.tr("给选中的一项添加照片（随数据库加密保存）"))
+        self.photo_button.clicked.connect(lambda: self.add_photos())
+        self.delete_photo_button = QPushButton(self.tr("删除照片"))
+        self.delete_photo_button.clicked.connect(self.delete_photo)
+        photo_bar = QHBoxLayout()
+        photo_bar.setContentsMargins(0, 0, 0, 0)
+        photo_bar.addWidget(self.photo_label, 1)
+        photo_bar.addWidget(self.photo_button)
+        photo_bar.addWidget(self.delete_photo_button)
+        photo_box = QWidget()
+        photo_layout = QVBoxLayout(photo_box)
+        photo_layout.setContentsMargins(0, 0, 0, 0)
+        photo_layout.addLayout(photo_bar)
+        photo_layout.addWidget(self.photo_list, 1)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.list_view)
+        right.addWidget(photo_box)
         right.addWidget(self.finding_view)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
+        right.setStretchFactor(2, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.view)
         split.addWidget(right)
@@ -174,13 +204,18 @@ class CheckupsPage(CommunityPage):
 
     def _show_checklist(self, *_args) -> None:
         cid = self.current_id()
+        chosen = [r["item"] for r in self.selected_items()]
+        self._photos: dict[str, list[dict]] = {}
         if cid is None:
             self.checklist.set_rows([])
             self.findings.set_rows([])
             self.summary.clear()
         else:
             data = checkups.compare(self.ctx.conn, cid, self.ctx.access)
-            self.checklist.set_rows(data["rows"])
+            self._photos = data["this"]["photos"]
+            self.checklist.set_rows([{**r, "photos": len(self._photos.get(r["item"], []))
+                                      or ""} for r in data["rows"]])
+            self.select_items(chosen)
             self.findings.set_rows(data["this"]["findings"])
             counts = data["this_counts"]
             better = sum(r["change"] == "↑" for r in data["rows"])
@@ -188,7 +223,38 @@ class CheckupsPage(CommunityPage):
             self.summary.setText(self.tr("{0}年：{1}；比上年好转 {2} 项，变差 {3} 项").format(
                 data["this"]["year"], "、".join(f"{s} {n}" for s, n in counts.items() if n),
                 better, worse))
+        self._show_photos()
+
+    def _show_photos(self, *_args) -> None:
+        """The photos of the chosen item (of every item when none or several are chosen)."""
+        chosen = self.selected_items()
+        codes = [chosen[0]["item"]] if len(chosen) == 1 else list(self._photos)
+        self.photo_list.clear()
+        for code in codes:
+            for photo in self._photos.get(code, []):
+                item = QListWidgetItem(f"{code} {photo['name']}")
+                item.setData(Qt.ItemDataRole.UserRole, photo["id"])
+                item.setToolTip(f"{photo['name']}（{photo['size'] / 1024:.0f} KB）")
+                icon = self._thumbnail(photo)
+                if icon is not None:
+                    item.setIcon(icon)
+                self.photo_list.addItem(item)
+        count = self.photo_list.count()
+        self.photo_label.setText(
+            self.tr("{0} 的照片：{1} 张").format(chosen[0]["item"], count) if len(chosen) == 1
+            else self.tr("本次体检的照片：{0} 张（选中一项可添加）").format(count))
         self._update_buttons()
+
+    def _thumbnail(self, photo: dict) -> QIcon | None:
+        if not photo["held"]:
+            return None                      # still on its way in a data package
+        from PySide6.QtGui import QPixmap
+
+        pixmap = QPixmap()
+        if not pixmap.loadFromData(checkups.photo_data(self.ctx.conn, photo["id"])[1]):
+            return None
+        return QIcon(pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation))
 
     def selected_items(self) -> list[dict]:
         rows = sorted(i.row() for i in self.list_view.selectionModel().selectedRows())
@@ -211,6 +277,8 @@ class CheckupsPage(CommunityPage):
         self.result_button.setEnabled(chosen and items > 0)
         self.finding_button.setEnabled(chosen and items == 1)
         self.report_button.setEnabled(chosen and self.db_path is not None)
+        self.photo_button.setEnabled(chosen and items == 1)
+        self.delete_photo_button.setEnabled(bool(self.photo_list.selectedItems()))
 
     # --- acting ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -244,6 +312,36 @@ class CheckupsPage(CommunityPage):
         if values is not None:
             self.attempt(self.tr("无法添加整改事项"), lambda: checkups.add_finding(
                 self.ctx, cid, chosen[0]["item"], **values))
+
+    def add_photos(self, paths: list[str] | None = None) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        cid, chosen = self.current_id(), self.selected_items()
+        if cid is None or len(chosen) != 1:
+            return
+        if paths is None:
+            paths, _filter = QFileDialog.getOpenFileNames(
+                self, self.tr("选择“{0}”的照片").format(chosen[0]["name"]), "",
+                self.tr("图片 (*.jpg *.jpeg *.png);;所有文件 (*)"))
+        for path in paths:
+            if not self.attempt(self.tr("无法添加照片"), lambda p=path: checkups.add_photo(
+                    self.ctx, cid, chosen[0]["item"], p)):
+                break
+
+    def delete_photo(self) -> None:
+        chosen = self.photo_list.selectedItems()
+        if not chosen:
+            return
+        if QMessageBox.question(self, self.tr("删除照片"), self.tr("删除选中的 {0} 张照片？").format(
+                len(chosen))) != QMessageBox.StandardButton.Yes:
+            return
+        ids = [item.data(Qt.ItemDataRole.UserRole) for item in chosen]
+
+        def remove():
+            with self.ctx.transaction():
+                for photo_id in ids:
+                    checkups.delete_photo(self.ctx, photo_id)
+        self.attempt(self.tr("无法删除照片"), remove)
 
     def print_report(self, path: str | None = None) -> dict | None:
         from shequ_desktop.pdf.checkup_report import build

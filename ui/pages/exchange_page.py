@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from shequ_desktop import exchange, grid, merging, settings
+from shequ_desktop import exchange, grid, merging, package, settings
 from shequ_desktop.context import Context
 from shequ_desktop.fields import ENTITY_LABELS
 from ui import background, file_dialogs, operations
@@ -291,7 +291,7 @@ class ExchangePage(QWidget):
         unit_id, peer = self.unit_combo.currentData(), self.peer_combo.currentData()
 
         def done(manifest) -> None:
-            total = sum(manifest["counts"].values())
+            total = package.records(manifest["counts"])
             QMessageBox.information(self, self.tr("导出数据包"), self.tr(
                 "已导出 {0} 条记录到\n{1}\n\n请把口令另行告诉对方。").format(total, path))
         return operations.CollectionOp(

@@ -1,5 +1,5 @@
 """The 以图管房 page (issue 21): the chosen compound's plan (its loaded image, or a generated
-layout) with each building a rectangle coloured by the chosen measure, a legend with counts;
+layout) with each building a rectangle (or its polygon, from GeoJSON or drawn) coloured by the chosen measure, a legend with counts;
 buildings are dragged into place (saved when dropped) and sized with the 宽/高 boxes; a
 double click opens the building's 楼栋图; the plan prints to A4/A3.
 
@@ -8,8 +8,8 @@ that touches what it shows, and only while shown.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPen, QPixmap
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGraphicsItem,
                                QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
                                QGraphicsView, QHBoxLayout, QLabel, QMessageBox, QPushButton,
@@ -41,6 +41,38 @@ class BuildingItem(QGraphicsRectItem):
         self.setPen(QPen(QColor("#333333"), 1.5))
         self.label = QGraphicsSimpleTextItem(self)
         self.setToolTip(building["name"])
+        # a polygon (drawn or from GeoJSON): its corners relative to the item's position
+        self.polygon: QPolygonF | None = None
+        if building.get("points"):
+            size = page.plan_size
+            self.polygon = QPolygonF([QPointF(px * size[0] - rect.x(), py * size[1] - rect.y())
+                                      for px, py in building["points"]])
+
+    def shape(self) -> QPainterPath:
+        if self.polygon is None:
+            return super().shape()
+        path = QPainterPath()
+        path.addPolygon(self.polygon)
+        path.closeSubpath()
+        return path
+
+    def paint(self, painter, option, widget=None) -> None:
+        if self.polygon is None:
+            super().paint(painter, option, widget)
+            return
+        painter.setPen(self.pen())
+        painter.setBrush(self.brush())
+        painter.drawPolygon(self.polygon)
+        if self.isSelected():
+            painter.setPen(QPen(QColor("#1565c0"), 1, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(self.rect())
+
+    def corners(self) -> list[tuple[float, float]]:
+        """The polygon's corners in fractions of the plan, where the item now stands."""
+        w, h = self.page.plan_size
+        pos = self.pos()
+        return [((p.x() + pos.x()) / w, (p.y() + pos.y()) / h) for p in self.polygon]
 
     def set_value(self, value: int, colour: QColor) -> None:
         self.setBrush(QBrush(colour))
@@ -220,7 +252,8 @@ class SiteplanPage(CommunityPage):
         has = self.compound_id is not None
         self.load_button.setEnabled(has)
         self.print_button.setEnabled(has and self.db_path is not None)
-        chosen = self._selected() is not None
+        item = self._selected()
+        chosen = item is not None and item.polygon is None   # a polygon keeps its corners
         self.width_box.setEnabled(chosen)
         self.height_box.setEnabled(chosen)
 
@@ -231,9 +264,13 @@ class SiteplanPage(CommunityPage):
         pos = item.pos()
         self._saving = True         # the scene already shows it: no reload under the mouse
         try:
-            siteplan.place_building(self.ctx, self.compound_id, item.building["id"],
-                                    pos.x() / w, pos.y() / h, item.rect().width() / w,
-                                    item.rect().height() / h)
+            if item.polygon is not None:
+                siteplan.place_polygon(self.ctx, self.compound_id, item.building["id"],
+                                       item.corners())
+            else:
+                siteplan.place_building(self.ctx, self.compound_id, item.building["id"],
+                                        pos.x() / w, pos.y() / h, item.rect().width() / w,
+                                        item.rect().height() / h)
         except DomainError as exc:
             QMessageBox.warning(self, self.tr("无法保存楼栋位置"), str(exc))
         finally:
