@@ -3,11 +3,11 @@
     .venv/bin/python bench/ledger_probe.py ours|peer DB OUT.pdf
 
 Prints `result SECONDS PAGES ROWS`: from reading the rows to the file written. Both sides
-print the same LedgerTable (the rows as shequ_desktop.ledgers reads them, masked), in the same
+print the same LedgerTable (the rows as shequ_desktop.reports.ledger_rows reads them, masked), in the same
 font, on A4 landscape, with the same
 column widths, and write a PDF file:
 
-- ours: the ledger engine (shequ_desktop/pdf/ledger.py), canvas drawn in two passes;
+- ours: the ledger engine (shequ_desktop/reports/pdf/long_table.py), canvas drawn in two passes;
 - peer: the straightforward platypus way, one LongTable (header repeated with repeatRows=1,
   grid lines, the same font and size) in a SimpleDocTemplate, with a page-number footer.
   Its cells are plain strings, which platypus does not wrap: the peer does less than ours.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def _table(db_path: str):
     import db
-    from shequ_desktop import ledgers
+    from shequ_desktop.reports import ledger_rows as ledgers
 
     conn = db.open_db(db_path)
     table = ledgers.table(conn, "residents", group=None)
@@ -33,7 +33,7 @@ def _table(db_path: str):
 
 
 def ours(table, out: str, font_name: str) -> int:
-    from shequ_desktop.pdf.ledger import draw
+    from shequ_desktop.reports.pdf.long_table import draw
 
     return draw(table, out, font_name)["pages"]
 
@@ -43,7 +43,7 @@ def peer(table, out: str, font_name: str) -> int:
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.platypus import LongTable, SimpleDocTemplate, TableStyle
 
-    from shequ_desktop.pdf.ledger import FONT_SIZE, MARGIN
+    from shequ_desktop.reports.pdf.long_table import FONT_SIZE, MARGIN
 
     page_w, page_h = landscape(A4)
     header = ["序号", *[c.label for c in table.columns]]
@@ -77,7 +77,7 @@ def peer(table, out: str, font_name: str) -> int:
 
 def main() -> None:
     mode, db_path, out = sys.argv[1:4]
-    from shequ_desktop.pdf.fonts import get_font
+    from shequ_desktop.reports.pdf.fonts import get_font
 
     font = get_font()
     start = time.perf_counter()          # both read the same rows: the query is counted too

@@ -34,7 +34,7 @@ def line(name: str, ours: float, peer: float, unit: str) -> str:
 def street_db(workdir: Path, residents: int) -> Path:
     """A street-scale demo database, made once per run."""
     import db
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
 
     path = workdir / f"street-{residents}.db"
     if not path.exists():
@@ -44,9 +44,9 @@ def street_db(workdir: Path, residents: int) -> Path:
 
 @benchmark
 def demo_generation(workdir: Path, residents: int) -> str:
-    """Ours: shequ_desktop.demo. Peer: Faker calls per person + sqlite-utils insert_all."""
+    """Ours: shequ_desktop.demo.street. Peer: Faker calls per person + sqlite-utils insert_all."""
     import db
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
 
     path = workdir / "ours.db"
     start = time.perf_counter()
@@ -135,7 +135,7 @@ def _ms(fn, runs: int) -> tuple[list[float], object]:
 def _search_inputs(conn, residents: int) -> list[tuple[str, str, str, list]]:
     """(kind, what the user types, peer SQL, peer params) for five kinds of input, taken from
     residents at fixed places in the database so every run asks the same questions."""
-    from shequ_desktop.resident_list import _BUILDING, _JOINS, _UNIT
+    from shequ_desktop.population.resident_list import _BUILDING, _JOINS, _UNIT
 
     def first(sql: str, start: int):
         return conn.execute(f"{sql} AND r.id >= ? ORDER BY r.id LIMIT 1", (start,)).fetchone()
@@ -176,12 +176,12 @@ def _search_inputs(conn, residents: int) -> list[tuple[str, str, str, list]]:
 def search(workdir: Path, residents: int) -> str:
     """The search box at street scale: every matching id, as the resident table asks for them.
 
-    Ours: ResidentQuery(text=…).ids() (FTS5 phrase queries, shequ_desktop.search). Peer: the
+    Ours: ResidentQuery(text=…).ids() (FTS5 phrase queries, shequ_desktop.core.search). Peer: the
     same question as a plain LIKE scan over the same database. Two lines per kind of input:
     the median and the worst of 15 runs, in ms.
     """
     import db
-    from shequ_desktop.resident_list import ResidentQuery
+    from shequ_desktop.population.resident_list import ResidentQuery
 
     conn = db.open_db(street_db(workdir, residents))
     out = []
@@ -252,7 +252,7 @@ def volunteer_hours(workdir: Path, residents: int) -> str:
     balance) for a whole street. Ours: one aggregate (volunteer_points.hours_summary).
     Peer: the straightforward way, a query per volunteer per figure."""
     import db
-    from shequ_desktop import volunteer_points
+    from shequ_desktop.volunteers import points as volunteer_points
 
     conn = db.open_db(street_db(workdir, residents))
     today = __import__("datetime").date.today()
@@ -293,7 +293,7 @@ def _ledger_probe(mode: str, path: Path, out: Path) -> tuple[float, int]:
 def ledger(workdir: Path, residents: int) -> str:
     """The resident ledger (人口信息台账) as PDF for 10,000 and 50,000 residents (fixed sizes;
     --residents does not apply), each run in a fresh process: reading the rows and writing
-    the file. Ours: the canvas engine (shequ_desktop/pdf/ledger.py). Peer: one platypus
+    the file. Ours: the canvas engine (shequ_desktop/reports/pdf/long_table.py). Peer: one platypus
     LongTable of the same rows, columns and font (bench/ledger_probe.py). Median of 3 runs at
     10k, one at 50k (the peer takes minutes there). The `_per_1000_rows` lines show growth:
     seconds per 1,000 rows at 50k (ours=) against the same at 10k (peer=); ratio 1 is linear.
@@ -349,7 +349,7 @@ def import_xlsx(workdir: Path, residents: int) -> str:
     1–4) into an empty database, end to end, each side in a fresh process
     (bench/transfer_probe.py); peak memory is each process's ru_maxrss.
 
-    Ours: shequ_desktop.importing (calamine, the form's validation, households, rooms, search
+    Ours: shequ_desktop.transfer.importing (calamine, the form's validation, households, rooms, search
     index, one transaction). Peer: pandas.read_excel(openpyxl) + an INSERT per row with no
     checks, no households, no index (the issue's straightforward peer). A second pair, on
     20,000 rows: the peer that builds the same database as ours the straightforward way,
@@ -404,7 +404,7 @@ def import_floor(workdir: Path, residents: int) -> str:
 @benchmark
 def export_xlsx(workdir: Path, residents: int) -> str:
     """The district upload sheet of a street (every resident on record) to xlsx, each side in a
-    fresh process. Ours: shequ_desktop.exporting (xlsxwriter constant_memory, masking, code
+    fresh process. Ours: shequ_desktop.transfer.exporting (xlsxwriter constant_memory, masking, code
     labels, addresses). Peer: pandas.read_sql + DataFrame.to_excel(engine="xlsxwriter") of the
     raw columns (no masking, no labels)."""
     path = street_db(workdir, residents)
@@ -417,7 +417,7 @@ def export_xlsx(workdir: Path, residents: int) -> str:
 @benchmark
 def fill_template(workdir: Path, residents: int) -> str:
     """A street's residents (every one on record) into the district's blank template, each
-    side in a fresh process. Ours: shequ_desktop.exporting.fill (header found, columns mapped
+    side in a fresh process. Ours: shequ_desktop.transfer.exporting.fill (header found, columns mapped
     by synonyms, a copy of the .xlsx with rows streamed after its header: masked IDs, code
     labels, addresses, title rows, widths and drop-downs kept). Peer: pandas.read_sql of the
     same columns + DataFrame.to_excel (openpyxl, pandas' default engine), raw values in a
@@ -437,7 +437,7 @@ def _dashboard_peer(conn) -> dict:
     import collections
     import datetime as dt
 
-    from shequ_desktop import events, visits
+    from shequ_desktop.casework import events, visits
 
     today = dt.date.today()
     rows = conn.execute("SELECT gender, birth_date, residence_type, separated, household_id"
@@ -471,7 +471,7 @@ def dashboard(workdir: Path, residents: int) -> str:
     fetching the rows and counting in Python. Further lines: the street's node chosen in the
     grid tree (the same residents, reached through the tree), and one community."""
     import db
-    from shequ_desktop import stats
+    from shequ_desktop.reports import stats
 
     path = street_db(workdir, residents)
 
@@ -519,8 +519,8 @@ def merge_package(workdir: Path, residents: int, changed: int = 20_000) -> str:
     import uuid as uuidlib
 
     import db
-    from shequ_desktop import exchange, merging, package
-    from shequ_desktop.context import Context
+    from shequ_desktop.sync import exchange, merging, package
+    from shequ_desktop.core.context import Context
 
     street = street_db(workdir, residents)
     office, peer_copy = workdir / "merge-office.db", workdir / "merge-peer.db"
@@ -585,8 +585,8 @@ def encryption(workdir: Path, residents: int) -> str:
     import shutil
 
     import db
-    from shequ_desktop.keys import new_db_key
-    from shequ_desktop.resident_list import ResidentQuery
+    from shequ_desktop.core.keys import new_db_key
+    from shequ_desktop.population.resident_list import ResidentQuery
 
     plain_path = street_db(workdir, residents)
     secret_path = workdir / f"street-{residents}-encrypted.db"

@@ -28,7 +28,7 @@ def main() -> int:
     from PySide6.QtCore import QTimer, Qt
     from PySide6.QtWidgets import QApplication
 
-    from shequ_desktop import unlock
+    from shequ_desktop.security import unlock
     from ui import app as ui_app, background, start
     from ui.main_window import PAGES
 

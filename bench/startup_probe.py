@@ -54,7 +54,7 @@ def main():
     global T0
     if mode in ("signed_in", "floor"):
         if mode == "signed_in":
-            from shequ_desktop import unlock
+            from shequ_desktop.security import unlock
             from ui import app as ui_app, start
 
             path = sys.argv[2]

@@ -8,7 +8,7 @@ street database, paint it, jump far down, and print
 `ours DB`: the residents page the user sees (ui.pages.residents_page.ResidentsPage: search box,
 filter bar, count label and the lazy ResidentTableModel in a QTableView).
 `list DB`: the straightforward model: a QAbstractTableModel that loads every row's display values
-(shequ_desktop.resident_list.rows for all ids) into a Python list up front, in a QTableView.
+(shequ_desktop.population.resident_list.rows for all ids) into a Python list up front, in a QTableView.
 `qsql DB`: QSqlQueryModel (driver QSQLITE, same file) with a plain SELECT of the same columns.
 
 The peers' views get the same settings as ours (fixed row height, no row header, the same
@@ -34,7 +34,7 @@ def rss_mb() -> float:
 def qsql_select() -> str:
     """Every resident column the model offers (resident_list.COLUMNS), as plain SQL gives it:
     codes stay codes (their labels live in JSON code tables, not in the database)."""
-    from shequ_desktop.resident_list import (_BUILDING, _GRID, _GRID_JOINS, _JOINS, _UNIT,
+    from shequ_desktop.population.resident_list import (_BUILDING, _GRID, _GRID_JOINS, _JOINS, _UNIT,
                                              COLUMNS)
     age = ("CAST(strftime('%Y', 'now') AS INTEGER) - CAST(strftime('%Y', r.birth_date) AS INTEGER)"
            " - (strftime('%m-%d', 'now') < strftime('%m-%d', r.birth_date))")
@@ -53,8 +53,8 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication, QHeaderView, QTableView
 
     import db
-    from shequ_desktop.resident_list import COLUMNS, DEFAULT_COLUMNS, ResidentQuery, rows
-    from shequ_desktop.context import Context
+    from shequ_desktop.population.resident_list import COLUMNS, DEFAULT_COLUMNS, ResidentQuery, rows
+    from shequ_desktop.core.context import Context
     from ui.pages.residents_page import ResidentsPage
 
     class ListModel(QAbstractTableModel):

@@ -3,7 +3,7 @@ import or export, then `result SECONDS PEAK_MB ROWS` (peak = VmHWM of this proce
 sampled peak of it and its child process together when larger).
 
     sheet OUT.xlsx N            write an N-row sheet as grid workers keep it (not timed)
-    import-ours FILE DB         shequ_desktop.importing: read, plan, apply, end to end
+    import-ours FILE DB         shequ_desktop.transfer.importing: read, plan, apply, end to end
     import-peer FILE DB         pandas.read_excel(openpyxl) + an INSERT per row (no checks)
     import-peer-same FILE DB    pandas.read_excel(openpyxl) + the domain's own services row by
                                 row (clean_record, create_household / add_member) in one
@@ -12,11 +12,11 @@ sampled peak of it and its child process together when larger).
                                 they are into our residents table + our search index (no checks)
     import-pandas FILE DB       a competent peer: pandas.read_excel(engine="calamine") +
                                 executemany into our residents table (no checks, no index)
-    export-ours DB OUT.xlsx     shequ_desktop.exporting, district template, masked
+    export-ours DB OUT.xlsx     shequ_desktop.transfer.exporting, district template, masked
     export-peer DB OUT.xlsx     pandas.read_sql + DataFrame.to_excel (xlsxwriter)
     template OUT.xlsx           write a blank 天阙-shaped template (title rows, two-row header,
                                 widths, a drop-down; not timed)
-    fill-ours DB TPL OUT.xlsx   shequ_desktop.exporting.fill: the template filled (masked,
+    fill-ours DB TPL OUT.xlsx   shequ_desktop.transfer.exporting.fill: the template filled (masked,
                                 labels, addresses) in a copy of the file
     fill-peer DB TPL OUT.xlsx   pandas.read_sql of the same columns + DataFrame.to_excel
                                 (openpyxl, the usual default), no template, no labels
@@ -63,7 +63,7 @@ def _execed(pid: str) -> bool:
     """False for a child between fork and exec: its RSS is still our pages, not its own."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"shequ_desktop.importing.worker" in f.read()
+            return b"shequ_desktop.transfer.importing.worker" in f.read()
     except OSError:
         return False
 
@@ -87,7 +87,7 @@ def write_sheet(path: str, n: int) -> None:
     """Households of 1–4 with valid IDs, mixed date spellings, addresses 3栋2单元501 / 3-2-501,
     a title row above and a 合计 row below."""
     import xlsxwriter
-    from shequ_desktop.idnumber import check_digit
+    from shequ_desktop.core.idnumber import check_digit
 
     rng = random.Random(5)
     book = xlsxwriter.Workbook(path, {"constant_memory": True})
@@ -131,9 +131,9 @@ def write_sheet(path: str, n: int) -> None:
 
 def import_ours(path: str, db_path: str) -> int:
     import db
-    from shequ_desktop import community
-    from shequ_desktop.context import Context
-    from shequ_desktop.importing import apply_plan, build_plan, read_table
+    from shequ_desktop.places import founding as community
+    from shequ_desktop.core.context import Context
+    from shequ_desktop.transfer.importing import apply_plan, build_plan, read_table
 
     conn = db.open_db(db_path)
     ctx = Context(conn, "bench")
@@ -183,7 +183,7 @@ def import_floor(path: str, db_path: str) -> int:
     from python_calamine import CalamineWorkbook
 
     import db
-    from shequ_desktop.context import Context
+    from shequ_desktop.core.context import Context
 
     conn = db.open_db(db_path)
     book = CalamineWorkbook.from_path(path)
@@ -213,8 +213,9 @@ def import_peer_same(path: str, db_path: str) -> int:
     import pandas as pd
 
     import db
-    from shequ_desktop import community, households, residents
-    from shequ_desktop.context import Context
+    from shequ_desktop.places import founding as community
+    from shequ_desktop.population import households, residents
+    from shequ_desktop.core.context import Context
 
     conn = db.open_db(db_path)
     ctx = Context(conn, "bench")
@@ -240,7 +241,7 @@ def import_peer_same(path: str, db_path: str) -> int:
 
 def export_ours(db_path: str, out: str) -> int:
     import db
-    from shequ_desktop import exporting
+    from shequ_desktop.transfer import exporting
 
     conn = db.open_db(db_path)
     return exporting.export(conn, exporting.for_what("residents"), out, "xlsx")["rows"]
@@ -298,7 +299,7 @@ def write_template(path: str) -> None:
 
 def fill_ours(db_path: str, template_path: str, out: str) -> int:
     import db
-    from shequ_desktop.exporting import fill
+    from shequ_desktop.transfer.exporting import fill
 
     conn = db.open_db(db_path)
     template = fill.open_template(template_path)

@@ -2,7 +2,7 @@
 encrypted one (SQLCipher 4, AES-256 with an HMAC on every page).
 
 Keys are 32 random bytes given to SQLCipher raw (`x'…'`), so opening costs no key derivation:
-the slow part (scrypt on a password) happens once, at sign-in, in shequ_desktop/keys.py.
+the slow part (scrypt on a password) happens once, at sign-in, in shequ_desktop/core/keys.py.
 
 The process remembers the key of every file it has opened (`use_key`). A file it has no key
 for (a backup of the same database, a restored copy) is tried with the keys it knows.

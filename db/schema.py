@@ -147,7 +147,7 @@ def m002_default_tags(db):
 
 
 def m003_search_index(db):
-    """Full-text indexes for the search box (filled by shequ_desktop.search, not by SQL).
+    """Full-text indexes for the search box (filled by shequ_desktop.core.search, not by SQL).
 
     resident_names: name characters spaced apart, pinyin initials and full pinyin, so that a
     phrase query finds a name part of any length (FTS5 trigram finds nothing under 3 characters).
@@ -243,7 +243,7 @@ def m005_visits_events(db):
 
 
 def m006_audit_log(db):
-    """An append-only, hash-chained audit log (the audit trail, shequ_desktop/audit.py)."""
+    """An append-only, hash-chained audit log (the audit trail, shequ_desktop/core/audit.py)."""
     _script(db, """
     CREATE TABLE audit_log (
         id INTEGER PRIMARY KEY,
@@ -373,7 +373,7 @@ def m008_users(db):
 
 
 def m009_dashboard_indexes(db):
-    """Covering indexes for the dashboard's figures (shequ_desktop.stats): who is on record
+    """Covering indexes for the dashboard's figures (shequ_desktop.reports.stats): who is on record
     and their make-up read from an index instead of the wide residents rows (by household,
     for a unit's subtree, or all of it for the whole database), and the focus-group tags
     read in resident order without touching resident_tags' rows."""
@@ -385,7 +385,7 @@ def m009_dashboard_indexes(db):
 
 
 def m010_exchange(db):
-    """Multi-PC exchange (shequ_desktop/exchange.py). tombstones: one row per deleted record
+    """Multi-PC exchange (shequ_desktop/sync/exchange.py). tombstones: one row per deleted record
     (written by Context.delete). sync_peers: the sites we exchanged packages with.
     sync_base: per peer site, each record as last received from it (JSON, references as
     uuids): the base of the three-way merge, with the peer's package number it came in

@@ -1,3 +1,3 @@
-from shequ_desktop.cli import main
+from shequ_desktop.cli.main import main
 
 raise SystemExit(main())

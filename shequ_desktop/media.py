@@ -15,8 +15,8 @@ from pathlib import Path
 
 from db.driver import sqlite3
 
-from shequ_desktop.context import Context, Result
-from shequ_desktop.errors import DomainError
+from shequ_desktop.core.context import Context, Result
+from shequ_desktop.core.errors import DomainError
 
 # record table -> (table of the bytes, its column naming the record)
 MEDIA = {"meeting_attachments": ("meeting_attachment_data", "attachment_id"),

@@ -24,11 +24,12 @@ import datetime as dt  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
-from shequ_desktop.idnumber import check_digit  # noqa: E402
+from shequ_desktop.core.idnumber import check_digit  # noqa: E402
 
 import db  # noqa: E402
-from shequ_desktop import grid, houses, households  # noqa: E402
-from shequ_desktop.context import Context  # noqa: E402
+from shequ_desktop.places import grid, houses  # noqa: E402
+from shequ_desktop.population import households
+from shequ_desktop.core.context import Context  # noqa: E402
 
 
 def make_id(birth: str, gender: str = "1", area: str = "110105", seq: int = 12) -> str:
@@ -103,7 +104,7 @@ def place(ctx) -> Place:
 @pytest.fixture
 def family(ctx, place):
     """A household in room 101: head 王建国, wife 李秀英, son 王小明. Returns (hh_id, ids)."""
-    from shequ_desktop import residents
+    from shequ_desktop.population import residents
 
     hh = households.create_household(ctx, place.house, {
         "name": "王建国", "id_number": make_id("1970-05-06", "1"), "phone": "13912345678"})

@@ -60,8 +60,8 @@ def install_points(stop: int) -> None:
 
 def edits(path: str, a: int, b: int, m: int, h1: int, h2: int) -> None:
     import db
-    from shequ_desktop import residents
-    from shequ_desktop.context import Context
+    from shequ_desktop.population import residents
+    from shequ_desktop.core.context import Context
 
     ctx = Context(db.open_db(path), "崩溃测试")
     note = ctx.get("residents", a)["notes"] or "op0"
@@ -95,10 +95,10 @@ def main(argv: list[str]) -> int:
         stop, rest = int(rest[1]), rest[2:]
         install_points(stop)
     if kind == "cli":
-        from shequ_desktop.cli import main as cli
+        from shequ_desktop.cli.main import main as cli
         return cli(rest) or 0
     path, *ids = rest
-    from shequ_desktop.unlock import unlock_for_command
+    from shequ_desktop.security.unlock import unlock_for_command
     unlock_for_command(path)                  # an encrypted database: SHEQU_RECOVERY_KEY
     if kind == "edits":
         edits(path, *map(int, ids))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import db
-from shequ_desktop import exchange
+from shequ_desktop.sync import exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSPHRASE = "口令abc123"

@@ -4,10 +4,12 @@ command-line session and backup, and `shequ check` compares."""
 import pytest
 
 import db
-from shequ_desktop import audit, community, unlock, users
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
-from shequ_desktop.keys import KeyFile
+from shequ_desktop.core import audit
+from shequ_desktop.places import founding as community
+from shequ_desktop.security import unlock, users
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.keys import KeyFile
 
 PASSWORD = "Admin-2026"
 

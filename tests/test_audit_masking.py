@@ -3,8 +3,8 @@ from db.driver import sqlite3
 
 import pytest
 
-from shequ_desktop import audit, masking, settings
-from shequ_desktop.pdf import fonts
+from shequ_desktop.core import audit, masking, settings
+from shequ_desktop.reports.pdf import fonts
 
 
 def test_audit_entries_chain_and_read_back(conn):
@@ -89,7 +89,7 @@ def test_fonts_prefer_an_embeddable_cjk_font_and_fall_back_with_a_warning(monkey
 
 
 def test_every_change_through_the_context_is_audited_with_old_and_new(ctx, conn, family):
-    from shequ_desktop import residents
+    from shequ_desktop.population import residents
     son = family[1]["son"]
     before = audit.entries(conn)[0]["id"]
     residents.update_resident(ctx, son, {"phone": "13912345678", "notes": "新备注"})
@@ -106,7 +106,7 @@ def test_every_change_through_the_context_is_audited_with_old_and_new(ctx, conn,
 
 
 def test_a_rolled_back_change_leaves_no_audit_entry(ctx, conn, family):
-    from shequ_desktop import residents
+    from shequ_desktop.population import residents
     count = len(audit.entries(conn))
     with pytest.raises(RuntimeError):
         with ctx.transaction():

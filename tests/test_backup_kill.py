@@ -11,7 +11,8 @@ import pytest
 
 import db
 from db.backup import check_file
-from shequ_desktop import backups, demo
+from shequ_desktop.security import backups
+from shequ_desktop.demo import street as demo
 from tests.test_backup_rotation_clock import db_id_of
 from tests.test_restore_safety import env, kill, read_until
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BACKER = """
 import datetime as dt, sys
 import db
-from shequ_desktop import backups
+from shequ_desktop.security import backups
 live, folder, stop = sys.argv[1:4]
 
 def marker(name):

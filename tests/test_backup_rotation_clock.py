@@ -3,7 +3,8 @@ clock behind the newest backup, new automatic backups are not rotated away at on
 import datetime as dt
 
 import db
-from shequ_desktop import backups, demo
+from shequ_desktop.security import backups
+from shequ_desktop.demo import street as demo
 
 
 def test_a_clock_behind_the_newest_backup_does_not_rotate_new_backups_away(tmp_path):

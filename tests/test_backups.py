@@ -6,8 +6,10 @@ import pytest
 
 from db import StorageError, open_db
 from db.backup import check_file, copy_database, damage
-from shequ_desktop import audit, backups, keys, residents, users
-from shequ_desktop.cli import main
+from shequ_desktop.core import audit, keys
+from shequ_desktop.security import backups, users
+from shequ_desktop.population import residents
+from shequ_desktop.cli.main import main
 
 
 @pytest.fixture(autouse=True)

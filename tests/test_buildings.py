@@ -1,8 +1,9 @@
 import pytest
 
-from shequ_desktop import grid, houses, households, tags
-from shequ_desktop.buildings import building_map
-from shequ_desktop.errors import DomainError
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, tags
+from shequ_desktop.places.buildings import building_map
+from shequ_desktop.core.errors import DomainError
 from tests.conftest import make_id
 
 

@@ -6,9 +6,10 @@ import json
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop import audit, volunteer_activities as va, volunteers
-from shequ_desktop.cli import main
-from shequ_desktop.pdf import certificate
+from shequ_desktop.core import audit
+from shequ_desktop.volunteers import activities as va, roster as volunteers
+from shequ_desktop.cli.main import main
+from shequ_desktop.reports.pdf import certificate
 from tests.conftest import make_id
 
 ID = make_id("1960-02-03", "2", seq=21)

@@ -5,9 +5,11 @@ import json
 
 import pytest
 
-from shequ_desktop import audit, households, tags, visits
-from shequ_desktop.checks import ERROR, WARNING, Problem, open_target, run_checks
-from shequ_desktop.cli import main
+from shequ_desktop.core import audit
+from shequ_desktop.population import households, tags
+from shequ_desktop.casework import visits
+from shequ_desktop.reports.checks import ERROR, WARNING, Problem, open_target, run_checks
+from shequ_desktop.cli.main import main
 from tests.conftest import make_id
 
 TODAY = dt.date.today()
@@ -241,7 +243,7 @@ def test_a_problem_opens_the_record_to_fix(ctx, place, family):
 
 
 def test_checks_report_progress_and_can_be_cancelled(ctx, family):
-    from shequ_desktop.progress import Cancelled
+    from shequ_desktop.core.progress import Cancelled
 
     seen = []
     run_checks(ctx.conn, progress=lambda d, t: seen.append((d, t)))

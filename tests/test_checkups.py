@@ -7,12 +7,14 @@ import json
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop import checkups, events, grid
-from shequ_desktop.access import GRID_WORKER, Access, NotPermitted
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError, ValidationError
-from shequ_desktop.pdf.checkup_report import build
+from shequ_desktop.community import checkups
+from shequ_desktop.casework import events
+from shequ_desktop.places import grid
+from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError, ValidationError
+from shequ_desktop.reports.pdf.checkup_report import build
 
 TODAY = dt.date.today()
 YEAR = TODAY.year

@@ -8,9 +8,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import db
-from shequ_desktop import audit, unlock
-from shequ_desktop.cli import main
-from shequ_desktop.keys import KeyFile
+from shequ_desktop.core import audit
+from shequ_desktop.security import unlock
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.keys import KeyFile
 from tests.test_import import problem_rows, write_xlsx
 
 GRID1, GRID2 = "11010500100101", "11010500100102"
@@ -208,7 +209,7 @@ def test_a_disabled_user_cannot_sign_in_and_a_new_one_can(street, monkeypatch, c
 
 
 def test_the_recovery_key_signs_in_as_an_administrator(street, tmp_path, monkeypatch, capsys):
-    from shequ_desktop.keys import recovery_text
+    from shequ_desktop.core.keys import recovery_text
 
     conn = opened(street)
     key = db.key_of(street)

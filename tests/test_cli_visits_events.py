@@ -1,8 +1,9 @@
 import datetime as dt
 import json
 
-from shequ_desktop import events, tags, visits
-from shequ_desktop.cli import main
+from shequ_desktop.casework import events, visits
+from shequ_desktop.population import tags
+from shequ_desktop.cli.main import main
 
 
 def test_visits_due_json(ctx, db_path, family, capsys):

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from shequ_desktop import codes
-from shequ_desktop.codes import CodeItem, normalize, table, table_names
+from shequ_desktop.core import codes
+from shequ_desktop.core.codes import CodeItem, normalize, table, table_names
 
 EXPECTED_TABLES = {
     "gender", "ethnicity", "relation", "political_status", "education",

@@ -9,8 +9,11 @@ from PIL import Image
 
 import db
 from exchange_helpers import PASSPHRASE
-from shequ_desktop import checkups, exchange, grid, media, meetings, merging, package, siteplan
-from shequ_desktop.context import Context
+from shequ_desktop.community import checkups, meetings, siteplan
+from shequ_desktop.sync import exchange, merging, package
+from shequ_desktop.places import grid
+from shequ_desktop import media
+from shequ_desktop.core.context import Context
 
 DAY = (dt.date.today() - dt.timedelta(days=5)).isoformat()
 

@@ -4,14 +4,14 @@ The first import is held inside its transaction at a marker it prints (no sleeps
 import subprocess
 import sys
 
-from shequ_desktop.cli import main
+from shequ_desktop.cli.main import main
 from tests.test_disk_full import sheet
 from tests.test_import_cli import residents
 from tests.test_restore_safety import ROOT, env, kill, read_until
 
 HELD_IMPORT = """
 import sys
-from shequ_desktop import cli, cli_transfer
+from shequ_desktop.cli import main as cli, transfer as cli_transfer
 
 def progress(label):
     def report(done, total):

@@ -18,8 +18,9 @@ import pytest
 
 import db
 from crash_worker import POINT, TOTAL
-from shequ_desktop import audit, demo, keys
-from shequ_desktop.checks import run_checks
+from shequ_desktop.core import audit, keys
+from shequ_desktop.demo import street as demo
+from shequ_desktop.reports.checks import run_checks
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,8 +193,8 @@ def test_edits_survive_sigkill_whole_or_not_at_all(street):
 
 
 def test_a_second_instance_writing_makes_us_wait_then_both_changes_land(street):
-    from shequ_desktop import residents
-    from shequ_desktop.context import Context
+    from shequ_desktop.population import residents
+    from shequ_desktop.core.context import Context
     path, ids = street
     other = spawn("hold_lock", str(path))
     assert other.stdout.readline().strip() == "locked"
@@ -222,8 +223,8 @@ def test_a_second_instance_writing_makes_us_wait_then_both_changes_land(street):
 
 
 def test_a_second_instance_holding_the_lock_too_long_gives_a_clear_message(street):
-    from shequ_desktop import residents
-    from shequ_desktop.context import Context
+    from shequ_desktop.population import residents
+    from shequ_desktop.core.context import Context
     path, ids = street
     other = spawn("hold_lock", str(path))
     assert other.stdout.readline().strip() == "locked"
@@ -250,8 +251,8 @@ def dump(conn) -> dict:
 
 def test_a_full_disk_during_an_import_is_explained_and_nothing_is_half_written(street, sheet,
                                                                                tmp_path):
-    from shequ_desktop.context import Context
-    from shequ_desktop.importing import import_file
+    from shequ_desktop.core.context import Context
+    from shequ_desktop.transfer.importing import import_file
     base, _ids = street
     path = tmp_path / "full.db"
     path.write_bytes(base.read_bytes())
@@ -270,8 +271,8 @@ def test_a_full_disk_during_an_import_is_explained_and_nothing_is_half_written(s
 @pytest.fixture(scope="module")
 def handout(tmp_path_factory):
     """A whole community as one data package, and an empty database to merge it into."""
-    from shequ_desktop import exchange
-    from shequ_desktop.context import Context
+    from shequ_desktop.sync import exchange
+    from shequ_desktop.core.context import Context
     root = tmp_path_factory.mktemp("merge")
     office = root / "office.db"
     db.use_key(office, KEY)
@@ -327,7 +328,7 @@ def plain_street(tmp_path_factory):
 
 
 def test_encrypting_a_plain_database_survives_sigkill(plain_street, tmp_path):
-    from shequ_desktop import unlock
+    from shequ_desktop.security import unlock
     base, names = plain_street
     before = residents_count(base)
     command = ("cli", "encrypt", "--db", "{db}")

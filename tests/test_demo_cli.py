@@ -7,12 +7,12 @@ import sys
 import pytest
 
 import db
-from shequ_desktop import demo
-from shequ_desktop.checks import run_checks
-from shequ_desktop.cli import main
-from shequ_desktop.errors import DomainError
-from shequ_desktop.progress import Cancelled
-from shequ_desktop.validation import clean_record
+from shequ_desktop.demo import street as demo
+from shequ_desktop.reports.checks import run_checks
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.progress import Cancelled
+from shequ_desktop.core.validation import clean_record
 
 TODAY = dt.date(2026, 6, 30)
 CHECKED = ["name", "id_type", "id_number", "gender", "birth_date", "ethnicity", "phone",

@@ -7,8 +7,8 @@ import pytest
 
 import db
 from db.driver import sqlite3
-from shequ_desktop import context
-from shequ_desktop.cli import main
+from shequ_desktop.core import context
+from shequ_desktop.cli.main import main
 from tests.conftest import make_id
 from tests.test_import_cli import residents
 from tests.test_import import write_xlsx
@@ -78,7 +78,7 @@ def test_a_backup_to_a_full_stick_says_the_copy_failed_not_the_database(office, 
     import os
 
     from db import backup as copying
-    from shequ_desktop import backups
+    from shequ_desktop.security import backups
 
     def full(_fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -5,9 +5,12 @@ import datetime as dt
 
 import pytest
 
-from shequ_desktop import events, households, houses, residents, search, tags, visits
-from shequ_desktop.checks import run_checks
-from shequ_desktop.errors import DomainError, ValidationError
+from shequ_desktop.casework import events, visits
+from shequ_desktop.population import households, residents, tags
+from shequ_desktop.places import houses
+from shequ_desktop.core import search
+from shequ_desktop.reports.checks import run_checks
+from shequ_desktop.core.errors import DomainError, ValidationError
 
 
 def failing_checks(conn):

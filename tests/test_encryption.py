@@ -7,8 +7,10 @@ import pytest
 
 import db
 from db.backup import check_file, copy_database
-from shequ_desktop import demo, keys, search, unlock, users
-from shequ_desktop.context import Context
+from shequ_desktop.demo import street as demo
+from shequ_desktop.core import keys, search
+from shequ_desktop.security import unlock, users
+from shequ_desktop.core.context import Context
 
 
 def _table_rows(conn, table):
@@ -122,7 +124,7 @@ def test_a_plain_database_is_encrypted_whole(tmp_path):
 
 
 def test_encrypting_can_be_cancelled_and_leaves_the_plain_file(tmp_path):
-    from shequ_desktop.progress import Cancelled
+    from shequ_desktop.core.progress import Cancelled
 
     path = tmp_path / "old.db"
     conn = db.open_db(path)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import db
-from shequ_desktop import keys
+from shequ_desktop.core import keys
 
 
 def shequ(*args, **env):
@@ -51,7 +51,7 @@ def test_encrypt_a_plain_database_and_open_it_with_the_recovery_key(tmp_path):
     path = tmp_path / "old.db"
     assert shequ("init", "--db", str(path), "--community", "向阳社区").returncode == 0
     assert not db.is_encrypted(path) and "向阳社区".encode() in path.read_bytes()
-    from shequ_desktop import backups
+    from shequ_desktop.security import backups
     conn = db.open_db(path)
     old_backup = backups.make_backup(conn, tmp_path / "usb", "系统")
     conn.close()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shequ_desktop import unlock
-from shequ_desktop.keys import KeyFile
+from shequ_desktop.security import unlock
+from shequ_desktop.core.keys import KeyFile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ KILLED_DEMO = """
     app = QApplication([])
     from ui import background
     background.SYNCHRONOUS = True
-    import shequ_desktop.demo as demo
+    import shequ_desktop.demo.street as demo
     original = demo.generate
     def generate(conn, residents=8000, progress=None, **kw):
         def killed(done, total):
@@ -58,15 +58,15 @@ def test_a_crash_while_a_new_database_is_filled_leaves_no_unopenable_file(tmp_pa
 
 @pytest.fixture
 def fast_scrypt(monkeypatch):
-    from shequ_desktop import keys
+    from shequ_desktop.core import keys
     monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
 
 
 @pytest.fixture
 def new_db(tmp_path, fast_scrypt):
     """A new encrypted database with its first administrator (admin / 正确的密码abc)."""
-    from shequ_desktop import users
-    from shequ_desktop.context import Context
+    from shequ_desktop.security import users
+    from shequ_desktop.core.context import Context
 
     path = tmp_path / "社区.db"
     conn, key = unlock.create_database(path)
@@ -76,8 +76,8 @@ def new_db(tmp_path, fast_scrypt):
 
 
 def test_a_password_typed_as_the_user_name_is_kept_nowhere(new_db):
-    from shequ_desktop import users
-    from shequ_desktop.errors import DomainError
+    from shequ_desktop.security import users
+    from shequ_desktop.core.errors import DomainError
 
     path, conn = new_db
     with pytest.raises(DomainError):
@@ -91,7 +91,7 @@ def test_a_password_typed_as_the_user_name_is_kept_nowhere(new_db):
 def test_a_wrong_password_on_a_write_protected_stick_is_explained(new_db, monkeypatch):
     import errno
 
-    from shequ_desktop.errors import DomainError
+    from shequ_desktop.core.errors import DomainError
 
     path, _conn = new_db
     real_open = os.open
@@ -106,8 +106,8 @@ def test_a_wrong_password_on_a_write_protected_stick_is_explained(new_db, monkey
 
 
 def test_the_demo_login_is_forgotten_once_its_password_is_changed(tmp_path, fast_scrypt):
-    from shequ_desktop import users
-    from shequ_desktop.context import Context
+    from shequ_desktop.security import users
+    from shequ_desktop.core.context import Context
 
     path = tmp_path / "演示.db"
     conn, key = unlock.create_database(path)

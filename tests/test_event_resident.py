@@ -9,11 +9,14 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 import db
-from shequ_desktop import demo, events, exchange, exporting, merging
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.pdf import ledgers as printing
+from shequ_desktop.demo import street as demo
+from shequ_desktop.casework import events
+from shequ_desktop.sync import exchange, merging
+from shequ_desktop.transfer import exporting
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf import ledger_print as printing
 from ui.details_panel import DetailsPanel
 from ui.dialogs.event_dialog import EventDialog
 from ui.pages.events_page import COLUMNS, EventsPage

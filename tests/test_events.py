@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from shequ_desktop import events, grid
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError, NotFoundError, ValidationError
+from shequ_desktop.casework import events
+from shequ_desktop.places import grid
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError, NotFoundError, ValidationError
 
 D = dt.date
 TODAY = dt.date.today()

@@ -7,15 +7,18 @@ import pytest
 
 import db
 from exchange_helpers import PASSPHRASE, dump, shequ
-from shequ_desktop import audit, exchange, grid, houses, merging, package, residents
-from shequ_desktop.access import GRID_WORKER, Access, NotPermitted
-from shequ_desktop.context import Context
+from shequ_desktop.core import audit
+from shequ_desktop.sync import exchange, merging, package
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import residents
+from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
+from shequ_desktop.core.context import Context
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     """An office database (2 grids) and a laptop started from its first grid."""
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
     root = tmp_path_factory.mktemp("pair")
     office, laptop = root / "office.db", root / "laptop.db"
     conn = db.open_db(office)
@@ -217,7 +220,7 @@ def test_a_conflict_keeps_ours_and_use_theirs_travels_without_a_new_conflict(sid
     assert office.resident(who)["phone"] == "13900002222"            # never overwritten
     listed = merging.conflicts(office.conn)
     assert listed[0]["field_label"] == "联系电话" and listed[0]["record"].startswith("居民 ")
-    from shequ_desktop.checks import run_checks
+    from shequ_desktop.reports.checks import run_checks
     check = next(r for r in run_checks(office.conn) if r.key == "merge_conflicts_open")
     assert check.count == 1 and check.ok and check.problems[0].detail == "第1网格：居民“联系电话”"
     assert merging.shown(office.conn, "residents", "phone", c["theirs"]) == "139****1111"
@@ -319,7 +322,7 @@ def test_a_grid_worker_merges_only_within_their_grids(sides, tmp_path):
 
 
 def test_a_cancelled_merge_leaves_nothing_behind(sides, tmp_path):
-    from shequ_desktop.progress import Cancelled
+    from shequ_desktop.core.progress import Cancelled
     office, laptop = sides
     for offset in range(3):
         laptop.edit(someone(laptop, offset), notes=f"取消{offset}")
@@ -379,7 +382,7 @@ def test_a_resident_moved_to_another_grid_leaves_the_laptop_without_a_tombstone(
         f" WHERE r.household_id IN ({','.join(map(str, first))}) AND r.status = '在册'"
         " AND r.id <> h.head_resident_id AND NOT EXISTS (SELECT 1 FROM events e"
         " WHERE e.resident_id = r.id) ORDER BY r.id LIMIT 1").fetchone()
-    from shequ_desktop import tags as tag_service
+    from shequ_desktop.population import tags as tag_service
     tag_id = conn.execute("SELECT id FROM tags WHERE name = '低保'").fetchone()[0]
     tag_service.assign_tag(office.ctx, mover["id"], tag_id, "2026-01-01")
     office.send(laptop)                                   # the laptop has them, tag and all

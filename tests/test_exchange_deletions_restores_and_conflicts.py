@@ -3,10 +3,11 @@ that close, and packages that are refused whole rather than half applied."""
 import pytest
 
 import db
-from shequ_desktop.context import Context
+from shequ_desktop.core.context import Context
 
 from exchange_helpers import PASSPHRASE
-from shequ_desktop import exchange, houses, merging, package
+from shequ_desktop.sync import exchange, merging, package
+from shequ_desktop.places import houses
 from test_exchange import (Side, conflict_on_both, dbs, pair, sides,  # noqa: F401
                            someone)
 
@@ -59,8 +60,8 @@ def test_the_laptop_changing_a_record_the_office_deleted_keeps_it(sides):
 def _worker_and_other(office, tmp_path):
     """A 网格员 of the office's first grid, and another database made from the whole office
     database (which has changed something in the second grid)."""
-    from shequ_desktop.access import GRID_WORKER, Access
-    from shequ_desktop.context import Context
+    from shequ_desktop.core.access import GRID_WORKER, Access
+    from shequ_desktop.core.context import Context
 
     grids = [r[0] for r in office.conn.execute(
         "SELECT id FROM grid_units WHERE level = 'grid' ORDER BY id")]
@@ -81,7 +82,7 @@ def test_a_grid_worker_merging_a_deletion_in_another_grid_gets_it_refused_not_a_
     so no package from that PC could ever be merged by them again."""
     office, _laptop = sides
     worker, other, second_uuid = _worker_and_other(office, tmp_path)
-    from shequ_desktop import grid
+    from shequ_desktop.places import grid
     second = other.conn.execute("SELECT id FROM grid_units WHERE uuid = ?",
                                 (second_uuid,)).fetchone()[0]
     unit = other.conn.execute(
@@ -108,7 +109,7 @@ def test_a_handed_out_laptop_changes_only_its_own_grid_at_the_office(sides, tmp_
     the whole database) cannot change a resident of another grid either."""
     import json as _json
 
-    from shequ_desktop import grid
+    from shequ_desktop.places import grid
     from test_exchange import reseal
 
     office, laptop = sides
@@ -182,7 +183,7 @@ def test_a_conflict_on_a_record_deleted_here_can_still_be_closed(sides):
         merging.resolve(office.ctx, c["id"], "theirs")
     merging.resolve(office.ctx, c["id"], "ours")
     assert merging.conflicts(office.conn) == []
-    from shequ_desktop.checks import run_checks
+    from shequ_desktop.reports.checks import run_checks
     assert next(r for r in run_checks(office.conn) if r.key == "merge_conflicts_open").count == 0
     office.send(laptop)
     assert _count(laptop, "houses", uuid) == 0
@@ -211,7 +212,7 @@ def test_after_the_office_restores_a_backup_its_next_package_is_not_refused_as_o
     """Package numbers live in the database: restoring yesterday's backup took them back, so
     the laptops refused the office's next packages as "比已经合并过的……更旧" until it had
     exported as many again."""
-    from shequ_desktop import backups
+    from shequ_desktop.security import backups
 
     office, laptop = sides
     saved = backups.make_backup(office.conn, tmp_path / "bk", "社区")
@@ -233,7 +234,7 @@ def test_changes_merged_after_the_backup_the_office_restored_are_not_lost(sides,
     base said the office had it): lost at the office for good. The laptop's next package
     (it has merged a newer office package than the office now knows) is refused with what
     to do, and its full package brings the change back."""
-    from shequ_desktop import backups
+    from shequ_desktop.security import backups
 
     office, laptop = sides
     saved = backups.make_backup(office.conn, tmp_path / "bk", "社区")
@@ -311,8 +312,9 @@ def test_a_package_that_cannot_be_written_is_explained_and_leaves_no_partial_fil
 def test_a_grid_worker_neither_sees_nor_settles_another_grids_conflicts(sides, tmp_path, qtbot):
     """Conflicts were listed to everyone (数据交换 page): a 网格员 saw another grid's residents
     with their values, and could close such a conflict with 保留本机的."""
-    from shequ_desktop import grid, residents
-    from shequ_desktop.access import NotPermitted
+    from shequ_desktop.places import grid
+    from shequ_desktop.population import residents
+    from shequ_desktop.core.access import NotPermitted
     from ui.pages.exchange_page import ExchangePage
 
     office, _laptop = sides
@@ -348,7 +350,7 @@ def test_a_laptop_database_started_on_the_command_line_is_born_encrypted(pair, t
     import os
 
     from exchange_helpers import shequ
-    from shequ_desktop import unlock
+    from shequ_desktop.security import unlock
 
     office, _laptop = pair
     handout = tmp_path / "handout.sqpkg"

@@ -5,9 +5,12 @@ was lost or duplicated, and `shequ check` passes on all four."""
 import db
 from conftest import make_id
 from exchange_helpers import PASSPHRASE, export, merge_json, shequ, snapshot
-from shequ_desktop import demo, houses, households, residents, tags, visits
-from shequ_desktop.context import Context
-from shequ_desktop.package import read as read_package
+from shequ_desktop.demo import street as demo
+from shequ_desktop.places import houses
+from shequ_desktop.population import households, residents, tags
+from shequ_desktop.casework import visits
+from shequ_desktop.core.context import Context
+from shequ_desktop.sync.package import read as read_package
 
 
 def grid_people(conn, grid_code: str) -> list[dict]:
@@ -72,7 +75,7 @@ LAPTOP_PASSWORD = "网格员的密码2026"
 
 
 def test_office_and_three_laptops_end_up_agreeing(tmp_path, monkeypatch):
-    from shequ_desktop import unlock
+    from shequ_desktop.security import unlock
 
     # a laptop's database is born encrypted, its administrator's password from the variable
     monkeypatch.setenv("SHEQU_PASSWORD", LAPTOP_PASSWORD)

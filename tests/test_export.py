@@ -8,12 +8,16 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import db
-from shequ_desktop import audit, exporting, grid, households, houses, residents, tags, visits
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.exporting import templates
-from shequ_desktop.importing import import_file
-from shequ_desktop.progress import Cancelled
+from shequ_desktop.core import audit
+from shequ_desktop.transfer import exporting
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, residents, tags
+from shequ_desktop.casework import visits
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.transfer.exporting import templates
+from shequ_desktop.transfer.importing import import_file
+from shequ_desktop.core.progress import Cancelled
 from tests.conftest import make_id
 
 HEAD_ID = make_id("1970-05-06", "1")
@@ -126,7 +130,7 @@ def test_focus_visits_events_volunteers(tmp_path, ctx, conn, town, place):
     tag_id = conn.execute("SELECT id FROM tags WHERE name = '残疾人'").fetchone()[0]
     tags.assign_tag(ctx, town["son"], tag_id, "2024-01-01")
     visits.record_visit(ctx, town["son"], "2024-02-01", "入户", "张晓燕")
-    from shequ_desktop import events
+    from shequ_desktop.casework import events
     cat = conn.execute("SELECT id FROM event_categories WHERE name = '安全隐患'").fetchone()[0]
     events.report_event(ctx, place.grid, cat, "楼道堆物", "2024-03-01", "张晓燕")
     focus = exporting.export(conn, exporting.for_what("focus"), tmp_path / "f.xlsx", "xlsx")
@@ -227,7 +231,7 @@ def test_a_template_is_a_file(tmp_path, monkeypatch, conn, town):
 
 
 def test_cancelled_export_leaves_no_file(tmp_path, conn, town, monkeypatch):
-    from shequ_desktop.exporting import writer
+    from shequ_desktop.transfer.exporting import writer
     monkeypatch.setattr(writer, "REPORT_EVERY", 1)
     out = tmp_path / "c.xlsx"
     with pytest.raises(Cancelled):

@@ -12,11 +12,15 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 import db
-from shequ_desktop import audit, cli, exporting, grid, residents
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.exporting import coding, fill
-from shequ_desktop.importing import import_file
+from shequ_desktop.core import audit
+from shequ_desktop.cli import main as cli
+from shequ_desktop.transfer import exporting
+from shequ_desktop.places import grid
+from shequ_desktop.population import residents
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.transfer.exporting import coding, fill
+from shequ_desktop.transfer.importing import import_file
 from tests.conftest import make_id
 from tests.registers import AID_SUB, AID_TOP, tianque_rows
 
@@ -286,7 +290,7 @@ def test_the_command_line_fills_a_template(tmp_path, db_path, conn, town, capsys
 
 def test_a_focus_register_is_filled_with_one_group_and_the_resident_fields(tmp_path, db_path,
                                                                            ctx, conn, town):
-    from shequ_desktop import tags
+    from shequ_desktop.population import tags
     tag = conn.execute("SELECT id FROM tags WHERE name = '残疾人'").fetchone()[0]
     other = conn.execute("SELECT id FROM tags WHERE name <> '残疾人'").fetchone()[0]
     tags.assign_tag(ctx, town["wife"], tag, "2024-01-01")

@@ -3,9 +3,11 @@ run time reaches the export templates, the resident ledger and every masking (is
 import pytest
 from python_calamine import CalamineWorkbook
 
-from shequ_desktop import audit, exporting, fields, ledgers
-from shequ_desktop.exporting import templates
-from shequ_desktop.fields import Field
+from shequ_desktop.core import audit, fields
+from shequ_desktop.transfer import exporting
+from shequ_desktop.reports import ledger_rows as ledgers
+from shequ_desktop.transfer.exporting import templates
+from shequ_desktop.core.fields import Field
 
 WECHAT = "wxid_13912345678"
 
@@ -59,7 +61,7 @@ def test_a_new_field_is_masked_in_the_audit_trail(wechat):
 
 
 def test_a_new_field_fills_a_template_column_named_by_a_synonym(tmp_path, conn, wechat):
-    from shequ_desktop.exporting import fill
+    from shequ_desktop.transfer.exporting import fill
     plan = fill.plan_columns("residents", ["姓名", "微信"])
     assert [c.key for c in plan] == ["name", "wechat"]
 
@@ -67,8 +69,8 @@ def test_a_new_field_fills_a_template_column_named_by_a_synonym(tmp_path, conn, 
 def test_ledger_numbers_do_not_wrap_however_many_columns(conn, wechat):
     """The minimum widths hold in the laid-out page: an 18-digit ID, a phone and a date fit
     their columns on one line."""
-    from shequ_desktop.pdf import ledger as engine
-    from shequ_desktop.pdf.fonts import get_font
+    from shequ_desktop.reports.pdf import long_table as engine
+    from shequ_desktop.reports.pdf.fonts import get_font
 
     table = ledgers.table(conn, "residents", group=None, unmask=True)
     layout = engine._Layout(table, get_font(None).name)
@@ -86,8 +88,8 @@ def test_every_editable_field_comes_in_through_an_import_under_its_label(tmp_pat
     import xlsxwriter
 
     from conftest import make_id
-    from shequ_desktop import codes
-    from shequ_desktop.importing import import_file
+    from shequ_desktop.core import codes
+    from shequ_desktop.transfer.importing import import_file
     id_number = make_id("1980-01-02", "1", seq=41)
     given = {"name": "赵一", "id_number": id_number, "gender": "男", "birth_date": "1980-01-02",
              "phone": "13912345678", "id_type": "居民身份证", "separated": "是"}

@@ -7,14 +7,15 @@ import pytest
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
-from shequ_desktop import focus_groups, services, tags
-from shequ_desktop.access import GRID_WORKER, Access, NotPermitted
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
-from shequ_desktop.errors import ValidationError
-from shequ_desktop.exporting import writer
-from shequ_desktop.importing import read_table
-from shequ_desktop.importing.registers import focus_kind, import_register
+from shequ_desktop.population import focus_groups, tags
+from shequ_desktop.casework import services
+from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import ValidationError
+from shequ_desktop.transfer.exporting import writer
+from shequ_desktop.transfer.importing import read_table
+from shequ_desktop.transfer.importing.registers import focus_kind, import_register
 from tests.test_import_other_registers import rectify_register
 
 TODAY = dt.date.today()
@@ -112,7 +113,7 @@ def test_an_imported_register_fills_the_groups_fields_and_the_export_carries_the
 
 
 def test_register_titles_name_the_catalogue_groups():
-    from shequ_desktop.importing.reading import Table
+    from shequ_desktop.transfer.importing.reading import Table
     for title, group in (("易肇事肇祸精神病人信息登记表", "严重精神障碍"),
                          ("需要救助人员信息登记表", "困难群众"), ("老年人信息登记表", "老年人"),
                          ("重点青少年信息登记表", "重点青少年"), ("育龄妇女信息登记表", "育龄妇女"),

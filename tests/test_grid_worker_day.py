@@ -2,10 +2,12 @@
 迁入日期 on every new member, ledgers that name the community."""
 import datetime as dt
 
-from shequ_desktop import buildings, checks, grid, households, houses, ledgers, residents
-from shequ_desktop.addresses import format_address, house_address
-from shequ_desktop.pdf.ledger import _Layout
-from shequ_desktop.resident_list import COLUMNS, ResidentQuery, label, rows
+from shequ_desktop.places import buildings, grid, houses
+from shequ_desktop.reports import checks, ledger_rows as ledgers
+from shequ_desktop.population import households, residents
+from shequ_desktop.core.addresses import format_address, house_address
+from shequ_desktop.reports.pdf.long_table import _Layout
+from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery, label, rows
 
 from conftest import make_id
 
@@ -100,20 +102,20 @@ def test_a_name_typed_with_a_space_between_chinese_characters_is_saved_without_i
 
 
 def test_demo_activities_of_a_season_fall_in_its_months(conn):
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
     demo.generate(conn, residents=3000, seed=4)
     months = {}
     for title, starts in conn.execute("SELECT title, starts_at FROM activities"):
         months.setdefault(title, set()).add(int(starts[5:7]))
     assert months.get("重阳节慰问", {10}) <= {10} and months.get("暑期托管", {7}) <= {7, 8}
-    from shequ_desktop.volunteer_demo import in_season
+    from shequ_desktop.demo.volunteers import in_season
     assert in_season("重阳节慰问", "为老服务", 10) == "重阳节慰问"
     assert in_season("重阳节慰问", "为老服务", 12) == "敬老院陪伴"
     assert in_season("暑期托管", "关爱儿童", 11) == "四点半课堂"
 
 
 def test_choosers_sort_chinese_by_pinyin_and_numbers_as_numbers():
-    from shequ_desktop.pinyin import sort_key
+    from shequ_desktop.core.pinyin import sort_key
     assert sorted(["侯磊", "刘洋", "初晓", "马丽", "安然"], key=sort_key) == \
         ["安然", "初晓", "侯磊", "刘洋", "马丽"]
     assert sorted(["第10网格", "第2网格", "第1网格"], key=sort_key) == \
@@ -121,7 +123,7 @@ def test_choosers_sort_chinese_by_pinyin_and_numbers_as_numbers():
 
 
 def test_volunteer_register_and_leader_choices_follow_pinyin(ctx):
-    from shequ_desktop import volunteer_points, volunteers
+    from shequ_desktop.volunteers import points as volunteer_points, roster as volunteers
     for n, name in enumerate(["侯磊", "刘洋", "初晓"]):
         volunteers.create_volunteer(ctx, {"name": name, "joined_on": "2026-01-0" + str(n + 1)})
     assert [v["name"] for v in volunteer_points.hours_summary(ctx.conn)] == ["初晓", "侯磊", "刘洋"]

@@ -10,7 +10,8 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from shequ_desktop import grid, households, houses, pickers, residents, tags  # noqa: E402
+from shequ_desktop.places import grid, houses, pickers  # noqa: E402
+from shequ_desktop.population import households, residents, tags
 from tests.conftest import TODAY, make_id  # noqa: E402
 from ui.dialogs import move_dialogs  # noqa: E402
 from ui.dialogs.move_dialogs import (HousePickerDialog, HouseholdPickerDialog,  # noqa: E402

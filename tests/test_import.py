@@ -6,16 +6,16 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from shequ_desktop import audit, settings
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.importing import (UnreadableFile, apply_plan, build_plan, import_file,
+from shequ_desktop.core import audit, settings
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.transfer.importing import (UnreadableFile, apply_plan, build_plan, import_file,
                                      read_table, write_error_report)
-from shequ_desktop.importing import apply as apply_mod
-from shequ_desktop.importing import mapping
-from shequ_desktop.importing import plan as plan_mod
-from shequ_desktop.importing.normalize import NUMERIC_ID
-from shequ_desktop.progress import Cancelled
+from shequ_desktop.transfer.importing import apply as apply_mod
+from shequ_desktop.transfer.importing import mapping
+from shequ_desktop.transfer.importing import plan as plan_mod
+from shequ_desktop.transfer.importing.normalize import NUMERIC_ID
+from shequ_desktop.core.progress import Cancelled
 from tests.conftest import make_id
 
 HEAD_ID = make_id("1960-05-06", "1", seq=1)
@@ -178,7 +178,7 @@ def test_households_and_places_beneath_the_target(conn, ctx, place, sheet):
     # history and search index follow the write path
     assert conn.execute("SELECT count(*) FROM resident_events WHERE kind = '迁入'"
                         ).fetchone()[0] == 8
-    from shequ_desktop.resident_list import ResidentQuery
+    from shequ_desktop.population.resident_list import ResidentQuery
     assert len(ResidentQuery(text="李秀英").ids(conn)) == 1
 
 
@@ -205,7 +205,7 @@ def test_duplicates_against_the_database_skip_update_fill(tmp_path, conn, ctx, f
     address (no ID in the sheet) with a workplace where hers is empty."""
     hh, p = family
     ctx_conn = conn
-    from shequ_desktop import residents
+    from shequ_desktop.population import residents
     residents.update_resident(ctx, p["head"], {"occupation": "工人"})
     rows = [[1, "", "王建国", make_id("1970-05-06", "1"), "户主", "", "", "13700001111",
              "1号楼1单元101", "", "司机"],
@@ -451,7 +451,7 @@ def test_second_sheet_by_name(tmp_path, conn):
     ws.write_row(0, 0, ["姓名", "与户主关系"])
     ws.write_row(1, 0, ["王芳", "户主"])
     book.close()
-    from shequ_desktop.importing import sheet_names
+    from shequ_desktop.transfer.importing import sheet_names
     assert sheet_names(path) == ["说明", "人员"]
     plan = build_plan(conn, read_table(path, "人员"))
     assert plan.counts()["created"] == 1

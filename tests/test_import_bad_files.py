@@ -8,8 +8,8 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from shequ_desktop.importing import UnreadableFile, build_plan, read_table
-from shequ_desktop.importing import reading
+from shequ_desktop.transfer.importing import UnreadableFile, build_plan, read_table
+from shequ_desktop.transfer.importing import reading
 from tests.conftest import make_id
 
 
@@ -74,7 +74,7 @@ def test_the_command_survives_a_bomb_exit_2_under_200_mb(tmp_path):
     book.close()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     # the command, then its own peak memory (VmHWM: this process image's high-water mark)
-    script = ("import sys\nfrom shequ_desktop.cli import main\ntry:\n    code = main(sys.argv[1:])\n"
+    script = ("import sys\nfrom shequ_desktop.cli.main import main\ntry:\n    code = main(sys.argv[1:])\n"
               "finally:\n    peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
               "    sys.stderr.write('\\n' + peak[0])\nsys.exit(code)\n")
     proc = subprocess.run([sys.executable, "-c", script, "import", str(path), "--db",

@@ -5,8 +5,8 @@ import json
 from python_calamine import CalamineWorkbook
 
 import db
-from shequ_desktop import audit
-from shequ_desktop.cli import main
+from shequ_desktop.core import audit
+from shequ_desktop.cli.main import main
 from tests.conftest import make_id
 from tests.test_import import problem_rows, write_xlsx
 

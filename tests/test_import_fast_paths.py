@@ -8,9 +8,9 @@ import phonenumbers
 import pytest
 import xlsxwriter
 
-from shequ_desktop import idnumber, phone
-from shequ_desktop.importing import build_plan, read_table
-from shequ_desktop.importing.bulk import gc_paused
+from shequ_desktop.core import idnumber, phone
+from shequ_desktop.transfer.importing import build_plan, read_table
+from shequ_desktop.transfer.importing.bulk import gc_paused
 from tests.conftest import make_id
 
 

@@ -2,9 +2,9 @@
 xlsxwriter, read back with calamine as the importer reads them)."""
 import pytest
 
-from shequ_desktop.importing import UnreadableFile, read_table
-from shequ_desktop.importing.headers import locate
-from shequ_desktop.importing.mapping import auto_mapping
+from shequ_desktop.transfer.importing import UnreadableFile, read_table
+from shequ_desktop.transfer.importing.headers import locate
+from shequ_desktop.transfer.importing.mapping import auto_mapping
 from tests.conftest import make_id
 from tests.registers import (AID_SUB, AID_TOP, OVERSEAS_TOP, VISIT_SUB, VISIT_TOP, tianque_rows,
                              write_book)

@@ -2,7 +2,7 @@
 is a formula refused, any other formula cell imported by its saved result with a warning)."""
 import zipfile
 
-from shequ_desktop.importing import build_plan, read_table
+from shequ_desktop.transfer.importing import build_plan, read_table
 from tests.conftest import make_id
 
 NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '

@@ -4,9 +4,9 @@ import datetime as dt
 import json
 
 import db
-from shequ_desktop.cli import main
-from shequ_desktop.importing import read_table
-from shequ_desktop.importing.registers import detect, import_register
+from shequ_desktop.cli.main import main
+from shequ_desktop.transfer.importing import read_table
+from shequ_desktop.transfer.importing.registers import detect, import_register
 from tests.conftest import make_id
 from tests.registers import RECTIFY_SUB, RECTIFY_TOP, tianque_rows, write_book
 
@@ -168,8 +168,8 @@ def test_the_command_takes_a_value_map_and_reports_unknown_values(tmp_path, caps
 def test_a_grid_worker_cannot_create_a_focus_group_by_importing(tmp_path, conn, ctx, place):
     import pytest
 
-    from shequ_desktop.access import Access
-    from shequ_desktop.errors import DomainError
+    from shequ_desktop.core.access import Access
+    from shequ_desktop.core.errors import DomainError
     from tests.registers import write_book
 
     head, merges = tianque_rows(["姓名*", "性别*", "身份证号码*", "现住地址*", "吸毒原因"], {},

@@ -6,9 +6,9 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from shequ_desktop import idnumber, phone
-from shequ_desktop.importing import normalize
-from shequ_desktop.validation import parse_date
+from shequ_desktop.core import idnumber, phone
+from shequ_desktop.transfer.importing import normalize
+from shequ_desktop.core.validation import parse_date
 from tests.conftest import make_id
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import db
-from shequ_desktop.importing import build_plan, import_file, read_table, write_error_report
+from shequ_desktop.transfer.importing import build_plan, import_file, read_table, write_error_report
 from tests.conftest import make_id
 from tests.registers import AID_SUB, AID_TOP, tianque_rows, write_book
 
@@ -83,7 +83,7 @@ def test_flat_register_one_household_each_when_chosen(tmp_path, conn, ctx, place
     rows = [flow_person(i, address="幸福花园1栋1单元101") for i in range(1, 5)]
     table = read_table(write_flow(tmp_path / "flow.xlsx", rows))
     plan = build_plan(conn, table, flat="person")
-    from shequ_desktop.importing import apply_plan
+    from shequ_desktop.transfer.importing import apply_plan
     counts = apply_plan(ctx, plan, place.grid)
     assert counts["created"] == 4 and counts["households_created"] == 4
     assert conn.execute("SELECT count(*) FROM households WHERE notes LIKE '%核对%'"
@@ -235,8 +235,8 @@ def test_two_imports_of_one_file_at_once_create_each_person_once(tmp_path):
 
 def test_a_plan_made_before_another_import_committed_creates_no_one_twice(tmp_path, db_path,
                                                                           place):
-    from shequ_desktop.context import Context
-    from shequ_desktop.importing import apply_plan
+    from shequ_desktop.core.context import Context
+    from shequ_desktop.transfer.importing import apply_plan
 
     sheet = write_flow(tmp_path / "flow.xlsx", [flow_person(i) for i in range(1, 21)])
     first, second = db.open_db(db_path), db.open_db(db_path)
@@ -283,8 +283,8 @@ def test_the_error_report_keeps_the_text_exactly_and_marks_the_faulty_cell(tmp_p
 
 def test_a_head_stored_meanwhile_by_another_import_takes_in_the_members(tmp_path, db_path,
                                                                         place):
-    from shequ_desktop.context import Context
-    from shequ_desktop.importing import apply_plan
+    from shequ_desktop.core.context import Context
+    from shequ_desktop.transfer.importing import apply_plan
 
     head = ["孙一", make_id("1960-01-01", "1", seq=70), "户主", "9栋1单元101"]
     wife = ["孙二", make_id("1962-01-01", "2", seq=71), "妻", "9栋1单元101"]

@@ -5,9 +5,9 @@ import json
 
 from python_calamine import CalamineWorkbook
 
-from shequ_desktop.cli import main
-from shequ_desktop.importing import read_table
-from shequ_desktop.importing.registers import import_register
+from shequ_desktop.cli.main import main
+from shequ_desktop.transfer.importing import read_table
+from shequ_desktop.transfer.importing.registers import import_register
 from tests.conftest import make_id
 from tests.registers import write_book
 

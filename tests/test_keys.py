@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from shequ_desktop import keys
-from shequ_desktop.errors import DomainError
+from shequ_desktop.core import keys
+from shequ_desktop.core.errors import DomainError
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,12 @@
-"""The ledger engine (shequ_desktop/pdf/ledger.py): real PDFs written and read back with pypdf."""
+"""The ledger engine (shequ_desktop/reports/pdf/long_table.py): real PDFs written and read back with pypdf."""
 import re
 
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop.pdf import fonts
-from shequ_desktop.pdf.ledger import Column, Group, LedgerTable, _Metrics, draw
-from shequ_desktop.progress import Cancelled
+from shequ_desktop.reports.pdf import fonts
+from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, _Metrics, draw
+from shequ_desktop.core.progress import Cancelled
 
 PUNCTUATION = "：《》（）、“”——"
 COLUMNS = [Column("姓名", 5), Column("身份证号", 11), Column("数量", 3, "right"),

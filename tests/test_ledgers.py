@@ -10,10 +10,12 @@ import pytest
 from pypdf import PdfReader
 
 import db
-from shequ_desktop import audit, demo, ledgers, settings
-from shequ_desktop.cli import main as cli_main
-from shequ_desktop.errors import DomainError
-from shequ_desktop.pdf import ledgers as printing
+from shequ_desktop.core import audit, settings
+from shequ_desktop.demo import street as demo
+from shequ_desktop.reports import ledger_rows as ledgers
+from shequ_desktop.cli.main import main as cli_main
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf import ledger_print as printing
 
 TODAY = dt.date(2026, 6, 15)
 MONTH = "2026-06"
@@ -234,7 +236,7 @@ def test_events_show_status_and_days_open(demo_conn):
 
 
 def test_chosen_font_from_settings_and_a_bad_font_warns(demo_conn, tmp_path):
-    from shequ_desktop.pdf import fonts
+    from shequ_desktop.reports.pdf import fonts
 
     path = fonts.available()[0][0]
     settings.put(demo_conn, printing.FONT_SETTING, path)

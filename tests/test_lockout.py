@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from shequ_desktop import keys
+from shequ_desktop.core import keys
 
 DB_KEY = bytes(range(32))
 

@@ -3,9 +3,10 @@ micro-grid"): a building's micro-grid, a chosen set of households overriding it,
 signed-in 网格员's scope still holding."""
 import pytest
 
-from shequ_desktop import grid, microgrids
-from shequ_desktop.access import GRID_WORKER, Access
-from shequ_desktop.resident_list import ResidentQuery
+from shequ_desktop.places import grid
+from shequ_desktop.community import microgrids
+from shequ_desktop.core.access import GRID_WORKER, Access
+from shequ_desktop.population.resident_list import ResidentQuery
 from tests.test_microgrids import block  # noqa: F401 (the fixture: 2号楼 with 赵一, 钱二)
 
 

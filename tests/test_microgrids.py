@@ -7,12 +7,15 @@ import json
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop import events, grid, households, houses, microgrids, tags, visits
-from shequ_desktop.access import GRID_WORKER, Access, NotPermitted
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError, ValidationError
-from shequ_desktop.pdf.microgrid_board import build_board, build_contacts
+from shequ_desktop.casework import events, visits
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, tags
+from shequ_desktop.community import microgrids
+from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError, ValidationError
+from shequ_desktop.reports.pdf.microgrid_board import build_board, build_contacts
 from tests.conftest import make_id
 
 TODAY = dt.date.today()

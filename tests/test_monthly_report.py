@@ -5,13 +5,14 @@ import pytest
 from pypdf import PdfReader
 
 import db
-from shequ_desktop import audit, demo
-from shequ_desktop.cli import main
-from shequ_desktop.errors import DomainError
-from shequ_desktop.grid import SUBTREE_SQL
-from shequ_desktop.pdf import monthly_report
-from shequ_desktop.progress import Cancelled
-from shequ_desktop.stats import month_range, shift_month
+from shequ_desktop.core import audit
+from shequ_desktop.demo import street as demo
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.reports.pdf import monthly_report
+from shequ_desktop.core.progress import Cancelled
+from shequ_desktop.reports.stats import month_range, shift_month
 
 TODAY = dt.date.today()
 MONTH = shift_month(TODAY.strftime("%Y-%m"), -1)        # last month: a whole month

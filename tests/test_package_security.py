@@ -12,8 +12,9 @@ import zlib
 import pytest
 
 import db
-from shequ_desktop import demo, exchange, merging, package
-from shequ_desktop.context import Context
+from shequ_desktop.demo import street as demo
+from shequ_desktop.sync import exchange, merging, package
+from shequ_desktop.core.context import Context
 from tests.exchange_helpers import PASSPHRASE, ROOT, dump
 
 GRID1, GRID2 = "11010500100101", "11010500100102"

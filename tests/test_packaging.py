@@ -29,7 +29,7 @@ def test_setup_cfg_lists_every_package_of_the_source_tree():
 
 def test_resources_are_found_through_their_package_when_not_beside_the_code(monkeypatch,
                                                                            tmp_path):
-    from shequ_desktop import resources
+    from shequ_desktop.core import resources
     monkeypatch.setattr(resources, "__file__", str(tmp_path / "pkg" / "resources.py"))
     resources.root.cache_clear()
     try:
@@ -42,8 +42,8 @@ def test_resources_are_found_through_their_package_when_not_beside_the_code(monk
 
 GUI_SMOKE = """
 import sys
-from shequ_desktop import unlock
-from shequ_desktop.resources import root
+from shequ_desktop.security import unlock
+from shequ_desktop.core.resources import root
 import db
 path = sys.argv[1]
 unlock.unlock(path, "admin", "demo2026")

@@ -10,15 +10,15 @@ import tempfile
 from pathlib import Path
 
 import db
-from shequ_desktop import demo
+from shequ_desktop.demo import street as demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
 EXPORTER = """
 import sys, tempfile
 import db
-from shequ_desktop import exporting
-from shequ_desktop.paths import use_private_temp
+from shequ_desktop.transfer import exporting
+from shequ_desktop.core.paths import use_private_temp
 folder = use_private_temp()
 
 def progress(done, total):

@@ -5,9 +5,10 @@ import shutil
 import pytest
 
 import db
-from shequ_desktop import demo, ledgers
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
+from shequ_desktop.demo import street as demo
+from shequ_desktop.reports import ledger_rows as ledgers
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
 from ui import background
 from ui.pages.reports_page import ReportsPage
 

@@ -2,10 +2,14 @@
 Context.get, in the domain (not only hidden in the GUI)."""
 import pytest
 
-from shequ_desktop import grid, houses, households, keys, residents, search, stats, users
-from shequ_desktop.access import NotPermitted
-from shequ_desktop.context import Context
-from shequ_desktop.resident_list import ResidentQuery
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, residents
+from shequ_desktop.core import keys, search
+from shequ_desktop.reports import stats
+from shequ_desktop.security import users
+from shequ_desktop.core.access import NotPermitted
+from shequ_desktop.core.context import Context
+from shequ_desktop.population.resident_list import ResidentQuery
 
 from conftest import make_id
 

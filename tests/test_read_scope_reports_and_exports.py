@@ -5,10 +5,14 @@ import datetime as dt
 
 import pytest
 
-from shequ_desktop import (checks, events, exporting, ledgers, tags, users, visits,
-                           volunteer_activities as va, volunteer_points as vp, volunteers)
-from shequ_desktop.access import NotPermitted
-from shequ_desktop.pdf import ledgers as printing
+from shequ_desktop.reports import checks, ledger_rows as ledgers
+from shequ_desktop.casework import events, visits
+from shequ_desktop.transfer import exporting
+from shequ_desktop.population import tags
+from shequ_desktop.security import users
+from shequ_desktop.volunteers import activities as va, points as vp, roster as volunteers
+from shequ_desktop.core.access import NotPermitted
+from shequ_desktop.reports.pdf import ledger_print as printing
 
 from test_read_scope import fast_scrypt, signed_in, world  # noqa: F401  (fixtures)
 
@@ -144,7 +148,7 @@ def test_a_grid_worker_of_two_grids_gets_both_named(ctx, conn, both):
 
 
 def test_printed_ledger_and_monthly_report_refuse_another_grid(conn, both, tmp_path):
-    from shequ_desktop.pdf import monthly_report
+    from shequ_desktop.reports.pdf import monthly_report
 
     out = tmp_path / "ledger.pdf"
     result = printing.build(conn, "events", out, month=MONTH, access=both["worker"])
@@ -219,7 +223,7 @@ def test_quality_checks_list_only_their_grids_problems(conn, both):
 
 def test_quality_problems_of_households_and_houses_are_scoped(ctx, conn, both):
     """A vacant house with residents in each grid: the 网格员 sees only theirs."""
-    from shequ_desktop import houses as houses_mod
+    from shequ_desktop.places import houses as houses_mod
 
     mine = conn.execute("SELECT house_id FROM households h JOIN residents r "
                         "ON r.household_id = h.id WHERE r.id = ?", (both["head"],)).fetchone()[0]

@@ -6,8 +6,8 @@ team's unit or their home lies in their grids; one with neither is community-wid
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from shequ_desktop import volunteer_activities as va, volunteer_points as vp, volunteers
-from shequ_desktop.access import NotPermitted
+from shequ_desktop.volunteers import activities as va, points as vp, roster as volunteers
+from shequ_desktop.core.access import NotPermitted
 from ui import refusal
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
 from ui.dialogs.volunteer_forms import TeamDialog, VolunteerDialog

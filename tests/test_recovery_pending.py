@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import db
-from shequ_desktop import demo, exchange, keys
-from shequ_desktop.context import Context
+from shequ_desktop.demo import street as demo
+from shequ_desktop.sync import exchange
+from shequ_desktop.core import keys
+from shequ_desktop.core.context import Context
 from tests.exchange_helpers import PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +20,8 @@ PASSWORD = "Admin-2026"
 
 KILLED_ENCRYPT = """
 import sys
-from shequ_desktop import cli, unlock
+from shequ_desktop.cli import main as cli
+from shequ_desktop.security import unlock
 
 def encrypt_plain(*args, **kwargs):
     print("MARK", flush=True)
@@ -30,7 +33,8 @@ cli.main(["encrypt", "--db", sys.argv[1]])
 
 KILLED_MERGE = """
 import sys
-from shequ_desktop import cli, merging
+from shequ_desktop.cli import main as cli
+from shequ_desktop.sync import merging
 
 def merge(*args, **kwargs):
     print("MARK", flush=True)

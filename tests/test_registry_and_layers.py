@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shequ_desktop import codes
-from shequ_desktop.fields import REGISTRY
+from shequ_desktop.core import codes
+from shequ_desktop.core.fields import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,8 +7,9 @@ from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QMessageBox
 
 import db
-from shequ_desktop import codes, households, tags, validation
-from shequ_desktop.context import Context
+from shequ_desktop.core import codes, validation
+from shequ_desktop.population import households, tags
+from shequ_desktop.core.context import Context
 from tests.conftest import make_id
 from ui.resident_dialog import ResidentDialog
 from ui.resident_form import ResidentForm
@@ -377,7 +378,7 @@ def test_a_locked_database_keeps_the_form_open_with_the_typing(qtbot, db_path, f
     import db as storage
     from PySide6.QtWidgets import QMessageBox
 
-    from shequ_desktop.context import Context
+    from shequ_desktop.core.context import Context
     from ui.resident_form import ResidentForm
 
     _, ids = family

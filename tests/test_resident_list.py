@@ -1,12 +1,13 @@
 """The resident table's query: filtering by grid unit and status, ordering, display values."""
 import pytest
-from shequ_desktop.idnumber import check_digit
+from shequ_desktop.core.idnumber import check_digit
 
 from db import open_db
-from shequ_desktop import grid, households, houses, residents
-from shequ_desktop.context import Context
-from shequ_desktop.grid import SUBTREE_SQL
-from shequ_desktop.resident_list import COLUMNS, ResidentQuery, label, rows
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, residents
+from shequ_desktop.core.context import Context
+from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery, label, rows
 
 
 def id_number(birth: str, seq: int, male: bool) -> str:
@@ -197,8 +198,8 @@ def test_filters_and_search_text_combine(tmp_path):
     import datetime as dt
 
     import db as storage
-    from shequ_desktop import demo
-    from shequ_desktop.resident_list import ResidentQuery
+    from shequ_desktop.demo import street as demo
+    from shequ_desktop.population.resident_list import ResidentQuery
 
     conn = storage.open_db(tmp_path / "f.db")
     demo.generate(conn, residents=1500, seed=11)

@@ -13,9 +13,10 @@ import pytest
 
 import db
 from db.backup import check_file
-from shequ_desktop import backups, demo, unlock, users
-from shequ_desktop.context import Context
-from shequ_desktop.keys import KeyFile
+from shequ_desktop.security import backups, unlock, users
+from shequ_desktop.demo import street as demo
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.keys import KeyFile
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("copied", "held", "kept", "aside", "keys", "swapped", "encrypted", "recorded")
@@ -24,7 +25,7 @@ EDIT = "已提交的修改"
 RESTORER = """
 import sys
 import db
-from shequ_desktop import backups
+from shequ_desktop.security import backups
 live, backup, folder, stop = sys.argv[1:5]
 if len(sys.argv) > 5:
     key = bytes.fromhex(sys.argv[5])

@@ -1,7 +1,8 @@
 import pytest
 
-from shequ_desktop import residents, search
-from shequ_desktop.context import Context
+from shequ_desktop.population import residents
+from shequ_desktop.core import search
+from shequ_desktop.core.context import Context
 from tests.conftest import make_id
 
 
@@ -95,7 +96,7 @@ def test_odd_input_never_breaks_the_query(ctx, people, text):
 
 
 def test_demo_data_is_searchable(conn):
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
 
     demo.generate(conn, residents=300, seed=5)
     row = conn.execute("SELECT name, phone FROM residents WHERE phone IS NOT NULL").fetchone()
@@ -108,7 +109,7 @@ def test_demo_data_is_searchable(conn):
 def test_cli_search_json(db_path, people, capsys):
     import json
 
-    from shequ_desktop.cli import main
+    from shequ_desktop.cli.main import main
 
     assert main(["search", "--db", str(db_path), "芳", "--limit", "2", "--json"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]

@@ -2,10 +2,11 @@ import datetime as dt
 
 import pytest
 
-from shequ_desktop import grid, households, houses, residents, tags
-from shequ_desktop.checks import run_checks
-from shequ_desktop.context import Change
-from shequ_desktop.errors import DomainError, NotFoundError, ValidationError
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, residents, tags
+from shequ_desktop.reports.checks import run_checks
+from shequ_desktop.core.context import Change
+from shequ_desktop.core.errors import DomainError, NotFoundError, ValidationError
 from tests.conftest import make_id
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
@@ -247,8 +248,8 @@ def test_new_tag_and_interval_validation(ctx):
 
 def test_second_editor_is_refused_with_what_changed(ctx, db_path, family):
     import db
-    from shequ_desktop.context import Context
-    from shequ_desktop.errors import ConflictError
+    from shequ_desktop.core.context import Context
+    from shequ_desktop.core.errors import ConflictError
 
     _, ids = family
     read_by_first = ctx.get("residents", ids["son"])

@@ -8,12 +8,14 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from shequ_desktop import grid, houses, siteplan, tags
-from shequ_desktop.access import GRID_WORKER, Access, NotPermitted
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.pdf.siteplan import build
+from shequ_desktop.places import grid, houses
+from shequ_desktop.community import siteplan
+from shequ_desktop.population import tags
+from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf.siteplan import build
 
 TODAY = dt.date.today()
 

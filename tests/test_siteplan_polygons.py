@@ -7,10 +7,11 @@ import math
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop import grid, siteplan
-from shequ_desktop.cli import main
-from shequ_desktop.errors import DomainError, ValidationError
-from shequ_desktop.pdf.siteplan import build
+from shequ_desktop.places import grid
+from shequ_desktop.community import siteplan
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.errors import DomainError, ValidationError
+from shequ_desktop.reports.pdf.siteplan import build
 
 
 @pytest.fixture

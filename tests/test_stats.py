@@ -1,13 +1,16 @@
-"""Dashboard and monthly-report figures (shequ_desktop.stats) against direct SQL counts."""
+"""Dashboard and monthly-report figures (shequ_desktop.reports.stats) against direct SQL counts."""
 import datetime as dt
 
 import pytest
 
 import db
-from shequ_desktop import demo, households, residents, stats, visits
-from shequ_desktop.errors import DomainError
-from shequ_desktop.grid import SUBTREE_SQL
-from shequ_desktop.validation import age
+from shequ_desktop.demo import street as demo
+from shequ_desktop.population import households, residents
+from shequ_desktop.reports import stats
+from shequ_desktop.casework import visits
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.validation import age
 from tests.conftest import make_id
 
 TODAY = dt.date.today()
@@ -133,7 +136,7 @@ def test_visits_per_grid_over_twelve_months(demo_conn):
 
 
 def test_dashboard_gathers_every_figure_and_can_be_cancelled(demo_conn):
-    from shequ_desktop.progress import Cancelled
+    from shequ_desktop.core.progress import Cancelled
 
     figures = stats.dashboard(demo_conn)
     assert set(figures) >= {"population", "focus", "visits", "events", "volunteers",
@@ -252,7 +255,7 @@ def test_due_counts_equal_the_due_list(demo_conn):
 
 
 def test_due_counts_leave_out_who_left(ctx, place, family):
-    from shequ_desktop import tags
+    from shequ_desktop.population import tags
 
     hh_id, ids = family
     tag = tags.create_tag(ctx, "测试关注", visit_interval_days=30).id
@@ -269,7 +272,7 @@ def test_due_counts_leave_out_who_left(ctx, place, family):
 def test_focus_groups_count_who_moves_out_later(ctx, place, family):
     """Today's whole-database count leaves out only those no longer on record: someone whose
     move-out date is still to come counts."""
-    from shequ_desktop import tags
+    from shequ_desktop.population import tags
 
     hh_id, ids = family
     tag = tags.create_tag(ctx, "测试关注").id
@@ -334,7 +337,7 @@ def test_dashboard_sees_changes_not_yet_committed(ctx, place, family):
 
 
 def test_cancelling_the_dashboard_stops_the_second_connection(demo_conn):
-    from shequ_desktop.progress import Cancelled
+    from shequ_desktop.core.progress import Cancelled
 
     assert stats._helper_path(demo_conn)            # the two-connection path is the one tested
     for stop_at in (0, 1, 4, 6):

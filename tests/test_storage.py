@@ -8,8 +8,8 @@ import pytest
 import db
 from db import migrate
 from db.connection import APPLICATION_ID
-from shequ_desktop import grid
-from shequ_desktop.context import Context
+from shequ_desktop.places import grid
+from shequ_desktop.core.context import Context
 
 
 def digest(path):

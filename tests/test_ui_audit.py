@@ -4,7 +4,8 @@ import re
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from shequ_desktop import audit, residents
+from shequ_desktop.core import audit
+from shequ_desktop.population import residents
 from ui.pages.audit_page import AuditPage, AuditTableModel
 
 
@@ -78,8 +79,8 @@ def test_the_details_panel_opens_a_residents_history(qtbot, ctx, family, tmp_pat
 
 
 def test_ids_and_phones_are_masked_and_only_administrators_see_the_log(page, qtbot, ctx, family):
-    from shequ_desktop.access import Access
-    from shequ_desktop.context import Context
+    from shequ_desktop.core.access import Access
+    from shequ_desktop.core.context import Context
     page.action.setCurrentIndex(page.action.findData("create"))
     page.since.setDate(page.since.date().addYears(-1))
     rows = [r for r in range(page.model.rowCount()) if page.model.row_at(

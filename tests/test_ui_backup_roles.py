@@ -4,8 +4,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from shequ_desktop import backups
-from shequ_desktop.users import User
+from shequ_desktop.security import backups
+from shequ_desktop.security.users import User
 from ui import app as ui_app
 from ui.safety import Safety
 

@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop import checkups, grid
-from shequ_desktop.errors import DomainError
+from shequ_desktop.community import checkups
+from shequ_desktop.places import grid
+from shequ_desktop.core.errors import DomainError
 from ui.pages.checkups_page import CheckupsPage, ResultDialog, StartDialog
 
 YEAR = dt.date.today().year

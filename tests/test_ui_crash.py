@@ -3,7 +3,7 @@ import sys
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
-from shequ_desktop.errors import DomainError
+from shequ_desktop.core.errors import DomainError
 from ui import crash
 
 

@@ -10,7 +10,9 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from shequ_desktop import events, grid, workdays  # noqa: E402
+from shequ_desktop.casework import events  # noqa: E402
+from shequ_desktop.places import grid
+from shequ_desktop.core import workdays
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog  # noqa: E402
 from ui.pages.events_page import OVERDUE_BACKGROUND, EventsPage  # noqa: E402
 
@@ -173,7 +175,7 @@ def test_status_category_and_unit_filters(page, ctx, place):
 
 
 def test_refreshes_only_for_event_changes(page, ctx, place, family):
-    from shequ_desktop import residents
+    from shequ_desktop.population import residents
     reloads = page.reloads
     residents.update_resident(ctx, family[1]["son"], {"phone": "13700001111"})
     assert page.reloads == reloads

@@ -8,14 +8,15 @@ from PySide6.QtWidgets import QMessageBox
 
 import db
 from exchange_helpers import PASSPHRASE, dump
-from shequ_desktop import exchange, merging, package, residents
-from shequ_desktop.context import Context
+from shequ_desktop.sync import exchange, merging, package
+from shequ_desktop.population import residents
+from shequ_desktop.core.context import Context
 from ui.pages.exchange_page import ExchangePage, PassphraseDialog
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
     root = tmp_path_factory.mktemp("ui-exchange")
     office, laptop = root / "office.db", root / "laptop.db"
     conn = db.open_db(office)
@@ -183,7 +184,7 @@ def test_the_program_started_on_a_new_file_builds_the_laptop_database_from_a_pac
     administrator and recovery key; only then does it take its real name."""
     from PySide6.QtWidgets import QDialog, QFileDialog
 
-    from shequ_desktop import keys
+    from shequ_desktop.core import keys
     from ui import first_start, login, start
     root, _office, _people = made
     path = tmp_path / "laptop.db"

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel, QMessageBox
 from python_calamine import CalamineWorkbook
 
-from shequ_desktop import audit
+from shequ_desktop.core import audit
 from ui import app as ui_app
 from ui.dialogs import export_dialog
 from ui.dialogs.export_dialog import ExportDialog
@@ -181,7 +181,7 @@ def test_the_division_code_is_set_in_the_dialog(dialog, monkeypatch, conn):
     assert "6、9 或 12 位数字" in warned[0]
     dialog.division.setText("510104001001")
     dialog._save_division()
-    from shequ_desktop.exporting import coding
+    from shequ_desktop.transfer.exporting import coding
     assert coding.division_code(conn) == "510104001001"
 
 
@@ -203,7 +203,7 @@ def test_a_focus_register_is_filled_with_the_chosen_group(dialog, shown, monkeyp
 
 @pytest.fixture
 def town_tags(ctx, conn, family):
-    from shequ_desktop import tags
+    from shequ_desktop.population import tags
     _hh, people = family
     disabled = conn.execute("SELECT id FROM tags WHERE name = '残疾人'").fetchone()[0]
     other = conn.execute("SELECT id FROM tags WHERE name <> '残疾人'").fetchone()[0]

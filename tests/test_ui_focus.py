@@ -8,9 +8,10 @@ import json
 import pytest
 from python_calamine import CalamineWorkbook
 
-from shequ_desktop import focus_groups, services, tags
-from shequ_desktop.access import GRID_WORKER, Access
-from shequ_desktop.context import Context
+from shequ_desktop.population import focus_groups, tags
+from shequ_desktop.casework import services
+from shequ_desktop.core.access import GRID_WORKER, Access
+from shequ_desktop.core.context import Context
 from ui.details_panel import DetailsPanel
 from ui.dialogs.focus_dialogs import GroupDialog, MemberFieldsDialog, ServiceDialog
 from ui.pages.focus_page import FocusPage

@@ -2,7 +2,7 @@
 import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from shequ_desktop import households
+from shequ_desktop.population import households
 from ui.grid_tree import GridTree
 
 

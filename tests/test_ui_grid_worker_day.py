@@ -2,7 +2,7 @@
 something, 已保存, a window that fits the screen."""
 import pytest
 
-from shequ_desktop import demo
+from shequ_desktop.demo import street as demo
 from ui import app as ui_app
 from ui import resident_dialog
 
@@ -62,8 +62,9 @@ def test_encrypted_database_opens_at_once_and_its_pages_are_checked_after_the_wi
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from db import encryption
-    from shequ_desktop import keys, unlock, users
-    from shequ_desktop.context import Context
+    from shequ_desktop.core import keys
+    from shequ_desktop.security import unlock, users
+    from shequ_desktop.core.context import Context
     from test_ui_safety import signs_in
     from ui import safety as safety_module
 
@@ -123,7 +124,8 @@ def test_home_page_names_its_unit_and_keeps_the_heat_table_below_the_pyramid(qtb
 
 def test_audit_log_names_the_person_and_a_visit_is_made_by_a_person(qtbot, window,
                                                                      monkeypatch):
-    from shequ_desktop import record_names, residents
+    from shequ_desktop.core import record_names
+    from shequ_desktop.population import residents
     from ui.dialogs.visit_dialog import VisitDialog
 
     conn = window.conn

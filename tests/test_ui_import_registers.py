@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from shequ_desktop import grid
-from shequ_desktop.access import Access
+from shequ_desktop.places import grid
+from shequ_desktop.core.access import Access
 from ui.dialogs.import_wizard import ImportWizard, target_units
 from tests.test_import_other_registers import rectify_register
 from tests.test_import_registers import flow_person, write_flow
@@ -106,8 +106,8 @@ def test_a_grid_worker_is_offered_and_held_to_their_own_units(qtbot, ctx, db_pat
 
 def test_the_details_panel_shows_what_the_register_had_beyond_our_fields(qtbot, ctx, conn,
                                                                          place, tmp_path):
-    from shequ_desktop import extras
-    from shequ_desktop.importing import import_file
+    from shequ_desktop.population import extras
+    from shequ_desktop.transfer.importing import import_file
     from ui.details_panel import DetailsPanel
 
     import_file(ctx, write_flow(tmp_path / "flow.xlsx", [flow_person(1)]), place.grid)

@@ -3,8 +3,9 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QLineEdit
 
-from shequ_desktop import audit, keys, unlock, users
-from shequ_desktop.context import Context
+from shequ_desktop.core import audit, keys
+from shequ_desktop.security import unlock, users
+from shequ_desktop.core.context import Context
 from ui import app as ui_app
 from ui import login
 
@@ -130,7 +131,7 @@ def _answer(monkeypatch, cls, **fields):
 
 def _plain_street(path, admin=True):
     import db
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
 
     conn = db.open_db(path)
     demo.generate(conn, residents=120, seed=2)
@@ -147,7 +148,7 @@ def test_a_plain_database_of_an_older_version_is_encrypted_after_sign_in(qapp, t
     from ui import start
 
     from db.backup import check_file
-    from shequ_desktop import backups
+    from shequ_desktop.security import backups
     from ui.safety import backup_folder
 
     path = tmp_path / "old.db"

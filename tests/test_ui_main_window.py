@@ -9,20 +9,21 @@ import threading  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, QSize, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox  # noqa: E402
-from shequ_desktop.idnumber import check_digit  # noqa: E402
+from shequ_desktop.core.idnumber import check_digit  # noqa: E402
 
 import db  # noqa: E402
-from shequ_desktop import community, grid, households, houses, residents  # noqa: E402
-from shequ_desktop.context import Context  # noqa: E402
-from shequ_desktop.progress import Cancelled, report  # noqa: E402
+from shequ_desktop.places import founding as community, grid, houses  # noqa: E402
+from shequ_desktop.population import households, residents
+from shequ_desktop.core.context import Context  # noqa: E402
+from shequ_desktop.core.progress import Cancelled, report  # noqa: E402
 from ui import app as ui_app  # noqa: E402
-from shequ_desktop import keys  # noqa: E402
+from shequ_desktop.core import keys  # noqa: E402
 from ui import background, first_start, login  # noqa: E402
 from ui.grid_tree import GridTreeModel  # noqa: E402
 from ui.models import resident_table  # noqa: E402
 from ui.models.resident_table import ResidentTableModel  # noqa: E402
-from shequ_desktop.grid import all_units  # noqa: E402
-from shequ_desktop.resident_list import COLUMNS, ResidentQuery  # noqa: E402
+from shequ_desktop.places.grid import all_units  # noqa: E402
+from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery  # noqa: E402
 
 NAME = COLUMNS.index("name")
 

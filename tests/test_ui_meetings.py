@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop import meetings
+from shequ_desktop.community import meetings
 from ui.pages.meetings_page import (FollowUpDialog, MeetingDialog, MeetingsPage,
                                     participants_from_text)
 

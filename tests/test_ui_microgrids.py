@@ -6,7 +6,9 @@ import datetime as dt
 import pytest
 from pypdf import PdfReader
 
-from shequ_desktop import grid, households, houses, microgrids, tags
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, tags
+from shequ_desktop.community import microgrids
 from tests.conftest import make_id
 from ui.pages.microgrids_page import HouseholdsDialog, MicrogridDialog, MicrogridsPage
 

@@ -12,13 +12,17 @@ from PySide6.QtWidgets import QAbstractItemView, QPushButton, QWizard
 
 import db
 from exchange_helpers import PASSPHRASE
-from shequ_desktop import audit, demo, exchange, grid, households, merging, residents
-from shequ_desktop.context import Context
-from shequ_desktop.access import NotPermitted
-from shequ_desktop.importing import import_file
-from shequ_desktop.progress import Cancelled, report
-from shequ_desktop.resident_list import COLUMNS, ResidentQuery
-from shequ_desktop.users import User
+from shequ_desktop.core import audit
+from shequ_desktop.demo import street as demo
+from shequ_desktop.sync import exchange, merging
+from shequ_desktop.places import grid
+from shequ_desktop.population import households, residents
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.access import NotPermitted
+from shequ_desktop.transfer.importing import import_file
+from shequ_desktop.core.progress import Cancelled, report
+from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery
+from shequ_desktop.security.users import User
 from tests.conftest import make_id
 from tests.test_import import dump, problem_rows, write_xlsx
 from ui import app as ui_app

@@ -2,7 +2,8 @@
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from shequ_desktop import checks, tags
+from shequ_desktop.reports import checks
+from shequ_desktop.population import tags
 from ui import app as ui_app
 from ui import resident_dialog
 from ui.pages.quality_page import CheckTableModel, ProblemTableModel, QualityPage
@@ -90,7 +91,7 @@ def test_after_a_fix_the_page_says_so_and_checks_again(qtbot, ctx, seeded):
     qtbot.addWidget(page)
     page.show()
     qtbot.waitUntil(lambda: page.runs == 1)
-    from shequ_desktop import residents
+    from shequ_desktop.population import residents
 
     residents.set_relation(ctx, ids["wife"], "10")       # the fix, through the write path
     assert "重新检查" in page.summary.text()

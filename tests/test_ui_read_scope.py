@@ -3,7 +3,10 @@ only their grid (real widgets, offscreen)."""
 import pytest
 from PySide6.QtCore import QModelIndex, QSettings, Qt
 
-from shequ_desktop import grid, houses, households, keys, users
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households
+from shequ_desktop.core import keys
+from shequ_desktop.security import users
 from ui import app as ui_app
 from ui.grid_tree import UNIT_ROLE
 

@@ -12,10 +12,12 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from pypdf import PdfReader
 
 import db
-from shequ_desktop import audit, demo, ledgers, settings
-from shequ_desktop.context import Context
-from shequ_desktop.pdf import fonts
-from shequ_desktop.pdf import ledgers as printing
+from shequ_desktop.core import audit, settings
+from shequ_desktop.demo import street as demo
+from shequ_desktop.reports import ledger_rows as ledgers
+from shequ_desktop.core.context import Context
+from shequ_desktop.reports.pdf import fonts
+from shequ_desktop.reports.pdf import ledger_print as printing
 from ui import background
 from ui.pages.reports_page import MONTHLY, ReportsPage
 from ui.pdf_preview import PdfFile, paint_pages

@@ -7,9 +7,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 import db
 from db.backup import check_file
-from shequ_desktop import backups, keys, residents, users
-from shequ_desktop.context import Context
-from shequ_desktop.errors import ReadOnlyError
+from shequ_desktop.security import backups, users
+from shequ_desktop.core import keys
+from shequ_desktop.population import residents
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import ReadOnlyError
 from ui import app as ui_app
 from ui import login
 from ui import safety as safety_module
@@ -113,7 +115,7 @@ def signs_in(monkeypatch):
 def damaged_db(tmp_path, monkeypatch):
     """A database with an administrator, a backup in the folder, then damaged on disk."""
     monkeypatch.setattr(keys, "SCRYPT_N", 2 ** 10)
-    from shequ_desktop import demo
+    from shequ_desktop.demo import street as demo
     path = tmp_path / "street.db"
     conn = db.open_db(path)
     demo.generate(conn, residents=200, seed=3)

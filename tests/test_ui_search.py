@@ -4,9 +4,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 import db
-from shequ_desktop import audit, demo
-from shequ_desktop.context import Context
-from shequ_desktop.masking import mask_id
+from shequ_desktop.core import audit
+from shequ_desktop.demo import street as demo
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.masking import mask_id
 from ui.pages.residents_page import ResidentsPage
 
 

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from shequ_desktop import grid, houses, siteplan
+from shequ_desktop.places import grid, houses
+from shequ_desktop.community import siteplan
 from ui.pages.siteplan_page import SiteplanPage
 
 

@@ -4,9 +4,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 import db
-from shequ_desktop import demo
-from shequ_desktop.context import Context
-from shequ_desktop.resident_list import COLUMNS
+from shequ_desktop.demo import street as demo
+from shequ_desktop.core.context import Context
+from shequ_desktop.population.resident_list import COLUMNS
 from ui.pages.residents_page import ResidentsPage
 from ui.pages.volunteers_page import VolunteersPage
 

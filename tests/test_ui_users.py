@@ -4,8 +4,9 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
-from shequ_desktop import keys, users
-from shequ_desktop.context import Context
+from shequ_desktop.core import keys
+from shequ_desktop.security import users
+from shequ_desktop.core.context import Context
 from ui import app as ui_app
 from ui.pages import users_page
 from ui.pages.users_page import UsersPage

@@ -7,7 +7,9 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from shequ_desktop import grid, households, houses, tags, visits
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, tags
+from shequ_desktop.casework import visits
 from tests.conftest import TODAY, make_id
 from ui.details_panel import DetailsPanel
 from ui.dialogs.visit_dialog import VisitDialog, names_text

@@ -8,7 +8,8 @@ from pypdf import PdfReader
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from shequ_desktop import audit, volunteer_activities as va, volunteer_points as vp, volunteers
+from shequ_desktop.core import audit
+from shequ_desktop.volunteers import activities as va, points as vp, roster as volunteers
 from tests.conftest import TODAY, make_id
 from ui.dialogs.move_dialogs import DateDialog
 from ui.dialogs.volunteer_forms import ActivityDialog, PeriodDialog, TeamDialog, VolunteerDialog

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from shequ_desktop import volunteer_activities as va, volunteer_points as vp, volunteers
+from shequ_desktop.volunteers import activities as va, points as vp, roster as volunteers
 from tests.conftest import TODAY
 from tests.test_volunteers import two_communities
 from ui.dialogs.volunteer_edit import VolunteerEditDialog

@@ -7,9 +7,9 @@ from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import QMessageBox
 
 import db
-from shequ_desktop import volunteer_activities as va, volunteers
-from shequ_desktop.access import Access
-from shequ_desktop.context import Context
+from shequ_desktop.volunteers import activities as va, roster as volunteers
+from shequ_desktop.core.access import Access
+from shequ_desktop.core.context import Context
 from tests.test_volunteers import two_communities
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
 from ui.dialogs.volunteer_forms import ActivityDialog, TeamDialog

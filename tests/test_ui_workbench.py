@@ -4,7 +4,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
 import db
-from shequ_desktop import demo, grid
+from shequ_desktop.demo import street as demo
+from shequ_desktop.places import grid
 from ui import app as ui_app
 from ui import resident_dialog
 from ui.main_window import PAGES

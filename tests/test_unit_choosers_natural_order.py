@@ -2,8 +2,9 @@
 by pinyin (白云 before 阳光), whatever order the units were entered in."""
 import pytest
 
-from shequ_desktop import events, grid
-from shequ_desktop.context import Context
+from shequ_desktop.casework import events
+from shequ_desktop.places import grid
+from shequ_desktop.core.context import Context
 from ui.dialogs.event_dialog import EventDialog
 from ui.dialogs.import_wizard import target_units
 from ui.dialogs.volunteer_forms import unit_combo

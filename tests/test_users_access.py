@@ -1,10 +1,13 @@
 """Users, roles and grid scope, enforced in the domain's write path."""
 import pytest
 
-from shequ_desktop import audit, grid, houses, households, keys, residents, tags, users
-from shequ_desktop.access import Access, NotPermitted
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError, ReadOnlyError
+from shequ_desktop.core import audit, keys
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, residents, tags
+from shequ_desktop.security import users
+from shequ_desktop.core.access import Access, NotPermitted
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError, ReadOnlyError
 
 from conftest import make_id
 

@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 
-from shequ_desktop import idnumber, phone
-from shequ_desktop.errors import ValidationError
-from shequ_desktop.validation import clean_record, parse_date
+from shequ_desktop.core import idnumber, phone
+from shequ_desktop.core.errors import ValidationError
+from shequ_desktop.core.validation import clean_record, parse_date
 from tests.conftest import make_id
 
 

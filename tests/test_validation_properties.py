@@ -5,10 +5,10 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shequ_desktop import idnumber, phone
-from shequ_desktop.errors import ValidationError
-from shequ_desktop.fields import fields
-from shequ_desktop.validation import clean_record, clean_value, parse_date
+from shequ_desktop.core import idnumber, phone
+from shequ_desktop.core.errors import ValidationError
+from shequ_desktop.core.fields import fields
+from shequ_desktop.core.validation import clean_record, clean_value, parse_date
 
 TODAY = dt.date(2026, 11, 21)
 # What turns up in spreadsheets: digits (full-width too), Chinese, separators, X, spaces.

@@ -5,8 +5,10 @@ import json
 
 import pytest
 
-from shequ_desktop import grid, households, houses, residents, tags, visits
-from shequ_desktop.errors import DomainError, ValidationError
+from shequ_desktop.places import grid, houses
+from shequ_desktop.population import households, residents, tags
+from shequ_desktop.casework import visits
+from shequ_desktop.core.errors import DomainError, ValidationError
 from tests.conftest import TODAY, make_id
 
 

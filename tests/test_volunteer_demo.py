@@ -3,7 +3,8 @@ import datetime as dt
 
 import pytest
 
-from shequ_desktop import demo, volunteer_activities as va, volunteer_points as vp
+from shequ_desktop.demo import street as demo
+from shequ_desktop.volunteers import activities as va, points as vp
 
 TODAY = dt.date(2026, 6, 15)
 

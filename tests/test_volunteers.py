@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from shequ_desktop import volunteer_activities as va, volunteer_points as vp, volunteers
-from shequ_desktop.errors import DomainError, NotFoundError, ValidationError
+from shequ_desktop.volunteers import activities as va, points as vp, roster as volunteers
+from shequ_desktop.core.errors import DomainError, NotFoundError, ValidationError
 from tests.conftest import TODAY, make_id
 
 
@@ -325,7 +325,7 @@ def test_an_activity_cannot_move_away_from_its_records_or_be_deleted_with_them(c
 
 
 def test_settings_are_validated_audited_and_earned_points_keep_their_rate(ctx, two):
-    from shequ_desktop import audit
+    from shequ_desktop.core import audit
 
     a, b = two
     first = activity(ctx)
@@ -350,7 +350,8 @@ def two_communities(ctx, place):
     李秀英 lives in 阳光社区's 101, no team. 明月社区 with 第二网格 and room 201: team
     明月服务队 with 钱小红; 周杰 lives in 201, no team. 孙立: no team, no home (everywhere).
     Activities: 敬老院陪伴 at 阳光社区's 第一网格, 河道清理 at 明月社区, 便民服务日 (no unit)."""
-    from shequ_desktop import grid, households, houses
+    from shequ_desktop.places import grid, houses
+    from shequ_desktop.population import households
 
     moon = grid.create_unit(ctx, place.street, "community", "明月社区").id
     moon_grid = grid.create_unit(ctx, moon, "grid", "第二网格").id

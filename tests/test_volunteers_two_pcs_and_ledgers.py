@@ -8,12 +8,14 @@ import math
 import pytest
 
 import db
-from shequ_desktop import residents, settings, volunteer_activities as va
-from shequ_desktop import volunteer_points as vp, volunteers
-from shequ_desktop.access import Access, NotPermitted
-from shequ_desktop.cli import main
-from shequ_desktop.context import Context
-from shequ_desktop.errors import ConflictError, DomainError, ReadOnlyError, ValidationError
+from shequ_desktop.population import residents
+from shequ_desktop.core import settings
+from shequ_desktop.volunteers import activities as va
+from shequ_desktop.volunteers import points as vp, roster as volunteers
+from shequ_desktop.core.access import Access, NotPermitted
+from shequ_desktop.cli.main import main
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import ConflictError, DomainError, ReadOnlyError, ValidationError
 from tests.test_certificate import page_texts
 from tests.test_volunteers import activity, person
 
@@ -75,7 +77,7 @@ def test_only_an_admin_changes_the_points_settings(ctx, place, role, error):
 
 
 def test_a_grid_worker_cannot_sign_in_to_another_grids_activity(ctx, place):
-    from shequ_desktop import grid
+    from shequ_desktop.places import grid
 
     other = grid.create_unit(ctx, place.community, "grid", "第二网格").id
     vid = person(ctx, "赵志强")
@@ -147,7 +149,7 @@ def test_a_linked_volunteer_shows_the_corrected_resident_data(ctx, family, tmp_p
     assert [r["name"] for r in vp.hours_summary(ctx.conn)] == ["王建华"]
     assert [r["name"] for r in va.sheet(ctx.conn, a) if r["came"]] == ["王建华"]
     assert volunteers.find(ctx.conn, "王建华")["id"] == vid
-    from shequ_desktop.pdf import certificate
+    from shequ_desktop.reports.pdf import certificate
     certificate.build(ctx.conn, vid, tmp_path / "c.pdf")
     text = page_texts(tmp_path / "c.pdf")[0]
     assert "王建华" in text and "王建国" not in text
@@ -251,7 +253,7 @@ def test_non_finite_hours_and_points_get_a_chinese_message(ctx, bad):
 # --- M9 and L3: the certificate and the CLI ----------------------------------------------------
 
 def test_certificate_rows_add_up_to_the_total(ctx, tmp_path):
-    from shequ_desktop.pdf import certificate
+    from shequ_desktop.reports.pdf import certificate
 
     vid = person(ctx, "赵志强")
     for i in range(4):

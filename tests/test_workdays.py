@@ -11,7 +11,7 @@ import itertools
 import chinese_calendar
 import pytest
 
-from shequ_desktop.workdays import (add_workdays, calendar_note, covered, is_workday,
+from shequ_desktop.core.workdays import (add_workdays, calendar_note, covered, is_workday,
                                     uncovered_years)
 
 D = dt.date

@@ -12,7 +12,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QSettings, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from shequ_desktop import pinyin
+from shequ_desktop.core import pinyin
 from ui import crash, operations, translations
 from ui.main_window import MainWindow
 
@@ -106,16 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     args, qt_args = parse_args(sys.argv[1:] if argv is None else list(argv))
     app = make_app(qt_args)
     smoke = SmokeTest(app) if args.smoke_test else None
-    from shequ_desktop.logs import log_path
+    from shequ_desktop.core.logs import log_path
     crash.install(str(log_path()))
     try:
         if argv is None:                 # a real start: temporary files in a private folder
-            from shequ_desktop.paths import use_private_temp
+            from shequ_desktop.core.paths import use_private_temp
             use_private_temp()
         if args.db:
             path = Path(args.db).expanduser()
         else:
-            from shequ_desktop.paths import default_db_path
+            from shequ_desktop.core.paths import default_db_path
             path = default_db_path()
     except OSError as exc:
         QMessageBox.critical(None, _tr("无法打开数据库"),

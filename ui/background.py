@@ -24,9 +24,9 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 import shiboken6
 
 import db
-from shequ_desktop.errors import DomainError
-from shequ_desktop.logs import log_error
-from shequ_desktop.progress import Cancelled
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.logs import log_error
+from shequ_desktop.core.progress import Cancelled
 
 
 SYNCHRONOUS = False          # tests: run work in the calling thread

@@ -9,8 +9,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from db import StorageError
-from shequ_desktop.errors import DomainError
-from shequ_desktop.logs import log_error
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.logs import log_error
 
 
 def _tr(text: str) -> str:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QGroupBox, QTableWidgetItem
 
-from shequ_desktop.context import Change
+from shequ_desktop.core.context import Change
 
 # Rows that only mean something after a move or a death: hidden while empty.
 WHEN_FILLED = ("moved_out_at", "moved_out_to", "death_date")
@@ -24,7 +24,7 @@ VISITS_SHOWN = 10          # the latest visits in the 走访记录 group
 
 def detail_fields() -> tuple[str, ...]:
     """Shown in this order: where the person lives, then the registry in its own order."""
-    from shequ_desktop.fields import fields
+    from shequ_desktop.core.fields import fields
     return ("address", "grid", "age") + tuple(
         f.name for f in fields("residents") if f.name != "name")
 
@@ -64,7 +64,7 @@ class DetailsPanel(QWidget):
                                        QHBoxLayout, QHeaderView, QPushButton, QScrollArea,
                                        QTableWidget)
 
-        from shequ_desktop.resident_list import label
+        from shequ_desktop.population.resident_list import label
 
         self.title = QLabel()
         font = self.title.font()
@@ -143,12 +143,12 @@ class DetailsPanel(QWidget):
         self._build()
         from PySide6.QtWidgets import QTableWidgetItem
 
-        from shequ_desktop.resident_list import household_members, rows
+        from shequ_desktop.population.resident_list import household_members, rows
 
         found = rows(self.conn, [resident_id]) if resident_id is not None else []
         record = found[0] if found else None
         if record is not None and self.access is not None:
-            from shequ_desktop.access import NotPermitted
+            from shequ_desktop.core.access import NotPermitted
             try:
                 self.access.check_read(self.conn, "residents", record)
             except NotPermitted:
@@ -188,7 +188,7 @@ class DetailsPanel(QWidget):
     def _show_extras(self) -> None:
         """Each focus group's own fields (issue 21) under the group's name, then whatever
         else an imported register carried."""
-        from shequ_desktop import extras, focus_groups
+        from shequ_desktop.population import extras, focus_groups
 
         for form in (self.focus_form, self.extras_form):
             while form.rowCount():
@@ -308,7 +308,7 @@ class DetailsPanel(QWidget):
         return self.visits_box
 
     def _show_visits(self) -> None:
-        from shequ_desktop import visits
+        from shequ_desktop.casework import visits
 
         shown = (visits.history(self.conn, self.resident_id, limit=VISITS_SHOWN)
                  if self.resident_id is not None else [])
@@ -333,7 +333,7 @@ class DetailsPanel(QWidget):
         return self.events_box
 
     def _show_events(self) -> None:
-        from shequ_desktop import events
+        from shequ_desktop.casework import events
 
         shown = (events.of_resident(self.conn, self.resident_id)
                  if self.resident_id is not None else [])

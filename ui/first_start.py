@@ -9,9 +9,9 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox
 
 import db
 from db import db_path
-from shequ_desktop import community
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.places import founding as community
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
 from ui import background
 
 DEMO_RESIDENTS = 8000
@@ -103,7 +103,8 @@ def load_demo(path, parent: QWidget | None = None, residents: int | None = None)
     dialog. True when the data is in; False when cancelled or refused (already told)."""
 
     def work(conn, progress):
-        from shequ_desktop import demo, users      # Faker and friends: only when asked for
+        from shequ_desktop.demo import street as demo      # Faker and friends: only when asked for
+        from shequ_desktop.security import users
 
         counts = demo.generate(conn, residents=residents or DEMO_RESIDENTS, progress=progress)
         if users.needs_admin(conn):
@@ -130,7 +131,7 @@ def load_package(path, parent: QWidget | None = None) -> bool:
         return False
 
     def work(conn, progress):
-        from shequ_desktop import merging
+        from shequ_desktop.sync import merging
         return merging.merge(Context(conn, "系统"), file, passphrase, progress=progress)
 
     return background.run_and_wait(work, path, parent=parent, label=QCoreApplication.translate(

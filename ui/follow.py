@@ -5,7 +5,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject
 
-from shequ_desktop.context import Change, Context
+from shequ_desktop.core.context import Change, Context
 
 
 def follow_changes(widget: QObject, ctx: Context,

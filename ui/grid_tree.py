@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMe
                                QTreeView, QWidget)
 
 from db import db_path
-from shequ_desktop import grid
-from shequ_desktop.context import Change
-from shequ_desktop.grid import (LEVEL_LABELS, TOP_LEVELS, all_units, child_levels, subtree_units,
+from shequ_desktop.places import grid
+from shequ_desktop.core.context import Change
+from shequ_desktop.places.grid import (LEVEL_LABELS, TOP_LEVELS, all_units, child_levels, subtree_units,
                                 unit_counts)
 from ui.refusal import attempt
 

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDialog, QDialogButtonBo
 
 import db
 from db import StorageError
-from shequ_desktop import unlock
-from shequ_desktop.errors import DomainError
-from shequ_desktop.keys import KeyFile, password_problem, recovery_text
+from shequ_desktop.security import unlock
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.keys import KeyFile, password_problem, recovery_text
 
 IDLE_MINUTES = 10          # default; QSettings "security/idle_minutes", 0 turns it off
 
@@ -228,7 +228,7 @@ class RecoveryKeyDialog(QDialog):
         import tempfile
         from pathlib import Path
 
-        from shequ_desktop.pdf import recovery_sheet
+        from shequ_desktop.reports.pdf import recovery_sheet
         from ui.pdf_preview import print_pdf
 
         with tempfile.TemporaryDirectory() as folder:
@@ -294,7 +294,7 @@ class ChangePasswordDialog(_Form):
         self.form.addRow(_tr("再输一次："), self.again)
 
     def submit(self) -> None:
-        from shequ_desktop import audit
+        from shequ_desktop.core import audit
         if self.new.text() != self.again.text():
             self.error.setText(_tr("两次输入的新密码不一致"))
             return

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
-from shequ_desktop.context import Change, Context
+from shequ_desktop.core.context import Change, Context
 from ui.details_panel import DetailsPanel
 from ui.grid_tree import GridTree
 

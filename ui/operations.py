@@ -35,9 +35,9 @@ from PySide6.QtWidgets import QWidget
 import shiboken6
 
 import db
-from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.progress import Cancelled, Progress
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.progress import Cancelled, Progress
 from ui import background
 
 Op = Callable[[Context, Progress], Any]        # fn(ctx, progress) -> result

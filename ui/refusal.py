@@ -7,7 +7,7 @@ from typing import Callable
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from db import StorageError
-from shequ_desktop.errors import DomainError
+from shequ_desktop.core.errors import DomainError
 
 
 def attempt(parent: QWidget, title: str, action: Callable[[], object]) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QVBoxLayout, QWidget
 
-from shequ_desktop.context import Context
+from shequ_desktop.core.context import Context
 from ui.resident_form import ResidentForm
 
 

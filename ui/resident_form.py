@@ -13,12 +13,14 @@ from PySide6.QtWidgets import (QCalendarWidget, QCheckBox, QComboBox, QFrame, QG
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPlainTextEdit, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
-from shequ_desktop.addresses import house_address
-from shequ_desktop import codes, grid, households, idnumber, residents, tags, validation
+from shequ_desktop.core.addresses import house_address
+from shequ_desktop.core import codes, idnumber, validation
+from shequ_desktop.places import grid
+from shequ_desktop.population import households, residents, tags
 from db import StorageError
-from shequ_desktop.context import Context
-from shequ_desktop.errors import ConflictError, DomainError, ValidationError
-from shequ_desktop.fields import RESIDENT_FIELDS, Field, field
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import ConflictError, DomainError, ValidationError
+from shequ_desktop.core.fields import RESIDENT_FIELDS, Field, field
 
 EDIT, NEW_MEMBER, NEW_HOUSEHOLD = "edit", "new_member", "new_household"
 FORM_FIELDS = tuple(f for f in RESIDENT_FIELDS if f.editable)

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from db import StorageError, open_read_only
 from db.backup import check_file
-from shequ_desktop import backups
-from shequ_desktop.access import is_admin
+from shequ_desktop.security import backups
+from shequ_desktop.core.access import is_admin
 from ui import background, operations
 
 DAMAGED = "数据库文件已损坏，只能查看，不能修改。请从备份恢复。"

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 import db
 from db.driver import sqlite3
-from shequ_desktop import community, unlock, users
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.places import founding as community
+from shequ_desktop.security import unlock, users
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
 
 QUIT, FAILED = 0, 1
 CHECKING = "正在检查数据库文件，请稍候几秒再保存。"
@@ -187,7 +188,7 @@ def _encrypt(path: Path, key: bytes) -> bool:
 def _encrypt_backups(conn: sqlite3.Connection, path: Path, key: bytes) -> None:
     """The plain backups of a database just encrypted are encrypted too (in the background;
     a failure is shown and leaves the rest as they were)."""
-    from shequ_desktop import backups
+    from shequ_desktop.security import backups
     from ui import background
     from ui.safety import backup_folder
 

@@ -6,7 +6,7 @@ import json
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 
-from shequ_desktop.resources import resource_path
+from shequ_desktop.core.resources import resource_path
 
 
 class GapTranslator(QTranslator):

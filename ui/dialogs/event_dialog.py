@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineE
 
 
 from ui.dialogs.form_dialog import FormDialog
-from shequ_desktop import events, grid, workdays
-from shequ_desktop.access import Access
-from shequ_desktop.masking import mask_id
+from shequ_desktop.casework import events
+from shequ_desktop.places import grid
+from shequ_desktop.core import workdays
+from shequ_desktop.core.access import Access
+from shequ_desktop.core.masking import mask_id
 
 WEEKDAYS = "一二三四五六日"
 WARNING_STYLE = "color: #b3261e;"

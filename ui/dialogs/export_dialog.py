@@ -16,11 +16,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QTableWidget, QVBoxLayout, QWidget)
 
-from shequ_desktop import exporting, grid, tags
-from shequ_desktop.access import scope
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.exporting import coding, fill, sources
+from shequ_desktop.transfer import exporting
+from shequ_desktop.places import grid
+from shequ_desktop.population import tags
+from shequ_desktop.core.access import scope
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.transfer.exporting import coding, fill, sources
 from ui import background, file_dialogs, operations
 from ui.dialogs.form_dialog import FormDialog
 

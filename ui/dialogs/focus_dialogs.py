@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from shequ_desktop.focus_groups import MAX_VALUE
+from shequ_desktop.population.focus_groups import MAX_VALUE
 from ui.dialogs.move_dialogs import date_edit
 from ui.dialogs.visit_dialog import names_text
 from ui.pages.community_base import AskDialog, ok_cancel

@@ -1,4 +1,4 @@
-"""导入表格: a wizard over shequ_desktop.importing.
+"""导入表格: a wizard over shequ_desktop.transfer.importing.
 
 file + sheet + where to → mapping table the user can fix → preview (counts, each row's result,
 a decision per duplicate) → the import in the background with progress and cancel → result,
@@ -18,21 +18,22 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout,
                                QWidget, QWizard, QWizardPage)
 
 from db import StorageError
-from shequ_desktop import grid, masking
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop import codes, settings
-from shequ_desktop.access import ADMIN, GRID_WORKER
-from shequ_desktop.importing import headers as headers_mod
-from shequ_desktop.importing import registers
-from shequ_desktop.importing.apply import hold_to_grid
-from shequ_desktop.importing.registers import WHAT, WHAT_LABELS
-from shequ_desktop.importing import mapping as mapping_mod
-from shequ_desktop.importing import normalize
-from shequ_desktop.importing.plan import (DECISION_LABELS, DECISIONS, FLAT_CHOICES, FLAT_LABELS,
+from shequ_desktop.places import grid
+from shequ_desktop.core import masking
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core import codes, settings
+from shequ_desktop.core.access import ADMIN, GRID_WORKER
+from shequ_desktop.transfer.importing import headers as headers_mod
+from shequ_desktop.transfer.importing import registers
+from shequ_desktop.transfer.importing.apply import hold_to_grid
+from shequ_desktop.transfer.importing.registers import WHAT, WHAT_LABELS
+from shequ_desktop.transfer.importing import mapping as mapping_mod
+from shequ_desktop.transfer.importing import normalize
+from shequ_desktop.transfer.importing.plan import (DECISION_LABELS, DECISIONS, FLAT_CHOICES, FLAT_LABELS,
                                           STATUS_LABELS, Plan)
-from shequ_desktop.importing.places import TARGET_LEVELS
-from shequ_desktop.progress import Cancelled
+from shequ_desktop.transfer.importing.places import TARGET_LEVELS
+from shequ_desktop.core.progress import Cancelled
 from ui import background, file_dialogs, operations
 from ui.table_setup import setup_table
 
@@ -220,7 +221,7 @@ class FilePage(QWizardPage):
             self.path.setText(path)
 
     def _path_changed(self, text: str) -> None:
-        from shequ_desktop.importing import UnreadableFile, sheet_names
+        from shequ_desktop.transfer.importing import UnreadableFile, sheet_names
 
         self.sheet.clear()
         if not text or not Path(text).is_file():
@@ -541,7 +542,7 @@ class ImportWizard(QWizard):
 
     # --- the steps, each in the background ----------------------------------------------
     def read(self, path: str, sheet: str | None) -> bool:
-        from shequ_desktop.importing import read_table
+        from shequ_desktop.transfer.importing import read_table
 
         task = background.run(lambda conn, progress: read_table(path, sheet), self.db_path,
                               parent=self, label=_tr("正在读取表格…"))
@@ -580,7 +581,7 @@ class ImportWizard(QWizard):
                 for label, found in self.value_choices.items()}
 
     def make_plan(self, flat: str | None = None) -> bool:
-        from shequ_desktop.importing import build_plan
+        from shequ_desktop.transfer.importing import build_plan
 
         table, mapping, header_row = self.table, list(self.mapping), self.header_row
         labels, values, what = list(self.headers), self._values(), self.what
@@ -607,7 +608,7 @@ class ImportWizard(QWizard):
     def run_import(self, finished) -> operations.CollectionOp:
         """The import itself: a background operation for the signed-in user, whose changes
         reach the window's pages as a foreground write's do (issue 19 §2)."""
-        from shequ_desktop.importing import apply_plan
+        from shequ_desktop.transfer.importing import apply_plan
 
         plan, what, tag, table = self.plan, self.what, self.tag, self.table
         target = self.file_page.target.currentData()
@@ -640,7 +641,7 @@ class ImportWizard(QWizard):
             .success(succeeded).failure(failed).run_in_background()
 
     def save_error_report(self) -> str | None:
-        from shequ_desktop.importing import write_error_report
+        from shequ_desktop.transfer.importing import write_error_report
 
         if self.plan is None:
             return None
@@ -661,7 +662,7 @@ class ImportWizard(QWizard):
 
 def _code_items(w: ImportWizard, label: str) -> list:
     """The code table of the column labelled `label` (its mapped field's), or []."""
-    from shequ_desktop.fields import RESIDENT_FIELDS, HOUSEHOLD_FIELDS
+    from shequ_desktop.core.fields import RESIDENT_FIELDS, HOUSEHOLD_FIELDS
 
     if label not in w.headers:
         return []

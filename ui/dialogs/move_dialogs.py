@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 
 
 from ui.dialogs.form_dialog import FormDialog
-from shequ_desktop import codes, pickers
-from shequ_desktop.residents import HEAD_RELATIONS
+from shequ_desktop.core import codes
+from shequ_desktop.places import pickers
+from shequ_desktop.population.residents import HEAD_RELATIONS
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 

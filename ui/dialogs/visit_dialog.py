@@ -2,7 +2,7 @@
 one or more residents chosen on the visits page.
 
 `VisitDialog.ask(parent, names, visitor)` shows the dialog and returns the values as keyword
-arguments for shequ_desktop.visits.record_visits, or None when the user cancels. Tests drive
+arguments for shequ_desktop.casework.visits.record_visits, or None when the user cancels. Tests drive
 the dialog itself or monkeypatch `ask`.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget)
 
-from shequ_desktop.visits import METHODS
+from shequ_desktop.casework.visits import METHODS
 from ui.dialogs.move_dialogs import date_edit
 
 SHOWN_NAMES = 6          # names listed before "等 N 人"

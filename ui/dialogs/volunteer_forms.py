@@ -11,10 +11,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateTimeEdit, QHBoxLayout,
                                QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QWidget)
 
 from db import StorageError
-from shequ_desktop import codes, search, volunteer_activities, volunteers
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.masking import mask_id
+from shequ_desktop.core import codes, search
+from shequ_desktop.volunteers import activities as volunteer_activities, roster as volunteers
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.masking import mask_id
 from ui.dialogs.form_dialog import FormDialog
 from ui.dialogs.move_dialogs import date_edit
 
@@ -160,7 +161,7 @@ def unit_combo(conn, chosen: int | None, access=None) -> QComboBox:
     """街道/社区/网格 (indented, grid.chooser_order), after 不指定; `chosen` or, when it is below
     grid level, its nearest listed ancestor is selected. A 网格员 (`access`) is offered their
     own grids (and the one already chosen)."""
-    from shequ_desktop import grid
+    from shequ_desktop.places import grid
 
     units = grid.all_units(conn, grid.TOP_LEVELS)
     if access is not None and access.restricted:

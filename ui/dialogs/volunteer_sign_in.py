@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QVBoxLayout, QWidget)
 
 from db import StorageError
-from shequ_desktop import grid
-from shequ_desktop import volunteer_activities as va
-from shequ_desktop.context import Context, Result
-from shequ_desktop.errors import DomainError
+from shequ_desktop.places import grid
+from shequ_desktop.volunteers import activities as va
+from shequ_desktop.core.context import Context, Result
+from shequ_desktop.core.errors import DomainError
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 LOCAL_ROLE = Qt.ItemDataRole.UserRole + 1

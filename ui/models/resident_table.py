@@ -12,8 +12,8 @@ from dataclasses import replace
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
-from shequ_desktop.context import Change
-from shequ_desktop.resident_list import COLUMNS, ResidentQuery, label, rows
+from shequ_desktop.core.context import Change
+from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery, label, rows
 
 PAGE_SIZE = 100                  # a screen shows ~30 rows
 MAX_PAGES = 50

@@ -9,10 +9,10 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QMessa
                                QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
-from shequ_desktop import audit, record_names
-from shequ_desktop.access import ADMIN
-from shequ_desktop.context import Context
-from shequ_desktop.fields import ENTITY_LABELS
+from shequ_desktop.core import audit, record_names
+from shequ_desktop.core.access import ADMIN
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.fields import ENTITY_LABELS
 from ui import operations
 from ui.models.row_list import RowListModel
 from ui.table_setup import setup_table

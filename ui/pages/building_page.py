@@ -13,10 +13,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderVi
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from shequ_desktop import grid, pickers
-from shequ_desktop.buildings import BuildingMap, Cell, building_map
-from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.places import grid, pickers
+from shequ_desktop.places.buildings import BuildingMap, Cell, building_map
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.errors import DomainError
 from ui.follow import follow_changes
 
 USAGE_COLORS = {"自住": "#d8f0cf", "出租": "#d3e5fa", "空置": "#e3e3e3", "商用": "#fde0c0",

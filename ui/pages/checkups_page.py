@@ -3,7 +3,7 @@
 improvement items (events in the closed loop), photos per item (thumbnails, kept encrypted in
 the database) and printing the report.
 
-Everything is a function of shequ_desktop.checkups; the page re-reads after a committed change
+Everything is a function of shequ_desktop.community.checkups; the page re-reads after a committed change
 that touches what it shows, and only while shown.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
                                QListWidget, QListWidgetItem, QMessageBox, QPushButton, QSpinBox,
                                QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from shequ_desktop import checkups
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.community import checkups
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
 from ui.dialogs.move_dialogs import date_edit
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
@@ -344,7 +344,7 @@ class CheckupsPage(CommunityPage):
         self.attempt(self.tr("无法删除照片"), remove)
 
     def print_report(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.pdf.checkup_report import build
+        from shequ_desktop.reports.pdf.checkup_report import build
 
         cid = self.current_id()
         if cid is None:

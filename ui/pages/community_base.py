@@ -10,8 +10,8 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QMessageBox,
                                QTableView, QVBoxLayout, QWidget)
 
-from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.errors import DomainError
 from ui.follow import ReloadWhenShown, follow_changes
 from ui.models.row_list import ID_ROLE, RowListModel
 

@@ -1,6 +1,6 @@
 """The home page (首页): the figures of the unit chosen in the grid tree, and three charts.
 
-The figures are shequ_desktop.stats.dashboard(), computed off the GUI thread after the page is
+The figures are shequ_desktop.reports.stats.dashboard(), computed off the GUI thread after the page is
 first painted and again when the unit or the data change (only while the page is shown). The
 charts are built just after the first paint (their space is kept), so start-up stays light.
 Clicking a figure asks for the list behind it: the page emits openRequested(target), a dict
@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBu
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from db import db_path
-from shequ_desktop import stats
-from shequ_desktop.context import Change, Context
+from shequ_desktop.reports import stats
+from shequ_desktop.core.context import Change, Context
 from ui.follow import follow_changes
 
 FIRST_DELAY_MS = 100          # after start-up, before the figures are computed
@@ -260,7 +260,7 @@ class DashboardPage(QWidget):
 
     def _unit_name(self, unit_id: int | None) -> str:
         """Which unit the figures are for: its name with those above it (全部 for all)."""
-        from shequ_desktop import grid
+        from shequ_desktop.places import grid
         if unit_id is None:
             return self.tr("全部")
         names = grid.path_names(self.ctx.conn, unit_id)
@@ -304,7 +304,7 @@ class DashboardPage(QWidget):
             on_failure=lambda exc: self._failed(exc, generation))
 
     def _failed(self, exc: BaseException, generation: int) -> None:
-        from shequ_desktop.progress import Cancelled
+        from shequ_desktop.core.progress import Cancelled
         from ui import background
 
         if generation != self._generation or isinstance(exc, Cancelled):

@@ -2,7 +2,7 @@
 of the closed loop, and the selected event's log.
 
 Each action asks its question with ui.dialogs.event_dialog, then calls one service of
-shequ_desktop.events through the main window's Context; a refusal is shown as a warning. The
+shequ_desktop.casework.events through the main window's Context; a refusal is shown as a warning. The
 page re-reads its events when a committed change touches events, their log or categories.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBo
                                QLabel, QPushButton, QSplitter, QTableView,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from shequ_desktop import events
-from shequ_desktop.context import Change, Context
+from shequ_desktop.casework import events
+from shequ_desktop.core.context import Change, Context
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
 from ui.follow import follow_changes
 from ui.table_setup import setup_table

@@ -14,9 +14,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from shequ_desktop import exchange, grid, merging, package, settings
-from shequ_desktop.context import Context
-from shequ_desktop.fields import ENTITY_LABELS
+from shequ_desktop.sync import exchange, merging, package
+from shequ_desktop.places import grid
+from shequ_desktop.core import settings
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.fields import ENTITY_LABELS
 from ui import background, file_dialogs, operations
 from ui.models.row_list import RowListModel
 from ui.refusal import attempt
@@ -103,7 +105,7 @@ class PassphraseDialog(QDialog):
         form.addRow(buttons)
 
     def _accept(self) -> None:
-        from shequ_desktop.keys import password_problem
+        from shequ_desktop.core.keys import password_problem
         text = self.first.text()
         if self.second is not None:
             problem = password_problem(text)
@@ -383,7 +385,7 @@ class ExchangePage(QWidget):
 
 
 def _local(at: str | None) -> str:
-    from shequ_desktop.audit import local_time
+    from shequ_desktop.core.audit import local_time
     try:
         return local_time(at)[:16]
     except (TypeError, ValueError):

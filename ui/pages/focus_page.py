@@ -2,7 +2,7 @@
 own fields; a group's members with their field values (filled in here); 一老一小 services
 recorded for the chosen members and listed by month; a group's list exported with its fields.
 
-Everything it does is a function of shequ_desktop.focus_groups / services; it re-reads after a
+Everything it does is a function of shequ_desktop.population.focus_groups / services; it re-reads after a
 committed change that touches what it shows, and only while shown.
 """
 from __future__ import annotations
@@ -13,11 +13,12 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from shequ_desktop import focus_groups, services
-from shequ_desktop.access import ADMIN
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.ledgers import parse_month
+from shequ_desktop.population import focus_groups
+from shequ_desktop.casework import services
+from shequ_desktop.core.access import ADMIN
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.ledger_rows import parse_month
 from ui import operations
 from ui.dialogs.focus_dialogs import GroupDialog, MemberFieldsDialog, ServiceDialog
 from ui.models.row_list import ID_ROLE, RowListModel
@@ -335,7 +336,7 @@ class FocusPage(CommunityPage):
 
     def export_group(self, path: str | None = None) -> dict | None:
         """Export the chosen group's list (with its fields, masked) in the background."""
-        from shequ_desktop.exporting import writer
+        from shequ_desktop.transfer.exporting import writer
 
         group = self._group()
         if group is None:

@@ -13,10 +13,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLay
                                QLabel, QListWidget, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from shequ_desktop import households, pickers, residents, visits
-from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import NotFoundError
-from shequ_desktop.resident_list import household_members
+from shequ_desktop.population import households, residents
+from shequ_desktop.places import pickers
+from shequ_desktop.casework import visits
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.errors import NotFoundError
+from shequ_desktop.population.resident_list import household_members
 from ui.dialogs.move_dialogs import (DateDialog, HousePickerDialog, HouseholdPickerDialog,
                                      MoveOutDialog, MoveRelationDialog, NewHeadDialog,
                                      RelationDialog)

@@ -3,7 +3,7 @@ chosen one (participants, decisions, vote, follow-up items with their event's st
 attachments), recording and editing meetings, adding follow-up items (events in the closed
 loop) and attachments, and printing the 议事记录 and the year's list.
 
-Everything is a function of shequ_desktop.meetings; the page re-reads after a committed change
+Everything is a function of shequ_desktop.community.meetings; the page re-reads after a committed change
 that touches what it shows, and only while shown.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
                                QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTableView,
                                QTextBrowser, QWidget)
 
-from shequ_desktop import meetings
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.community import meetings
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
 from ui.dialogs.move_dialogs import date_edit
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
@@ -285,7 +285,7 @@ class MeetingsPage(CommunityPage):
                 break
 
     def print_record(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.pdf.meeting_record import build_record
+        from shequ_desktop.reports.pdf.meeting_record import build_record
 
         mid = self.current_id()
         if mid is None:
@@ -295,7 +295,7 @@ class MeetingsPage(CommunityPage):
                                path, self.tr("保存议事记录"), f"议事记录_{mid}.pdf")
 
     def print_year(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.pdf.meeting_record import build_year
+        from shequ_desktop.reports.pdf.meeting_record import build_year
 
         year, unit = self.year.currentData(), self.unit_id
         return self.write_file(lambda ctx, out, _p: build_year(

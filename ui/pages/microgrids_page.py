@@ -2,7 +2,7 @@
 for the chosen micro-grid its residents (filter of the list by micro-grid), its head's visit
 list and the events assigned to it; printing the 公示牌 and the contact list.
 
-Everything is a function of shequ_desktop.microgrids; the page re-reads after a committed
+Everything is a function of shequ_desktop.community.microgrids; the page re-reads after a committed
 change that touches what it shows, and only while shown.
 """
 from __future__ import annotations
@@ -15,11 +15,12 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QInputDialog
                                QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from shequ_desktop import events, microgrids
-from shequ_desktop.context import Context
-from shequ_desktop.errors import DomainError
-from shequ_desktop.grid import grid_of, name_key
-from shequ_desktop.resident_list import rows as resident_rows
+from shequ_desktop.casework import events
+from shequ_desktop.community import microgrids
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.errors import DomainError
+from shequ_desktop.places.grid import grid_of, name_key
+from shequ_desktop.population.resident_list import rows as resident_rows
 from ui import operations
 from ui.models.row_list import ID_ROLE
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
@@ -271,7 +272,7 @@ class MicrogridsPage(CommunityPage):
 
     # --- acting ------------------------------------------------------------------------------
     def _scopes(self) -> list[tuple[int | None, str]]:
-        from shequ_desktop.grid import Places, subtree_units
+        from shequ_desktop.places.grid import Places, subtree_units
 
         places = Places(self.ctx.conn)
         out: list[tuple[int | None, str]] = [(None, self.tr("选定的户"))]
@@ -309,7 +310,7 @@ class MicrogridsPage(CommunityPage):
                          lambda: microgrids.delete_microgrid(self.ctx, mg["id"]))
 
     def choose_households(self) -> None:
-        from shequ_desktop.grid import Places
+        from shequ_desktop.places.grid import Places
 
         mg = self.current()
         if mg is None or mg["unit_id"] is not None:
@@ -355,7 +356,7 @@ class MicrogridsPage(CommunityPage):
     def print_board(self, contacts: bool = False, path: str | None = None,
                     phone: str | None = None) -> dict | None:
         """The 公示牌 (or the contact list) of the chosen grid, written in the background."""
-        from shequ_desktop.pdf import microgrid_board
+        from shequ_desktop.reports.pdf import microgrid_board
 
         if self.grid_id is None:
             return None

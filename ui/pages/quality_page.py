@@ -1,4 +1,4 @@
-"""The data-quality page (数据质量): every check of shequ_desktop.checks with its count, and the
+"""The data-quality page (数据质量): every check of shequ_desktop.reports.checks with its count, and the
 records behind the chosen check; Enter or a double click opens the record to fix it.
 
 The checks run off the GUI thread (a street takes a few seconds: SQLite's integrity check
@@ -12,8 +12,8 @@ from PySide6.QtGui import QBrush, QShowEvent
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
-from shequ_desktop import checks
-from shequ_desktop.context import Change, Context
+from shequ_desktop.reports import checks
+from shequ_desktop.core.context import Change, Context
 from ui.follow import follow_changes
 from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_INK, RowListModel
 from ui.table_setup import setup_table

@@ -21,16 +21,18 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDateEdit
                                QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from shequ_desktop import grid, ledgers, settings
-from shequ_desktop.context import Change, Context
-from shequ_desktop.pdf import fonts
-from shequ_desktop.pdf import ledgers as printing
+from shequ_desktop.places import grid
+from shequ_desktop.reports import ledger_rows as ledgers
+from shequ_desktop.core import settings
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.reports.pdf import fonts
+from shequ_desktop.reports.pdf import ledger_print as printing
 from ui import background, file_dialogs, operations
 from ui.follow import follow_changes
 from ui.pdf_preview import PdfPreview, print_pdf
 
 MONTHLY = "monthly"
-MONTHLY_MODULE = "shequ_desktop.pdf.monthly_report"
+MONTHLY_MODULE = "shequ_desktop.reports.pdf.monthly_report"
 MONTHLY_TITLE = "月度工作报表"
 ALL_UNITS = None
 OTHER_FONT = "__other__"
@@ -308,7 +310,7 @@ class ReportsPage(QWidget):
 
         def failed(exc: BaseException) -> None:
             self.task = None
-            from shequ_desktop.progress import Cancelled
+            from shequ_desktop.core.progress import Cancelled
             self.status.setText(self.tr("已取消") if isinstance(exc, Cancelled)
                                 else self.tr("未能生成：{0}").format(exc))
             self._update_buttons()

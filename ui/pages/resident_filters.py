@@ -7,7 +7,8 @@ from PySide6.QtCore import QObject, QSize, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from shequ_desktop import codes, tags
+from shequ_desktop.core import codes
+from shequ_desktop.population import tags
 
 # (combo text, statuses); an empty tuple means every status.
 STATUS_FILTERS = (("在册", ("在册",)), ("迁出", ("迁出",)), ("死亡", ("死亡",)), ("全部", ()))

@@ -7,8 +7,8 @@ from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QModelInd
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
 
-from shequ_desktop.context import Change, Context
-from shequ_desktop.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.population.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
 from ui.models.resident_table import ResidentTableModel
 from ui.pages.resident_filters import ResidentFilters
 from ui.table_setup import setup_table
@@ -188,7 +188,7 @@ class ResidentsPage(QWidget):
         Plain tab-separated text, plus an HTML table whose cells are marked as text, so a
         number pastes as written instead of turning into 1.10105E+17.
         """
-        from shequ_desktop.copying import copy_rows
+        from shequ_desktop.transfer.copying import copy_rows
 
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
         if not rows:

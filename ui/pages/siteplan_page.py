@@ -3,7 +3,7 @@ layout) with each building a rectangle (or its polygon, from GeoJSON or drawn) c
 buildings are dragged into place (saved when dropped) and sized with the 宽/高 boxes; a
 double click opens the building's 楼栋图; the plan prints to A4/A3.
 
-Everything is a function of shequ_desktop.siteplan; the page re-reads after a committed change
+Everything is a function of shequ_desktop.community.siteplan; the page re-reads after a committed change
 that touches what it shows, and only while shown.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGraphics
                                QGraphicsView, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
-from shequ_desktop import siteplan
-from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.community import siteplan
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.errors import DomainError
 from ui.pages.community_base import CommunityPage, page_title
 
 RELEVANT = ("site_plans", "site_plan_buildings", "grid_units", "houses", "residents",
@@ -299,7 +299,7 @@ class SiteplanPage(CommunityPage):
             QMessageBox.warning(self, self.tr("无法载入平面图"), str(exc))
 
     def print_plan(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.pdf.siteplan import build
+        from shequ_desktop.reports.pdf.siteplan import build
 
         if self.compound_id is None:
             return None

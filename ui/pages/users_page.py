@@ -7,10 +7,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from shequ_desktop import grid, users
-from shequ_desktop.access import ADMIN, GRID_WORKER, ROLES
-from shequ_desktop.context import Context
-from shequ_desktop.keys import KeyFile, password_problem
+from shequ_desktop.places import grid
+from shequ_desktop.security import users
+from shequ_desktop.core.access import ADMIN, GRID_WORKER, ROLES
+from shequ_desktop.core.context import Context
+from shequ_desktop.core.keys import KeyFile, password_problem
 from ui.models.row_list import RowListModel
 from ui.table_setup import setup_table
 from ui.refusal import attempt

@@ -1,7 +1,7 @@
 """The visits page (走访): focus-group members due for a visit in the chosen grid unit, and
 recording visits for several of them at once (a building walk).
 
-The list is shequ_desktop.visits.due(): never-visited people first, then the most overdue.
+The list is shequ_desktop.casework.visits.due(): never-visited people first, then the most overdue.
 The page re-reads it after a committed change that can move a due date (visits, tags, residents
 and where they live), and only while it is shown; when hidden it re-reads on the next show.
 """
@@ -16,9 +16,10 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
-from shequ_desktop import record_names, visits
-from shequ_desktop.context import Change, Context
-from shequ_desktop.errors import DomainError
+from shequ_desktop.core import record_names
+from shequ_desktop.casework import visits
+from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
 from ui.follow import ReloadWhenShown, follow_changes
 from ui.table_setup import setup_table

@@ -20,9 +20,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from shequ_desktop import grid, settings, volunteer_activities, volunteer_points, volunteers
-from shequ_desktop.access import ADMIN
-from shequ_desktop.context import Change, Context
+from shequ_desktop.places import grid
+from shequ_desktop.core import settings
+from shequ_desktop.volunteers import (
+    activities as volunteer_activities,
+    points as volunteer_points,
+    roster as volunteers,
+)
+from shequ_desktop.core.access import ADMIN
+from shequ_desktop.core.context import Change, Context
 from ui import file_dialogs, operations
 from ui.dialogs.move_dialogs import DateDialog
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
@@ -469,7 +475,7 @@ class VolunteersPage(QWidget):
         vid = person["id"]
 
         def work(ctx, progress):
-            from shequ_desktop.pdf import certificate
+            from shequ_desktop.reports.pdf import certificate
             return certificate.build(ctx.conn, vid, path, font_path=font, actor=ctx.user,
                                      progress=progress, **period)
 

@@ -1,0 +1,1 @@
+"""The `shequ` command line: one module per command family, all signed in through session.py."""

@@ -1,0 +1,1 @@
+"""What every feature stands on: the write path (Context), roles and scope (access), read-only queries of the grid tree and addresses, the audit trail, the search index, the field registry and validation, code tables, errors, settings and small helpers. Imports no feature package."""

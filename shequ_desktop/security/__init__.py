@@ -1,0 +1,1 @@
+"""Users and passwords, unlocking the encrypted database, backups and restore."""

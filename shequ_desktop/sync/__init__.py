@@ -1,0 +1,1 @@
+"""Data packages between PCs: what travels, the package file, the three-way merge."""

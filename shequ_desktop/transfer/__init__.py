@@ -1,0 +1,1 @@
+"""Files in and out: importing registers, exporting and filling upload templates, copying rows."""

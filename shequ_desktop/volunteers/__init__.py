@@ -1,0 +1,1 @@
+"""Volunteers, their teams, activities with sign-in sheets, points and hours."""
