@@ -9,7 +9,8 @@ import db
 from exchange_helpers import PASSPHRASE, dump, shequ
 from shequ_desktop.core import audit
 from shequ_desktop.sync import exchange, merging, package
-from shequ_desktop.places import grid, houses
+from shequ_desktop.core import tree
+from shequ_desktop.places import houses
 from shequ_desktop.population import residents
 from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
 from shequ_desktop.core.context import Context
@@ -303,7 +304,7 @@ def test_a_grid_worker_merges_only_within_their_grids(sides, tmp_path):
     file = tmp_path / "all.sqpkg"
     exchange.export_package(office.ctx, file, PASSPHRASE)
     assert merging.merge(other.ctx, file, PASSPHRASE).totals()["refused"] == 0
-    second = grid.descendants(other.conn, other.conn.execute(
+    second = tree.descendants(other.conn, other.conn.execute(
         "SELECT id FROM grid_units WHERE uuid = ?", (office.ctx.get("grid_units", grids[1])[
             "uuid"],)).fetchone()[0])
     in_second = other.conn.execute(
@@ -372,7 +373,7 @@ def test_a_resident_moved_to_another_grid_leaves_the_laptop_without_a_tombstone(
                                         " ORDER BY id")]
 
     def households_of(unit):
-        units = ",".join(map(str, grid.descendants(conn, unit)))
+        units = ",".join(map(str, tree.descendants(conn, unit)))
         return [r[0] for r in conn.execute(
             "SELECT h.id FROM households h JOIN houses ho ON ho.id = h.house_id"
             f" WHERE ho.unit_id IN ({units}) AND h.status = '在册' ORDER BY h.id")]

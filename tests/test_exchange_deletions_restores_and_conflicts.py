@@ -82,12 +82,12 @@ def test_a_grid_worker_merging_a_deletion_in_another_grid_gets_it_refused_not_a_
     so no package from that PC could ever be merged by them again."""
     office, _laptop = sides
     worker, other, second_uuid = _worker_and_other(office, tmp_path)
-    from shequ_desktop.places import grid
+    from shequ_desktop.core import tree
     second = other.conn.execute("SELECT id FROM grid_units WHERE uuid = ?",
                                 (second_uuid,)).fetchone()[0]
     unit = other.conn.execute(
         "SELECT id FROM grid_units WHERE level = 'building' AND id IN"
-        f" ({','.join(map(str, grid.descendants(other.conn, second)))}) ORDER BY id LIMIT 1"
+        f" ({','.join(map(str, tree.descendants(other.conn, second)))}) ORDER BY id LIMIT 1"
     ).fetchone()[0]
     made = houses.create_house(other.ctx, unit, {"room_no": "995", "floor": 9}).id
     house = (made, other.ctx.get("houses", made)["uuid"])
@@ -109,6 +109,7 @@ def test_a_handed_out_laptop_changes_only_its_own_grid_at_the_office(sides, tmp_
     the whole database) cannot change a resident of another grid either."""
     import json as _json
 
+    from shequ_desktop.core import tree
     from shequ_desktop.places import grid
     from test_exchange import reseal
 
@@ -132,7 +133,7 @@ def test_a_handed_out_laptop_changes_only_its_own_grid_at_the_office(sides, tmp_
     # a resident of the office's second grid, slipped into a rewritten package
     grids = [r[0] for r in office.conn.execute(
         "SELECT id FROM grid_units WHERE level = 'grid' ORDER BY id")]
-    second = set(grid.descendants(office.conn, grids[1]))
+    second = set(tree.descendants(office.conn, grids[1]))
     victim = office.conn.execute(
         "SELECT r.uuid, r.name FROM residents r JOIN households h ON h.id = r.household_id"
         " JOIN houses ho ON ho.id = h.house_id WHERE ho.unit_id IN"
@@ -312,7 +313,7 @@ def test_a_package_that_cannot_be_written_is_explained_and_leaves_no_partial_fil
 def test_a_grid_worker_neither_sees_nor_settles_another_grids_conflicts(sides, tmp_path, qtbot):
     """Conflicts were listed to everyone (数据交换 page): a 网格员 saw another grid's residents
     with their values, and could close such a conflict with 保留本机的."""
-    from shequ_desktop.places import grid
+    from shequ_desktop.core import tree
     from shequ_desktop.population import residents
     from shequ_desktop.core.access import NotPermitted
     from ui.pages.exchange_page import ExchangePage
@@ -324,7 +325,7 @@ def test_a_grid_worker_neither_sees_nor_settles_another_grids_conflicts(sides, t
     theirs_id, uuid = office.conn.execute(
         "SELECT r.id, r.uuid FROM residents r JOIN households h ON h.id = r.household_id"
         " JOIN houses ho ON ho.id = h.house_id WHERE r.status = '在册' AND ho.unit_id IN"
-        f" ({','.join(map(str, grid.descendants(office.conn, second)))}) ORDER BY r.id LIMIT 1"
+        f" ({','.join(map(str, tree.descendants(office.conn, second)))}) ORDER BY r.id LIMIT 1"
     ).fetchone()
     residents.update_resident(office.ctx, theirs_id, {"workplace": "办公室写的"})
     other_id = other.conn.execute("SELECT id FROM residents WHERE uuid = ?", (uuid,)).fetchone()[0]

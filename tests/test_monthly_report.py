@@ -9,7 +9,7 @@ from shequ_desktop.core import audit
 from shequ_desktop.demo import street as demo
 from shequ_desktop.cli.main import main
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.reports.pdf import monthly_report
 from shequ_desktop.core.progress import Cancelled
 from shequ_desktop.reports.stats import month_range, shift_month

@@ -2,6 +2,7 @@
 Context.get, in the domain (not only hidden in the GUI)."""
 import pytest
 
+from shequ_desktop.core import tree
 from shequ_desktop.places import grid, houses
 from shequ_desktop.population import households, residents
 from shequ_desktop.core import keys, search
@@ -51,9 +52,9 @@ def signed_in(conn, username):
 
 def test_the_scope_is_worked_out_once_at_sign_in(conn, world):
     worker = signed_in(conn, "zhang")
-    g1_and_below = set(grid.descendants(conn, world["g1"]))
+    g1_and_below = set(tree.descendants(conn, world["g1"]))
     assert worker.access.readable == g1_and_below and world["g2"] not in g1_and_below
-    street, community = grid.ancestors(conn, world["g1"])[:0:-1]
+    street, community = tree.ancestors(conn, world["g1"])[:0:-1]
     assert worker.access.above == {street, community}
     assert signed_in(conn, "admin").access.readable is None        # not restricted
 
@@ -122,7 +123,7 @@ def test_context_get_refuses_records_outside_their_grid(conn, world):
         worker.get("grid_units", world["g2"])
     # Their own grid, and the community above it (its name is shown), may be read.
     assert worker.get("grid_units", world["g1"])["name"] == "第一网格"
-    community = grid.ancestors(conn, world["g1"])[1]
+    community = tree.ancestors(conn, world["g1"])[1]
     assert worker.get("grid_units", community)["level"] == "community"
     assert signed_in(conn, "admin").get("residents", world["zhao"])["name"] == "赵六"
 

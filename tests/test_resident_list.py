@@ -6,7 +6,7 @@ from db import open_db
 from shequ_desktop.places import grid, houses
 from shequ_desktop.population import households, residents
 from shequ_desktop.core.context import Context
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery, label, rows
 
 

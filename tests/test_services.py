@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 
+from shequ_desktop.core import tree
 from shequ_desktop.places import grid, houses
 from shequ_desktop.population import households, residents, tags
 from shequ_desktop.reports.checks import run_checks
@@ -37,14 +38,14 @@ def test_rename_reports_the_change(ctx, place):
     result = grid.rename_unit(ctx, place.grid, "第一网格（东）")
     assert result.changes == [Change("grid_units", place.grid, "update", "name",
                                      "第一网格", "第一网格（东）")]
-    assert grid.path_names(ctx.conn, place.unit) == [
+    assert tree.path_names(ctx.conn, place.unit) == [
         "幸福街道", "阳光社区", "第一网格（东）", "1号楼", "1单元"]
 
 
 def test_move_unit_and_refuse_cycles(ctx, place):
     other = grid.create_unit(ctx, place.community, "grid", "第二网格").id
     grid.move_unit(ctx, place.building, other)
-    assert grid.ancestors(ctx.conn, place.unit)[:3] == [place.unit, place.building, other]
+    assert tree.ancestors(ctx.conn, place.unit)[:3] == [place.unit, place.building, other]
     with pytest.raises(DomainError, match="它自己或它的下级"):
         grid.move_unit(ctx, place.community, place.unit)
 
@@ -60,7 +61,7 @@ def test_delete_only_when_empty(ctx, place):
 
 
 def test_descendants_cover_the_subtree(ctx, place):
-    assert set(grid.descendants(ctx.conn, place.grid)) == {place.grid, place.building, place.unit}
+    assert set(tree.descendants(ctx.conn, place.grid)) == {place.grid, place.building, place.unit}
 
 
 # --- houses ---------------------------------------------------------------------------------
@@ -265,21 +266,21 @@ def test_second_editor_is_refused_with_what_changed(ctx, db_path, family):
 
 def test_unit_counts_roll_up_the_tree(ctx, place, family):
     households.create_household(ctx, place.house2, {"name": "赵敏"})
-    counts = grid.unit_counts(ctx.conn)
+    counts = tree.unit_counts(ctx.conn)
     assert counts[place.unit] == (2, 4)
     assert counts[place.street] == (2, 4)
     empty = grid.create_unit(ctx, place.grid, "building", "空楼").id
-    assert grid.unit_counts(ctx.conn)[empty] == (0, 0)
-    assert grid.child_levels("grid") == ["compound", "building", "unit"]
-    assert grid.child_levels(None) == ["street", "community"]
+    assert tree.unit_counts(ctx.conn)[empty] == (0, 0)
+    assert tree.child_levels("grid") == ["compound", "building", "unit"]
+    assert tree.child_levels(None) == ["street", "community"]
 
 
 def test_move_targets_are_higher_levels_outside_the_subtree(ctx, place):
     other = grid.create_unit(ctx, place.community, "grid", "第二网格").id
-    targets = dict(grid.move_targets(ctx.conn, place.building))
+    targets = dict(tree.move_targets(ctx.conn, place.building))
     assert targets == {place.street: "幸福街道", place.community: "幸福街道 / 阳光社区",
                        other: "幸福街道 / 阳光社区 / 第二网格"}
-    assert place.unit not in dict(grid.move_targets(ctx.conn, place.grid))
+    assert place.unit not in dict(tree.move_targets(ctx.conn, place.grid))
 
 
 def test_missing_relation_is_reported_with_the_other_errors(ctx, family):
@@ -290,6 +291,6 @@ def test_missing_relation_is_reported_with_the_other_errors(ctx, family):
 
 
 def test_grid_of_a_unit(ctx, place):
-    assert grid.grid_of(ctx.conn, place.unit) == place.grid
-    assert grid.grid_of(ctx.conn, place.grid) == place.grid
-    assert grid.grid_of(ctx.conn, place.community) is None
+    assert tree.grid_of(ctx.conn, place.unit) == place.grid
+    assert tree.grid_of(ctx.conn, place.grid) == place.grid
+    assert tree.grid_of(ctx.conn, place.community) is None

@@ -9,7 +9,7 @@ from shequ_desktop.population import households, residents
 from shequ_desktop.reports import stats
 from shequ_desktop.casework import visits
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.core.validation import age
 from tests.conftest import make_id
 

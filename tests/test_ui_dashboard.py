@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 import db
 from shequ_desktop.demo import street as demo
 from shequ_desktop.casework import visits
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 from ui import app as ui_app
 from ui.main_window import PAGES
 

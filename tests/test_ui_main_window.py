@@ -22,7 +22,7 @@ from ui import background, first_start, login  # noqa: E402
 from ui.grid_tree import GridTreeModel  # noqa: E402
 from ui.models import resident_table  # noqa: E402
 from ui.models.resident_table import ResidentTableModel  # noqa: E402
-from shequ_desktop.places.grid import all_units  # noqa: E402
+from shequ_desktop.core.tree import all_units# noqa: E402
 from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery  # noqa: E402
 
 NAME = COLUMNS.index("name")

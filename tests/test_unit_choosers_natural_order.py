@@ -3,6 +3,7 @@ by pinyin (白云 before 阳光), whatever order the units were entered in."""
 import pytest
 
 from shequ_desktop.casework import events
+from shequ_desktop.core import tree
 from shequ_desktop.places import grid
 from shequ_desktop.core.context import Context
 from ui.dialogs.event_dialog import EventDialog
@@ -39,11 +40,11 @@ def combo_texts(combo) -> list[str]:
 
 
 def test_the_chooser_order_is_natural_with_pinyin(ctx, units):
-    ordered = grid.chooser_order(grid.all_units(ctx.conn, grid.TOP_LEVELS))
+    ordered = tree.chooser_order(tree.all_units(ctx.conn, tree.TOP_LEVELS))
     assert [u["name"] for u, _depth in ordered] == EXPECTED
     assert [d for _u, d in ordered] == [0, 1, 2, 1, 2, 2, 2, 2, 2]
     assert sorted(["阳光社区 / 第10网格", "阳光社区 / 第2网格", "白云社区 / 第1网格"],
-                  key=grid.path_key) == [
+                  key=tree.path_key) == [
         "白云社区 / 第1网格", "阳光社区 / 第2网格", "阳光社区 / 第10网格"]
 
 
@@ -67,7 +68,7 @@ def test_event_exchange_import_and_move_choosers(qtbot, ctx, units):
     paths = [p for _id, p in target_units(ctx.conn)]
     sunny = [p.split(" / ")[-1] for p in paths if p.startswith("幸福街道 / 阳光社区 / 第")]
     assert sunny[:5] == NATURAL
-    targets = [p for _id, p in grid.move_targets(ctx.conn, units["building"])]
+    targets = [p for _id, p in tree.move_targets(ctx.conn, units["building"])]
     assert [p for p in targets if p.startswith("幸福街道 / 阳光社区 /")] == [
         f"幸福街道 / 阳光社区 / {name}" for name in NATURAL if name != "第2网格"]
 

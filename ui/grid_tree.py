@@ -1,6 +1,6 @@
 """The grid hierarchy on the left of the main window: 街道 → 社区 → 网格 → 小区 → 楼栋 → 单元.
 
-A small item model over `grid.all_units` (a street has thousands of units; no per-item objects).
+A small item model over `tree.all_units` (a street has thousands of units; no per-item objects).
 The first row, 「全部人员」, stands for no filter (and includes residents without a house).
 
 A 网格员 (a restricted Access) sees only their units and what lies below them, under their
@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMe
                                QTreeView, QWidget)
 
 from db import db_path
+from shequ_desktop.core import tree
 from shequ_desktop.places import grid
 from shequ_desktop.core.context import Change
-from shequ_desktop.places.grid import (LEVEL_LABELS, TOP_LEVELS, all_units, child_levels, subtree_units,
-                                unit_counts)
+from shequ_desktop.core.tree import LEVEL_LABELS, TOP_LEVELS, all_units, child_levels, subtree_units, unit_counts
 from ui.refusal import attempt
 
 ALL = 0                       # internal id of the 「全部人员」 row (unit ids start at 1)
@@ -272,7 +272,7 @@ class GridTree(QTreeView):
         return self._model._units.get(unit_id)
 
     def _grid_of(self, unit_id: int) -> int | None:
-        return grid.grid_of(self.conn, unit_id)
+        return tree.grid_of(self.conn, unit_id)
 
     def select_unit(self, unit_id: int | None) -> None:
         self._model.ensure_loaded(unit_id, self._grid_of)
@@ -368,7 +368,7 @@ class GridTree(QTreeView):
             self._run(lambda: grid.rename_unit(self.ctx, unit_id, name))
 
     def _move(self, unit_id: int) -> None:
-        targets = grid.move_targets(self.conn, unit_id)
+        targets = tree.move_targets(self.conn, unit_id)
         if not targets:
             QMessageBox.information(self, self.tr("移动"), self.tr("没有可以移入的上级单元"))
             return

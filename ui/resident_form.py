@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (QCalendarWidget, QCheckBox, QComboBox, QFrame, QG
 
 from shequ_desktop.core.addresses import house_address
 from shequ_desktop.core import codes, idnumber, validation
-from shequ_desktop.places import grid
 from shequ_desktop.population import households, residents, tags
 from db import StorageError
 from shequ_desktop.core.context import Context

@@ -16,7 +16,7 @@ from shequ_desktop.core import workdays
 from shequ_desktop.core.context import Change, Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, NotFoundError, ValidationError
 from shequ_desktop.core.access import Access, scope
-from shequ_desktop.places.grid import SUBTREE_SQL, grid_of, path_key, path_names
+from shequ_desktop.core.tree import SUBTREE_SQL, grid_of, path_key, path_names
 from shequ_desktop.population.resident_list import rows as resident_rows
 from shequ_desktop.core.search import search
 from shequ_desktop.core.validation import clean_text, parse_date
@@ -510,7 +510,7 @@ def list_records(conn: sqlite3.Connection, status: str | None = None, overdue: b
 def unit_choices(conn: sqlite3.Connection, unit_id: int | None = None,
                  access: Access | None = None) -> list[tuple[int, str]]:
     """Where a new event may be filed: (id, "社区 / 网格") of every grid (a 网格员's: those
-    they may read), in natural order (grid.path_key), and first, when `unit_id` lies below a grid (a building,
+    they may read), in natural order (tree.path_key), and first, when `unit_id` lies below a grid (a building,
     a unit), that unit itself as "网格 / 楼栋 / 单元"."""
     rows = conn.execute("""
         SELECT g.id, coalesce(p.name || ' / ', '') || g.name FROM grid_units g

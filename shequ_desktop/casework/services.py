@@ -87,7 +87,7 @@ def list_services(conn: sqlite3.Connection, *, access=None, unit_id: int | None 
                   start: str | None = None, end: str | None = None,
                   kind: str | None = None) -> list[dict]:
     """Services in scope, newest first, with the resident's name, address and focus groups."""
-    from shequ_desktop.places.grid import Places
+    from shequ_desktop.core.tree import Places
 
     head, params = named_scope(access, unit_id)
     where = ["1"]

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from shequ_desktop.core.access import Access, named_scope, scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.places.grid import Places
+from shequ_desktop.core.tree import Places
 from shequ_desktop.core.validation import clean_text, parse_date
 
 METHODS = ("入户", "电话", "视频", "其他")

@@ -18,9 +18,9 @@ def _context(args):
 
 
 def _unit(ctx, code: str | None) -> int | None:
-    from shequ_desktop.places import grid
+    from shequ_desktop.core import tree
 
-    return grid.unit_by_code(ctx.conn, code)
+    return tree.unit_by_code(ctx.conn, code)
 
 
 def _tag_id(ctx, name: str) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.reports.ledger_rows import GROUPINGS, KINDS
 
@@ -14,7 +14,7 @@ def _ledger(args) -> int:
     from shequ_desktop.reports.pdf import ledger_print as printing
 
     conn = args.ctx.conn
-    unit_id = grid.unit_by_code(conn, args.unit)
+    unit_id = tree.unit_by_code(conn, args.unit)
     group = "" if args.group is None else None if args.group == NO_GROUPS else args.group
 
     def progress(done: int, total: int) -> None:

@@ -53,7 +53,7 @@ def _context(args):
 
 def _export(args) -> int:
     from shequ_desktop.sync import exchange, package
-    from shequ_desktop.places import grid
+    from shequ_desktop.core import tree
     from shequ_desktop.core.keys import password_problem
 
     passphrase = _passphrase(args, confirm=True)
@@ -63,7 +63,7 @@ def _export(args) -> int:
     from shequ_desktop.cli.session import default_unit
 
     ctx = _context(args)
-    unit_id = grid.unit_by_code(ctx.conn, args.unit) if args.unit else None
+    unit_id = tree.unit_by_code(ctx.conn, args.unit) if args.unit else None
     if unit_id is None and exchange.scope_unit(ctx.conn) is None:
         unit_id = default_unit(ctx, None)          # a 网格员: their one grid
     manifest = exchange.export_package(ctx, args.output, passphrase, unit_id, args.since,

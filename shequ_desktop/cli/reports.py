@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import sys
 
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 
 
 def _monthly(args) -> int:
     from shequ_desktop.reports.pdf import monthly_report
 
     conn = args.ctx.conn
-    unit_id = grid.unit_by_code(conn, args.unit)
+    unit_id = tree.unit_by_code(conn, args.unit)
     result = monthly_report.build(conn, args.month, unit_id, args.output,
                                   font_path=args.font, actor=args.ctx.user,
                                   access=args.ctx.access)

@@ -166,7 +166,7 @@ def default_unit(ctx, unit_id: int | None) -> int | None:
     roots = access.roots(ctx.conn)
     if len(roots) == 1:
         return roots[0]
-    from shequ_desktop.places.grid import unit_name
+    from shequ_desktop.core.tree import unit_name
     raise DomainError("你负责多个网格，请用 --unit 指定一个："
                       + "、".join(unit_name(ctx.conn, u) for u in roots))
 

@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.cli.session import ADMIN_ONLY, WRITE, check_allowed
 from shequ_desktop.core.errors import DomainError
 
@@ -33,7 +33,7 @@ def _unit(ctx, code: str | None) -> int | None:
     网格员's one grid."""
     conn = ctx.conn
     if code:
-        return grid.unit_by_code(conn, code)
+        return tree.unit_by_code(conn, code)
     if ctx.access is not None and ctx.access.restricted:
         from shequ_desktop.cli.session import default_unit
         return default_unit(ctx, None)

@@ -38,12 +38,12 @@ def _user_id(conn, name: str) -> int:
 
 
 def _add(args) -> int:
-    from shequ_desktop.places import grid
+    from shequ_desktop.core import tree
     from shequ_desktop.security import unlock, users
 
     ctx = args.ctx
     key, keyfile = _key_and_file(args)
-    units = [grid.unit_by_code(ctx.conn, code) for code in args.unit or ()]
+    units = [tree.unit_by_code(ctx.conn, code) for code in args.unit or ()]
     password = os.environ.get(NEW_PASSWORD_ENV)
     if not password:
         password = unlock.ask(f"为“{args.name}”设置密码：", True)

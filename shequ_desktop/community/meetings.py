@@ -204,7 +204,7 @@ def attachment_data(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, 
 def get_meeting(conn: sqlite3.Connection, meeting_id: int, access=None) -> dict:
     """The meeting with its unit's name, participants, items (with their event's status and
     deadline) and attachments (name and size)."""
-    from shequ_desktop.places.grid import path_names
+    from shequ_desktop.core.tree import path_names
 
     row = conn.execute("SELECT * FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
     if row is None:

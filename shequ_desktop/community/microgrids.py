@@ -19,7 +19,7 @@ from shequ_desktop.core import phone as phones
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.core.validation import clean_text
 
 ROLES = ("楼栋长", "单元长", "党员中心户", "楼长", "志愿者", "物业管理员", "其他")
@@ -37,7 +37,7 @@ MICROGRID_OF = """coalesce(
 
 
 def _grid_of(conn: sqlite3.Connection, unit_id: int) -> int | None:
-    from shequ_desktop.places.grid import grid_of
+    from shequ_desktop.core.tree import grid_of
     return grid_of(conn, unit_id)
 
 
@@ -211,7 +211,7 @@ def list_microgrids(conn: sqlite3.Connection, access=None, unit_id: int | None =
     """The micro-grids in scope (of the grids in the subtree of `unit_id`, or of the grid
     above it), with their grid's name, scope text and counts of households, residents and
     focus-group members."""
-    from shequ_desktop.places.grid import Places
+    from shequ_desktop.core.tree import Places
 
     if unit_id is not None:
         grid = _grid_of(conn, unit_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.places.grid import HOUSE_LEVELS, LEVEL_LABELS
+from shequ_desktop.core.tree import HOUSE_LEVELS, LEVEL_LABELS
 from shequ_desktop.core.validation import clean_record
 
 

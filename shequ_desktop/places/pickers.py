@@ -6,7 +6,7 @@ from __future__ import annotations
 from db.driver import sqlite3
 
 from shequ_desktop.core.addresses import address_of, unit_names
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 
 ACTIVE = "在册"
 

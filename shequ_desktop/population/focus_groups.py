@@ -187,7 +187,7 @@ def set_member_values(ctx: Context, resident_id: int, values: dict[str, str]) ->
 def members(conn: sqlite3.Connection, tag_id: int, access=None,
             unit_id: int | None = None) -> list[dict]:
     """The group's members now (in scope), with their address and extra field values."""
-    from shequ_desktop.places.grid import Places
+    from shequ_desktop.core.tree import Places
 
     head, params = named_scope(access, unit_id)
     scoped = "AND ho.unit_id IN (SELECT id FROM subtree)" if head else ""

@@ -22,7 +22,7 @@ from shequ_desktop.core import codes
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.fields import Field, field, fields
 from shequ_desktop.core.access import Access, named_scope
-from shequ_desktop.places.grid import GridTitle, Places
+from shequ_desktop.core.tree import GridTitle, Places
 from shequ_desktop.core.masking import mask, mask_id, mask_phone
 from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable
 

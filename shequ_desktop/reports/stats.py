@@ -21,7 +21,7 @@ import db
 
 from shequ_desktop.core.access import Access, NotPermitted
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.core.progress import Progress, report
 
 REGISTERED, FLOATING, OVERSEAS = "1", "2", "3"       # residence_type codes

@@ -179,7 +179,7 @@ def find_peer(conn: sqlite3.Connection, text: str) -> dict:
 # --- scope -------------------------------------------------------------------------------------
 
 def _fill_scope(conn: sqlite3.Connection, unit_id: int) -> None:
-    from shequ_desktop.places.grid import ancestors, descendants
+    from shequ_desktop.core.tree import ancestors, descendants
 
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS x_scope (entity TEXT NOT NULL,"
                  " id INTEGER NOT NULL, PRIMARY KEY (entity, id)) WITHOUT ROWID")
@@ -372,7 +372,7 @@ def check_export_scope(ctx, unit_id: int | None) -> None:
     access = ctx.access
     if access is None or access.role != GRID_WORKER:
         return
-    from shequ_desktop.places.grid import ancestors
+    from shequ_desktop.core.tree import ancestors
     if unit_id is None or not access.unit_ids.intersection(ancestors(ctx.conn, unit_id)):
         from shequ_desktop.core.access import NotPermitted
         raise NotPermitted("网格员只能导出分配给自己的网格")

@@ -235,7 +235,7 @@ def _sender_access(ctx, manifest: dict):
     office, an empty one being started, a package of a whole database from a new PC)."""
     from shequ_desktop.core.access import GRID_WORKER, Access
     from shequ_desktop.sync.exchange import scope_unit
-    from shequ_desktop.places.grid import descendants
+    from shequ_desktop.core.tree import descendants
 
     conn = ctx.conn
     if scope_unit(conn) is not None or not conn.execute(

@@ -26,7 +26,7 @@ from shequ_desktop.core.access import Access
 from shequ_desktop.core.context import Change, Context, Result
 from shequ_desktop.core.pinyin import sort_key
 from shequ_desktop.core.errors import ConflictError, DomainError, FieldError, ValidationError
-from shequ_desktop.places.grid import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.core.validation import clean_record
 
 MAX_DAY_HOURS = 24.0

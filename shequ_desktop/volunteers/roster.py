@@ -376,7 +376,7 @@ def near_units(conn: sqlite3.Connection, unit_id: int | None,
     """The units whose teams and activities show under `unit_id`: those under it or above
     it (a community's show under each of its grids); with no unit, a 网格员's units and those
     above them (NotPermitted for a unit outside theirs); None: every unit."""
-    from shequ_desktop.places.grid import ancestors, descendants
+    from shequ_desktop.core.tree import ancestors, descendants
 
     if unit_id is not None:
         if access is not None:
@@ -422,7 +422,7 @@ def community_of(conn: sqlite3.Connection, unit_id: int | None) -> int | None:
     has no single community); None for None."""
     if unit_id is None:
         return None
-    from shequ_desktop.places.grid import ancestors
+    from shequ_desktop.core.tree import ancestors
 
     ids = ancestors(conn, unit_id)
     levels = dict(conn.execute(
@@ -432,7 +432,7 @@ def community_of(conn: sqlite3.Connection, unit_id: int | None) -> int | None:
 
 def ids_in_scope(conn: sqlite3.Connection, unit_id: int) -> set[int]:
     """Ids of the volunteers whose team or home lies under `unit_id` (see IN_SCOPE)."""
-    from shequ_desktop.places.grid import SUBTREE_SQL
+    from shequ_desktop.core.tree import SUBTREE_SQL
 
     return {r[0] for r in conn.execute(
         SUBTREE_SQL + f"SELECT v.id FROM volunteers v WHERE {IN_SCOPE}", (unit_id,))}
@@ -499,7 +499,7 @@ def organisation(conn: sqlite3.Connection, volunteer: dict) -> str:
     """The community a volunteer serves in (the issuer of their certificate): that of their
     team's unit, else of the house they live in, else the database's only community, else its
     street; '' when the database has no such unit."""
-    from shequ_desktop.places.grid import ancestors
+    from shequ_desktop.core.tree import ancestors
 
     units = []
     if volunteer.get("team_id"):

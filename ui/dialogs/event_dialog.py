@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineE
 
 from ui.dialogs.form_dialog import FormDialog
 from shequ_desktop.casework import events
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.core import workdays
 from shequ_desktop.core.access import Access
 from shequ_desktop.core.masking import mask_id
@@ -116,7 +116,7 @@ class EventDialog(FormDialog):
         index = self.unit.findData(unit_id)
         if index >= 0:
             return index
-        for uid in grid.ancestors(conn, unit_id):
+        for uid in tree.ancestors(conn, unit_id):
             index = self.unit.findData(uid)
             if index >= 0:
                 return index

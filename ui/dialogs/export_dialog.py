@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QTableWidget, QVBoxLayout, QWidget)
 
 from shequ_desktop.transfer import exporting
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.population import tags
 from shequ_desktop.core.access import scope
 from shequ_desktop.core.context import Context
@@ -56,7 +56,7 @@ class ExportDialog(FormDialog):
         self.scope = QCheckBox()
         if unit_id is not None:
             self.scope.setText(_tr("只导出“{0}”及其下级").format(
-                " / ".join(grid.path_names(ctx.conn, unit_id))))
+                " / ".join(tree.path_names(ctx.conn, unit_id))))
             self.scope.setChecked(True)
         else:
             self.scope.setText(_tr("全部（在网格树中选择单元可只导出该单元）"))

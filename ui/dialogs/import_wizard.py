@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout,
                                QWidget, QWizard, QWizardPage)
 
 from db import StorageError
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.core import masking
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
@@ -51,8 +51,8 @@ def _tr(text: str) -> str:
 def target_units(conn, access=None) -> list[tuple[int, str]]:
     """(id, '幸福街道 / 阳光社区 / 第一网格') of the units an import may land beneath: for a
     网格员 their units and those below them, for a 只读 user none (issue 18)."""
-    every = grid.all_units(conn, TARGET_LEVELS)
-    by_id = {u["id"]: u for u in grid.all_units(conn)}
+    every = tree.all_units(conn, TARGET_LEVELS)
+    by_id = {u["id"]: u for u in tree.all_units(conn)}
     units = [u for u in every if may_write_unit(conn, access, u["id"])]
 
     def path(u):
@@ -62,7 +62,7 @@ def target_units(conn, access=None) -> list[tuple[int, str]]:
             u = by_id.get(u["parent_id"])
         return " / ".join(reversed(names))
 
-    return sorted(((u["id"], path(u)) for u in units), key=lambda t: grid.path_key(t[1]))
+    return sorted(((u["id"], path(u)) for u in units), key=lambda t: tree.path_key(t[1]))
 
 
 def may_write_unit(conn, access, unit_id: int) -> bool:
@@ -70,7 +70,7 @@ def may_write_unit(conn, access, unit_id: int) -> bool:
         return True
     if access.role != GRID_WORKER:
         return False
-    return bool(access.unit_ids.intersection(grid.ancestors(conn, unit_id)))
+    return bool(access.unit_ids.intersection(tree.ancestors(conn, unit_id)))
 
 
 class PlanModel(QAbstractTableModel):
@@ -208,7 +208,7 @@ class FilePage(QWizardPage):
         """Preselect the unit chosen in the grid tree, or the nearest one above it."""
         if unit_id is None:
             return
-        for candidate in grid.ancestors(self.w.ctx.conn, unit_id):
+        for candidate in tree.ancestors(self.w.ctx.conn, unit_id):
             index = self.target.findData(candidate)
             if index >= 0:
                 self.target.setCurrentIndex(index)

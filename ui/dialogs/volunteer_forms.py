@@ -158,24 +158,24 @@ class VolunteerDialog(SavingDialog):
 
 
 def unit_combo(conn, chosen: int | None, access=None) -> QComboBox:
-    """街道/社区/网格 (indented, grid.chooser_order), after 不指定; `chosen` or, when it is below
+    """街道/社区/网格 (indented, tree.chooser_order), after 不指定; `chosen` or, when it is below
     grid level, its nearest listed ancestor is selected. A 网格员 (`access`) is offered their
     own grids (and the one already chosen)."""
-    from shequ_desktop.places import grid
+    from shequ_desktop.core import tree
 
-    units = grid.all_units(conn, grid.TOP_LEVELS)
+    units = tree.all_units(conn, tree.TOP_LEVELS)
     if access is not None and access.restricted:
         listed = {u["id"] for u in units}
-        kept = next((a for a in grid.ancestors(conn, chosen) if a in listed),
+        kept = next((a for a in tree.ancestors(conn, chosen) if a in listed),
                     None) if chosen is not None else None
         units = [u for u in units if access.may_read(u["id"]) or u["id"] == kept]
     combo = QComboBox()
     combo.addItem(_tr("不指定"), None)
-    for unit, depth in grid.chooser_order(units):
+    for unit, depth in tree.chooser_order(units):
         combo.addItem("　" * depth + unit["name"], unit["id"])
     listed = {u["id"] for u in units}
     if chosen is not None:
-        ancestor = next((u for u in grid.ancestors(conn, chosen) if u in listed), None)
+        ancestor = next((u for u in tree.ancestors(conn, chosen) if u in listed), None)
         combo.setCurrentIndex(max(combo.findData(ancestor), 0))
     return combo
 

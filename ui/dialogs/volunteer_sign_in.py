@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QVBoxLayout, QWidget)
 
 from db import StorageError
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.volunteers import activities as va
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError
@@ -77,7 +77,7 @@ class SignInDialog(QDialog):
             if not restricted:
                 self.everyone.setToolTip(self.tr("本活动未指定网格，列出全部志愿者"))
         else:
-            community = grid.unit_name(conn, scope)
+            community = tree.unit_name(conn, scope)
             if not restricted:
                 self.everyone.setToolTip(self.tr(
                     "默认只列出{0}的志愿者（按服务队所属网格或居住地）；"

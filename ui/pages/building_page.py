@@ -13,7 +13,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderVi
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from shequ_desktop.places import grid, pickers
+from shequ_desktop.core import tree
+from shequ_desktop.places import pickers
 from shequ_desktop.places.buildings import BuildingMap, Cell, building_map
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
@@ -209,7 +210,7 @@ class BuildingView(QWidget):
             self._unit_ids = self._house_ids = self._household_ids = set()
             return
         self.reloads += 1
-        self._unit_ids = set(grid.descendants(self.ctx.conn, building_id))
+        self._unit_ids = set(tree.descendants(self.ctx.conn, building_id))
         self._fill()
         if same and keep is not None:
             self.select_house(keep.house_id)

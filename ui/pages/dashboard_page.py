@@ -260,10 +260,10 @@ class DashboardPage(QWidget):
 
     def _unit_name(self, unit_id: int | None) -> str:
         """Which unit the figures are for: its name with those above it (全部 for all)."""
-        from shequ_desktop.places import grid
+        from shequ_desktop.core import tree
         if unit_id is None:
             return self.tr("全部")
-        names = grid.path_names(self.ctx.conn, unit_id)
+        names = tree.path_names(self.ctx.conn, unit_id)
         return " ".join(names[1:] if len(names) > 1 else names)
 
     def _reload_when_shown(self) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from shequ_desktop.sync import exchange, merging, package
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.core import settings
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.fields import ENTITY_LABELS
@@ -231,7 +231,7 @@ class ExchangePage(QWidget):
             text += self.tr("（站点编号 {0}）").format(site[:8])
         if scope is not None:
             text += self.tr("，由办公室下发，范围：{0}").format(
-                " / ".join(grid.path_names(conn, scope)))
+                " / ".join(tree.path_names(conn, scope)))
         self.site_label.setText(text)
         self._fill_units(scope)
         self._fill_peers()
@@ -393,12 +393,12 @@ def _local(at: str | None) -> str:
 
 
 def conn_rows(conn, levels: tuple[str, ...], scope: int | None) -> list[tuple]:
-    """(id, level, name) of the units one can export: top levels (grid.chooser_order), within
+    """(id, level, name) of the units one can export: top levels (tree.chooser_order), within
     the scope if any."""
     rows = [(u["id"], u["level"], u["name"])
-            for u, _depth in grid.chooser_order(grid.all_units(conn, levels))]
+            for u, _depth in tree.chooser_order(tree.all_units(conn, levels))]
     if scope is None:
         return rows
-    inside = set(grid.descendants(conn, scope))
+    inside = set(tree.descendants(conn, scope))
     return [r for r in rows if r[0] in inside]
 

@@ -19,7 +19,8 @@ from shequ_desktop.casework import events
 from shequ_desktop.community import microgrids
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.places.grid import grid_of, name_key
+from shequ_desktop.core.tree import grid_of
+from shequ_desktop.places.grid import name_key
 from shequ_desktop.population.resident_list import rows as resident_rows
 from ui import operations
 from ui.models.row_list import ID_ROLE
@@ -272,7 +273,7 @@ class MicrogridsPage(CommunityPage):
 
     # --- acting ------------------------------------------------------------------------------
     def _scopes(self) -> list[tuple[int | None, str]]:
-        from shequ_desktop.places.grid import Places, subtree_units
+        from shequ_desktop.core.tree import Places, subtree_units
 
         places = Places(self.ctx.conn)
         out: list[tuple[int | None, str]] = [(None, self.tr("选定的户"))]
@@ -310,7 +311,7 @@ class MicrogridsPage(CommunityPage):
                          lambda: microgrids.delete_microgrid(self.ctx, mg["id"]))
 
     def choose_households(self) -> None:
-        from shequ_desktop.places.grid import Places
+        from shequ_desktop.core.tree import Places
 
         mg = self.current()
         if mg is None or mg["unit_id"] is not None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDateEdit
                                QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.reports import ledger_rows as ledgers
 from shequ_desktop.core import settings
 from shequ_desktop.core.context import Change, Context
@@ -153,18 +153,18 @@ class ReportsPage(QWidget):
         return self.ctx.access is not None and self.ctx.access.restricted
 
     def _load_units(self) -> None:
-        """全部, then the streets, communities and grids (indented, grid.chooser_order); a deeper unit
+        """全部, then the streets, communities and grids (indented, tree.chooser_order); a deeper unit
         chosen in the tree is added when it is chosen. A 网格员 is offered their own units."""
         keep = self.unit.currentData()
         blocker = self.unit.blockSignals(True)
         self.unit.clear()
-        units = grid.all_units(self.ctx.conn, grid.TOP_LEVELS)
+        units = tree.all_units(self.ctx.conn, tree.TOP_LEVELS)
         if self._restricted():
             self.unit.addItem(self.tr("我负责的全部网格"), ALL_UNITS)
             units = [u for u in units if self.ctx.access.may_read(u["id"])]
         else:
             self.unit.addItem(self.tr("全部"), ALL_UNITS)
-        for u, depth in grid.chooser_order(units):
+        for u, depth in tree.chooser_order(units):
             self.unit.addItem("　" * depth + u["name"], u["id"])
         self.unit.blockSignals(blocker)
         self._choose_unit(keep if keep is not None else self.unit_id)
@@ -174,7 +174,7 @@ class ReportsPage(QWidget):
             unit_id = ALL_UNITS                  # a unit above a 网格员's: their own units
         index = self.unit.findData(unit_id)
         if index < 0 and unit_id is not None:
-            names = grid.path_names(self.ctx.conn, unit_id)
+            names = tree.path_names(self.ctx.conn, unit_id)
             self.unit.addItem(" / ".join(names[-3:]), unit_id)
             index = self.unit.count() - 1
         self.unit.setCurrentIndex(max(index, 0))

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.security import users
 from shequ_desktop.core.access import ADMIN, GRID_WORKER, ROLES
 from shequ_desktop.core.context import Context
@@ -46,7 +46,7 @@ class UserDialog(QDialog):
         self.role.setCurrentText((existing or {}).get("role") or GRID_WORKER)
         self.units = QListWidget()
         assigned = set((existing or {}).get("unit_ids", ()))
-        for unit, depth in grid.chooser_order(grid.all_units(ctx.conn, ("community", "grid"))):
+        for unit, depth in tree.chooser_order(tree.all_units(ctx.conn, ("community", "grid"))):
             item = QListWidgetItem("    " * depth + unit["name"])
             item.setData(Qt.ItemDataRole.UserRole, unit["id"])
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.core import settings
 from shequ_desktop.volunteers import (
     activities as volunteer_activities,
@@ -330,7 +330,7 @@ class VolunteersPage(QWidget):
         self._update_buttons()
 
     def _scope_name(self) -> str:
-        name = grid.unit_name(self.ctx.conn, self.unit_id)
+        name = tree.unit_name(self.ctx.conn, self.unit_id)
         return f"{name}：" if name else ""
 
     @staticmethod

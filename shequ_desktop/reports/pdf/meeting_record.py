@@ -159,7 +159,7 @@ def build_year(conn: sqlite3.Connection, year: int, out_path, *, unit_id: int | 
                today: dt.date | None = None) -> dict:
     """The year's meetings as a ledger: day, type, unit, topic, participants, decisions,
     vote, follow-up items (open ones)."""
-    from shequ_desktop.places.grid import Places
+    from shequ_desktop.core.tree import Places
     from shequ_desktop.reports.ledger_rows import scope_title
     from shequ_desktop.community.meetings import list_meetings, vote_text
     from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, draw

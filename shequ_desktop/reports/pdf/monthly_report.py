@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from shequ_desktop.core import audit
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.reports import stats
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.reports.pdf.long_table import FOOTER_SIZE, INFO_SIZE, MARGIN, TITLE_SIZE
@@ -274,7 +274,7 @@ def _unit_name(conn: sqlite3.Connection, unit_id: int | None) -> str:
         return "全部"
     if conn.execute("SELECT 1 FROM grid_units WHERE id = ?", (unit_id,)).fetchone() is None:
         raise DomainError(f"找不到网格单元（编号 {unit_id}）")
-    return " / ".join(grid.path_names(conn, unit_id))
+    return " / ".join(tree.path_names(conn, unit_id))
 
 
 def _report_unit(conn: sqlite3.Connection, unit_id: int | None, access) -> int | None:

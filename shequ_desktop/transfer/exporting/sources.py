@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from shequ_desktop.core import codes
-from shequ_desktop.places import grid
+from shequ_desktop.core import tree
 from shequ_desktop.volunteers import roster as volunteers
 from shequ_desktop.core.addresses import format_address
 from shequ_desktop.core.errors import DomainError
@@ -275,7 +275,7 @@ class _Places:
     """Address and community/grid names of a house, from its unit and building rows."""
 
     def __init__(self, conn: sqlite3.Connection):
-        units = {u["id"]: u for u in grid.all_units(conn)}
+        units = {u["id"]: u for u in tree.all_units(conn)}
         self.units = units
         self._above: dict[int, dict] = {}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from shequ_desktop.core import tree
 from shequ_desktop.places import grid
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
@@ -23,9 +24,9 @@ class Places:
         target = ctx.get("grid_units", target_id)
         if target["level"] not in TARGET_LEVELS:
             raise DomainError(f"请选择社区、网格或小区作为导入位置（“{target['name']}”是"
-                              f"{grid.LEVEL_LABELS[target['level']]}）")
+                              f"{tree.LEVEL_LABELS[target['level']]}）")
         self.target = target
-        units = grid.subtree_units(ctx.conn, target_id)
+        units = tree.subtree_units(ctx.conn, target_id)
         self.compounds = {u["name"]: u["id"] for u in units if u["level"] == "compound"}
         self.buildings: dict[tuple, int] = {}      # (compound id or None, number) -> id
         self.any_building: dict[str, list[int]] = {}
@@ -37,7 +38,7 @@ class Places:
                 self.any_building.setdefault(number_of(u["name"]), []).append(u["id"])
         self.units = {(u["parent_id"], number_of(u["name"])): u["id"]
                       for u in units if u["level"] == "unit"}
-        ids = [u["id"] for u in units if u["level"] in grid.HOUSE_LEVELS]
+        ids = [u["id"] for u in units if u["level"] in tree.HOUSE_LEVELS]
         self.houses: dict[tuple, int] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
