@@ -14,7 +14,6 @@ import hashlib
 from pathlib import Path
 
 from db.driver import sqlite3
-
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError
 

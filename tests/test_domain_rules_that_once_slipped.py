@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from shequ_desktop.casework import events, visits
-from shequ_desktop.population import households, residents, tags
+from shequ_desktop.population import residents, tags
 from shequ_desktop.places import houses
 from shequ_desktop.core import search
 from shequ_desktop.reports.checks import run_checks
@@ -41,7 +41,7 @@ def test_the_same_id_number_is_not_registered_twice(ctx, family):
 def test_a_household_with_a_member_is_not_closed(ctx, family):
     hh_id, _ = family
     with pytest.raises(DomainError, match="不能注销"):
-        households.close_household(ctx, hh_id)
+        residents.close_household(ctx, hh_id)
 
 
 def test_moving_out_or_dying_ends_focus_group_membership(ctx, family):

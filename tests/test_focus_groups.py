@@ -13,7 +13,7 @@ from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
 from shequ_desktop.cli.main import main
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import ValidationError
-from shequ_desktop.transfer.exporting import writer
+from shequ_desktop.transfer.exporting import templates, writer
 from shequ_desktop.transfer.importing import read_table
 from shequ_desktop.transfer.importing.registers import focus_kind, import_register
 from tests.test_import_other_registers import rectify_register
@@ -102,7 +102,7 @@ def test_an_imported_register_fills_the_groups_fields_and_the_export_carries_the
     assert members[0]["values"]["刑法执行类别"] == "缓刑"
     assert members[0]["values"]["原判刑期"] == "三年"
     out = tmp_path / "矫正名单.xlsx"
-    template = focus_groups.export_template(conn, group)
+    template = templates.focus_group_template(conn, group)
     result = writer.export(conn, template, out, "xlsx", actor="测试员")
     assert result["rows"] == 3
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()

@@ -12,7 +12,7 @@ from shequ_desktop.core.errors import DomainError
 from shequ_desktop.transfer.importing import (UnreadableFile, apply_plan, build_plan, import_file,
                                      read_table, write_error_report)
 from shequ_desktop.transfer.importing import apply as apply_mod
-from shequ_desktop.transfer.importing import mapping
+from shequ_desktop.transfer.importing import headers, mapping
 from shequ_desktop.transfer.importing import plan as plan_mod
 from shequ_desktop.transfer.importing.normalize import NUMERIC_ID
 from shequ_desktop.core.progress import Cancelled
@@ -109,7 +109,7 @@ def outcome(plan):
 def test_reading_finds_header_below_titles_and_skips_blank_and_total_rows(conn, sheet):
     table = read_table(sheet)
     assert table.sheet == "居民"
-    assert mapping.find_header(table.rows) == 2
+    assert headers.find_header(table.rows) == 2
     plan = build_plan(conn, table)
     assert plan.headers[2] == "姓 名"
     assert plan.mapping == [None, "household_no", "name", "id_number", "relation_to_head",

@@ -96,7 +96,7 @@ def test_a_second_head_is_refused(ctx, family):
 
 def test_set_head_swaps_relations(ctx, family):
     hh_id, ids = family
-    result = households.set_head(ctx, hh_id, ids["wife"], old_head_relation="夫")
+    result = residents.set_head(ctx, hh_id, ids["wife"], old_head_relation="夫")
     assert ctx.get("households", hh_id)["head_resident_id"] == ids["wife"]
     assert ctx.get("residents", ids["wife"])["relation_to_head"] == "02"
     assert ctx.get("residents", ids["head"])["relation_to_head"] == "11"

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from db.driver import sqlite3
 from typing import Any, Iterable
 
+from db.driver import sqlite3
 from shequ_desktop.core import workdays
-from shequ_desktop.core.context import Change, Context, Result
-from shequ_desktop.core.errors import DomainError, FieldError, NotFoundError, ValidationError
 from shequ_desktop.core.access import Access, scope
-from shequ_desktop.core.tree import SUBTREE_SQL, grid_of, path_key, path_names
-from shequ_desktop.population.resident_list import rows as resident_rows
+from shequ_desktop.core.context import Change, Context, Result
+from shequ_desktop.core.errors import (
+    DomainError,
+    FieldError,
+    NotFoundError,
+    ValidationError,
+)
 from shequ_desktop.core.search import search
+from shequ_desktop.core.tree import SUBTREE_SQL, grid_of, path_key, path_names
 from shequ_desktop.core.validation import clean_text, parse_date
+from shequ_desktop.population.resident_list import rows as resident_rows
 
 REPORTED, ACCEPTED, IN_PROGRESS, CLOSED, ARCHIVED = STATUSES = (
     "上报", "受理", "处置中", "办结", "归档")

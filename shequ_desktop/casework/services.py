@@ -10,10 +10,10 @@ import datetime as dt
 from typing import Iterable
 
 from db.driver import sqlite3
-
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import FieldError, ValidationError
+from shequ_desktop.core.tree import Places
 from shequ_desktop.core.validation import clean_text, parse_date
 
 LABELS = {"resident_id": "服务对象", "served_on": "服务日期", "kind": "服务项目",
@@ -87,7 +87,6 @@ def list_services(conn: sqlite3.Connection, *, access=None, unit_id: int | None 
                   start: str | None = None, end: str | None = None,
                   kind: str | None = None) -> list[dict]:
     """Services in scope, newest first, with the resident's name, address and focus groups."""
-    from shequ_desktop.core.tree import Places
 
     head, params = named_scope(access, unit_id)
     where = ["1"]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from db.driver import sqlite3
 import unicodedata
 from typing import Any, Iterable
 
+from db.driver import sqlite3
 from shequ_desktop.core.access import Access, named_scope, scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError

@@ -122,8 +122,8 @@ def run_fields(ctx, args) -> int:
 
 
 def run_members(ctx, args) -> int:
-    from shequ_desktop.population import focus_groups
     from shequ_desktop.core.masking import mask_phone
+    from shequ_desktop.population import focus_groups
 
     rows = focus_groups.members(ctx.conn, _tag_id(ctx, args.group), ctx.access,
                                 _unit(ctx, args.unit))
@@ -158,10 +158,9 @@ def run_set(ctx, args) -> int:
 
 
 def run_export(ctx, args) -> int:
-    from shequ_desktop.population import focus_groups
-    from shequ_desktop.transfer.exporting import writer
+    from shequ_desktop.transfer.exporting import templates, writer
 
-    template = focus_groups.export_template(ctx.conn, _tag_id(ctx, args.group))
+    template = templates.focus_group_template(ctx.conn, _tag_id(ctx, args.group))
     fmt = "csv" if args.output.lower().endswith(".csv") else "xlsx"
     result = writer.export(ctx.conn, template, args.output, fmt, unit_id=_unit(ctx, args.unit),
                            unmask=args.unmask, actor=ctx.user, access=ctx.access)

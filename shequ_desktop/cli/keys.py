@@ -13,9 +13,9 @@ from pathlib import Path
 
 def _encrypt(args) -> int:
     import db
-    from shequ_desktop.security import unlock
     from shequ_desktop.core.errors import DomainError
     from shequ_desktop.core.keys import recovery_text
+    from shequ_desktop.security import unlock
 
     if db.is_encrypted(args.db):
         print(f"“{args.db}”已经加密，未作修改", file=sys.stderr)

@@ -57,8 +57,8 @@ def run_attach(ctx, args) -> int:
 
 
 def run_save_attachment(ctx, args) -> int:
-    from shequ_desktop.community import meetings
     from shequ_desktop.cli.volunteers import write_error
+    from shequ_desktop.community import meetings
 
     row = ctx.conn.execute("SELECT * FROM meeting_attachments WHERE id = ?",
                            (args.attachment,)).fetchone()

@@ -89,8 +89,8 @@ def run_residents(ctx, args) -> int:
 
 
 def run_due(ctx, args) -> int:
-    from shequ_desktop.community import microgrids
     from shequ_desktop.cli.main import _date_arg
+    from shequ_desktop.community import microgrids
 
     rows = microgrids.due_visits(ctx.conn, _microgrid(ctx, args.microgrid), _date_arg(args.on),
                                  ctx.access)

@@ -52,9 +52,9 @@ def _context(args):
 
 
 def _export(args) -> int:
-    from shequ_desktop.sync import exchange, package
     from shequ_desktop.core import tree
     from shequ_desktop.core.keys import password_problem
+    from shequ_desktop.sync import exchange, package
 
     passphrase = _passphrase(args, confirm=True)
     problem = password_problem(passphrase)
@@ -82,9 +82,9 @@ def _new_database(args):
     first start's 从数据交换包建立…: its first administrator (--admin; password from
     SHEQU_PASSWORD or the terminal) comes first, so the key file exists before any record is
     written. Returns (context, recovery key)."""
-    from shequ_desktop.security import unlock, users
     from shequ_desktop.core.context import Context
     from shequ_desktop.core.keys import password_problem
+    from shequ_desktop.security import unlock, users
 
     password = os.environ.get("SHEQU_PASSWORD")
     if not password:
@@ -120,9 +120,9 @@ def _discard(path) -> None:
 
 
 def _merge(args) -> int:
-    from shequ_desktop.sync import merging
-    from shequ_desktop.security import unlock
     from shequ_desktop.core.context import Context
+    from shequ_desktop.security import unlock
+    from shequ_desktop.sync import merging
 
     passphrase = _passphrase(args)
     key = None

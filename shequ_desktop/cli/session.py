@@ -41,9 +41,9 @@ def open_context(args, environ=os.environ, ask=None):
     import db
     from db import StorageError
     from db.driver import sqlite3 as driver
-    from shequ_desktop.security import unlock, users
     from shequ_desktop.core.context import Context
     from shequ_desktop.core.keys import KeyFile
+    from shequ_desktop.security import unlock, users
 
     ask = ask or unlock.ask
     db_file = args.db
@@ -110,8 +110,8 @@ def open_context(args, environ=os.environ, ask=None):
 def show_recovery_key(db_file, key: bytes) -> None:
     """The recovery key that was never shown (the first encryption, or the command that made
     the database, was killed before showing it): shown once, to an administrator."""
-    from shequ_desktop.security import unlock
     from shequ_desktop.core.keys import recovery_text
+    from shequ_desktop.security import unlock
 
     warn("这个数据库的恢复密钥在建立时未能显示。请现在打印或抄写，离线保管"
          f"（只显示这一次）：\n{recovery_text(key)}")
@@ -122,8 +122,8 @@ def password_holder(args, environ=os.environ, ask=None) -> str:
     """For a database that cannot be opened (damaged): the name of whoever proves a password
     of its key file, or the recovery key; as before for a plain one without a key file."""
     import db
-    from shequ_desktop.security import unlock
     from shequ_desktop.core.keys import KeyFile
+    from shequ_desktop.security import unlock
 
     if environ.get("SHEQU_RECOVERY_KEY") and db.is_encrypted(args.db):
         unlock.check_recovery_key(args.db, environ["SHEQU_RECOVERY_KEY"])

@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from shequ_desktop.core import tree
 from shequ_desktop.cli.session import ADMIN_ONLY, WRITE, check_allowed
+from shequ_desktop.core import tree
 from shequ_desktop.core.errors import DomainError
 
 EXIT_ROW_ERRORS = 3
@@ -56,9 +56,17 @@ def _progress(label: str):
 
 def _import(args) -> int:
     from shequ_desktop.places import founding as community
-    from shequ_desktop.transfer.importing import (apply_plan, build_plan, read_table,
-                                         write_error_report)
-    from shequ_desktop.transfer.importing.registers import WHAT_LABELS, detect, import_register
+    from shequ_desktop.transfer.importing import (
+        apply_plan,
+        build_plan,
+        read_table,
+        write_error_report,
+    )
+    from shequ_desktop.transfer.importing.registers import (
+        WHAT_LABELS,
+        detect,
+        import_register,
+    )
 
     table = read_table(args.file, args.sheet)           # UnreadableFile: exit 2
     values = _value_map(args.values) if args.values else None

@@ -65,8 +65,8 @@ def _hours(args) -> int:
 
 
 def _certificate(args) -> int:
-    from shequ_desktop.volunteers import roster as volunteers
     from shequ_desktop.reports.pdf import certificate
+    from shequ_desktop.volunteers import roster as volunteers
 
     conn = _existing_db(args)
     person = volunteers.find(conn, args.volunteer)

@@ -12,8 +12,8 @@ import json
 from functools import cache
 
 from db.driver import sqlite3
-
 from shequ_desktop import media
+from shequ_desktop.community.follow_ups import clean_item, open_event
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
@@ -96,7 +96,6 @@ def add_finding(ctx: Context, checkup_id: int, item: str, content: str, owner: s
                 deadline_days: int | None = None) -> Result:
     """An improvement item: an event of the checked unit (其他, reported on the check-up's
     day by the owner; accepted with `deadline_days` working days when given)."""
-    from shequ_desktop.community.follow_ups import clean_item, open_event
 
     if item not in items():
         raise DomainError(f"体检清单中没有“{item}”这一项")

@@ -11,12 +11,14 @@ sheets) are stored in the database itself, encrypted with it.
 from __future__ import annotations
 
 import datetime as dt
-from db.driver import sqlite3
 
+from db.driver import sqlite3
 from shequ_desktop import media
+from shequ_desktop.community.follow_ups import clean_item, open_event
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.core.tree import path_names
 from shequ_desktop.core.validation import clean_text, parse_date
 
 KINDS = ("院落议事会", "小区议事会", "居民议事会", "其他")
@@ -169,7 +171,6 @@ def add_follow_up(ctx: Context, meeting_id: int, content: str, owner: str | None
                   deadline_days: int | None = None, category: str = FOLLOW_UP_CATEGORY) -> Result:
     """A follow-up item: it becomes an event of the meeting's unit (上报 on the meeting's
     day by the owner, 受理 with `deadline_days` working days when given)."""
-    from shequ_desktop.community.follow_ups import clean_item, open_event
 
     text, owner = clean_item(content, owner, "跟进事项")
     with ctx.transaction():
@@ -204,7 +205,6 @@ def attachment_data(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, 
 def get_meeting(conn: sqlite3.Connection, meeting_id: int, access=None) -> dict:
     """The meeting with its unit's name, participants, items (with their event's status and
     deadline) and attachments (name and size)."""
-    from shequ_desktop.core.tree import path_names
 
     row = conn.execute("SELECT * FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
     if row is None:

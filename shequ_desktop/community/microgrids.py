@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 
 from db.driver import sqlite3
-
+from shequ_desktop.casework import visits
+from shequ_desktop.casework.events import add_note
 from shequ_desktop.core import phone as phones
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.core.tree import SUBTREE_SQL
+from shequ_desktop.core.tree import SUBTREE_SQL, Places, grid_of
 from shequ_desktop.core.validation import clean_text
 
 ROLES = ("楼栋长", "单元长", "党员中心户", "楼长", "志愿者", "物业管理员", "其他")
@@ -37,7 +38,6 @@ MICROGRID_OF = """coalesce(
 
 
 def _grid_of(conn: sqlite3.Connection, unit_id: int) -> int | None:
-    from shequ_desktop.core.tree import grid_of
     return grid_of(conn, unit_id)
 
 
@@ -211,7 +211,6 @@ def list_microgrids(conn: sqlite3.Connection, access=None, unit_id: int | None =
     """The micro-grids in scope (of the grids in the subtree of `unit_id`, or of the grid
     above it), with their grid's name, scope text and counts of households, residents and
     focus-group members."""
-    from shequ_desktop.core.tree import Places
 
     if unit_id is not None:
         grid = _grid_of(conn, unit_id)
@@ -248,7 +247,6 @@ def list_microgrids(conn: sqlite3.Connection, access=None, unit_id: int | None =
 def due_visits(conn: sqlite3.Connection, microgrid_id: int, on: dt.date | None = None,
                access=None, within_days: int = 7) -> list[dict]:
     """The visits due or overdue among the micro-grid's residents: its head's visit list."""
-    from shequ_desktop.casework import visits
 
     mg = conn.execute("SELECT grid_id FROM microgrids WHERE id = ?", (microgrid_id,)).fetchone()
     if mg is None:
@@ -260,7 +258,6 @@ def due_visits(conn: sqlite3.Connection, microgrid_id: int, on: dt.date | None =
 
 def assign_event(ctx: Context, event_id: int, microgrid_id: int | None) -> Result:
     """Assign an event to a micro-grid head (None: unassign); logged in the event's log."""
-    from shequ_desktop.casework.events import add_note
 
     with ctx.transaction():
         event = ctx.get("events", event_id)

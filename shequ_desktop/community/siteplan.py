@@ -17,8 +17,8 @@ import math
 from pathlib import Path
 
 from db.driver import sqlite3
-
 from shequ_desktop import media
+from shequ_desktop.casework import visits
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
 
@@ -297,7 +297,6 @@ def measure(conn: sqlite3.Connection, unit_id: int, what: str,
             WHERE e.status IN ('上报', '受理', '处置中') AND u.level IN ('building', 'unit')
             GROUP BY 1""")
     else:                                                       # overdue visits
-        from shequ_desktop.casework import visits
 
         late = visits.due(conn, on, unit_id, within_days=-1)
         households = [r["household_id"] for r in late]

@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass, replace
 
 from db.driver import sqlite3
-
 from shequ_desktop.core.errors import DomainError, ReadOnlyError
+from shequ_desktop.core.tree import SUBTREE_SQL, Places, ancestors, grid_of, unit_name
 
 ADMIN, GRID_WORKER, READ_ONLY = "管理员", "网格员", "只读"
 ROLES = (ADMIN, GRID_WORKER, READ_ONLY)
@@ -114,7 +114,6 @@ class Access:
 
     def roots(self, conn: sqlite3.Connection) -> list[int]:
         """The user's units that are not below another of them, in tree order."""
-        from shequ_desktop.core.tree import Places
 
         order = Places(conn).order
         return sorted((u for u in self.unit_ids
@@ -215,13 +214,11 @@ def unit_of(conn: sqlite3.Connection, table: str, values: dict) -> int | None:
 
 
 def _outside(conn: sqlite3.Connection, unit: int, verb: str) -> NotPermitted:
-    from shequ_desktop.core.tree import grid_of, unit_name
     return NotPermitted(f"网格员只能{verb}分配给自己的网格中的数据"
                         f"（这条记录属于“{unit_name(conn, grid_of(conn, unit) or unit)}”）")
 
 
 def _ancestors(conn: sqlite3.Connection, unit_id: int) -> set[int]:
-    from shequ_desktop.core.tree import ancestors
     return set(ancestors(conn, unit_id))
 
 
@@ -232,7 +229,6 @@ def scope(access: Access | None, unit_id: int | None) -> tuple[str, object] | No
     if unit_id is not None:
         if access is not None:
             access.check_read_unit(unit_id)
-        from shequ_desktop.core.tree import SUBTREE_SQL
         return SUBTREE_SQL, unit_id
     if access is not None and access.restricted:
         return READ_SCOPE_SQL, json.dumps(sorted(access.unit_ids))

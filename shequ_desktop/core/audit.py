@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from db.driver import sqlite3
 from typing import Any
 
-from db import atomic
+from db import atomic, db_path
+from db.driver import sqlite3
+from shequ_desktop.core.context import Hook
+from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.fields import ENTITY_LABELS, REGISTRY
+from shequ_desktop.core.keys import KeyFile
 from shequ_desktop.core.masking import mask
 
 GENESIS = "0" * 64
@@ -28,7 +31,7 @@ def _digest(prev_hash: str, at: str, actor: str, action: str, entity: str | None
             entity_id: int | None, summary: str, detail: str | None) -> str:
     payload = json.dumps([prev_hash, at, actor, action, entity, entity_id, summary, detail],
                          ensure_ascii=False, separators=(",", ":"))
-    import hashlib                      # only when writing: not on the start-up path
+    import hashlib  # only when writing: not on the start-up path
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -109,9 +112,6 @@ def anchor(conn: sqlite3.Connection, *, restored: bool = False) -> None:
     delete entries, recompute the hashes) cannot make that hash come out again. Done at each
     sign-in, at the end of each command-line session and before each backup. Nothing to do
     for a database without a key file (plain, no users)."""
-    from db import db_path
-    from shequ_desktop.core.errors import DomainError
-    from shequ_desktop.core.keys import KeyFile
 
     path = db_path(conn)
     if not path or not KeyFile.path_for(path).exists():
@@ -126,9 +126,6 @@ def anchor(conn: sqlite3.Connection, *, restored: bool = False) -> None:
 
 
 def _anchor_problem(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    from db import db_path
-    from shequ_desktop.core.errors import DomainError
-    from shequ_desktop.core.keys import KeyFile
 
     path = db_path(conn)
     if not path or not KeyFile.path_for(path).exists():
@@ -212,3 +209,9 @@ def count(conn: sqlite3.Connection) -> int:
 
 def actors(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT DISTINCT actor FROM audit_log ORDER BY actor")]
+
+
+# Every transaction's changes, appended in that transaction (registered in
+# shequ_desktop/core/__init__.py).
+HOOK = Hook(attach=None, before_commit=lambda conn, user, changes: append(
+    conn, user, changes_to_entries(changes)))

@@ -1,22 +1,37 @@
 """The one write path. Every change to the database goes through a Context, which knows the
 acting user, stamps version and updated_at, and reports what changed (entity, id, field, old,
-new) to the caller, to the audit trail (in the same transaction) and, after commit, to
-subscribers (the GUI's refresh; later the multi-PC exchange hangs here too).
+new) to the caller, to the transaction's hooks (in the same transaction: the search index and
+the audit trail) and, after commit, to subscribers (the GUI's pages).
+
+The hooks are registered by the package (shequ_desktop/core/__init__.py), so this module
+imports neither the search index nor the audit trail: both sit above it.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from db.driver import sqlite3
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from db import analyze, atomic
-from shequ_desktop.core import search
+from db.driver import sqlite3
 from shequ_desktop.core.access import PARENT, Access
 from shequ_desktop.core.errors import NotFoundError, ReadOnlyError
+from shequ_desktop.core.fields import ENTITY_LABELS
+from shequ_desktop.core.settings import site_id
 
 SYSTEM_USER = "系统"
+
+
+class Hook(NamedTuple):
+    """Work a transaction does besides its writes: `attach(conn)` when a Context opens a
+    connection, `before_commit(conn, user, changes)` inside the outermost transaction, after
+    its last write (an exception there rolls everything back)."""
+    attach: Callable[[sqlite3.Connection], object] | None
+    before_commit: Callable[[sqlite3.Connection, str, list], None]
+
+
+HOOKS: list[Hook] = []
 
 
 def now_utc() -> str:
@@ -52,7 +67,9 @@ class Context:
         self._access: Access | None = None
         self._subscribers: list[Callable[[list[Change]], None]] = []
         self._pending: list[Change] | None = None
-        search.ensure_index(conn)
+        for hook in HOOKS:
+            if hook.attach is not None:
+                hook.attach(conn)
 
     @property
     def access(self) -> Access | None:
@@ -92,10 +109,8 @@ class Context:
             with atomic(self.conn):
                 yield self
                 if outer and self._pending:
-                    from shequ_desktop.core import audit     # on the first write, not at start-up
-
-                    search.update_index(self.conn, self._pending)
-                    audit.append(self.conn, self.user, audit.changes_to_entries(self._pending))
+                    for hook in HOOKS:
+                        hook.before_commit(self.conn, self.user, self._pending)
             committed = self._pending if outer else []
         except BaseException:
             if not outer:              # a rolled-back savepoint's changes never happened
@@ -133,7 +148,6 @@ class Context:
         """One record; NotPermitted when it lies outside a 网格员's units."""
         row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (id,)).fetchone()
         if row is None:
-            from shequ_desktop.core.fields import ENTITY_LABELS
             raise NotFoundError(f"找不到{ENTITY_LABELS.get(table, table)}（编号 {id}）")
         record = dict(row)
         if self._access is not None:
@@ -204,7 +218,6 @@ class Context:
         self._check(table, current)
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
         if tombstone and current.get("uuid"):
-            from shequ_desktop.core.settings import site_id
 
             self.conn.execute(
                 "INSERT OR REPLACE INTO tombstones (entity, uuid, deleted_at, site)"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-
 from functools import lru_cache
 
 # Surnames read differently from the character's everyday reading.

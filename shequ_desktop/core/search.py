@@ -7,11 +7,13 @@ any resident query can AND with its own filters. The FTS indexes are kept by the
 from __future__ import annotations
 
 import re
-from db.driver import sqlite3
 import unicodedata
 
 from db import atomic
+from db.driver import sqlite3
 from shequ_desktop.core import pinyin
+from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, scope
+from shequ_desktop.core.context import Hook
 from shequ_desktop.core.errors import DomainError
 
 INDEX_VERSION = "1"
@@ -157,7 +159,6 @@ def search(conn: sqlite3.Connection, text: str, limit: int | None = 50,
            unit_id: int | None = None) -> list[dict]:
     """Residents matching `text`, in id order, as dicts of their stored fields (a 网格员's
     `access`: only those in their units; `unit_id`: only those living under that unit)."""
-    from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, scope
 
     where, params = clause(text)
     if not where:
@@ -173,3 +174,8 @@ def search(conn: sqlite3.Connection, text: str, limit: int | None = 50,
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [dict(row) for row in conn.execute(sql, (*params, *statuses))]
+
+
+# Kept in step with every transaction (registered in shequ_desktop/core/__init__.py).
+HOOK = Hook(attach=ensure_index,
+            before_commit=lambda conn, _user, changes: update_index(conn, changes))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from db.driver import sqlite3
 from typing import Any
 
 from db import atomic
+from db.driver import sqlite3
 
 
 def get(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from db.driver import sqlite3
-
 from shequ_desktop.core.addresses import format_address
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.pinyin import sort_key as name_key

@@ -7,8 +7,10 @@ import datetime as dt
 import json
 import random
 
-from shequ_desktop.population import focus_groups
+from shequ_desktop.casework import events
+from shequ_desktop.community import checkups, meetings, microgrids
 from shequ_desktop.core.context import Context
+from shequ_desktop.population import focus_groups
 
 # group -> {field label: choices}
 SAMPLE_VALUES = {
@@ -91,8 +93,6 @@ FIXES = {"C2": "北门增设电动车充电桩", "C4": "单元入口加装无障
 def _checkups(ctx: Context, rng: random.Random, today: dt.date) -> int:
     """Each compound checked last year and this year: statuses mostly better this year,
     improvement items for what fell short (last year's closed)."""
-    from shequ_desktop.community import checkups
-    from shequ_desktop.casework import events
 
     conn = ctx.conn
     done = 0
@@ -140,8 +140,6 @@ TOPICS = (("加装电梯费用分摊", "按楼层系数分摊费用，一楼住�
 def _meetings(ctx: Context, rng: random.Random, today: dt.date) -> int:
     """Two or three meetings per compound in the last year: participants from the compound
     and its property manager, a vote, follow-up items as events (older ones closed)."""
-    from shequ_desktop.casework import events
-    from shequ_desktop.community import meetings
 
     conn = ctx.conn
     held = 0
@@ -187,7 +185,6 @@ def _microgrids(ctx: Context, rng: random.Random) -> int:
     """A micro-grid per building, its head a resident living there (楼栋长, or 党员中心户 for a
     party member); in each grid's first building, 30 households chosen around a 党员中心户
     form one more; a third of the open events are assigned to a micro-grid head."""
-    from shequ_desktop.community import microgrids
 
     conn = ctx.conn
     made = 0

@@ -10,12 +10,14 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from shequ_desktop.core.idnumber import check_digit
-
 from shequ_desktop.core import phone, pinyin
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.idnumber import check_digit
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.workdays import add_workdays
+from shequ_desktop.demo.community import community_work
+from shequ_desktop.demo.volunteers import volunteer_work
 
 LOCAL_AREAS = ("110105", "110108", "110106")
 OTHER_AREAS = ("130102", "370102", "410105", "510104", "320102", "420102", "440106", "330106",
@@ -307,7 +309,6 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
                 "SELECT name, id FROM event_categories")))
             report(progress, made, residents)
         out.communities.append((comm, out.units[comm - 1][3], first_person, len(out.people)))
-    from shequ_desktop.demo.volunteers import volunteer_work
     volunteer_work(out, seed, gen.today, gen.used_ids)
 
     with ctx.transaction():
@@ -343,7 +344,6 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
                                               "made_by"], out.adjustments)
         ctx.bulk_insert("point_redemptions", ["volunteer_id", "points", "item", "redeemed_on",
                                               "made_by"], out.redemptions)
-    from shequ_desktop.demo.community import community_work     # issue 21
     more = community_work(ctx, seed, gen.today)
     return {"grid_units": len(out.units), "houses": len(out.houses),
             "households": len(out.households), "residents": len(out.people),
@@ -356,7 +356,6 @@ def generate(conn, residents: int = 8000, seed: int = 1, progress: Progress = No
 def _incidents(gen: _Generator, out: Rows, grid_id: int, residents: int,
                categories: dict[str, int]) -> None:
     """About one event per 250 residents over the last 90 days, at every stage of the loop."""
-    from shequ_desktop.core.workdays import add_workdays
 
     rng = gen.rng
     flow = ("上报", "受理", "处置中", "办结", "归档")

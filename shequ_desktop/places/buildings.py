@@ -1,9 +1,9 @@
 """The building view (楼栋图, "以房管人"): a building's floors × rooms, each with its household."""
 from __future__ import annotations
 
-from db.driver import sqlite3
 from dataclasses import dataclass, field
 
+from db.driver import sqlite3
 from shequ_desktop.core.errors import DomainError
 
 

@@ -1,8 +1,8 @@
 """Starting a database: its first community (and optionally the street above it)."""
 from __future__ import annotations
 
-from shequ_desktop.places import grid
 from shequ_desktop.core.context import Context, Result
+from shequ_desktop.places import grid
 
 
 def is_empty(ctx: Context) -> bool:

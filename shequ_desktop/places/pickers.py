@@ -4,7 +4,6 @@ resident into, find a house to move a household to, and which part of the grid t
 from __future__ import annotations
 
 from db.driver import sqlite3
-
 from shequ_desktop.core.addresses import address_of, unit_names
 from shequ_desktop.core.tree import SUBTREE_SQL
 

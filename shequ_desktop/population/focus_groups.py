@@ -18,13 +18,13 @@ import re
 from functools import cache
 
 from db.driver import sqlite3
-
-from shequ_desktop.population import extras, tags
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
-from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.core.errors import FieldError, ValidationError
 from shequ_desktop.core.resources import resource_path
+from shequ_desktop.core.tree import Places
 from shequ_desktop.core.validation import clean_text
+from shequ_desktop.population import extras, tags
 
 MAX_FIELDS = 30
 MAX_LABEL = 30
@@ -187,7 +187,6 @@ def set_member_values(ctx: Context, resident_id: int, values: dict[str, str]) ->
 def members(conn: sqlite3.Connection, tag_id: int, access=None,
             unit_id: int | None = None) -> list[dict]:
     """The group's members now (in scope), with their address and extra field values."""
-    from shequ_desktop.core.tree import Places
 
     head, params = named_scope(access, unit_id)
     scoped = "AND ho.unit_id IN (SELECT id FROM subtree)" if head else ""
@@ -210,23 +209,3 @@ def members(conn: sqlite3.Connection, tag_id: int, access=None,
                     "address": prefix + (row["room_no"] or ""),
                     "values": {label: have.get(label, "") for label in labels}})
     return out
-
-
-def export_template(conn: sqlite3.Connection, tag_id: int):
-    """The focus export of one group: the default focus template's columns, only this
-    group's members, and the group's extra fields as columns after them."""
-    from dataclasses import replace
-
-    from shequ_desktop.transfer.exporting import templates
-    from shequ_desktop.transfer.exporting.sources import Column
-
-    tag = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()
-    if tag is None:
-        raise DomainError(f"找不到重点人群类别（编号 {tag_id}）")
-    base = templates.for_what("focus")
-    sheet = base.sheets[0]
-    extra = tuple((label, Column("extra:" + label, label)) for label in fields_of(conn, tag_id))
-    sheet = replace(sheet, name=tag["name"][:31], columns=sheet.columns + extra,
-                    only=(("tag", (tag["name"],)),))
-    return replace(base, name=f"{base.name}:{tag['name']}", title=f"{tag['name']}名单",
-                   sheets=(sheet,))

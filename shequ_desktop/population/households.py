@@ -1,12 +1,16 @@
-"""Households (户): exactly one head per active household."""
+"""Households (户) as records: founding one with its head, its 户号, its room, its members list.
+Who belongs to a household and who heads it (joining, leaving, a new head, closing an emptied
+household) is shequ_desktop.population.residents."""
 from __future__ import annotations
-
-import datetime as dt
 
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.population.residents import ACTIVE, HEAD, _relation, add_event, insert_resident
 from shequ_desktop.core.validation import clean_record
+from shequ_desktop.population.residents import (
+    ACTIVE,
+    HEAD,
+    insert_resident,
+)
 
 
 def create_household(ctx: Context, house_id: int | None, head: dict,
@@ -51,42 +55,6 @@ def update_household(ctx: Context, household_id: int, values: dict) -> Result:
         clean = clean_record("households", values, existing=current)
         return Result(household_id, ctx.update("households", household_id, clean, current))
 
-
-def set_head(ctx: Context, household_id: int, resident_id: int,
-             old_head_relation: str = "99") -> Result:
-    """Make an active member the head; the old head (if still active) gets `old_head_relation`."""
-    with ctx.transaction():
-        household = ctx.get("households", household_id)
-        resident = ctx.get("residents", resident_id)
-        if resident["household_id"] != household_id or resident["status"] != ACTIVE:
-            raise DomainError(f"{resident['name']}不是该户的在册成员，不能设为户主")
-        changes = []
-        old_id = household["head_resident_id"]
-        if old_id == resident_id:
-            return Result(household_id, [])
-        if old_id is not None:
-            old = ctx.get("residents", old_id)
-            if old["status"] == ACTIVE and old["household_id"] == household_id:
-                changes += ctx.update("residents", old_id, {
-                    "relation_to_head": _relation(old_head_relation, head=False)}, old)
-        changes += ctx.update("residents", resident_id, {"relation_to_head": HEAD}, resident)
-        changes += add_event(ctx, resident_id, "设为户主", dt.date.today().isoformat(),
-                             household_id)
-        changes += ctx.update("households", household_id, {"head_resident_id": resident_id},
-                              household)
-    return Result(household_id, changes)
-
-
-def close_household(ctx: Context, household_id: int, leaving_id: int | None = None) -> Result:
-    """注销 a household whose last member has left, or is leaving (`leaving_id`); the head
-    stays recorded as history."""
-    with ctx.transaction():
-        left = ctx.conn.execute(
-            "SELECT count(*) FROM residents WHERE household_id = ? AND status = ? "
-            "AND id IS NOT ?", (household_id, ACTIVE, leaving_id)).fetchone()[0]
-        if left:
-            raise DomainError(f"户内还有 {left} 名在册成员，不能注销")
-        return Result(household_id, ctx.update("households", household_id, {"status": "注销"}))
 
 
 def move_household(ctx: Context, household_id: int, house_id: int) -> Result:

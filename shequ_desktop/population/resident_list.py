@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from db.driver import sqlite3
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from shequ_desktop.core import codes, search, validation
-from shequ_desktop.core.addresses import format_address
-from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, Access, scope
-from shequ_desktop.core.fields import field, fields
+from db.driver import sqlite3
 from shequ_desktop.community.microgrids import MICROGRID_OF
+from shequ_desktop.core import codes, search, validation
+from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, Access, scope
+from shequ_desktop.core.addresses import format_address
+from shequ_desktop.core.fields import field, fields
 
 STATUSES = ("在册", "迁出", "死亡")
 

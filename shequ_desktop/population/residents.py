@@ -1,4 +1,5 @@
-"""Residents (人员): create, edit, move between households, move out, death.
+"""Residents (人员) and their membership of households: create, edit, join or move between
+households, a new head, move out, death, closing a household its last member left.
 
 People are never deleted: moving out and death change their status and keep the record.
 """
@@ -9,7 +10,12 @@ import datetime as dt
 from shequ_desktop.core import pinyin
 from shequ_desktop.core.addresses import house_address
 from shequ_desktop.core.context import Change, Context, Result
-from shequ_desktop.core.errors import ConflictError, DomainError, FieldError, ValidationError
+from shequ_desktop.core.errors import (
+    ConflictError,
+    DomainError,
+    FieldError,
+    ValidationError,
+)
 from shequ_desktop.core.fields import field, fields
 from shequ_desktop.core.validation import clean_record, clean_value
 
@@ -149,11 +155,46 @@ def _active(ctx: Context, resident_id: int) -> dict:
     return resident
 
 
+def set_head(ctx: Context, household_id: int, resident_id: int,
+             old_head_relation: str = "99") -> Result:
+    """Make an active member the head; the old head (if still active) gets `old_head_relation`."""
+    with ctx.transaction():
+        household = ctx.get("households", household_id)
+        resident = ctx.get("residents", resident_id)
+        if resident["household_id"] != household_id or resident["status"] != ACTIVE:
+            raise DomainError(f"{resident['name']}不是该户的在册成员，不能设为户主")
+        changes = []
+        old_id = household["head_resident_id"]
+        if old_id == resident_id:
+            return Result(household_id, [])
+        if old_id is not None:
+            old = ctx.get("residents", old_id)
+            if old["status"] == ACTIVE and old["household_id"] == household_id:
+                changes += ctx.update("residents", old_id, {
+                    "relation_to_head": _relation(old_head_relation, head=False)}, old)
+        changes += ctx.update("residents", resident_id, {"relation_to_head": HEAD}, resident)
+        changes += add_event(ctx, resident_id, "设为户主", dt.date.today().isoformat(),
+                             household_id)
+        changes += ctx.update("households", household_id, {"head_resident_id": resident_id},
+                              household)
+    return Result(household_id, changes)
+
+
+def close_household(ctx: Context, household_id: int, leaving_id: int | None = None) -> Result:
+    """注销 a household whose last member has left, or is leaving (`leaving_id`); the head
+    stays recorded as history."""
+    with ctx.transaction():
+        left = ctx.conn.execute(
+            "SELECT count(*) FROM residents WHERE household_id = ? AND status = ? "
+            "AND id IS NOT ?", (household_id, ACTIVE, leaving_id)).fetchone()[0]
+        if left:
+            raise DomainError(f"户内还有 {left} 名在册成员，不能注销")
+        return Result(household_id, ctx.update("households", household_id, {"status": "注销"}))
+
+
 def _leave_household(ctx: Context, resident: dict, new_head_id: int | None,
                      old_head_relation: str | None) -> list[Change]:
     """Handle the household the resident leaves: hand over the head, or close it when empty."""
-    from shequ_desktop.population.households import close_household, set_head
-
     changes: list[Change] = []
     household_id = resident["household_id"]
     others = ctx.conn.execute(

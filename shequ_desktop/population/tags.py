@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from db.driver import sqlite3
 
+from db.driver import sqlite3
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
 from shequ_desktop.core.validation import clean_record, parse_date

@@ -13,11 +13,15 @@ of data exchange cannot be put down to a grid and are left out for them (ADMIN_O
 from __future__ import annotations
 
 import datetime as dt
-from db.driver import sqlite3
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from db.driver import sqlite3
+from shequ_desktop.casework import visits
+from shequ_desktop.core import audit, idnumber
 from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, Access, scope
+from shequ_desktop.core.audit import field_label
+from shequ_desktop.core.fields import ENTITY_LABELS
 from shequ_desktop.core.progress import Progress, report
 
 ERROR, WARNING = "error", "warning"
@@ -201,7 +205,6 @@ class CheckResult:
 
 
 def _storage_checks(conn: sqlite3.Connection) -> list[CheckResult]:
-    from shequ_desktop.core import audit
 
     integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
     bad = [] if integrity == ["ok"] else integrity
@@ -218,7 +221,6 @@ def _storage_checks(conn: sqlite3.Connection) -> list[CheckResult]:
 
 def _visit_checks(conn: sqlite3.Connection, today: dt.date,
                   access: Access | None = None) -> list[CheckResult]:
-    from shequ_desktop.casework import visits
 
     rows = visits.due(conn, today, include_not_due=True, access=access)
     never = [Problem("residents", r["resident_id"], f"{r['name']}（{'、'.join(r['tags'])}）")
@@ -236,7 +238,6 @@ def _visit_checks(conn: sqlite3.Connection, today: dt.date,
 
 def _id_problem(number: str | None) -> str | None:
     """Why an ID number is refused, by the same rule as the form (shequ_desktop.core.idnumber)."""
-    from shequ_desktop.core import idnumber
 
     try:
         idnumber.parse(number)
@@ -274,8 +275,6 @@ def run_checks(conn: sqlite3.Connection, today: dt.date | None = None,
     results = [] if restricted else _storage_checks(conn)
     report(progress, 1, total)
     conn.create_function("id_problem", 1, _id_problem, deterministic=True)
-    from shequ_desktop.core.audit import field_label
-    from shequ_desktop.core.fields import ENTITY_LABELS
     conn.create_function("field_label", 2, field_label, deterministic=True)
     conn.create_function("entity_label", 1, lambda e: ENTITY_LABELS.get(e, e),
                          deterministic=True)

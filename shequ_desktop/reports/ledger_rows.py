@@ -14,16 +14,17 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from db.driver import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 
+from db.driver import sqlite3
+from shequ_desktop.casework.events import DONE_STATUSES, STATUSES
 from shequ_desktop.core import codes
+from shequ_desktop.core.access import Access, named_scope
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.fields import Field, field, fields
-from shequ_desktop.core.access import Access, named_scope
-from shequ_desktop.core.tree import GridTitle, Places
 from shequ_desktop.core.masking import mask, mask_id, mask_phone
+from shequ_desktop.core.tree import GridTitle, Places
 from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable
 
 KINDS = {
@@ -309,7 +310,6 @@ def _visits(q: _Query) -> tuple[list[Column], list[Group]]:
 def _events(q: _Query) -> tuple[list[Column], list[Group]]:
     """事件台账: events open at some time in the month (found by its end, not closed before
     it began), with their status now and how many days they were open."""
-    from shequ_desktop.casework.events import DONE_STATUSES, STATUSES
 
     head, scope = _scope_sql(q, "e.unit_id")
     rows = _rows(q.conn, head + f"""

@@ -15,14 +15,14 @@ import functools
 import json
 import os
 import re
-from db.driver import sqlite3
 
 import db
-
+from db.driver import sqlite3
+from shequ_desktop.casework import events, visits
 from shequ_desktop.core.access import Access, NotPermitted
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.tree import SUBTREE_SQL
 
 REGISTERED, FLOATING, OVERSEAS = "1", "2", "3"       # residence_type codes
 MALE, FEMALE = "1", "2"                              # GB/T 2261.1
@@ -177,15 +177,12 @@ def focus_groups(conn: sqlite3.Connection, unit_id: int | None = None, on=None) 
 def visits_due(conn: sqlite3.Connection, unit_id: int | None = None, on=None) -> dict:
     """As the visits page counts them (shequ_desktop.casework.visits' rule): due this week (overdue,
     or due by Sunday), of which overdue, and never visited (visits.due_counts)."""
-    from shequ_desktop.casework import visits       # not at start-up: the page computes later
-
     day = dt.date.fromisoformat(_iso(on))
     return visits.due_counts(conn, day, unit_id, within_days=6 - day.weekday())
 
 
 def open_events(conn: sqlite3.Connection, unit_id: int | None = None, on=None) -> dict:
     """Events not yet closed (上报/受理/处置中), and of those overdue on `on`."""
-    from shequ_desktop.casework import events
 
     on = _iso(on)
     scope, params = "", {"on": on}
@@ -275,7 +272,7 @@ def month_range(month: str) -> tuple[str, str]:
     found = _MONTH.match(str(month).strip())
     if not found or not 1 <= int(found.group(2)) <= 12:
         raise DomainError(f"月份“{month}”不对，应写成 YYYY-MM，如 2026-03")
-    import calendar                       # not at start-up (the home page imports us)
+    import calendar  # not at start-up (the home page imports us)
 
     year, mon = int(found.group(1)), int(found.group(2))
     last = calendar.monthrange(year, mon)[1]
@@ -486,7 +483,6 @@ def month_figures(conn: sqlite3.Connection, month: str, unit_id: int | None = No
                   today: dt.date | None = None) -> dict:
     """The monthly report's figures for one month: population at its end (or today, for the
     month under way), the changes during it, focus groups, visits, events, volunteers."""
-    from shequ_desktop.casework import events, visits
 
     first, last = month_range(month)
     today_iso = (today or dt.date.today()).isoformat()

@@ -12,15 +12,25 @@ import datetime as dt
 import os
 import re
 import shutil
-from db.driver import sqlite3
 import uuid
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import Callable
 
-from db import db_path
+from db import (
+    StorageError,
+    connect,
+    db_path,
+    encrypt_file,
+    encryption,
+    is_encrypted,
+    key_of,
+    open_db,
+)
 from db.backup import check_file, copy_database, copy_file
+from db.driver import sqlite3
 from shequ_desktop.core import audit, settings
+from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.keys import KeyFile
 from shequ_desktop.core.paths import data_dir
 from shequ_desktop.core.progress import Progress, report
@@ -76,7 +86,6 @@ def encrypt_plain_backups(folder: str | Path, stem: str, db_id: str | None, key:
     """After a database was encrypted: its backups taken before (plain copies of every
     resident, often on a USB stick) are encrypted under the same key, each in place and whole.
     Returns those encrypted."""
-    from db import encrypt_file, is_encrypted
 
     if db_id is None:
         return []
@@ -188,7 +197,6 @@ def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
     any step leaves the current database whole (or the backup whole in its place, the
     current one kept). The backup's key file is checked before anything is replaced.
     `on_step(name)` is called at each step (the crash tests kill there)."""
-    from db import StorageError, encrypt_file, is_encrypted, key_of, open_db
 
     step = on_step or (lambda _name: None)
     db_file, backup_file = Path(db_file), Path(backup_file)
@@ -263,7 +271,6 @@ def restore(db_file: str | Path, backup_file: str | Path, folder: str | Path,
 def _hold(db_file: Path) -> sqlite3.Connection:
     """A connection holding the database exclusively, its WAL folded into the file (other
     programs are refused meanwhile); StorageError when another one has it open."""
-    from db import StorageError, connect
 
     hold = connect(db_file, busy_timeout_ms=2000)
     try:
@@ -288,8 +295,6 @@ def _backup_keys(db_file: Path, backup_file: Path) -> Path | None:
     """The backup's key file, if it is to replace the current one; checked first. None keeps
     the current key file (the backup has none, or a damaged one while the current key file
     opens the backup). StorageError when nothing could sign in to the restored database."""
-    from db import StorageError, is_encrypted, key_of
-    from shequ_desktop.core.errors import DomainError
 
     theirs = _keys_of(backup_file)
     if not theirs.exists():
@@ -316,7 +321,6 @@ def _keyfile_present(db_file: Path) -> bool:
 
 
 def _opens_with(file: Path, key: bytes) -> bool:
-    from db import encryption
 
     conn = sqlite3.connect(os.fspath(file))
     try:

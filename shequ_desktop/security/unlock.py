@@ -14,11 +14,11 @@ import db
 from db.driver import sqlite3
 from db.errors import translate
 from shequ_desktop.core import audit
-from shequ_desktop.security import users
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.keys import KeyFile, from_recovery_text, new_db_key
 from shequ_desktop.core.progress import Cancelled
+from shequ_desktop.security import users
 
 
 def is_new(db_file: str | os.PathLike) -> bool:

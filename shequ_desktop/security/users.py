@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 
 from db.driver import sqlite3
-
 from shequ_desktop.core import audit
 from shequ_desktop.core.access import ADMIN, GRID_WORKER, ROLES, Access, NotPermitted
 from shequ_desktop.core.context import Context, Result

@@ -15,15 +15,17 @@ import datetime as dt
 import json
 import os
 import uuid as uuidlib
-from db.driver import sqlite3
 from typing import Any
 
 from db import atomic
-from shequ_desktop.core import audit, settings
+from db.driver import sqlite3
 from shequ_desktop import media
-from shequ_desktop.core.access import GRID_WORKER
-from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core import audit, settings
+from shequ_desktop.core.access import GRID_WORKER, NotPermitted
+from shequ_desktop.core.errors import DomainError, ReadOnlyError
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.tree import ancestors, descendants
+from shequ_desktop.sync import package
 
 # Parents before children. households.head_resident_id and volunteer_teams.leader_id point
 # down the list: they are written last (LATE).
@@ -179,7 +181,6 @@ def find_peer(conn: sqlite3.Connection, text: str) -> dict:
 # --- scope -------------------------------------------------------------------------------------
 
 def _fill_scope(conn: sqlite3.Connection, unit_id: int) -> None:
-    from shequ_desktop.core.tree import ancestors, descendants
 
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS x_scope (entity TEXT NOT NULL,"
                  " id INTEGER NOT NULL, PRIMARY KEY (entity, id)) WITHOUT ROWID")
@@ -372,9 +373,7 @@ def check_export_scope(ctx, unit_id: int | None) -> None:
     access = ctx.access
     if access is None or access.role != GRID_WORKER:
         return
-    from shequ_desktop.core.tree import ancestors
     if unit_id is None or not access.unit_ids.intersection(ancestors(ctx.conn, unit_id)):
-        from shequ_desktop.core.access import NotPermitted
         raise NotPermitted("网格员只能导出分配给自己的网格")
 
 
@@ -383,7 +382,6 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
     """Write a package of a unit's scope (or everything), all of it or only what changed
     since the last exchange with the peer `since` (site id, prefix or name). Returns the
     manifest. Recorded in the audit trail; nothing is recorded when writing fails."""
-    from shequ_desktop.sync import package
 
     conn = ctx.conn
     peer = find_peer(conn, since) if since else None
@@ -395,7 +393,6 @@ def export_package(ctx, path, passphrase: str, unit_id: int | None = None,
             unit_id = row[0] if row else None
     check_export_scope(ctx, unit_id)
     if ctx.read_only:
-        from shequ_desktop.core.errors import ReadOnlyError
         raise ReadOnlyError(ctx.read_only)
     written = False
     try:

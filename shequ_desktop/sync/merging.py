@@ -20,18 +20,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from db.driver import sqlite3
 from typing import Any
 
-from shequ_desktop.core import audit, settings
+from db.driver import sqlite3
 from shequ_desktop import media
-from shequ_desktop.sync import package
-from shequ_desktop.core.access import NotPermitted
-from shequ_desktop.sync.exchange import (LATE, SCOPE_KEY, TABLES, WANT_KEY, load_base, now_utc,
-                                    schema)
+from shequ_desktop.core import audit, settings
+from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
+from shequ_desktop.core.context import refresh_statistics
 from shequ_desktop.core.errors import DomainError, NotFoundError
 from shequ_desktop.core.fields import ENTITY_LABELS
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.tree import descendants
+from shequ_desktop.sync import package
+from shequ_desktop.sync.exchange import (
+    HANDOUT_KEY,
+    LATE,
+    SCOPE_KEY,
+    SEQ_KEY,
+    TABLES,
+    WANT_KEY,
+    form_hash,
+    forms,
+    load_base,
+    now_utc,
+    schema,
+    scope_unit,
+)
 
 MISSING = object()
 # Records that two databases may have made each other, found by what identifies them.
@@ -186,7 +200,6 @@ def _handed(conn: sqlite3.Connection, manifest: dict) -> dict | None:
 def _restored_since(conn: sqlite3.Connection, manifest: dict) -> int:
     """The package number of ours the sender says it merged, when it is higher than any this
     database ever made (it was restored from an older backup since); else 0."""
-    from shequ_desktop.sync.exchange import SEQ_KEY
 
     merged = (manifest.get("merged_from") or {}).get(settings.get(conn, settings.SITE_KEY))
     return merged if isinstance(merged, int) and merged > (
@@ -222,7 +235,6 @@ def merge_data(ctx, manifest: dict, data: dict, *, dry_run: bool = False,
             ctx.access = own_access
     if not dry_run and sum(result.new.values()) + sum(result.updated.values()) \
             + sum(result.deleted.values()) >= ANALYZE_AFTER:
-        from shequ_desktop.core.context import refresh_statistics
         refresh_statistics(conn)      # the planner's statistics: a large merge changes them
     return result
 
@@ -233,9 +245,6 @@ def _sender_access(ctx, manifest: dict):
     unit is the one that PC's first package named (a package rewritten to claim more is held
     to it). None: no limit beyond the user's own (a handed-out database receiving from the
     office, an empty one being started, a package of a whole database from a new PC)."""
-    from shequ_desktop.core.access import GRID_WORKER, Access
-    from shequ_desktop.sync.exchange import scope_unit
-    from shequ_desktop.core.tree import descendants
 
     conn = ctx.conn
     if scope_unit(conn) is not None or not conn.execute(
@@ -535,7 +544,6 @@ class _Merge:
 
     def acknowledged(self) -> None:
         """Records the peer says it holds as we do: agreed, so they are its base now."""
-        from shequ_desktop.sync.exchange import form_hash, forms
 
         for table, pairs in self.data.get("have", {}).items():
             if table not in TABLES:
@@ -594,7 +602,6 @@ class _Merge:
         """Records that left the part of the data this database was handed (a resident the
         office moved to another grid) are removed here, children first, without a tombstone:
         they live on elsewhere. Only in a handed-out database, and only when unchanged here."""
-        from shequ_desktop.sync.exchange import scope_unit
 
         if self.handout or scope_unit(self.conn) is None:
             return
@@ -637,7 +644,6 @@ class _Merge:
             del self.open[key]
 
     def bookkeeping(self, file: str) -> None:
-        from shequ_desktop.sync.exchange import SEQ_KEY
 
         m = self.manifest
         caught_up = _restored_since(self.conn, m)     # a whole package after a restore
@@ -646,7 +652,6 @@ class _Merge:
         if self.handout and m.get("unit_uuid"):
             settings.put(self.conn, SCOPE_KEY, m["unit_uuid"])
         if self.handout:
-            from shequ_desktop.sync.exchange import HANDOUT_KEY
             settings.put(self.conn, HANDOUT_KEY, m.get("package"))
         handed = _handed(self.conn, m)
         settings.site_id(self.conn)

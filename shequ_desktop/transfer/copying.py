@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from db import StorageError
 from db.driver import sqlite3
-
 from shequ_desktop.core import audit
 from shequ_desktop.core.fields import ENTITY_LABELS, REGISTRY
 from shequ_desktop.core.masking import mask_id, mask_phone

@@ -16,18 +16,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from db.driver import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from shequ_desktop.volunteers import points as volunteer_points, roster as volunteers
+from db.driver import sqlite3
 from shequ_desktop.core.access import Access
 from shequ_desktop.core.context import Change, Context, Result
+from shequ_desktop.core.errors import (
+    ConflictError,
+    DomainError,
+    FieldError,
+    ValidationError,
+)
 from shequ_desktop.core.pinyin import sort_key
-from shequ_desktop.core.errors import ConflictError, DomainError, FieldError, ValidationError
 from shequ_desktop.core.tree import SUBTREE_SQL
 from shequ_desktop.core.validation import clean_record
+from shequ_desktop.volunteers import points as volunteer_points
+from shequ_desktop.volunteers import roster as volunteers
 
 MAX_DAY_HOURS = 24.0
 MAX_LENGTH_DAYS = 7          # an activity longer than a week is a typing error

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from db.driver import sqlite3
 from typing import Any
 
+from db.driver import sqlite3
 from shequ_desktop.core import audit, settings
 from shequ_desktop.core.access import Access, named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.volunteers.roster import IN_SCOPE, VOLUNTEERS
+from shequ_desktop.core.pinyin import sort_key
 from shequ_desktop.core.validation import clean_text, parse_date
+from shequ_desktop.volunteers.roster import IN_SCOPE, VOLUNTEERS
 
 RATE_KEY = "volunteers.points_per_hour"
 STARS_KEY = "volunteers.star_hours"
@@ -316,7 +317,6 @@ def hours_summary(conn: sqlite3.Connection, date_from=None, date_to=None, *,
                     "year": round(year, 2), "total": round(total, 2), "star": level,
                     "star_name": star_name(level), "points": round(points, 2)})
     # By pinyin (刘 before 马, not by code point); a name's key is computed once.
-    from shequ_desktop.core.pinyin import sort_key
     keys = {n: sort_key(n) for n in {r["name"] for r in out}}
     out.sort(key=lambda r: (keys[r["name"]], r["id"]))
     return out

@@ -11,15 +11,29 @@ People are never deleted: leaving sets 退出 and the date, and keeps their serv
 from __future__ import annotations
 
 import datetime as dt
-from db.driver import sqlite3
 from typing import Any
 
-from shequ_desktop.core.access import Access
+from db.driver import sqlite3
+from shequ_desktop.core import idnumber
+from shequ_desktop.core.access import Access, scope
 from shequ_desktop.core.context import Context, Result
+from shequ_desktop.core.errors import (
+    ConflictError,
+    DomainError,
+    FieldError,
+    NotFoundError,
+    ValidationError,
+)
+from shequ_desktop.core.fields import fields
+from shequ_desktop.core.masking import mask_id
 from shequ_desktop.core.pinyin import sort_key
-from shequ_desktop.core.errors import (ConflictError, DomainError, FieldError, NotFoundError,
-                                  ValidationError)
-from shequ_desktop.core.validation import clean_record, clean_text, parse_date
+from shequ_desktop.core.tree import SUBTREE_SQL, ancestors, descendants
+from shequ_desktop.core.validation import (
+    agree_with_id,
+    clean_record,
+    clean_text,
+    parse_date,
+)
 
 ACTIVE, LEFT = "在册", "退出"
 COPIED = ("name", "id_number", "gender", "birth_date", "phone")   # from a linked resident
@@ -40,7 +54,6 @@ def check_version(table: str, current: dict, expected: dict | None) -> None:
     read it) was read; say what changed. No check when `expected` is None."""
     if expected is None or current["version"] == expected.get("version"):
         return
-    from shequ_desktop.core.fields import fields
 
     try:
         labels = {f.name: f.label for f in fields(table)}
@@ -67,8 +80,6 @@ def _iso(value: Any, label: str, field: str) -> str:
 
 def _id_rules(values: dict, today: dt.date) -> list[FieldError]:
     """Birth date and gender follow the ID number (as for residents)."""
-    from shequ_desktop.core import idnumber
-    from shequ_desktop.core.validation import agree_with_id
 
     number = values.get("id_number")
     return agree_with_id(values, idnumber.parse(number, today)) if number else []
@@ -376,7 +387,6 @@ def near_units(conn: sqlite3.Connection, unit_id: int | None,
     """The units whose teams and activities show under `unit_id`: those under it or above
     it (a community's show under each of its grids); with no unit, a 网格员's units and those
     above them (NotPermitted for a unit outside theirs); None: every unit."""
-    from shequ_desktop.core.tree import ancestors, descendants
 
     if unit_id is not None:
         if access is not None:
@@ -422,7 +432,6 @@ def community_of(conn: sqlite3.Connection, unit_id: int | None) -> int | None:
     has no single community); None for None."""
     if unit_id is None:
         return None
-    from shequ_desktop.core.tree import ancestors
 
     ids = ancestors(conn, unit_id)
     levels = dict(conn.execute(
@@ -432,7 +441,6 @@ def community_of(conn: sqlite3.Connection, unit_id: int | None) -> int | None:
 
 def ids_in_scope(conn: sqlite3.Connection, unit_id: int) -> set[int]:
     """Ids of the volunteers whose team or home lies under `unit_id` (see IN_SCOPE)."""
-    from shequ_desktop.core.tree import SUBTREE_SQL
 
     return {r[0] for r in conn.execute(
         SUBTREE_SQL + f"SELECT v.id FROM volunteers v WHERE {IN_SCOPE}", (unit_id,))}
@@ -441,7 +449,6 @@ def ids_in_scope(conn: sqlite3.Connection, unit_id: int) -> set[int]:
 def readable_ids(conn: sqlite3.Connection, access: Access | None) -> set[int] | None:
     """Ids of the volunteers a 网格员 reads — the register's rule (IN_SCOPE over their units,
     access.scope; those with neither a team unit nor a home included); None: everyone."""
-    from shequ_desktop.core.access import scope
 
     within = scope(access, None)
     if within is None:
@@ -473,7 +480,6 @@ def find(conn: sqlite3.Connection, key: str) -> dict:
         raise DomainError("请给出志愿者的编号、身份证号或姓名")
     if text.isdigit() and len(text) < 15:
         return get(conn, int(text))
-    from shequ_desktop.core import idnumber
 
     row = conn.execute(f"SELECT id FROM {VOLUNTEERS} v WHERE id_number = ?",
                        (idnumber.clean(text),)).fetchone()
@@ -486,7 +492,6 @@ def find(conn: sqlite3.Connection, key: str) -> dict:
     if not rows:
         raise NotFoundError(f"找不到志愿者“{text}”")
     if len(rows) > 1:
-        from shequ_desktop.core.masking import mask_id
 
         listed = "；".join(
             f"编号 {r['id']}（{r['team'] or '未分队'}，{mask_id(r['id_number']) or '无身份证号'}"
@@ -499,7 +504,6 @@ def organisation(conn: sqlite3.Connection, volunteer: dict) -> str:
     """The community a volunteer serves in (the issuer of their certificate): that of their
     team's unit, else of the house they live in, else the database's only community, else its
     street; '' when the database has no such unit."""
-    from shequ_desktop.core.tree import ancestors
 
     units = []
     if volunteer.get("team_id"):

@@ -336,7 +336,7 @@ class FocusPage(CommunityPage):
 
     def export_group(self, path: str | None = None) -> dict | None:
         """Export the chosen group's list (with its fields, masked) in the background."""
-        from shequ_desktop.transfer.exporting import writer
+        from shequ_desktop.transfer.exporting import templates, writer
 
         group = self._group()
         if group is None:
@@ -344,7 +344,7 @@ class FocusPage(CommunityPage):
         unit_id, tag = self.unit_id, group["id"]
         return self.write_file(
             lambda ctx, out, progress: writer.export(
-                ctx.conn, focus_groups.export_template(ctx.conn, tag), out, "xlsx",
+                ctx.conn, templates.focus_group_template(ctx.conn, tag), out, "xlsx",
                 unit_id=unit_id, actor=ctx.user, progress=progress, access=ctx.access),
             path, self.tr("导出重点人群名单"), f"{group['name']}名单_{dt.date.today():%Y%m%d}.xlsx",
             filters=self.tr("Excel 工作簿 (*.xlsx)"), purpose="export",

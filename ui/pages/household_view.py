@@ -295,7 +295,7 @@ class HouseholdView(QWidget):
                     m["name"], old["name"]))
             if relation is None:
                 return
-        self._run(households.set_head, self.household_id, m["id"], relation)
+        self._run(residents.set_head, self.household_id, m["id"], relation)
 
     def add_member(self) -> None:
         if self.household_id is not None:

@@ -12,17 +12,22 @@ the audit log.
 from __future__ import annotations
 
 import datetime as dt
-from db.driver import sqlite3
 from pathlib import Path
 
+from db.driver import sqlite3
 from shequ_desktop.core import audit, codes
-from shequ_desktop.volunteers import (
-    activities as volunteer_activities,
-    points as volunteer_points,
-    roster as volunteers,
-)
 from shequ_desktop.core.masking import mask_id
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.reports.pdf.fonts import get_font
+from shequ_desktop.volunteers import (
+    activities as volunteer_activities,
+)
+from shequ_desktop.volunteers import (
+    points as volunteer_points,
+)
+from shequ_desktop.volunteers import (
+    roster as volunteers,
+)
 
 TITLE = "志愿服务证明"
 # (header, width in mm, alignment)
@@ -77,7 +82,6 @@ def build(conn: sqlite3.Connection, volunteer_id: int, out_path, *, date_from=No
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
-    from shequ_desktop.reports.pdf.fonts import get_font
 
     person = volunteers.get(conn, volunteer_id)
     start, end = volunteer_points.period_bounds(date_from, date_to)

@@ -12,9 +12,11 @@ from functools import partial
 from pathlib import Path
 
 from db.driver import sqlite3
-
+from shequ_desktop.community.checkups import compare, items, photo_data, statuses
 from shequ_desktop.core import audit
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf.ledger_print import font_for
+from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, draw
 
 COLS, ROWS = 3, 2                     # photos a page (A4 landscape)
 THUMB_PIXELS = 900
@@ -23,9 +25,6 @@ THUMB_PIXELS = 900
 def build(conn: sqlite3.Connection, checkup_id: int, out_path, *, access=None,
           font_path: str | None = None, actor: str = "系统",
           today: dt.date | None = None) -> dict:
-    from shequ_desktop.community.checkups import compare, items, statuses
-    from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, draw
-    from shequ_desktop.reports.pdf.ledger_print import font_for
 
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
@@ -101,7 +100,6 @@ def _photo_pages(conn: sqlite3.Connection, shots: list, font_name: str, title: s
     """The check-up's photos after the table: COLS × ROWS thumbnails a page, each captioned
     with its item and file name; a photo whose bytes have not arrived yet (a data package
     left it for the next) is a framed box saying so. Returns the pages drawn."""
-    from shequ_desktop.community.checkups import photo_data
 
     margin, gap, caption = 36.0, 12.0, 26.0
     cell_w = (page_w - 2 * margin - (COLS - 1) * gap) / COLS

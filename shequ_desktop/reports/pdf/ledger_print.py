@@ -2,14 +2,17 @@
 the chosen CJK font, and the print recorded in the audit log."""
 from __future__ import annotations
 
-from db.driver import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 from db import atomic
+from db.driver import sqlite3
 from shequ_desktop.core import audit, settings
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.progress import Progress
+from shequ_desktop.reports import ledger_rows as ledgers
+from shequ_desktop.reports.pdf.fonts import get_font
+from shequ_desktop.reports.pdf.long_table import draw
 
 FONT_SETTING = "pdf.font"
 
@@ -17,7 +20,6 @@ FONT_SETTING = "pdf.font"
 def font_for(conn: sqlite3.Connection, font_path: str | None = None):
     """The font to print with: `font_path`, else the one chosen in settings, else the first
     CJK TrueType font found, else STSong-Light (Font.warning says so)."""
-    from shequ_desktop.reports.pdf.fonts import get_font
 
     wanted = font_path or settings.get(conn, FONT_SETTING)
     font = get_font(wanted)
@@ -38,8 +40,6 @@ def build(conn: sqlite3.Connection, kind: str, out_path, *, unit_id: int | None 
     is not embedded. The print (and an unmasked print) is recorded in the audit log once the
     file is written; a cancelled run (progress returning False) leaves no file and no record.
     """
-    from shequ_desktop.reports import ledger_rows as ledgers
-    from shequ_desktop.reports.pdf.long_table import draw
 
     folder = Path(out_path).parent
     if not folder.is_dir():

@@ -13,9 +13,13 @@ import datetime as dt
 from pathlib import Path
 
 from db.driver import sqlite3
-
+from shequ_desktop.community.meetings import get_meeting, list_meetings, vote_text
 from shequ_desktop.core import audit
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.tree import Places
+from shequ_desktop.reports.ledger_rows import scope_title
+from shequ_desktop.reports.pdf.ledger_print import font_for
+from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, draw
 
 TITLE = "议事记录"
 MARGIN_MM = 20
@@ -46,8 +50,6 @@ def build_record(conn: sqlite3.Connection, meeting_id: int, out_path, *, access=
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas as pdf
 
-    from shequ_desktop.community.meetings import get_meeting, vote_text
-    from shequ_desktop.reports.pdf.ledger_print import font_for
 
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
@@ -159,11 +161,6 @@ def build_year(conn: sqlite3.Connection, year: int, out_path, *, unit_id: int | 
                today: dt.date | None = None) -> dict:
     """The year's meetings as a ledger: day, type, unit, topic, participants, decisions,
     vote, follow-up items (open ones)."""
-    from shequ_desktop.core.tree import Places
-    from shequ_desktop.reports.ledger_rows import scope_title
-    from shequ_desktop.community.meetings import list_meetings, vote_text
-    from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, draw
-    from shequ_desktop.reports.pdf.ledger_print import font_for
 
     out_path = Path(out_path)
     if not out_path.parent.is_dir():

@@ -11,9 +11,11 @@ import datetime as dt
 from pathlib import Path
 
 from db.driver import sqlite3
-
+from shequ_desktop.community.microgrids import contacts
 from shequ_desktop.core import audit
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf.ledger_print import font_for
+from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, draw
 
 TITLE = "网格员·微网格员公示牌"
 # (header, width in mm, alignment)
@@ -41,8 +43,6 @@ def build_board(conn: sqlite3.Connection, grid_id: int, out_path, *, phone: str 
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas as pdf
 
-    from shequ_desktop.community.microgrids import contacts
-    from shequ_desktop.reports.pdf.ledger_print import font_for
 
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
@@ -153,9 +153,6 @@ def build_contacts(conn: sqlite3.Connection, grid_id: int, out_path, *,
                    font_path: str | None = None, actor: str = "系统",
                    today: dt.date | None = None) -> dict:
     """The grid's contact list as a ledger table: micro-grids, heads, phones and counts."""
-    from shequ_desktop.community.microgrids import contacts
-    from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable, draw
-    from shequ_desktop.reports.pdf.ledger_print import font_for
 
     out_path = Path(out_path)
     if not out_path.parent.is_dir():

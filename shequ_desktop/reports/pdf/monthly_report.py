@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from db.driver import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from shequ_desktop.core import audit
-from shequ_desktop.core import tree
-from shequ_desktop.reports import stats
+from db.driver import sqlite3
+from shequ_desktop.core import audit, tree
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.reports.pdf.long_table import FOOTER_SIZE, INFO_SIZE, MARGIN, TITLE_SIZE
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.reports import stats
+from shequ_desktop.reports.pdf.fonts import get_font
+from shequ_desktop.reports.pdf.long_table import (
+    FOOTER_SIZE,
+    INFO_SIZE,
+    MARGIN,
+    TITLE_SIZE,
+)
 
 A4 = (595.2756, 841.8898)
 TITLE = "月度工作报表"
@@ -302,7 +307,6 @@ def build(conn: sqlite3.Connection, month: str, unit_id: int | None, out_path, *
     """
     from reportlab.pdfgen.canvas import Canvas
 
-    from shequ_desktop.reports.pdf.fonts import get_font
 
     total = 4
     report(progress, 0, total)

@@ -8,9 +8,10 @@ import io
 from pathlib import Path
 
 from db.driver import sqlite3
-
+from shequ_desktop.community import siteplan
 from shequ_desktop.core import audit
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf.ledger_print import font_for
 
 MARGIN_MM = 12
 
@@ -23,8 +24,6 @@ def build(conn: sqlite3.Connection, unit_id: int, what: str, out_path, *, paper:
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas as pdf
 
-    from shequ_desktop.community import siteplan
-    from shequ_desktop.reports.pdf.ledger_print import font_for
 
     out_path = Path(out_path)
     if not out_path.parent.is_dir():

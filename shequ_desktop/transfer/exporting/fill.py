@@ -30,13 +30,20 @@ from db.driver import sqlite3
 from shequ_desktop.core import settings
 from shequ_desktop.core.access import Access, scope
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.progress import Progress, report
 from shequ_desktop.transfer.exporting import coding, sources
-from shequ_desktop.transfer.exporting.writer import (Serial, check_folder, display_width, records,
-                                            record_export, sheet_formats, write_rows)
+from shequ_desktop.transfer.exporting.writer import (
+    Serial,
+    check_folder,
+    display_width,
+    record_export,
+    records,
+    sheet_formats,
+    write_rows,
+)
 from shequ_desktop.transfer.importing.headers import Header, locate
 from shequ_desktop.transfer.importing.mapping import header_key
 from shequ_desktop.transfer.importing.reading import UnreadableFile
-from shequ_desktop.core.progress import Progress, report
 
 SOURCE_OF = {"residents": "residents", "households": "households", "focus": "focus",
              "visits": "visits", "volunteers": "volunteers", "events": "events"}

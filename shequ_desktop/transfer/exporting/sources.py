@@ -10,16 +10,17 @@ dates as real dates ("") or as text ("YYYYMMDD", "YYYY-MM-DD").
 """
 from __future__ import annotations
 
-from db.driver import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from shequ_desktop.core import codes
-from shequ_desktop.core import tree
-from shequ_desktop.volunteers import roster as volunteers
+from db.driver import sqlite3
+from shequ_desktop.core import codes, tree
 from shequ_desktop.core.addresses import format_address
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.fields import fields
+from shequ_desktop.population.extras import parse
+from shequ_desktop.transfer.importing.plan import address_from_notes
+from shequ_desktop.volunteers import roster as volunteers
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,6 @@ def rows(conn: sqlite3.Connection, source: Source, keys: list[str],
         for n, value in fixed:
             out[n] = value
         if extra_keys:
-            from shequ_desktop.population.extras import parse
             have = parse(record[index["extras"]])
             for n, label in extra_keys:
                 out[n] = have.get(label)
@@ -293,7 +293,6 @@ class _Places:
     def of(self, record, index: dict[str, int]) -> dict[str, str]:
         room = record[index["_room"]]
         if room is None:
-            from shequ_desktop.transfer.importing.plan import address_from_notes
             text = address_from_notes(record[index["_h_notes"]])
             return {"address": text, "community": "", "grid": "", "compound": "",
                     "building": "", "unit": "", "room": ""}

@@ -19,15 +19,22 @@ records whose field has one of the codes; "for_upload": true marks a template wh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
-from shequ_desktop.core.resources import resource_path
+from db.driver import sqlite3
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.transfer.exporting import coding as codings
-from shequ_desktop.transfer.exporting.sources import SOURCES, Column, Source, registry_column
 from shequ_desktop.core.fields import fields as registry_fields
+from shequ_desktop.core.resources import resource_path
+from shequ_desktop.population import focus_groups
+from shequ_desktop.transfer.exporting import coding as codings
+from shequ_desktop.transfer.exporting.sources import (
+    SOURCES,
+    Column,
+    Source,
+    registry_column,
+)
 
 TEMPLATES_DIR = resource_path("export_templates")
 WHAT = {"residents": "居民", "households": "户和成员", "focus": "重点人群", "visits": "走访记录",
@@ -130,3 +137,18 @@ def for_what(what: str, name: str | None = None) -> Template:
         raise DomainError(f"导出模板“{template.name}”用于导出{WHAT[template.what]}，"
                           f"不能用于{WHAT[what]}")
     return template
+
+
+def focus_group_template(conn: sqlite3.Connection, tag_id: int):
+    """The focus export of one group: the default focus template's columns, only this
+    group's members, and the group's extra fields as columns after them."""
+    tag = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()
+    if tag is None:
+        raise DomainError(f"找不到重点人群类别（编号 {tag_id}）")
+    base = for_what("focus")
+    sheet = base.sheets[0]
+    extra = tuple((label, Column("extra:" + label, label)) for label in focus_groups.fields_of(conn, tag_id))
+    sheet = replace(sheet, name=tag["name"][:31], columns=sheet.columns + extra,
+                    only=(("tag", (tag["name"],)),))
+    return replace(base, name=f"{base.name}:{tag['name']}", title=f"{tag['name']}名单",
+                   sheets=(sheet,))

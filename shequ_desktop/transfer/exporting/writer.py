@@ -10,15 +10,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-from db.driver import sqlite3
 from pathlib import Path
 
+from db.driver import sqlite3
 from shequ_desktop.core import audit, masking
 from shequ_desktop.core.access import Access, scope
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.progress import Progress, report
 from shequ_desktop.transfer.exporting import coding, sources
 from shequ_desktop.transfer.exporting.templates import Sheet, Template
-from shequ_desktop.core.progress import Progress, report
 
 FORMATS = ("xlsx", "csv")
 FORMULA_START = ("=", "+", "-", "@")

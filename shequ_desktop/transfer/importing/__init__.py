@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from shequ_desktop.transfer.importing.apply import apply_plan
 from shequ_desktop.transfer.importing.plan import DECISIONS, Plan, PlanRow, build_plan
-from shequ_desktop.transfer.importing.reading import Table, UnreadableFile, read_table, sheet_names
+from shequ_desktop.transfer.importing.reading import (
+    Table,
+    UnreadableFile,
+    read_table,
+    sheet_names,
+)
 from shequ_desktop.transfer.importing.report import write_error_report
 
 __all__ = ["DECISIONS", "Plan", "PlanRow", "Table", "UnreadableFile", "apply_plan",

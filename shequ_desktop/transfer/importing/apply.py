@@ -13,12 +13,12 @@ from pathlib import Path
 from shequ_desktop.core import audit, fields, pinyin
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.transfer.importing import mapping as mapping_mod
-from shequ_desktop.transfer.importing.places import NoPlaces, Places
-from shequ_desktop.transfer.importing.bulk import with_gc_paused
-from shequ_desktop.transfer.importing.plan import ADDRESS_NOTE, Plan, PlanRow
 from shequ_desktop.core.progress import Progress, report
 from shequ_desktop.population.residents import HEAD
+from shequ_desktop.transfer.importing import mapping as mapping_mod
+from shequ_desktop.transfer.importing.bulk import with_gc_paused
+from shequ_desktop.transfer.importing.places import NoPlaces, Places
+from shequ_desktop.transfer.importing.plan import ADDRESS_NOTE, Plan, PlanRow
 
 # What a new resident's row holds: every registry field but those only a move-out or a death
 # sets (fields.RESIDENT_FIELDS is read at each import, so a new field needs no edit here).

@@ -136,3 +136,11 @@ def _labels(block: list[list]) -> list[str]:
                 parts.append(text)
         labels.append("/".join(parts))
     return labels
+
+
+def find_header(rows: list[list]) -> int:
+    """Index of the (last) header row (`locate`), -1 when there is none."""
+    try:
+        return locate(rows).row
+    except UnreadableFile:
+        return -1

@@ -60,16 +60,6 @@ def guess(header) -> str | None:
     return key
 
 
-def find_header(rows: list[list]) -> int:
-    """Index of the (last) header row (headers.locate), -1 when there is none."""
-    from shequ_desktop.transfer.importing import headers
-    from shequ_desktop.transfer.importing.reading import UnreadableFile
-
-    try:
-        return headers.locate(rows).row
-    except UnreadableFile:
-        return -1
-
 
 def auto_mapping(headers: list) -> list[str | None]:
     """One field key (or None) per column; a field is given to its first column only."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 
 from shequ_desktop.core import tree
-from shequ_desktop.places import grid
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.places import grid
 from shequ_desktop.transfer.importing.normalize import Address, floor_of, number_of
 
 TARGET_LEVELS = ("street", "community", "grid", "compound")

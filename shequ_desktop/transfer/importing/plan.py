@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import pickle
 import re
-from db.driver import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,17 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from db.driver import sqlite3
 from shequ_desktop.core import codes, idnumber, phone
 from shequ_desktop.core.errors import FieldError, ValidationError
 from shequ_desktop.core.fields import RESIDENT_FIELDS
+from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.validation import clean_record, clean_value
+from shequ_desktop.population.residents import EDITABLE, HEAD, HEAD_RELATIONS
 from shequ_desktop.transfer.importing import headers as headers_mod
 from shequ_desktop.transfer.importing import mapping as mapping_mod
 from shequ_desktop.transfer.importing import normalize
 from shequ_desktop.transfer.importing.bulk import with_gc_paused
 from shequ_desktop.transfer.importing.reading import Table, UnreadableFile
-from shequ_desktop.core.progress import Progress, report
-from shequ_desktop.population.residents import EDITABLE, HEAD, HEAD_RELATIONS
-from shequ_desktop.core.validation import clean_record, clean_value
 
 DECISIONS = ("skip", "update", "fill")
 # A flat register (no 户号, no 与户主关系): people not found in a household on record go into

@@ -12,17 +12,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shequ_desktop.casework import visits
 from shequ_desktop.core import audit, codes
-from shequ_desktop.population import focus_groups
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError, ValidationError
+from shequ_desktop.core.fields import VOLUNTEER_FIELDS
+from shequ_desktop.core.validation import parse_date
+from shequ_desktop.population import focus_groups
 from shequ_desktop.transfer.importing import headers as headers_mod
 from shequ_desktop.transfer.importing import mapping as mapping_mod
 from shequ_desktop.transfer.importing import normalize
 from shequ_desktop.transfer.importing.apply import apply_plan
 from shequ_desktop.transfer.importing.plan import Plan, PlanRow, build_plan
 from shequ_desktop.transfer.importing.reading import Table
-from shequ_desktop.core.validation import parse_date
+from shequ_desktop.volunteers import roster as volunteers
 
 WHAT = ("residents", "focus", "visits", "volunteers")
 WHAT_LABELS = {"residents": "居民", "focus": "重点人群", "visits": "走访记录",
@@ -209,7 +212,6 @@ def _plan_for(table: Table, header: headers_mod.Header, rows: list[PlanRow]) -> 
 
 
 def _visits(ctx: Context, table: Table, header, dry_run: bool, all_or_nothing: bool):
-    from shequ_desktop.casework import visits
 
     labels = header.labels
     col = {k: _column(labels, words) for k, words in VISIT_COLUMNS.items()}
@@ -287,8 +289,6 @@ def _counts(rows: list[PlanRow], created: int) -> dict:
 
 
 def _volunteers(ctx: Context, table: Table, header, dry_run: bool, all_or_nothing: bool):
-    from shequ_desktop.volunteers import roster as volunteers
-    from shequ_desktop.core.fields import VOLUNTEER_FIELDS
 
     labels = header.labels
     by_word = {mapping_mod.header_key(w): f.name for f in VOLUNTEER_FIELDS if f.editable

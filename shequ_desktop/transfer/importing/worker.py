@@ -7,9 +7,10 @@ from __future__ import annotations
 import pickle
 import sys
 
+from shequ_desktop.transfer.importing.plan import _RowReader, read_cells
+
 
 def main() -> None:
-    from shequ_desktop.transfer.importing.plan import _RowReader, read_cells
 
     source, target = sys.stdin.buffer, sys.stdout.buffer
     reader = _RowReader(*pickle.load(source))
