@@ -35,3 +35,14 @@ class ReloadWhenShown:
         if self._stale:
             self._stale = False
             self.reload()
+
+
+def set_quietly(widget, value, by_data: bool = True) -> None:
+    """Set a chooser to the item with this data (or a spin box to this value) without its
+    change signal: a page opened for a target sets several filters, then reloads once."""
+    blocker = widget.blockSignals(True)
+    if by_data:
+        widget.setCurrentIndex(max(0, widget.findData(value)))
+    else:
+        widget.setValue(value)
+    widget.blockSignals(blocker)

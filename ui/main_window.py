@@ -252,10 +252,21 @@ class MainWindow(QMainWindow):
         return ReportsPage(self.ctx)
 
     def _build_dashboard(self) -> QWidget:
-        from ui.pages.dashboard_page import DashboardPage, open_target
+        from ui.pages.dashboard_page import DashboardPage
         page = DashboardPage(self.ctx)
-        page.openRequested.connect(lambda target: open_target(self, target))
+        page.openRequested.connect(self.open_target)
         return page
+
+    def open_target(self, target: dict) -> None:
+        """Show the page a 首页 figure stands for (target["page"]), in the target's unit, and
+        let the page set its own filters (its `open_target`)."""
+        if target["page"] not in [k for k, _title in PAGES]:
+            return
+        if target.get("unit_id") is not None:
+            self.tree.select_unit(target["unit_id"])
+        page = self.show_page(target["page"])
+        if hasattr(page, "open_target"):
+            page.open_target(target)
 
     def _build_exchange(self) -> QWidget:
         from ui.pages.exchange_page import ExchangePage

@@ -4,8 +4,8 @@ The figures are shequ_desktop.reports.stats.dashboard(), computed off the GUI th
 first painted and again when the unit or the data change (only while the page is shown). The
 charts are built just after the first paint (their space is kept), so start-up stays light.
 Clicking a figure asks for the list behind it: the page emits openRequested(target), a dict
-such as {"page": "residents", "residence_type": "2"}, and `open_target` (called by the main
-window) shows that page with those filters.
+such as {"page": "residents", "residence_type": "2"}; the main window shows that page and
+hands it the target (each page's `open_target` sets its own filters).
 """
 from __future__ import annotations
 
@@ -358,58 +358,3 @@ class DashboardPage(QWidget):
     def _on_changes(self, changes: list[Change]) -> None:
         if any(c.entity in RELEVANT for c in changes):
             self._reload_when_shown()
-
-
-# --- opening the list behind a figure (the main window calls this) ----------------------------
-
-def _set(widget, value_or_data, by_data: bool = True) -> None:
-    blocker = widget.blockSignals(True)
-    if by_data:
-        widget.setCurrentIndex(max(0, widget.findData(value_or_data)))
-    else:
-        widget.setValue(value_or_data)
-    widget.blockSignals(blocker)
-
-
-def open_target(window, target: dict) -> None:
-    """Show the page a dashboard figure stands for, with its filters.
-
-    `window` is the MainWindow (show_page, tree); target keys: page, and for residents
-    residence_type / age_min / age_max / tag_id; for visits mode and unit_id; for events
-    open / overdue; for quality check.
-    """
-    from ui.main_window import PAGES
-
-    key = target["page"]
-    if key not in [k for k, _title in PAGES]:
-        return
-    if target.get("unit_id") is not None:
-        window.tree.select_unit(target["unit_id"])
-    page = window.show_page(key)
-    if key == "residents":
-        from ui.pages.resident_filters import NO_AGE, STATUS_FILTERS
-
-        f = page.filters
-        blocker = f.search.blockSignals(True)
-        f.search.clear()
-        f.search.blockSignals(blocker)
-        _set(f.status, dict(STATUS_FILTERS)["在册"])
-        _set(f.tag, target.get("tag_id"))
-        _set(f.gender, None)
-        _set(f.residence, target.get("residence_type"))
-        for box, name in ((f.age_min, "age_min"), (f.age_max, "age_max")):
-            value = target.get(name)
-            _set(box, NO_AGE if value is None else value, by_data=False)
-        f.changed.emit(f.values())
-    elif key == "visits":
-        page.set_mode(target.get("mode", "week"))
-    elif key == "events":
-        _set(page.status_filter, None)
-        if target.get("open"):
-            page.status_filter.setCurrentIndex(1)        # 未办结
-        blocker = page.overdue_only.blockSignals(True)
-        page.overdue_only.setChecked(bool(target.get("overdue")))
-        page.overdue_only.blockSignals(blocker)
-        page.reload()
-    elif key == "quality" and target.get("check"):
-        page.select_check(target["check"])

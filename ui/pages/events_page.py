@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBo
 from shequ_desktop.casework import events
 from shequ_desktop.core.context import Change, Context
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
-from ui.follow import follow_changes
+from ui.follow import follow_changes, set_quietly
 from ui.table_setup import setup_table
 from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
 from ui.refusal import attempt
@@ -227,6 +227,16 @@ class EventsPage(QWidget):
             self.category_filter.addItem(label, c["id"])
         self.category_filter.setCurrentIndex(max(0, self.category_filter.findData(keep)))
         self.category_filter.blockSignals(blocker)
+
+    def open_target(self, target: dict) -> None:
+        """Show the events a 首页 figure stands for: all, open, or overdue."""
+        set_quietly(self.status_filter, None)
+        if target.get("open"):
+            self.status_filter.setCurrentIndex(1)        # 未办结
+        blocker = self.overdue_only.blockSignals(True)
+        self.overdue_only.setChecked(bool(target.get("overdue")))
+        self.overdue_only.blockSignals(blocker)
+        self.reload()
 
     def reload(self, *_args) -> None:
         """Re-read the events for the filters, keeping the selected event selected."""

@@ -200,6 +200,11 @@ class QualityPage(QWidget):
         result = self.checks_model.result(index.row()) if index.isValid() else None
         return result.key if result else None
 
+    def open_target(self, target: dict) -> None:
+        """Show the check a 首页 figure stands for."""
+        if target.get("check"):
+            self.select_check(target["check"])
+
     def select_check(self, key: str | None) -> None:
         """Show the records of the check `key` (once the checks have run)."""
         row = self.checks_model.row_of(key) if key else None

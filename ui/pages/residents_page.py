@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QTableView, QVBoxLayou
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.population.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
 from ui.models.resident_table import ResidentTableModel
-from ui.pages.resident_filters import ResidentFilters
+from ui.follow import set_quietly
+from ui.pages.resident_filters import NO_AGE, STATUS_FILTERS, ResidentFilters
 from ui.table_setup import setup_table
 
 
@@ -59,6 +60,22 @@ class ResidentsPage(QWidget):
         layout.addWidget(self.filters.bar)
         layout.addWidget(self.view, 1)
         self._update_count()
+
+    def open_target(self, target: dict) -> None:
+        """Show the residents a 首页 figure stands for: on record, with its group, residence
+        type and ages (the other filters cleared)."""
+        f = self.filters
+        blocker = f.search.blockSignals(True)
+        f.search.clear()
+        f.search.blockSignals(blocker)
+        set_quietly(f.status, dict(STATUS_FILTERS)["在册"])
+        set_quietly(f.tag, target.get("tag_id"))
+        set_quietly(f.gender, None)
+        set_quietly(f.residence, target.get("residence_type"))
+        for box, name in ((f.age_min, "age_min"), (f.age_max, "age_max")):
+            value = target.get(name)
+            set_quietly(box, NO_AGE if value is None else value, by_data=False)
+        f.changed.emit(f.values())
 
     def _setup_view(self) -> None:
         view = self.view

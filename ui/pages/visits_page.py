@@ -192,6 +192,10 @@ class VisitsPage(ReloadWhenShown, QWidget):
             self.unit_id = unit_id
             self._reload_when_shown()
 
+    def open_target(self, target: dict) -> None:
+        """Show the visits a 首页 figure stands for (its mode: due this week, overdue …)."""
+        self.set_mode(target.get("mode", "week"))
+
     def set_mode(self, mode: str) -> None:
         """"week" (本周到期), "overdue" (已逾期) or "all" (全部重点人员)."""
         self.mode.setCurrentIndex(MODES.index(mode))
