@@ -6,6 +6,8 @@ from pathlib import Path
 
 from shequ_desktop.cli.session import ADMIN_ONLY
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 
 def _backup(args) -> int:
     from shequ_desktop.security import backups

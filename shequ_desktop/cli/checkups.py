@@ -8,6 +8,8 @@ import sys
 from shequ_desktop.cli.community import _print, _unit, command_group, write_pdf
 from shequ_desktop.core.errors import DomainError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 
 def run_items(ctx, args) -> int:
     from shequ_desktop.community import checkups

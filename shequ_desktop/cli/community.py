@@ -11,6 +11,8 @@ import sys
 
 from shequ_desktop.core.errors import DomainError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 
 def _context(args):
     """The signed-in Context the command line opened (cli_session.open_context)."""

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 
 def _encrypt(args) -> int:
     import db

@@ -7,6 +7,8 @@ from shequ_desktop.core import tree
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.reports.ledger_rows import GROUPINGS, KINDS
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 NO_GROUPS = "none"
 
 

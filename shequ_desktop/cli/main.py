@@ -10,6 +10,8 @@ from db import StorageError
 from shequ_desktop.cli.session import WRITE
 from shequ_desktop.core.errors import DomainError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 USER_HELP = ("登录的用户名（也可用环境变量 SHEQU_USER；密码取自 SHEQU_PASSWORD 或终端输入）；"
              "没有用户的数据库：记入审计日志的操作人")
 

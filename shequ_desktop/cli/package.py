@@ -20,6 +20,8 @@ from db import open_db
 from shequ_desktop.cli.session import WRITE
 from shequ_desktop.core.errors import DomainError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 PASSPHRASE_ENV = "SHEQU_PACKAGE_PASSPHRASE"
 
 

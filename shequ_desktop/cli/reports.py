@@ -5,6 +5,8 @@ import sys
 
 from shequ_desktop.core import tree
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 
 def _monthly(args) -> int:
     from shequ_desktop.reports.pdf import monthly_report

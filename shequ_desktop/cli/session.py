@@ -19,6 +19,8 @@ import sys
 from shequ_desktop.core.access import ADMIN, READ_ONLY, Access, NotPermitted, is_admin
 from shequ_desktop.core.errors import DomainError, ReadOnlyError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 READ, WRITE, ADMIN_ONLY = "read", "write", "admin"
 RECOVERY_USER = "恢复密钥"
 DEFAULT_USER = "管理员"           # a plain database without users, as before

@@ -23,6 +23,8 @@ from shequ_desktop.cli.session import ADMIN_ONLY, WRITE, check_allowed
 from shequ_desktop.core import tree
 from shequ_desktop.core.errors import DomainError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 EXIT_ROW_ERRORS = 3
 WHAT = ("residents", "households", "focus", "visits", "events", "volunteers")
 COUNT_KEYS = ("rows", "created", "updated", "unchanged", "skipped", "errors")

@@ -17,6 +17,8 @@ import sys
 from shequ_desktop.cli.session import ADMIN_ONLY
 from shequ_desktop.core.errors import DomainError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 NEW_PASSWORD_ENV = "SHEQU_NEW_PASSWORD"
 
 

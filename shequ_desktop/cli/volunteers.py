@@ -7,6 +7,8 @@ import sys
 
 from shequ_desktop.core.errors import DomainError
 
+# Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
+
 HOURS_KEYS = ("id", "name", "team", "status", "hours", "month", "year", "total", "star",
               "star_name", "points")
 
