@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import time
-from db.driver import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLocale, QSettings, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
+from db.driver import sqlite3
 from shequ_desktop.core import pinyin
 from ui import crash, operations, translations
 from ui.main_window import MainWindow

@@ -18,16 +18,23 @@ import time
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import (QCoreApplication, QEventLoop, QObject, QThread, QTimer, Qt, Signal,
-                            Slot)
-from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 import shiboken6
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEventLoop,
+    QObject,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 import db
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.logs import log_error
 from shequ_desktop.core.progress import Cancelled
-
 
 SYNCHRONOUS = False          # tests: run work in the calling thread
 SHOW_AFTER_MS = 500

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from db.driver import sqlite3
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from db.driver import sqlite3
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QGroupBox, QTableWidgetItem
@@ -60,9 +60,17 @@ class DetailsPanel(QWidget):
         if self.built:
             return
         self.built = True
-        from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QGroupBox,
-                                       QHBoxLayout, QHeaderView, QPushButton, QScrollArea,
-                                       QTableWidget)
+        from PySide6.QtWidgets import (
+            QAbstractItemView,
+            QFormLayout,
+            QFrame,
+            QGroupBox,
+            QHBoxLayout,
+            QHeaderView,
+            QPushButton,
+            QScrollArea,
+            QTableWidget,
+        )
 
         from shequ_desktop.population.resident_list import label
 

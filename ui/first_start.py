@@ -1,17 +1,26 @@
 """First start on an empty database: load demo data, or start a blank community."""
 from __future__ import annotations
 
-from db.driver import sqlite3
-
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel,
-                               QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 import db
 from db import db_path
-from shequ_desktop.places import founding as community
+from db.driver import sqlite3
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.places import founding as community
 from ui import background
 
 DEMO_RESIDENTS = 8000
@@ -103,7 +112,9 @@ def load_demo(path, parent: QWidget | None = None, residents: int | None = None)
     dialog. True when the data is in; False when cancelled or refused (already told)."""
 
     def work(conn, progress):
-        from shequ_desktop.demo import street as demo      # Faker and friends: only when asked for
+        from shequ_desktop.demo import (
+            street as demo,  # Faker and friends: only when asked for
+        )
         from shequ_desktop.security import users
 
         counts = demo.generate(conn, residents=residents or DEMO_RESIDENTS, progress=progress)

@@ -9,18 +9,31 @@ row, and their first unit is chosen at start.
 """
 from __future__ import annotations
 
-from db.driver import sqlite3
-
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMenu, QMessageBox,
-                               QTreeView, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QInputDialog,
+    QMenu,
+    QMessageBox,
+    QTreeView,
+    QWidget,
+)
 
 from db import db_path
+from db.driver import sqlite3
 from shequ_desktop.core import tree
-from shequ_desktop.places import grid
 from shequ_desktop.core.context import Change
-from shequ_desktop.core.tree import LEVEL_LABELS, TOP_LEVELS, all_units, child_levels, subtree_units, unit_counts
+from shequ_desktop.core.tree import (
+    LEVEL_LABELS,
+    TOP_LEVELS,
+    all_units,
+    child_levels,
+    subtree_units,
+    unit_counts,
+)
+from shequ_desktop.places import grid
 from ui.refusal import attempt
 
 ALL = 0                       # internal id of the 「全部人员」 row (unit ids start at 1)

@@ -6,14 +6,23 @@ from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDialog, QDialogButtonBox,
-                               QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 import db
 from db import StorageError
-from shequ_desktop.security import unlock
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.keys import KeyFile, password_problem, recovery_text
+from shequ_desktop.security import unlock
 
 IDLE_MINUTES = 10          # default; QSettings "security/idle_minutes", 0 turns it off
 

@@ -4,13 +4,13 @@ It only wires the parts together (DESIGN.md §7); each part is its own widget.
 """
 from __future__ import annotations
 
-from db.driver import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QWidget
 
+from db.driver import sqlite3
 from shequ_desktop.core.context import Change, Context
 from ui.details_panel import DetailsPanel
 from ui.grid_tree import GridTree
@@ -286,7 +286,9 @@ class MainWindow(QMainWindow):
     # --- records ---------------------------------------------------------------------------------
     @staticmethod
     def _dialogs():
-        from ui import resident_dialog  # the form costs 12 ms to import: not at start-up
+        from ui import (
+            resident_dialog,  # the form costs 12 ms to import: not at start-up
+        )
         return resident_dialog
 
     def edit_resident(self, resident_id: int) -> None:
@@ -341,7 +343,7 @@ class MainWindow(QMainWindow):
                                               self.new_resident)
 
     def import_sheet(self) -> None:
-        from ui.dialogs.import_wizard import open_import   # lazy: not needed at start-up
+        from ui.dialogs.import_wizard import open_import  # lazy: not needed at start-up
         open_import(self, self.ctx, self.path, self._unit_id)   # its changes: _on_changes
 
     def export_data(self) -> None:

@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QWidget
-import shiboken6
 
 import db
 from shequ_desktop.core.context import Change, Context

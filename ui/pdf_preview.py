@@ -11,11 +11,28 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QImage, QKeySequence, QPageLayout, QPainter, QPalette, QPixmap,
-                           QShortcut)
-from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QProgressDialog,
-                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import (
+    QImage,
+    QKeySequence,
+    QPageLayout,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressDialog,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 POINTS_PER_INCH = 72
 ZOOMS = ((0, "适合宽度"), (-1, "适合页面"), (50, "50%"), (75, "75%"), (100, "100%"),

@@ -5,7 +5,13 @@ The main window opens it with open_resident / open_new_member / open_new_househo
 from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shequ_desktop.core.context import Context
 from ui.resident_form import ResidentForm

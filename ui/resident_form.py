@@ -9,17 +9,32 @@ from typing import Any
 
 from PySide6.QtCore import QDate, QLocale, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
-from PySide6.QtWidgets import (QCalendarWidget, QCheckBox, QComboBox, QFrame, QGridLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-                               QPlainTextEdit, QScrollArea, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCalendarWidget,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.core.addresses import house_address
-from shequ_desktop.core import codes, idnumber, validation
-from shequ_desktop.population import households, residents, tags
 from db import StorageError
+from shequ_desktop.core import codes, idnumber, validation
+from shequ_desktop.core.addresses import house_address
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import ConflictError, DomainError, ValidationError
 from shequ_desktop.core.fields import RESIDENT_FIELDS, Field, field
+from shequ_desktop.core.statuses import ON_RECORD
+from shequ_desktop.population import households, residents, tags
 
 EDIT, NEW_MEMBER, NEW_HOUSEHOLD = "edit", "new_member", "new_household"
 FORM_FIELDS = tuple(f for f in RESIDENT_FIELDS if f.editable)
@@ -343,7 +358,7 @@ class ResidentForm(QWidget):
                  if record["household_id"] else self.tr("无住址"))
         status = field("residents", "status").label
         self.subtitle.setText(self.tr("{0}　{1}：{2}").format(where, status, record["status"]))
-        active = record["status"] == residents.ACTIVE
+        active = record["status"] == ON_RECORD
         self.tags_box.setEnabled(active)
         self.tags_box.setToolTip(
             "" if active else self.tr("已{0}的居民不能再标记重点人群").format(record["status"]))

@@ -5,7 +5,6 @@ offered). The backup folder is per PC (QSettings "backup/folder"), so it can be 
 """
 from __future__ import annotations
 
-from db.driver import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer
@@ -13,8 +12,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from db import StorageError, open_read_only
 from db.backup import check_file
-from shequ_desktop.security import backups
+from db.driver import sqlite3
 from shequ_desktop.core.access import is_admin
+from shequ_desktop.security import backups
 from ui import background, operations
 
 DAMAGED = "数据库文件已损坏，只能查看，不能修改。请从备份恢复。"

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 import db
 from db.driver import sqlite3
-from shequ_desktop.places import founding as community
-from shequ_desktop.security import unlock, users
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.places import founding as community
+from shequ_desktop.security import unlock, users
 
 QUIT, FAILED = 0, 1
 CHECKING = "正在检查数据库文件，请稍候几秒再保存。"
@@ -116,7 +116,7 @@ def signed_in(path: Path, name: str | None, key: bytes | None) -> Session | int:
             users.record_login(conn, path, user)
         if (damaged is None and key is not None and user.role == users.ADMIN
                 and unlock.recovery_pending(path)):
-            from ui import login                          # the dialogs: not needed at start
+            from ui import login  # the dialogs: not needed at start
 
             login.RecoveryKeyDialog(key, path).exec()     # never shown: a start was killed
             unlock.recovery_shown(path)

@@ -22,6 +22,7 @@ from shequ_desktop.core.errors import (
     ValidationError,
 )
 from shequ_desktop.core.search import search
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.tree import SUBTREE_SQL, grid_of, path_key, path_names
 from shequ_desktop.core.validation import clean_text, parse_date
 from shequ_desktop.population.resident_list import rows as resident_rows
@@ -283,7 +284,7 @@ def resident_choices(conn: sqlite3.Connection, unit_id: int, text: str,
 def resident_by_key(conn: sqlite3.Connection, key: str) -> int:
     """A resident named by ID number (身份证号) or record id, for the command line."""
     key = key.strip()
-    row = conn.execute("SELECT id FROM residents WHERE id_number = ? ORDER BY status != '在册',"
+    row = conn.execute(f"SELECT id FROM residents WHERE id_number = ? ORDER BY status != '{ON_RECORD}',"
                        " id LIMIT 1", (key.upper(),)).fetchone()
     if row is None and key.isdigit() and len(key) < 12:
         row = conn.execute("SELECT id FROM residents WHERE id = ?", (int(key),)).fetchone()

@@ -13,6 +13,7 @@ from db.driver import sqlite3
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import FieldError, ValidationError
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.tree import Places
 from shequ_desktop.core.validation import clean_text, parse_date
 
@@ -67,7 +68,7 @@ def record_services(ctx: Context, resident_ids: Iterable[int], served_on, kind: 
     with ctx.transaction():
         people = [ctx.get("residents", rid) for rid in ids]
         for person in people:
-            if person["status"] != "在册":
+            if person["status"] != ON_RECORD:
                 errors.append(FieldError("resident_id", LABELS["resident_id"],
                                          f"{person['name']}已{person['status']}，不能登记服务"))
         if errors:

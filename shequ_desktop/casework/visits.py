@@ -20,11 +20,11 @@ from db.driver import sqlite3
 from shequ_desktop.core.access import Access, named_scope, scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD
 from shequ_desktop.core.tree import Places
 from shequ_desktop.core.validation import clean_text, parse_date
 
 METHODS = ("入户", "电话", "视频", "其他")
-ACTIVE = "在册"
 LABELS = {"resident_id": "走访对象", "visited_on": "走访日期", "method": "走访方式",
           "visitor": "走访人", "findings": "走访情况", "follow_up": "需要跟进",
           "follow_up_note": "跟进事项"}
@@ -83,7 +83,7 @@ def _clean(visited_on, method, visitor, findings, follow_up, follow_up_note,
 
 def _resident_errors(resident: dict, day: str | None) -> list[FieldError]:
     errors = []
-    if resident["status"] != ACTIVE:
+    if resident["status"] != ON_RECORD:
         errors.append(FieldError("resident_id", LABELS["resident_id"],
                                  f"{resident['name']}已{resident['status']}，不能登记走访"))
     birth = resident["birth_date"]
@@ -180,7 +180,7 @@ SELECT a.resident_id, r.name, r.household_id, ho.unit_id, ho.room_no,
        a.interval_days, a.tag_ids, a.last_visit, {_DUE_JD} AS due_jd
 FROM {_MEMBERS_SQL.replace("TAG_IDS", "group_concat(rt.tag_id) AS tag_ids,")}
 {_IN_PLACE}
-WHERE r.status = '在册' AND due_jd <= :horizon {{post_scope}}
+WHERE r.status = '{ON_RECORD}' AND due_jd <= :horizon {{post_scope}}
 """
 # due_counts(): the same members counted in SQL. With no unit, the residents' rows are not
 # needed: 在册 is tested by leaving out the few moved out or dead (status has three values).
@@ -192,8 +192,8 @@ FROM (SELECT a.last_visit, {_DUE_JD} AS due_jd
       WHERE {{active}} {{post_scope}})
 WHERE due_jd <= :horizon
 """
-_ACTIVE_ONLY = """a.resident_id NOT IN (SELECT r.id FROM residents r INDEXED BY residents_status
-                                        WHERE r.status IN ('迁出', '死亡'))"""
+_ACTIVE_ONLY = f"""a.resident_id NOT IN (SELECT r.id FROM residents r INDEXED BY residents_status
+                                        WHERE r.status IN ('{MOVED_OUT}', '{DECEASED}'))"""
 # Under a unit, only residents whose house lies in its subtree. For a small unit the members
 # are picked before the aggregate (through houses → households → residents); for a whole
 # street, where that list would be everyone, the house's unit is checked after the join.
@@ -263,7 +263,7 @@ def due_counts(conn: sqlite3.Connection, on: dt.date | str | None = None,
     head, pre, post, params = _due_parts(conn, on_iso, unit_id,
                                          day + dt.timedelta(days=within_days), None, access)
     params["today"] = day.toordinal() + _JD
-    join, active = ("", _ACTIVE_ONLY) if not head else (_IN_PLACE, "r.status = '在册'")
+    join, active = ("", _ACTIVE_ONLY) if not head else (_IN_PLACE, f"r.status = '{ON_RECORD}'")
     due, overdue, never = conn.execute(_DUE_COUNTS_SQL.format(
         head=head, pre_scope=pre, post_scope=post, join=join, active=active), params).fetchone()
     return {"due": due, "overdue": overdue, "never_visited": never}

@@ -9,6 +9,7 @@ import sys
 from db import StorageError
 from shequ_desktop.cli.session import WRITE
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD
 
 # Lazy imports inside the commands, for start-up (see shequ_desktop/cli/__init__.py).
 
@@ -119,7 +120,7 @@ def _check(args) -> int:
 def _search(args) -> int:
     from shequ_desktop.core import search
 
-    statuses = ("在册", "迁出", "死亡") if args.all else ("在册",)
+    statuses = (ON_RECORD, MOVED_OUT, DECEASED) if args.all else (ON_RECORD,)
     found = search.search(args.ctx.conn, args.query, limit=args.limit, statuses=statuses,
                           access=args.ctx.access)
     keys = ("id", "name", "gender", "birth_date", "id_number", "phone", "household_id",

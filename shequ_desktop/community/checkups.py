@@ -12,7 +12,7 @@ import json
 from functools import cache
 
 from db.driver import sqlite3
-from shequ_desktop import media
+from shequ_desktop.community import media
 from shequ_desktop.community.follow_ups import clean_item, open_event
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result

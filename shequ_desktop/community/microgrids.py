@@ -20,7 +20,8 @@ from shequ_desktop.core import phone as phones
 from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
-from shequ_desktop.core.tree import SUBTREE_SQL, Places, grid_of
+from shequ_desktop.core.statuses import ON_RECORD
+from shequ_desktop.core.tree import MICROGRID_OF, SUBTREE_SQL, Places, grid_of
 from shequ_desktop.core.validation import clean_text
 
 ROLES = ("楼栋长", "单元长", "党员中心户", "楼长", "志愿者", "物业管理员", "其他")
@@ -29,12 +30,6 @@ LABELS = {"name": "微网格名称", "grid_id": "所属网格", "unit_id": "范�
           "notes": "备注"}
 MAX_NAME = 30
 MAX_ROLE = 10
-# A household's micro-grid, for the `hh` alias of households joined to its house `ho`.
-MICROGRID_OF = """coalesce(
-    (SELECT mh.microgrid_id FROM microgrid_households mh WHERE mh.household_id = {hh}.id),
-    (SELECT m.id FROM microgrids m WHERE m.unit_id = {ho}.unit_id ORDER BY m.id LIMIT 1),
-    (SELECT m.id FROM microgrids m JOIN grid_units u ON u.parent_id = m.unit_id
-     WHERE u.id = {ho}.unit_id ORDER BY m.id LIMIT 1))"""
 
 
 def _grid_of(conn: sqlite3.Connection, unit_id: int) -> int | None:
@@ -74,7 +69,7 @@ def _clean(ctx: Context, values: dict, current: dict | None) -> dict:
     resident = None
     if resident_id is not None:
         resident = ctx.get("residents", resident_id)
-        if resident["status"] != "在册":
+        if resident["status"] != ON_RECORD:
             wrong("head_resident_id", f"{resident['name']}已{resident['status']}")
     out["head_resident_id"] = resident_id
     head = clean_text(merged.get("head_name"), multiline=False) or (
@@ -185,7 +180,7 @@ def household_ids(conn: sqlite3.Connection, microgrid_id: int) -> list[int]:
     return [r[0] for r in conn.execute(SUBTREE_SQL.replace(
         "SELECT ?", "SELECT grid_id FROM microgrids WHERE id = ?") + f"""
         SELECT hh.id FROM households hh JOIN houses ho ON ho.id = hh.house_id
-        WHERE ho.unit_id IN (SELECT id FROM subtree) AND hh.status = '在册'
+        WHERE ho.unit_id IN (SELECT id FROM subtree) AND hh.status = '{ON_RECORD}'
           AND {MICROGRID_OF.format(hh='hh', ho='ho')} = ?
         ORDER BY hh.id""", (microgrid_id, microgrid_id))]
 
@@ -195,7 +190,7 @@ def resident_ids(conn: sqlite3.Connection, microgrid_id: int) -> list[int]:
     if not ids:
         return []
     return [r[0] for r in conn.execute(
-        f"SELECT id FROM residents WHERE status = '在册' AND household_id IN"
+        f"SELECT id FROM residents WHERE status = '{ON_RECORD}' AND household_id IN"
         f" ({','.join('?' * len(ids))}) ORDER BY household_id, id", ids)]
 
 
@@ -231,8 +226,8 @@ def list_microgrids(conn: sqlite3.Connection, access=None, unit_id: int | None =
                        WHERE rt.resident_id = r.id AND rt.until IS NULL) THEN r.id END)
             FROM (SELECT hh.id AS hh_id, {MICROGRID_OF.format(hh='hh', ho='ho')} AS mg
                   FROM households hh JOIN houses ho ON ho.id = hh.house_id
-                  WHERE hh.status = '在册') x
-            LEFT JOIN residents r ON r.household_id = x.hh_id AND r.status = '在册'
+                  WHERE hh.status = '{ON_RECORD}') x
+            LEFT JOIN residents r ON r.household_id = x.hh_id AND r.status = '{ON_RECORD}'
             WHERE mg IS NOT NULL GROUP BY mg"""):
         counts[mg] = (households, residents, focus)
     for row in rows:

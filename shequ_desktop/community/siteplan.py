@@ -17,10 +17,11 @@ import math
 from pathlib import Path
 
 from db.driver import sqlite3
-from shequ_desktop import media
 from shequ_desktop.casework import visits
+from shequ_desktop.community import media
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.core.statuses import ON_RECORD, RENTED, VACANT
 
 MEASURES = {"focus": "重点人员", "overdue": "逾期未访", "events": "未办结事件",
             "vacant": "空置房", "rented": "出租房"}
@@ -279,7 +280,7 @@ def measure(conn: sqlite3.Connection, unit_id: int, what: str,
     # a house hangs on its building or on a unit of it
     building_of = ("CASE WHEN u.level = 'building' THEN u.id ELSE u.parent_id END")
     if what in ("vacant", "rented"):
-        usage = "空置" if what == "vacant" else "出租"
+        usage = VACANT if what == "vacant" else RENTED
         sql = f"""SELECT {building_of}, count(*) FROM houses ho JOIN grid_units u
                   ON u.id = ho.unit_id WHERE ho.usage = ? GROUP BY 1"""
         rows = conn.execute(sql, (usage,))
@@ -288,7 +289,7 @@ def measure(conn: sqlite3.Connection, unit_id: int, what: str,
             SELECT {building_of}, count(DISTINCT r.id) FROM residents r
             JOIN households h ON h.id = r.household_id JOIN houses ho ON ho.id = h.house_id
             JOIN grid_units u ON u.id = ho.unit_id
-            WHERE r.status = '在册' AND EXISTS (SELECT 1 FROM resident_tags rt
+            WHERE r.status = '{ON_RECORD}' AND EXISTS (SELECT 1 FROM resident_tags rt
                 WHERE rt.resident_id = r.id AND rt.until IS NULL) GROUP BY 1""")
     elif what == "events":
         rows = conn.execute(f"""

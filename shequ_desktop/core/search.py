@@ -15,6 +15,7 @@ from shequ_desktop.core import pinyin
 from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, scope
 from shequ_desktop.core.context import Hook
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.statuses import ON_RECORD
 
 INDEX_VERSION = "1"
 MAX_WORDS = 10
@@ -155,7 +156,7 @@ def _address(building: str | None, unit: str | None, room: str,
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int | None = 50,
-           statuses: tuple[str, ...] = ("在册",), access=None,
+           statuses: tuple[str, ...] = (ON_RECORD,), access=None,
            unit_id: int | None = None) -> list[dict]:
     """Residents matching `text`, in id order, as dicts of their stored fields (a 网格员's
     `access`: only those in their units; `unit_id`: only those living under that unit)."""

@@ -9,6 +9,7 @@ from db.driver import sqlite3
 from shequ_desktop.core.addresses import format_address
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.pinyin import sort_key as name_key
+from shequ_desktop.core.statuses import ON_RECORD
 
 LEVELS = ("street", "community", "grid", "compound", "building", "unit")
 LEVEL_LABELS = {"street": "街道", "community": "社区", "grid": "网格", "compound": "小区/院落",
@@ -104,12 +105,12 @@ def unit_counts(conn: sqlite3.Connection) -> dict[int, tuple[int, int]]:
     One aggregate over the houses (about 0.1 s for a street), then summed up the tree.
     """
     counts: dict[int, list[int]] = {}
-    for unit_id, households, residents in conn.execute("""
+    for unit_id, households, residents in conn.execute(f"""
             SELECT ho.unit_id, count(*),
                    sum((SELECT count(*) FROM residents r
-                        WHERE r.household_id = h.id AND r.status = '在册'))
+                        WHERE r.household_id = h.id AND r.status = '{ON_RECORD}'))
             FROM households h JOIN houses ho ON ho.id = h.house_id
-            WHERE h.status = '在册' GROUP BY ho.unit_id"""):
+            WHERE h.status = '{ON_RECORD}' GROUP BY ho.unit_id"""):
         counts[unit_id] = [households, residents or 0]
     parent = dict(conn.execute("SELECT id, parent_id FROM grid_units"))
     totals: dict[int, list[int]] = {uid: [0, 0] for uid in parent}
@@ -266,3 +267,13 @@ class Places:
                                    chain.get("unit"), "\0")[:-1].strip()
             out.append((LEVEL_LABELS[level], place or chain[level]))
         return out
+
+
+# The micro-grid (微网格, shequ_desktop.community.microgrids) a household lies in: its own choice,
+# else the micro-grid of its unit, else of its building; `hh` is the households alias joined to
+# its house `ho`. Here, below both, so the resident list can filter by it.
+MICROGRID_OF = """coalesce(
+    (SELECT mh.microgrid_id FROM microgrid_households mh WHERE mh.household_id = {hh}.id),
+    (SELECT m.id FROM microgrids m WHERE m.unit_id = {ho}.unit_id ORDER BY m.id LIMIT 1),
+    (SELECT m.id FROM microgrids m JOIN grid_units u ON u.parent_id = m.unit_id
+     WHERE u.id = {ho}.unit_id ORDER BY m.id LIMIT 1))"""

@@ -10,6 +10,7 @@ import random
 from shequ_desktop.casework import events
 from shequ_desktop.community import checkups, meetings, microgrids
 from shequ_desktop.core.context import Context
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.population import focus_groups
 
 # group -> {field label: choices}
@@ -41,7 +42,7 @@ def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
     conn = ctx.conn
     tag_id = dict(conn.execute("SELECT name, id FROM tags"))
     young = [r for (r,) in conn.execute(
-        "SELECT id FROM residents WHERE status = '在册' AND birth_date > ?",
+        f"SELECT id FROM residents WHERE status = '{ON_RECORD}' AND birth_date > ?",
         ((today - dt.timedelta(days=3 * 365)).isoformat(),))]
     with ctx.transaction():
         filled = 0
@@ -49,7 +50,7 @@ def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
             for rid, extras in conn.execute(
                     "SELECT r.id, r.extras FROM resident_tags rt JOIN residents r"
                     " ON r.id = rt.resident_id WHERE rt.tag_id = ? AND rt.until IS NULL"
-                    " AND r.status = '在册'", (tag_id[group],)).fetchall():
+                    f" AND r.status = '{ON_RECORD}'", (tag_id[group],)).fetchall():
                 if rng.random() < 0.2:           # some still to be filled in
                     continue
                 have = json.loads(extras) if extras else {}
@@ -61,7 +62,7 @@ def community_work(ctx: Context, seed: int, today: dt.date) -> dict:
             for (rid,) in conn.execute(
                     "SELECT rt.resident_id FROM resident_tags rt JOIN residents r"
                     " ON r.id = rt.resident_id WHERE rt.tag_id = ? AND rt.until IS NULL"
-                    " AND r.status = '在册'", (tag_id[group],)).fetchall():
+                    f" AND r.status = '{ON_RECORD}'", (tag_id[group],)).fetchall():
                 if rng.random() < 0.3:
                     continue
                 for _ in range(rng.randint(1, per_month * 2)):
@@ -147,11 +148,11 @@ def _meetings(ctx: Context, rng: random.Random, today: dt.date) -> int:
                              " ORDER BY id").fetchall()
     with ctx.transaction():
         for compound, name in compounds:
-            people = [r[0] for r in conn.execute("""
+            people = [r[0] for r in conn.execute(f"""
                 SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id
                 JOIN houses ho ON ho.id = h.house_id JOIN grid_units u ON u.id = ho.unit_id
                 LEFT JOIN grid_units b ON b.id = u.parent_id
-                WHERE r.status = '在册' AND r.birth_date < '2000-01-01'
+                WHERE r.status = '{ON_RECORD}' AND r.birth_date < '2000-01-01'
                   AND ? IN (u.parent_id, b.parent_id) ORDER BY r.id LIMIT 200""", (compound,))]
             if len(people) < 10:
                 continue
@@ -195,11 +196,11 @@ def _microgrids(ctx: Context, rng: random.Random) -> int:
                 LEFT JOIN grid_units c ON c.id = b.parent_id AND c.level = 'compound'
                 JOIN grid_units g ON g.id = CASE p.level WHEN 'grid' THEN p.id ELSE p.parent_id END
                 WHERE b.level = 'building' ORDER BY g.id, b.id""").fetchall():
-            people = conn.execute("""
+            people = conn.execute(f"""
                 SELECT r.id, r.political_status FROM residents r
                 JOIN households h ON h.id = r.household_id JOIN houses ho ON ho.id = h.house_id
                 JOIN grid_units u ON u.id = ho.unit_id
-                WHERE (u.id = ? OR u.parent_id = ?) AND r.status = '在册' AND r.phone IS NOT NULL
+                WHERE (u.id = ? OR u.parent_id = ?) AND r.status = '{ON_RECORD}' AND r.phone IS NOT NULL
                   AND r.birth_date BETWEEN '1955-01-01' AND '1990-12-31'
                 ORDER BY r.id""", (building, building)).fetchall()
             if not people:
@@ -220,10 +221,10 @@ def _microgrids(ctx: Context, rng: random.Random) -> int:
                                    (grid,)).fetchone()
             if biggest is None:
                 continue
-            households = [r[0] for r in conn.execute("""
+            households = [r[0] for r in conn.execute(f"""
                 SELECT h.id FROM households h JOIN houses ho ON ho.id = h.house_id
                 JOIN grid_units u ON u.id = ho.unit_id
-                WHERE h.status = '在册' AND (u.id = ? OR u.parent_id = ?)
+                WHERE h.status = '{ON_RECORD}' AND (u.id = ? OR u.parent_id = ?)
                 ORDER BY h.id LIMIT 30""", (biggest[0], biggest[0]))]
             if len(households) < 30:
                 continue

@@ -15,6 +15,14 @@ from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.idnumber import check_digit
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.statuses import (
+    DECEASED,
+    MOVED_OUT,
+    ON_RECORD,
+    OWNER_OCCUPIED,
+    RENTED,
+    VACANT,
+)
 from shequ_desktop.core.workdays import add_workdays
 from shequ_desktop.demo.community import community_work
 from shequ_desktop.demo.volunteers import volunteer_work
@@ -92,7 +100,7 @@ class Person:
     birth: dt.date
     relation: str
     surname: str
-    status: str = "在册"
+    status: str = ON_RECORD
     extra: dict = field(default_factory=dict)
 
 
@@ -195,13 +203,13 @@ class _Generator:
         if len(family) >= 2 and head_age >= 42 and self.rng.random() < 0.05:
             g = self.rng.choice("12")
             age = self.rng.randint(19, min(35, head_age - 22))
-            p = Person(g, self.birth(age, age), "20" if g == "1" else "30", head.surname, "迁出")
+            p = Person(g, self.birth(age, age), "20" if g == "1" else "30", head.surname, MOVED_OUT)
             p.extra = {"moved_out_at": self.today - dt.timedelta(days=self.rng.randint(10, 2000)),
                        "moved_out_to": self.rng.choice(OTHER_AREAS_NAMES)}
             gone.append(p)
         if len(family) >= 2 and self.rng.random() < 0.02:
             g = self.rng.choice("12")
-            p = Person(g, self.birth(80, 99), "51" if g == "1" else "52", head.surname, "死亡")
+            p = Person(g, self.birth(80, 99), "51" if g == "1" else "52", head.surname, DECEASED)
             p.extra = {"death_date": self.today - dt.timedelta(days=self.rng.randint(10, 2000))}
             gone.append(p)
         return gone
@@ -422,9 +430,9 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
     rng = gen.rng
     house_id = len(out.houses) + 1
     r = rng.random()
-    usage = "空置" if r < 0.08 else "出租" if r < 0.23 else "商用" if (r < 0.33 and floor == 1) \
-        else "自住"
-    family = gen.family() if usage in ("自住", "出租") else []
+    usage = VACANT if r < 0.08 else RENTED if r < 0.23 else "商用" if (r < 0.33 and floor == 1) \
+        else OWNER_OCCUPIED
+    family = gen.family() if usage in (OWNER_OCCUPIED, RENTED) else []
     family = family[:room_left]
     # the owner's name (last column) is the head's, filled in below for owner-occupied rooms
     out.houses.append([house_id, unit_id, f"{floor}{k:02d}", floor,
@@ -432,7 +440,7 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
     if not family:
         out.houses[-1] = tuple(out.houses[-1])
         return 0
-    local = usage == "自住" or rng.random() < 0.2
+    local = usage == OWNER_OCCUPIED or rng.random() < 0.2
     hh_id = len(out.households) + 1
     head_id = len(out.people) + 1
     alone = len(family) == 1
@@ -441,7 +449,7 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
     for p in family + gen.history(family)[:room_left - len(family)]:
         rid = len(out.people) + 1
         name = p.surname + gen.given(p.gender)
-        if p is family[0] and usage == "自住":
+        if p is family[0] and usage == OWNER_OCCUPIED:
             out.houses[-1][6] = name
         values = gen.fill(p, local)
         age = _age(p.birth, gen.today)
@@ -462,11 +470,11 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
                            pinyin.initials(name)))
         out.events.append((rid, "迁入", moved_in.isoformat(), hh_id, None, None))
         if left:
-            out.events.append((rid, "迁出", left.isoformat(), None, hh_id,
+            out.events.append((rid, MOVED_OUT, left.isoformat(), None, hh_id,
                                p.extra["moved_out_to"]))
         if died:
-            out.events.append((rid, "死亡", died.isoformat(), hh_id, None, None))
-        if p.status != "在册":
+            out.events.append((rid, DECEASED, died.isoformat(), hh_id, None, None))
+        if p.status != ON_RECORD:
             continue
         shortest = None
         for tag in _tags_for(rng, p, age, alone, elderly_couple):
@@ -479,7 +487,7 @@ def _house(gen: _Generator, out: Rows, unit_id: int, floor: int, k: int, room_le
             gen.visits(out, rid, *shortest)
     household_no = f"{unit_id:05d}{k:02d}{hh_id:06d}"
     out.households.append((hh_id, house_id, household_no, "1", head_id,
-                           out.people[head_id - 1][11], "在册"))
+                           out.people[head_id - 1][11], ON_RECORD))
     out.houses[-1] = tuple(out.houses[-1])
     return len(out.people) - head_id + 1
 

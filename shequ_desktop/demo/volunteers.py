@@ -12,6 +12,7 @@ import datetime as dt
 import random
 
 from shequ_desktop.core.idnumber import check_digit
+from shequ_desktop.core.statuses import ON_RECORD
 
 TEAMS = (("银发服务队", "为老服务"), ("关爱少儿服务队", "关爱儿童"), ("绿色家园服务队", "环境保护"),
          ("平安守护服务队", "治安巡逻"))
@@ -62,7 +63,7 @@ def volunteer_work(out, seed: int, today: dt.date, used_ids: set[str]) -> None:
     weights = list(CATEGORY_WEIGHTS.values())
     for unit_id, name, first, end in out.communities:
         adults = [p for p in out.people[first:end]
-                  if p[18] == "在册" and 18 * 365 < (today - dt.date.fromisoformat(p[6])).days
+                  if p[18] == ON_RECORD and 18 * 365 < (today - dt.date.fromisoformat(p[6])).days
                   < 75 * 365]
         team_ids = []
         for team_name, _kind in TEAMS:
@@ -97,12 +98,12 @@ def volunteer_work(out, seed: int, today: dt.date, used_ids: set[str]) -> None:
                           birth.isoformat(), None)
             out.volunteers.append((vid, *values, rng.choice(SKILLS), team,
                                    joined.isoformat(), left and left.isoformat(),
-                                   "退出" if left else "在册"))
+                                   "退出" if left else ON_RECORD))
             keen = rng.betavariate(1.2, 4) if rng.random() > 0.05 else rng.uniform(0.7, 0.95)
             members.append((vid, joined.isoformat(), left and left.isoformat(), keen))
         for team_id in team_ids:
             in_team = [v for v in out.volunteers[-len(members):]
-                       if v[8] == team_id and v[11] == "在册"]
+                       if v[8] == team_id and v[11] == ON_RECORD]
             if in_team:
                 out.teams[team_id - 1][3] = rng.choice(in_team)[0]
             out.teams[team_id - 1] = tuple(out.teams[team_id - 1])

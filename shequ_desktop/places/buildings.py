@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from db.driver import sqlite3
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.statuses import ON_RECORD
 
 
 @dataclass
@@ -44,17 +45,17 @@ def building_map(conn: sqlite3.Connection, building_id: int) -> BuildingMap:
                      (building_id,)).fetchone()
     if b is None or b["level"] != "building":
         raise DomainError("请选择一栋楼")
-    rows = conn.execute("""
+    rows = conn.execute(f"""
         SELECT ho.id, CASE WHEN u.level = 'unit' THEN u.name ELSE '' END AS unit, u.sort,
                ho.room_no, ho.floor, ho.usage, h.id AS household_id, hd.name AS head_name,
                (SELECT count(*) FROM residents r WHERE r.household_id = h.id
-                AND r.status = '在册') AS members,
+                AND r.status = '{ON_RECORD}') AS members,
                (SELECT group_concat(DISTINCT t.name) FROM residents r
                 JOIN resident_tags rt ON rt.resident_id = r.id AND rt.until IS NULL
                 JOIN tags t ON t.id = rt.tag_id
-                WHERE r.household_id = h.id AND r.status = '在册') AS focus
+                WHERE r.household_id = h.id AND r.status = '{ON_RECORD}') AS focus
         FROM houses ho JOIN grid_units u ON u.id = ho.unit_id
-        LEFT JOIN households h ON h.house_id = ho.id AND h.status = '在册'
+        LEFT JOIN households h ON h.house_id = ho.id AND h.status = '{ON_RECORD}'
         LEFT JOIN residents hd ON hd.id = h.head_resident_id
         WHERE u.id = ? OR u.parent_id = ?
         ORDER BY u.sort, u.id, ho.floor, ho.room_no""", (building_id, building_id)).fetchall()

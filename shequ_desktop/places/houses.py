@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.core.statuses import OWNER_OCCUPIED
 from shequ_desktop.core.tree import HOUSE_LEVELS, LEVEL_LABELS
 from shequ_desktop.core.validation import clean_record
 
 
 def create_house(ctx: Context, unit_id: int, values: dict) -> Result:
-    clean = clean_record("houses", {"usage": "自住", **values})
+    clean = clean_record("houses", {"usage": OWNER_OCCUPIED, **values})
     with ctx.transaction():
         unit = ctx.get("grid_units", unit_id)
         if unit["level"] not in HOUSE_LEVELS:

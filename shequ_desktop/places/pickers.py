@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from db.driver import sqlite3
 from shequ_desktop.core.addresses import address_of, unit_names
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.tree import SUBTREE_SQL
-
-ACTIVE = "在册"
 
 # Where a house is: its unit (or building without units), the building, a compound above it.
 _PLACE = """
@@ -62,7 +61,7 @@ def find_households(conn: sqlite3.Connection, scope_unit_id: int | None, text: s
     """
     text = " ".join(str(text or "").split())
     where = ["h.status = ?"]
-    params: list = [ACTIVE]
+    params: list = [ON_RECORD]
     if text:
         where.append("(instr(h.household_no, ?) > 0 OR instr(hd.name, ?) > 0"
                      " OR hd.name_initials GLOB ?)")
@@ -81,7 +80,7 @@ def find_households(conn: sqlite3.Connection, scope_unit_id: int | None, text: s
     sql = f"""{head}
         SELECT h.id, h.household_no, hd.name AS head_name,
                (SELECT count(*) FROM residents r WHERE r.household_id = h.id
-                AND r.status = '{ACTIVE}') AS members, {_PLACE_COLUMNS}
+                AND r.status = '{ON_RECORD}') AS members, {_PLACE_COLUMNS}
         FROM {source} {_PLACE}
         LEFT JOIN residents hd ON hd.id = h.head_resident_id
         WHERE {' AND '.join(where)}
@@ -107,7 +106,7 @@ def list_houses(conn: sqlite3.Connection, scope_unit_id: int, *, only_empty: boo
         SELECT ho.id, ho.usage, count(h.id) AS households, min(hd.name) AS head_name,
                {_PLACE_COLUMNS}
         FROM subtree s CROSS JOIN houses ho ON ho.unit_id = s.id {_PLACE}
-        LEFT JOIN households h ON h.house_id = ho.id AND h.status = '{ACTIVE}'
+        LEFT JOIN households h ON h.house_id = ho.id AND h.status = '{ON_RECORD}'
         LEFT JOIN residents hd ON hd.id = h.head_resident_id
         WHERE {where}
         GROUP BY ho.id {having}

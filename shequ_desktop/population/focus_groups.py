@@ -22,6 +22,7 @@ from shequ_desktop.core.access import named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import FieldError, ValidationError
 from shequ_desktop.core.resources import resource_path
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.tree import Places
 from shequ_desktop.core.validation import clean_text
 from shequ_desktop.population import extras, tags
@@ -75,7 +76,7 @@ def groups(conn: sqlite3.Connection, access=None, unit_id: int | None = None) ->
               " ON r.household_id = h.id)") if head else ""
     counts = dict(conn.execute(head + f"""
         SELECT rt.tag_id, count(*) FROM resident_tags rt JOIN residents r ON r.id = rt.resident_id
-        WHERE rt.until IS NULL AND r.status = '在册' {scoped} GROUP BY rt.tag_id""",
+        WHERE rt.until IS NULL AND r.status = '{ON_RECORD}' {scoped} GROUP BY rt.tag_id""",
                                params).fetchall())
     out = []
     for t in tags.all_tags(conn):
@@ -200,7 +201,7 @@ def members(conn: sqlite3.Connection, tag_id: int, access=None,
             FROM resident_tags rt JOIN residents r ON r.id = rt.resident_id
             LEFT JOIN households h ON h.id = r.household_id
             LEFT JOIN houses ho ON ho.id = h.house_id
-            WHERE rt.tag_id = :tag AND rt.until IS NULL AND r.status = '在册' {scoped}
+            WHERE rt.tag_id = :tag AND rt.until IS NULL AND r.status = '{ON_RECORD}' {scoped}
             ORDER BY r.name_initials, r.id""", {**params, "tag": tag_id}):
         have = extras.parse(row["extras"])
         prefix = places.of(row["unit_id"])[4]

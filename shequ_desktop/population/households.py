@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.statuses import ON_RECORD, OWNER_OCCUPIED, VACANT
 from shequ_desktop.core.validation import clean_record
 from shequ_desktop.population.residents import (
-    ACTIVE,
     HEAD,
     insert_resident,
 )
@@ -30,11 +30,10 @@ def create_household(ctx: Context, house_id: int | None, head: dict,
             update["household_no"] = _household_no(ctx, house, hh_id)
         changes += ctx.update("households", hh_id, update)
         if house is not None and house["usage"] == VACANT:
-            changes += ctx.update("houses", house_id, {"usage": "自住"}, house)
+            changes += ctx.update("houses", house_id, {"usage": OWNER_OCCUPIED}, house)
     return Result(hh_id, changes)
 
 
-VACANT = "空置"
 
 
 def _household_no(ctx: Context, house: dict | None, household_id: int) -> str:
@@ -61,7 +60,7 @@ def move_household(ctx: Context, household_id: int, house_id: int) -> Result:
     """The whole household moves to another room."""
     with ctx.transaction():
         household = ctx.get("households", household_id)
-        if household["status"] != ACTIVE:
+        if household["status"] != ON_RECORD:
             raise DomainError("该户已注销，不能迁移")
         ctx.get("houses", house_id)
         return Result(household_id, ctx.update("households", household_id,
@@ -71,6 +70,6 @@ def move_household(ctx: Context, household_id: int, house_id: int) -> Result:
 def members(ctx: Context, household_id: int, include_inactive: bool = False) -> list[dict]:
     sql = "SELECT * FROM residents WHERE household_id = ?"
     if not include_inactive:
-        sql += " AND status = '在册'"
+        sql += f" AND status = '{ON_RECORD}'"
     sql += " ORDER BY relation_to_head, birth_date"
     return [dict(r) for r in ctx.conn.execute(sql, (household_id,))]

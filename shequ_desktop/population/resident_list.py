@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from db.driver import sqlite3
-from shequ_desktop.community.microgrids import MICROGRID_OF
 from shequ_desktop.core import codes, search, validation
 from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, Access, scope
 from shequ_desktop.core.addresses import format_address
 from shequ_desktop.core.fields import field, fields
+from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD
+from shequ_desktop.core.tree import MICROGRID_OF
 
-STATUSES = ("在册", "迁出", "死亡")
+STATUSES = (ON_RECORD, MOVED_OUT, DECEASED)
 
 # Shown by default, in this order; the rest of the registry follows (for a column chooser).
 DEFAULT_COLUMNS = ("name", "gender", "birth_date", "age", "id_number", "phone",
@@ -130,7 +131,7 @@ class _Select(NamedTuple):
 @dataclass
 class ResidentQuery:
     unit_id: int | None = None        # a grid unit: residents whose house is in its subtree
-    statuses: tuple = ("在册",)        # empty: every status
+    statuses: tuple = (ON_RECORD,)        # empty: every status
     order_by: str = "id"
     descending: bool = False
     text: str = ""                    # the search box (search.clause)
@@ -139,7 +140,7 @@ class ResidentQuery:
     age_max: int | None = None
     gender: str | None = None         # GB/T 2261.1 code
     residence_type: str | None = None  # code of the residence_type table
-    microgrid_id: int | None = None   # living in this 微网格 (microgrids.MICROGRID_OF)
+    microgrid_id: int | None = None   # living in this 微网格 (tree.MICROGRID_OF)
     # The signed-in user's: a 网格员 sees only their units (with no unit chosen, all of them;
     # a unit outside them is NotPermitted). None: everyone.
     access: Access | None = None
@@ -327,7 +328,7 @@ def household_members(conn: sqlite3.Connection, household_id: int | None,
              FROM residents r JOIN households h ON h.id = r.household_id
              WHERE r.household_id = ?"""
     if not include_inactive:
-        sql += " AND r.status = '在册'"
+        sql += f" AND r.status = '{ON_RECORD}'"
     sql += " ORDER BY is_head DESC, r.relation_to_head, r.birth_date, r.id"
     relation = codes.table("relation")
     today = dt.date.today()

@@ -17,11 +17,11 @@ from shequ_desktop.core.errors import (
     ValidationError,
 )
 from shequ_desktop.core.fields import field, fields
+from shequ_desktop.core.statuses import CLOSED, DECEASED, MOVED_OUT, ON_RECORD
 from shequ_desktop.core.validation import clean_record, clean_value
 
 HEAD = "02"                       # GB/T 4761 户主
 HEAD_RELATIONS = ("01", "02")     # 本人 / 户主: only the head has them
-ACTIVE = "在册"
 EDITABLE = tuple(f.name for f in fields("residents") if f.editable)
 
 
@@ -78,7 +78,7 @@ def insert_resident(ctx: Context, household_id: int, values: dict, relation: str
     clean["relation_to_head"] = relation_code
     clean["name_initials"] = pinyin.initials(clean["name"])
     clean["household_id"] = household_id
-    clean["status"] = ACTIVE
+    clean["status"] = ON_RECORD
     # The history says 迁入 on a day; the record (and so every export) says the same day.
     clean["moved_in_at"] = clean.get("moved_in_at") or dt.date.today().isoformat()
     _check_id_free(ctx, clean.get("id_number"))
@@ -90,7 +90,7 @@ def insert_resident(ctx: Context, household_id: int, values: dict, relation: str
 def add_member(ctx: Context, household_id: int, values: dict, relation: str) -> Result:
     with ctx.transaction():
         household = ctx.get("households", household_id)
-        if household["status"] != ACTIVE:
+        if household["status"] != ON_RECORD:
             raise DomainError("该户已注销，不能添加成员")
         new_id, changes = insert_resident(ctx, household_id, values, relation)
     return Result(new_id, changes)
@@ -150,7 +150,7 @@ def _is_head(ctx: Context, resident: dict) -> bool:
 
 def _active(ctx: Context, resident_id: int) -> dict:
     resident = ctx.get("residents", resident_id)
-    if resident["status"] != ACTIVE:
+    if resident["status"] != ON_RECORD:
         raise DomainError(f"{resident['name']}的状态是“{resident['status']}”，不能再办理此操作")
     return resident
 
@@ -161,7 +161,7 @@ def set_head(ctx: Context, household_id: int, resident_id: int,
     with ctx.transaction():
         household = ctx.get("households", household_id)
         resident = ctx.get("residents", resident_id)
-        if resident["household_id"] != household_id or resident["status"] != ACTIVE:
+        if resident["household_id"] != household_id or resident["status"] != ON_RECORD:
             raise DomainError(f"{resident['name']}不是该户的在册成员，不能设为户主")
         changes = []
         old_id = household["head_resident_id"]
@@ -169,7 +169,7 @@ def set_head(ctx: Context, household_id: int, resident_id: int,
             return Result(household_id, [])
         if old_id is not None:
             old = ctx.get("residents", old_id)
-            if old["status"] == ACTIVE and old["household_id"] == household_id:
+            if old["status"] == ON_RECORD and old["household_id"] == household_id:
                 changes += ctx.update("residents", old_id, {
                     "relation_to_head": _relation(old_head_relation, head=False)}, old)
         changes += ctx.update("residents", resident_id, {"relation_to_head": HEAD}, resident)
@@ -186,10 +186,10 @@ def close_household(ctx: Context, household_id: int, leaving_id: int | None = No
     with ctx.transaction():
         left = ctx.conn.execute(
             "SELECT count(*) FROM residents WHERE household_id = ? AND status = ? "
-            "AND id IS NOT ?", (household_id, ACTIVE, leaving_id)).fetchone()[0]
+            "AND id IS NOT ?", (household_id, ON_RECORD, leaving_id)).fetchone()[0]
         if left:
             raise DomainError(f"户内还有 {left} 名在册成员，不能注销")
-        return Result(household_id, ctx.update("households", household_id, {"status": "注销"}))
+        return Result(household_id, ctx.update("households", household_id, {"status": CLOSED}))
 
 
 def _leave_household(ctx: Context, resident: dict, new_head_id: int | None,
@@ -199,7 +199,7 @@ def _leave_household(ctx: Context, resident: dict, new_head_id: int | None,
     household_id = resident["household_id"]
     others = ctx.conn.execute(
         "SELECT count(*) FROM residents WHERE household_id = ? AND status = ? AND id <> ?",
-        (household_id, ACTIVE, resident["id"])).fetchone()[0]
+        (household_id, ON_RECORD, resident["id"])).fetchone()[0]
     if not _is_head(ctx, resident):
         return changes
     if others and new_head_id is None:
@@ -229,7 +229,7 @@ def _check_id_free(ctx: Context, id_number: str | None, own_id: int | None = Non
     if not id_number:
         return
     other = ctx.conn.execute(
-        "SELECT id, name FROM residents WHERE id_number = ? AND status = '在册' AND id IS NOT ?",
+        f"SELECT id, name FROM residents WHERE id_number = ? AND status = '{ON_RECORD}' AND id IS NOT ?",
         (id_number, own_id)).fetchone()
     if other:
         raise ValidationError([FieldError(
@@ -246,7 +246,7 @@ def move_to_household(ctx: Context, resident_id: int, household_id: int, relatio
         target = ctx.get("households", household_id)
         if target["id"] == resident["household_id"]:
             raise DomainError(f"{resident['name']}已在该户")
-        if target["status"] != ACTIVE:
+        if target["status"] != ON_RECORD:
             raise DomainError("目标户已注销")
         code = _relation(relation, head=False)
         changes = _leave_household(ctx, resident, new_head_id, None)
@@ -266,8 +266,8 @@ def move_out(ctx: Context, resident_id: int, date=None, destination: str = "",
         changes = _leave_household(ctx, resident, new_head_id, None)
         where = " ".join(str(destination or "").split()) or None
         changes += ctx.update("residents", resident_id, {
-            "status": "迁出", "moved_out_at": when, "moved_out_to": where})
-        changes += add_event(ctx, resident_id, "迁出", when, None, resident["household_id"],
+            "status": MOVED_OUT, "moved_out_at": when, "moved_out_to": where})
+        changes += add_event(ctx, resident_id, MOVED_OUT, when, None, resident["household_id"],
                              where)
         changes += _end_tags(ctx, resident_id, when)
     return Result(resident_id, changes)
@@ -281,8 +281,8 @@ def record_death(ctx: Context, resident_id: int, date=None,
         if resident["birth_date"] and when < resident["birth_date"]:
             raise ValidationError([FieldError("death_date", "死亡日期", "早于出生日期")])
         changes = _leave_household(ctx, resident, new_head_id, None)
-        changes += ctx.update("residents", resident_id, {"status": "死亡", "death_date": when})
-        changes += add_event(ctx, resident_id, "死亡", when, resident["household_id"])
+        changes += ctx.update("residents", resident_id, {"status": DECEASED, "death_date": when})
+        changes += add_event(ctx, resident_id, DECEASED, when, resident["household_id"])
         changes += _end_tags(ctx, resident_id, when)
     return Result(resident_id, changes)
 
@@ -303,7 +303,7 @@ def history(ctx: Context, resident_id: int) -> list[str]:
         if e["kind"] == "户间迁移" and e["from_household_id"]:
             text += f"（原 {household_address(ctx, e['from_household_id'])}）"
         if e["note"]:
-            text += f" → {e['note']}" if e["kind"] == "迁出" else f"：{e['note']}"
+            text += f" → {e['note']}" if e["kind"] == MOVED_OUT else f"：{e['note']}"
         lines.append(text)
     return lines
 

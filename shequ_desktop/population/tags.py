@@ -6,6 +6,7 @@ import datetime as dt
 from db.driver import sqlite3
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.validation import clean_record, parse_date
 
 
@@ -50,7 +51,7 @@ def assign_tag(ctx: Context, resident_id: int, tag_id: int, since=None,
     with ctx.transaction():
         resident = ctx.get("residents", resident_id)
         tag = ctx.get("tags", tag_id)
-        if resident["status"] != "在册":
+        if resident["status"] != ON_RECORD:
             raise DomainError(f"{resident['name']}已{resident['status']}，不能再标记为{tag['name']}")
         if ctx.conn.execute(
                 "SELECT 1 FROM resident_tags WHERE resident_id = ? AND tag_id = ? AND until IS NULL",

@@ -23,6 +23,7 @@ from shequ_desktop.core.access import RESIDENT_IN_SUBTREE, Access, scope
 from shequ_desktop.core.audit import field_label
 from shequ_desktop.core.fields import ENTITY_LABELS
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD, VACANT
 
 ERROR, WARNING = "error", "warning"
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "提示"}
@@ -37,9 +38,9 @@ _ID_BIRTH = ("substr(r.id_number, 7, 4) || '-' || substr(r.id_number, 11, 2) || 
 _AGE = ("(CAST(strftime('%Y', :today) AS INTEGER) - CAST(substr(r.birth_date, 1, 4) AS INTEGER)"
         " - (substr(r.birth_date, 6, 5) > substr(:today, 6, 5)))")
 # Active tag assignments of active residents (a focus group's members).
-_MEMBERS = """FROM resident_tags rt JOIN tags t ON t.id = rt.tag_id
+_MEMBERS = f"""FROM resident_tags rt JOIN tags t ON t.id = rt.tag_id
     JOIN residents r ON r.id = rt.resident_id
-    WHERE rt.until IS NULL AND r.status = '在册'"""
+    WHERE rt.until IS NULL AND r.status = '{ON_RECORD}'"""
 
 
 class Check(NamedTuple):
@@ -55,68 +56,68 @@ CHECKS = (
     # --- households and heads (errors) ---------------------------------------------------------
     Check("household_without_head", "在册户没有户主", ERROR, "households", f"""
         SELECT h.id, {_HH} FROM households h
-        WHERE h.status = '在册' AND h.head_resident_id IS NULL"""),
+        WHERE h.status = '{ON_RECORD}' AND h.head_resident_id IS NULL"""),
     Check("head_not_member", "户主不是本户在册成员", ERROR, "households", f"""
         SELECT h.id, {_HH} || '，户主 ' || r.name
         FROM households h JOIN residents r ON r.id = h.head_resident_id
-        WHERE h.status = '在册' AND (r.household_id <> h.id OR r.status <> '在册')"""),
-    Check("head_relation", "户主的“与户主关系”不是户主", ERROR, "residents", """
+        WHERE h.status = '{ON_RECORD}' AND (r.household_id <> h.id OR r.status <> '{ON_RECORD}')"""),
+    Check("head_relation", "户主的“与户主关系”不是户主", ERROR, "residents", f"""
         SELECT r.id, r.name FROM households h JOIN residents r ON r.id = h.head_resident_id
-        WHERE h.status = '在册' AND r.status = '在册' AND r.household_id = h.id
+        WHERE h.status = '{ON_RECORD}' AND r.status = '{ON_RECORD}' AND r.household_id = h.id
           AND r.relation_to_head NOT IN ('01', '02')"""),
     Check("two_heads", "一户有两名以上户主", ERROR, "households", f"""
         SELECT h.id, {_HH} || '：' || count(*) || ' 人'
         FROM households h JOIN residents r ON r.household_id = h.id
-        WHERE h.status = '在册' AND r.status = '在册' AND r.relation_to_head IN ('01', '02')
+        WHERE h.status = '{ON_RECORD}' AND r.status = '{ON_RECORD}' AND r.relation_to_head IN ('01', '02')
         GROUP BY h.id HAVING count(*) > 1"""),
-    Check("active_in_closed_household", "在册人员所在户已注销", ERROR, "residents", """
+    Check("active_in_closed_household", "在册人员所在户已注销", ERROR, "residents", f"""
         SELECT r.id, r.name FROM residents r JOIN households h ON h.id = r.household_id
-        WHERE r.status = '在册' AND h.status <> '在册'"""),
+        WHERE r.status = '{ON_RECORD}' AND h.status <> '{ON_RECORD}'"""),
     Check("empty_active_household", "在册户没有在册成员", ERROR, "households", f"""
         SELECT h.id, {_HH} FROM households h
-        WHERE h.status = '在册'
+        WHERE h.status = '{ON_RECORD}'
           AND NOT EXISTS (SELECT 1 FROM residents r WHERE r.household_id = h.id
-                          AND r.status = '在册')"""),
+                          AND r.status = '{ON_RECORD}')"""),
     # --- ID numbers (errors) -----------------------------------------------------------------
-    Check("id_invalid", "身份证号无效（校验位、位数或出生日期）", ERROR, "residents", """
+    Check("id_invalid", "身份证号无效（校验位、位数或出生日期）", ERROR, "residents", f"""
         SELECT r.id, r.name || '：' || r.id_number || '，' || id_problem(r.id_number)
         FROM residents r
-        WHERE r.status = '在册' AND r.id_type = '01' AND r.id_number IS NOT NULL
+        WHERE r.status = '{ON_RECORD}' AND r.id_type = '01' AND r.id_number IS NOT NULL
           AND id_problem(r.id_number) IS NOT NULL"""),
     Check("id_birth_date", "身份证号中的出生日期与登记的不符", ERROR, "residents", f"""
         SELECT r.id, r.name || '：证号 ' || {_ID_BIRTH} || '，登记 ' || r.birth_date
         FROM residents r
-        WHERE r.status = '在册' AND {_ID18} AND r.birth_date IS NOT NULL
+        WHERE r.status = '{ON_RECORD}' AND {_ID18} AND r.birth_date IS NOT NULL
           AND {_ID_BIRTH} <> r.birth_date"""),
     Check("id_gender", "身份证号中的性别与登记的不符", ERROR, "residents", f"""
         SELECT r.id, r.name || '：证号为' || CASE substr(r.id_number, 17, 1) % 2
                                               WHEN 1 THEN '男' ELSE '女' END
         FROM residents r
-        WHERE r.status = '在册' AND {_ID18} AND r.gender IN ('1', '2')
+        WHERE r.status = '{ON_RECORD}' AND {_ID18} AND r.gender IN ('1', '2')
           AND r.gender <> CASE substr(r.id_number, 17, 1) % 2 WHEN 1 THEN '1' ELSE '2' END"""),
-    Check("duplicate_id_number", "同一户内同一身份证号登记了两次", ERROR, "residents", """
+    Check("duplicate_id_number", "同一户内同一身份证号登记了两次", ERROR, "residents", f"""
         SELECT r.id, r.name || '：' || r.id_number FROM residents r
-        WHERE r.status = '在册' AND r.id_number IS NOT NULL AND EXISTS (
+        WHERE r.status = '{ON_RECORD}' AND r.id_number IS NOT NULL AND EXISTS (
             SELECT 1 FROM residents o WHERE o.id_number = r.id_number AND o.id <> r.id
-              AND o.status = '在册' AND o.household_id IS r.household_id)"""),
-    Check("person_in_two_households", "同一人同时在两户在册", ERROR, "residents", """
+              AND o.status = '{ON_RECORD}' AND o.household_id IS r.household_id)"""),
+    Check("person_in_two_households", "同一人同时在两户在册", ERROR, "residents", f"""
         SELECT r.id, r.name || CASE WHEN r.id_number IS NULL THEN '（无证号，同名同生日）'
                                     ELSE '：' || r.id_number END
         FROM residents r
-        WHERE r.status = '在册' AND EXISTS (
+        WHERE r.status = '{ON_RECORD}' AND EXISTS (
             SELECT 1 FROM residents o
-            WHERE o.status = '在册' AND o.id <> r.id AND o.household_id IS NOT r.household_id
+            WHERE o.status = '{ON_RECORD}' AND o.id <> r.id AND o.household_id IS NOT r.household_id
               AND (o.id_number = r.id_number
                    OR (r.id_number IS NULL AND o.id_number IS NULL AND o.name = r.name
                        AND o.birth_date = r.birth_date AND o.gender IS r.gender)))"""),
     # --- records that contradict each other (errors) -----------------------------------------
-    Check("status_dates", "迁出或死亡人员缺少日期", ERROR, "residents", """
+    Check("status_dates", "迁出或死亡人员缺少日期", ERROR, "residents", f"""
         SELECT id, name FROM residents
-        WHERE (status = '迁出' AND moved_out_at IS NULL)
-           OR (status = '死亡' AND death_date IS NULL)"""),
-    Check("tag_on_inactive", "已迁出或死亡的人员仍有未结束的重点人群标记", ERROR, "residents", """
+        WHERE (status = '{MOVED_OUT}' AND moved_out_at IS NULL)
+           OR (status = '{DECEASED}' AND death_date IS NULL)"""),
+    Check("tag_on_inactive", "已迁出或死亡的人员仍有未结束的重点人群标记", ERROR, "residents", f"""
         SELECT r.id, r.name FROM resident_tags rt JOIN residents r ON r.id = rt.resident_id
-        WHERE rt.until IS NULL AND r.status <> '在册'"""),
+        WHERE rt.until IS NULL AND r.status <> '{ON_RECORD}'"""),
     Check("grid_level_order", "网格层级颠倒（下级的层级不低于上级）", ERROR, "grid_units", """
         SELECT c.id, c.name FROM grid_units c JOIN grid_units p ON p.id = c.parent_id
         WHERE instr(' street community grid compound building unit ', ' ' || c.level || ' ')
@@ -131,14 +132,14 @@ CHECKS = (
     Check("focus_without_phone", "重点人员没有联系电话", WARNING, "residents", f"""
         SELECT r.id, r.name || '（' || group_concat(t.name, '、') || '）' {_MEMBERS}
           AND t.active = 1 AND trim(coalesce(r.phone, '')) = '' GROUP BY r.id"""),
-    Check("vacant_house_with_residents", "空置房屋内有在册人员", WARNING, "houses", """
+    Check("vacant_house_with_residents", "空置房屋内有在册人员", WARNING, "houses", f"""
         SELECT ho.id, ho.room_no || ' 室：' || count(*) || ' 人'
-        FROM houses ho JOIN households h ON h.house_id = ho.id AND h.status = '在册'
-        JOIN residents r ON r.household_id = h.id AND r.status = '在册'
-        WHERE ho.usage = '空置' GROUP BY ho.id"""),
+        FROM houses ho JOIN households h ON h.house_id = ho.id AND h.status = '{ON_RECORD}'
+        JOIN residents r ON r.household_id = h.id AND r.status = '{ON_RECORD}'
+        WHERE ho.usage = '{VACANT}' GROUP BY ho.id"""),
     Check("age_over_110", "年龄超过 110 岁", WARNING, "residents", f"""
         SELECT r.id, r.name || '：' || {_AGE} || ' 岁（' || r.birth_date || '）'
-        FROM residents r WHERE r.status = '在册' AND r.birth_date IS NOT NULL
+        FROM residents r WHERE r.status = '{ON_RECORD}' AND r.birth_date IS NOT NULL
           AND {_AGE} > 110"""),
     Check("merge_conflicts_open", "数据交换合并后有冲突待处理（见“数据交换”页）", WARNING,
           "sync_conflicts", """
@@ -306,6 +307,6 @@ def open_target(conn: sqlite3.Connection, problem: Problem) -> tuple[str, int] |
         return "household", problem.id
     if problem.entity == "houses":
         row = conn.execute("SELECT id FROM households WHERE house_id = ? "
-                           "ORDER BY status <> '在册', id LIMIT 1", (problem.id,)).fetchone()
+                           f"ORDER BY status <> '{ON_RECORD}', id LIMIT 1", (problem.id,)).fetchone()
         return ("household", row[0]) if row else None
     return None

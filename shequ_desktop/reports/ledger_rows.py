@@ -24,6 +24,7 @@ from shequ_desktop.core.access import Access, named_scope
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.fields import Field, field, fields
 from shequ_desktop.core.masking import mask, mask_id, mask_phone
+from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD
 from shequ_desktop.core.tree import GridTitle, Places
 from shequ_desktop.reports.pdf.long_table import Column, Group, LedgerTable
 
@@ -140,9 +141,9 @@ def _groups(rows: list[tuple[tuple, str, tuple]], grouped: bool) -> list[Group]:
 
 def _on_roster(alias: str = "r") -> str:
     """SQL: the resident was on record at :end (moved in by then, not yet gone)."""
-    return (f"(coalesce({alias}.moved_in_at, '') <= :end AND ({alias}.status = '在册'"
-            f" OR ({alias}.status = '迁出' AND coalesce({alias}.moved_out_at, '') > :end)"
-            f" OR ({alias}.status = '死亡' AND coalesce({alias}.death_date, '') > :end)))")
+    return (f"(coalesce({alias}.moved_in_at, '') <= :end AND ({alias}.status = '{ON_RECORD}'"
+            f" OR ({alias}.status = '{MOVED_OUT}' AND coalesce({alias}.moved_out_at, '') > :end)"
+            f" OR ({alias}.status = '{DECEASED}' AND coalesce({alias}.death_date, '') > :end)))")
 
 
 # --- the ledgers ----------------------------------------------------------------------------------
@@ -361,12 +362,12 @@ def _houses(q: _Query) -> tuple[list[Column], list[Group]]:
         SELECT ho.id, ho.unit_id, ho.room_no, ho.floor, ho.area, ho.usage, ho.owner_name,
                ho.owner_phone, ho.owner_id_number, ho.notes,
                (SELECT count(*) FROM households h WHERE h.house_id = ho.id
-                AND h.status = '在册'),
+                AND h.status = '{ON_RECORD}'),
                (SELECT count(*) FROM households h JOIN residents r ON r.household_id = h.id
-                WHERE h.house_id = ho.id AND r.status = '在册'),
+                WHERE h.house_id = ho.id AND r.status = '{ON_RECORD}'),
                (SELECT group_concat(r.name, '、') FROM households h
                 JOIN residents r ON r.id = h.head_resident_id
-                WHERE h.house_id = ho.id AND h.status = '在册')
+                WHERE h.house_id = ho.id AND h.status = '{ON_RECORD}')
         FROM houses ho WHERE 1 {scope}""", q.params())
     place_of, grid_key, order = q.places.of, q.places.grid_key, q.places.order
     out = []

@@ -22,6 +22,7 @@ from shequ_desktop.casework import events, visits
 from shequ_desktop.core.access import Access, NotPermitted
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD
 from shequ_desktop.core.tree import SUBTREE_SQL
 
 REGISTERED, FLOATING, OVERSEAS = "1", "2", "3"       # residence_type codes
@@ -39,14 +40,14 @@ _IN_UNIT = (_HOUSEHOLDS_IN_UNIT + " CROSS JOIN residents r INDEXED BY residents_
             " ON r.household_id = h.id")    # the figures without the residents' rows
 # On record on :on. moved_in_at may be empty for people added in the program: their first
 # 迁入 in the history stands in (coalesce only looks when it is empty).
-_PRESENT = """(r.status = '在册' OR (r.status = '迁出' AND r.moved_out_at > :on)
-               OR (r.status = '死亡' AND r.death_date > :on))"""
+_PRESENT = f"""(r.status = '{ON_RECORD}' OR (r.status = '{MOVED_OUT}' AND r.moved_out_at > :on)
+               OR (r.status = '{DECEASED}' AND r.death_date > :on))"""
 _MOVED_IN_BY = """ AND coalesce(r.moved_in_at, (SELECT min(e.date) FROM resident_events e
                    WHERE e.resident_id = r.id AND e.kind = '迁入'), '') <= :on"""
 # Not on record on :on (today or later), as a test of rt.resident_id: status is 在册, 迁出 or
 # 死亡 (a CHECK), so only the few moved out or dead are looked at (residents_status index).
 _ABSENT_NOW = f"""rt.resident_id NOT IN (SELECT r.id FROM residents r INDEXED BY residents_status
-                  WHERE r.status IN ('迁出', '死亡') AND NOT {_PRESENT})"""
+                  WHERE r.status IN ('{MOVED_OUT}', '{DECEASED}') AND NOT {_PRESENT})"""
 _AGE = ("CAST(substr(:on, 1, 4) AS INTEGER) - CAST(substr(r.birth_date, 1, 4) AS INTEGER)"
         " - (substr(r.birth_date, 6, 5) > substr(:on, 6, 5))")
 _NO_AGE = 999
@@ -106,7 +107,7 @@ def population(conn: sqlite3.Connection, unit_id: int | None = None, on=None) ->
     if on >= dt.date.today().isoformat():      # households on record now
         households = conn.execute(f"""{head}
             SELECT count(*) FROM {"households h" if unit_id is None else _HOUSEHOLDS_IN_UNIT}
-            WHERE h.status = '在册'""", params).fetchone()[0]
+            WHERE h.status = '{ON_RECORD}'""", params).fetchone()[0]
     else:                                       # those with someone on record then
         households = conn.execute(f"""{head}
             SELECT count(DISTINCT r.household_id) FROM {source} WHERE {where}""",
@@ -468,9 +469,9 @@ def changes(conn: sqlite3.Connection, first: str, last: str,
           coalesce(sum(e.kind = '迁入' AND {to_in}
                        AND substr(coalesce(r.birth_date, ''), 1, 7) <> substr(e.date, 1, 7)), 0)
           + coalesce(sum(e.kind = '户间迁移' AND {to_in} AND NOT {from_in}), 0),
-          coalesce(sum(e.kind = '迁出' AND {from_in}), 0)
+          coalesce(sum(e.kind = '{MOVED_OUT}' AND {from_in}), 0)
           + coalesce(sum(e.kind = '户间迁移' AND {from_in} AND NOT {to_in}), 0),
-          coalesce(sum(e.kind = '死亡' AND {to_in}), 0)
+          coalesce(sum(e.kind = '{DECEASED}' AND {to_in}), 0)
         FROM resident_events e JOIN residents r ON r.id = e.resident_id
         WHERE e.date BETWEEN :first AND :last""", params).fetchone()
     born = conn.execute(f"""{head}

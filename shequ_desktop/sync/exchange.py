@@ -19,7 +19,7 @@ from typing import Any
 
 from db import atomic
 from db.driver import sqlite3
-from shequ_desktop import media
+from shequ_desktop.community import media
 from shequ_desktop.core import audit, settings
 from shequ_desktop.core.access import GRID_WORKER, NotPermitted
 from shequ_desktop.core.errors import DomainError, ReadOnlyError

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from db.driver import sqlite3
-from shequ_desktop import media
+from shequ_desktop.community import media
 from shequ_desktop.core import audit, settings
 from shequ_desktop.core.access import GRID_WORKER, Access, NotPermitted
 from shequ_desktop.core.context import refresh_statistics

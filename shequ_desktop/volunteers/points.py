@@ -21,6 +21,7 @@ from shequ_desktop.core.access import Access, named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
 from shequ_desktop.core.pinyin import sort_key
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.validation import clean_text, parse_date
 from shequ_desktop.volunteers.roster import IN_SCOPE, VOLUNTEERS
 
@@ -270,7 +271,7 @@ def hours_summary(conn: sqlite3.Connection, date_from=None, date_to=None, *,
         where.append("v.team_id = :team")
         params["team"] = team_id
     if not include_left:
-        where.append("v.status = '在册'")
+        where.append(f"v.status = '{ON_RECORD}'")
     if volunteer_id is not None:
         where.append("v.id = :vid")
         params["vid"] = volunteer_id

@@ -27,6 +27,7 @@ from shequ_desktop.core.errors import (
 from shequ_desktop.core.fields import fields
 from shequ_desktop.core.masking import mask_id
 from shequ_desktop.core.pinyin import sort_key
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.tree import SUBTREE_SQL, ancestors, descendants
 from shequ_desktop.core.validation import (
     agree_with_id,
@@ -35,7 +36,7 @@ from shequ_desktop.core.validation import (
     parse_date,
 )
 
-ACTIVE, LEFT = "在册", "退出"
+ACTIVE, LEFT = ON_RECORD, "退出"
 COPIED = ("name", "id_number", "gender", "birth_date", "phone")   # from a linked resident
 MAX_TEAM_NAME = 50
 
@@ -370,7 +371,7 @@ def leader_choices(conn: sqlite3.Connection, team_id: int | None,
     rows = conn.execute(f"""
         SELECT v.id, v.name, t.name AS team, v.team_id FROM {VOLUNTEERS} v
         LEFT JOIN volunteer_teams t ON t.id = v.team_id
-        WHERE v.status = '在册'""")
+        WHERE v.status = '{ON_RECORD}'""")
     seen = readable_ids(conn, access)
     if seen is not None and team_id is not None:
         leader = conn.execute("SELECT leader_id FROM volunteer_teams WHERE id = ?",
@@ -407,7 +408,7 @@ def teams(conn: sqlite3.Connection, unit_id: int | None = None,
         scope = f"WHERE t.unit_id IS NULL OR t.unit_id IN ({','.join(map(str, near))})"
     return sorted((dict(r) for r in conn.execute(f"""
         SELECT t.id, t.name, t.unit_id, t.leader_id, l.name AS leader, t.founded_on, t.notes,
-               (SELECT count(*) FROM volunteers v WHERE v.team_id = t.id AND v.status = '在册')
+               (SELECT count(*) FROM volunteers v WHERE v.team_id = t.id AND v.status = '{ON_RECORD}')
                    AS members
         FROM volunteer_teams t LEFT JOIN {VOLUNTEERS} l ON l.id = t.leader_id
         {scope}""")), key=lambda t: (sort_key(t["name"]), t["id"]))

@@ -12,7 +12,7 @@ from exchange_helpers import PASSPHRASE
 from shequ_desktop.community import checkups, meetings, siteplan
 from shequ_desktop.sync import exchange, merging, package
 from shequ_desktop.places import grid
-from shequ_desktop import media
+from shequ_desktop.community import media
 from shequ_desktop.core.context import Context
 
 DAY = (dt.date.today() - dt.timedelta(days=5)).isoformat()

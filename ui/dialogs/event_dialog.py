@@ -7,19 +7,26 @@ or None when the user cancels. Tests drive the dialogs or monkeypatch `ask`.
 from __future__ import annotations
 
 import datetime as dt
-from db.driver import sqlite3
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QSpinBox, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
-
-from ui.dialogs.form_dialog import FormDialog
+from db.driver import sqlite3
 from shequ_desktop.casework import events
-from shequ_desktop.core import tree
-from shequ_desktop.core import workdays
+from shequ_desktop.core import tree, workdays
 from shequ_desktop.core.access import Access
 from shequ_desktop.core.masking import mask_id
+from ui.dialogs.form_dialog import FormDialog
 
 WEEKDAYS = "一二三四五六日"
 WARNING_STYLE = "color: #b3261e;"

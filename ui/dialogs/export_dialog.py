@@ -12,16 +12,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QTableWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.transfer import exporting
 from shequ_desktop.core import tree
-from shequ_desktop.population import tags
 from shequ_desktop.core.access import scope
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.population import tags
+from shequ_desktop.transfer import exporting
 from shequ_desktop.transfer.exporting import coding, fill, sources
 from ui import background, file_dialogs, operations
 from ui.dialogs.form_dialog import FormDialog

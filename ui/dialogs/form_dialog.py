@@ -1,7 +1,13 @@
 """The base of the small question dialogs: a form over OK/Cancel, `answer()` and `ask()`."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 class FormDialog(QDialog):

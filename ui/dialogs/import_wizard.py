@@ -10,30 +10,53 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
 from db import StorageError
-from shequ_desktop.core import tree
-from shequ_desktop.core import masking
+from shequ_desktop.core import codes, masking, settings, tree
+from shequ_desktop.core.access import ADMIN, GRID_WORKER
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
-from shequ_desktop.core import codes, settings
-from shequ_desktop.core.access import ADMIN, GRID_WORKER
-from shequ_desktop.transfer.importing import headers as headers_mod
-from shequ_desktop.transfer.importing import registers
-from shequ_desktop.transfer.importing.apply import hold_to_grid
-from shequ_desktop.transfer.importing.registers import WHAT, WHAT_LABELS
-from shequ_desktop.transfer.importing import mapping as mapping_mod
-from shequ_desktop.transfer.importing import normalize
-from shequ_desktop.transfer.importing.plan import (DECISION_LABELS, DECISIONS, FLAT_CHOICES, FLAT_LABELS,
-                                          STATUS_LABELS, Plan)
-from shequ_desktop.transfer.importing.places import TARGET_LEVELS
 from shequ_desktop.core.progress import Cancelled
+from shequ_desktop.transfer.importing import headers as headers_mod
+from shequ_desktop.transfer.importing import mapping as mapping_mod
+from shequ_desktop.transfer.importing import normalize, registers
+from shequ_desktop.transfer.importing.apply import hold_to_grid
+from shequ_desktop.transfer.importing.places import TARGET_LEVELS
+from shequ_desktop.transfer.importing.plan import (
+    DECISION_LABELS,
+    DECISIONS,
+    FLAT_CHOICES,
+    FLAT_LABELS,
+    STATUS_LABELS,
+    Plan,
+)
+from shequ_desktop.transfer.importing.registers import WHAT, WHAT_LABELS
 from ui import background, file_dialogs, operations
 from ui.table_setup import setup_table
 
@@ -662,7 +685,7 @@ class ImportWizard(QWizard):
 
 def _code_items(w: ImportWizard, label: str) -> list:
     """The code table of the column labelled `label` (its mapped field's), or []."""
-    from shequ_desktop.core.fields import RESIDENT_FIELDS, HOUSEHOLD_FIELDS
+    from shequ_desktop.core.fields import HOUSEHOLD_FIELDS, RESIDENT_FIELDS
 
     if label not in w.headers:
         return []

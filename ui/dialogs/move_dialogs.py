@@ -6,18 +6,29 @@ or None when the user cancels. Tests drive the dialogs or monkeypatch `ask`.
 """
 from __future__ import annotations
 
-from db.driver import sqlite3
-
 from PySide6.QtCore import QCoreApplication, QDate, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QTableWidget, QTableWidgetItem, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
-
-from ui.dialogs.form_dialog import FormDialog
+from db.driver import sqlite3
 from shequ_desktop.core import codes
+from shequ_desktop.core.statuses import MOVED_OUT
 from shequ_desktop.places import pickers
 from shequ_desktop.population.residents import HEAD_RELATIONS
+from ui.dialogs.form_dialog import FormDialog
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -74,7 +85,7 @@ class MoveOutDialog(FormDialog):
     """迁出: the date and where the person went."""
 
     def __init__(self, name: str, parent: QWidget | None = None):
-        super().__init__(_tr("迁出"), parent)
+        super().__init__(_tr(MOVED_OUT), parent)
         self.date = date_edit()
         self.destination = QLineEdit()
         self.destination.setPlaceholderText(self.tr("如：朝阳区某某社区、外省市"))

@@ -14,9 +14,9 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QWidget
 
 from shequ_desktop.core import codes
-from shequ_desktop.volunteers import roster as volunteers
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.masking import mask_id
+from shequ_desktop.volunteers import roster as volunteers
 from ui.dialogs.move_dialogs import date_edit
 from ui.dialogs.volunteer_forms import VolunteerDialog, iso_date
 

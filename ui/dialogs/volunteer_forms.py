@@ -6,16 +6,27 @@ with the typing when it refuses (the reason is shown); `created` is the new reco
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QTime, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateTimeEdit, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QWidget)
+from PySide6.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
 
 from db import StorageError
 from shequ_desktop.core import codes, search
-from shequ_desktop.volunteers import activities as volunteer_activities, roster as volunteers
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.masking import mask_id
+from shequ_desktop.volunteers import activities as volunteer_activities
+from shequ_desktop.volunteers import roster as volunteers
 from ui.dialogs.form_dialog import FormDialog
 from ui.dialogs.move_dialogs import date_edit
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QWidget
 
-from shequ_desktop.volunteers import points as vp
 from shequ_desktop.core.context import Context
+from shequ_desktop.volunteers import points as vp
 from ui.dialogs.volunteer_forms import SavingDialog
 
 

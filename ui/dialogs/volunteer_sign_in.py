@@ -16,18 +16,31 @@ or None when cancelled.
 """
 from __future__ import annotations
 
-
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
-                               QPushButton, QTableWidget, QTableWidgetItem, QTextBrowser,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from db import StorageError
 from shequ_desktop.core import tree
-from shequ_desktop.volunteers import activities as va
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.volunteers import activities as va
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 LOCAL_ROLE = Qt.ItemDataRole.UserRole + 1

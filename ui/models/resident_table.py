@@ -6,12 +6,12 @@ MAX_PAGES pages stay cached (least recently used goes first). Sorting is done by
 """
 from __future__ import annotations
 
-from db.driver import sqlite3
 from collections import OrderedDict
 from dataclasses import replace
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
+from db.driver import sqlite3
 from shequ_desktop.core.context import Change
 from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery, label, rows
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import QDate, QModelIndex, Qt
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QHBoxLayout, QLabel, QMessageBox,
-                               QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shequ_desktop.core import audit, record_names
 from shequ_desktop.core.access import ADMIN

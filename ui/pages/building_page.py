@@ -9,18 +9,30 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shequ_desktop.core import tree
-from shequ_desktop.places import pickers
-from shequ_desktop.places.buildings import BuildingMap, Cell, building_map
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.statuses import OWNER_OCCUPIED, RENTED, VACANT
+from shequ_desktop.places import pickers
+from shequ_desktop.places.buildings import BuildingMap, Cell, building_map
 from ui.follow import follow_changes
 
-USAGE_COLORS = {"自住": "#d8f0cf", "出租": "#d3e5fa", "空置": "#e3e3e3", "商用": "#fde0c0",
+USAGE_COLORS = {OWNER_OCCUPIED: "#d8f0cf", RENTED: "#d3e5fa", VACANT: "#e3e3e3", "商用": "#fde0c0",
                 "其他": "#ffffff"}
 FOCUS_COLOR = "#d9352b"
 # Every position holds an item whose CELL_ROLE is an int: the room's index in
@@ -79,7 +91,7 @@ class TileDelegate(QStyledItemDelegate):
         if cell.household_id is not None:
             who = f"{cell.head_name or '？'} {cell.members}人"
         else:
-            who = cell.usage if cell.usage == "空置" else "无人居住"
+            who = cell.usage if cell.usage == VACANT else "无人居住"
             painter.setPen(FAINT)
         who = painter.fontMetrics().elidedText(who, Qt.TextElideMode.ElideRight, bottom.width())
         painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, who)
@@ -265,7 +277,7 @@ class BuildingView(QWidget):
         self.title.setText(self._title())
         self.counts.setText(self.tr("户数 {0}　人数 {1}　空置 {2}").format(
             len(self._household_ids), sum(c.members for c in cells),
-            sum(c.usage == "空置" for c in cells)))
+            sum(c.usage == VACANT for c in cells)))
 
     def _tooltip(self, cell: Cell) -> str:
         lines = [f"{cell.unit}{cell.room_no}　{cell.usage}"]

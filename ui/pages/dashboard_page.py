@@ -11,12 +11,21 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QShowEvent
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from db import db_path
-from shequ_desktop.reports import stats
 from shequ_desktop.core.context import Change, Context
+from shequ_desktop.reports import stats
 from ui.follow import follow_changes
 
 FIRST_DELAY_MS = 100          # after start-up, before the figures are computed
@@ -283,7 +292,6 @@ class DashboardPage(QWidget):
     def reload(self, *_args) -> None:
         """Compute the figures off the GUI thread; a newer request supersedes an older one."""
         from db.driver import sqlite3
-
         from ui import operations
 
         try:

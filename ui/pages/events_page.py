@@ -11,17 +11,35 @@ from typing import Callable
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBox, QHBoxLayout,
-                               QLabel, QPushButton, QSplitter, QTableView,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shequ_desktop.casework import events
 from shequ_desktop.core.context import Change, Context
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
 from ui.follow import follow_changes, set_quietly
-from ui.table_setup import setup_table
-from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
+from ui.models.row_list import (
+    DONE_INK,
+    ID_ROLE,
+    OVERDUE_BACKGROUND,
+    OVERDUE_INK,
+    RowListModel,
+)
 from ui.refusal import attempt
+from ui.table_setup import setup_table
 
 # column key, width in characters (headers: EventTableModel.headers)
 COLUMNS = (("category", 5), ("description", 20), ("resident", 4), ("grid", 7), ("found_at", 6),

@@ -8,17 +8,28 @@ with the same passphrase; conflicts are listed from the database, so they stay u
 """
 from __future__ import annotations
 
-
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-                               QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.sync import exchange, merging, package
-from shequ_desktop.core import tree
-from shequ_desktop.core import settings
+from shequ_desktop.core import settings, tree
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.fields import ENTITY_LABELS
+from shequ_desktop.sync import exchange, merging, package
 from ui import background, file_dialogs, operations
 from ui.models.row_list import RowListModel
 from ui.refusal import attempt

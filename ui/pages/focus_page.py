@@ -10,14 +10,23 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
-                               QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.population import focus_groups
 from shequ_desktop.casework import services
 from shequ_desktop.core.access import ADMIN
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.population import focus_groups
 from shequ_desktop.reports.ledger_rows import parse_month
 from ui import operations
 from ui.dialogs.focus_dialogs import GroupDialog, MemberFieldsDialog, ServiceDialog

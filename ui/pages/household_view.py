@@ -9,23 +9,40 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout,
-                               QLabel, QListWidget, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.population import households, residents
-from shequ_desktop.places import pickers
 from shequ_desktop.casework import visits
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import NotFoundError
+from shequ_desktop.core.statuses import MOVED_OUT, ON_RECORD
+from shequ_desktop.places import pickers
+from shequ_desktop.population import households, residents
 from shequ_desktop.population.resident_list import household_members
-from ui.dialogs.move_dialogs import (DateDialog, HousePickerDialog, HouseholdPickerDialog,
-                                     MoveOutDialog, MoveRelationDialog, NewHeadDialog,
-                                     RelationDialog)
+from ui.dialogs.move_dialogs import (
+    DateDialog,
+    HouseholdPickerDialog,
+    HousePickerDialog,
+    MoveOutDialog,
+    MoveRelationDialog,
+    NewHeadDialog,
+    RelationDialog,
+)
 from ui.follow import follow_changes
 from ui.refusal import attempt
 
-ACTIVE = "在册"
 ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("name", "relation", "age", "status")
 VISITS_SHOWN = 20          # the household's latest visits in 走访记录
@@ -88,7 +105,7 @@ class HouseholdView(QWidget):
         for key, text, slot in (
                 ("set_head", self.tr("设为户主"), self.set_head),
                 ("add_member", self.tr("添加成员"), self.add_member),
-                ("move_out", self.tr("迁出"), self.move_out),
+                ("move_out", self.tr(MOVED_OUT), self.move_out),
                 ("move_to", self.tr("户间迁移"), self.move_to_household),
                 ("death", self.tr("死亡登记"), self.record_death),
                 ("move_household", self.tr("整户搬迁"), self.move_household)):
@@ -163,9 +180,9 @@ class HouseholdView(QWidget):
             return
         self.title.setText(self.tr("户号 {0}").format(hh["household_no"] or f"#{hh['id']}"))
         self.address.setText(residents.household_address(self.ctx, hh["id"]))
-        active = sum(m["status"] == ACTIVE for m in self._members)
+        active = sum(m["status"] == ON_RECORD for m in self._members)
         text = self.tr("在册 {0} 人").format(active)
-        if hh["status"] != ACTIVE:
+        if hh["status"] != ON_RECORD:
             text += self.tr("（该户已{0}）").format(hh["status"])
         self.count.setText(text)
         self._fill_visits()
@@ -184,11 +201,11 @@ class HouseholdView(QWidget):
             for column, text in enumerate((m["name"], m["relation"], age, m["status"])):
                 item = QTableWidgetItem(text)
                 item.setData(ID_ROLE, m["id"])
-                if m["is_head"] and m["status"] == ACTIVE:
+                if m["is_head"] and m["status"] == ON_RECORD:
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
-                if m["status"] != ACTIVE:
+                if m["status"] != ON_RECORD:
                     item.setForeground(grey)
                 self.table.setItem(row, column, item)
         ids = [m["id"] for m in shown]
@@ -202,7 +219,7 @@ class HouseholdView(QWidget):
     def shown_members(self) -> list[dict]:
         if self.show_inactive.isChecked():
             return list(self._members)
-        return [m for m in self._members if m["status"] == ACTIVE]
+        return [m for m in self._members if m["status"] == ON_RECORD]
 
     def member_names(self) -> list[str]:
         """The names in the table, top to bottom (for tests)."""
@@ -226,8 +243,8 @@ class HouseholdView(QWidget):
 
     def _on_selection(self) -> None:
         m = self._selected()
-        household_active = self._household is not None and self._household["status"] == ACTIVE
-        member_active = household_active and m is not None and m["status"] == ACTIVE
+        household_active = self._household is not None and self._household["status"] == ON_RECORD
+        member_active = household_active and m is not None and m["status"] == ON_RECORD
         self.buttons["set_head"].setEnabled(member_active and not m["is_head"])
         for key in ("move_out", "move_to", "death"):
             self.buttons[key].setEnabled(member_active)
@@ -272,7 +289,7 @@ class HouseholdView(QWidget):
         return attempt(self, self.tr("无法办理"), lambda: service(self.ctx, *args, **kwargs))
 
     def _others(self, member: dict) -> list[dict]:
-        return [m for m in self._members if m["status"] == ACTIVE and m["id"] != member["id"]]
+        return [m for m in self._members if m["status"] == ON_RECORD and m["id"] != member["id"]]
 
     def _successor(self, member: dict) -> tuple[bool, int | None]:
         """(go on?, new head id): asks for a new head when the head leaves others behind."""
@@ -286,7 +303,7 @@ class HouseholdView(QWidget):
         m = self._selected()
         if m is None or m["is_head"]:
             return
-        old = next((x for x in self._members if x["is_head"] and x["status"] == ACTIVE), None)
+        old = next((x for x in self._members if x["is_head"] and x["status"] == ON_RECORD), None)
         relation = "99"
         if old is not None:
             relation = RelationDialog.ask(

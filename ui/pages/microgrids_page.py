@@ -10,21 +10,41 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
-                               QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shequ_desktop.casework import events
 from shequ_desktop.community import microgrids
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.pinyin import sort_key as name_key
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.tree import grid_of
-from shequ_desktop.places.grid import name_key
 from shequ_desktop.population.resident_list import rows as resident_rows
 from ui import operations
 from ui.models.row_list import ID_ROLE
-from ui.pages.community_base import AskDialog, CommunityPage, DictModel, ok_cancel, page_title
+from ui.pages.community_base import (
+    AskDialog,
+    CommunityPage,
+    DictModel,
+    ok_cancel,
+    page_title,
+)
 from ui.table_setup import setup_table
 
 RELEVANT = ("microgrids", "microgrid_households", "residents", "households", "houses",
@@ -318,11 +338,11 @@ class MicrogridsPage(CommunityPage):
             return
         places = Places(self.ctx.conn)
         choices = []
-        for hid, unit, room, head in self.ctx.conn.execute("""
+        for hid, unit, room, head in self.ctx.conn.execute(f"""
                 SELECT h.id, ho.unit_id, ho.room_no, r.name FROM households h
                 JOIN houses ho ON ho.id = h.house_id
                 LEFT JOIN residents r ON r.id = h.head_resident_id
-                WHERE h.status = '在册' ORDER BY ho.unit_id, ho.room_no, h.id""").fetchall():
+                WHERE h.status = '{ON_RECORD}' ORDER BY ho.unit_id, ho.room_no, h.id""").fetchall():
             if places.grid_key(unit)[1] and self._in_grid(unit, mg["grid_id"], places):
                 choices.append((hid, f"{places.of(unit)[4]}{room}  {head or ''}"))
         chosen = set(microgrids.household_ids(self.ctx.conn, mg["id"]))

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QShowEvent
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSplitter, QTableView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.reports import checks
 from shequ_desktop.core.context import Change, Context
+from shequ_desktop.reports import checks
 from ui.follow import follow_changes
 from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_INK, RowListModel
 from ui.table_setup import setup_table

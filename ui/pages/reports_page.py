@@ -17,14 +17,25 @@ from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDateEdit, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.core import tree
-from shequ_desktop.reports import ledger_rows as ledgers
-from shequ_desktop.core import settings
+from shequ_desktop.core import settings, tree
 from shequ_desktop.core.context import Change, Context
+from shequ_desktop.reports import ledger_rows as ledgers
 from shequ_desktop.reports.pdf import fonts
 from shequ_desktop.reports.pdf import ledger_print as printing
 from ui import background, file_dialogs, operations

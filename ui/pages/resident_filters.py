@@ -1,17 +1,24 @@
 """The search box and filters above the resident table; emits the query fields they set."""
 from __future__ import annotations
 
-from db.driver import sqlite3
-
 from PySide6.QtCore import QObject, QSize, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
+from db.driver import sqlite3
 from shequ_desktop.core import codes
+from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD
 from shequ_desktop.population import tags
 
 # (combo text, statuses); an empty tuple means every status.
-STATUS_FILTERS = (("在册", ("在册",)), ("迁出", ("迁出",)), ("死亡", ("死亡",)), ("全部", ()))
+STATUS_FILTERS = ((ON_RECORD, (ON_RECORD,)), (MOVED_OUT, (MOVED_OUT,)), (DECEASED, (DECEASED,)), ("全部", ()))
 DEBOUNCE_MS = 250
 NO_AGE = -1                    # the spin boxes' "不限" value
 

@@ -3,14 +3,29 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.population.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
-from ui.models.resident_table import ResidentTableModel
 from ui.follow import set_quietly
+from ui.models.resident_table import ResidentTableModel
 from ui.pages.resident_filters import NO_AGE, STATUS_FILTERS, ResidentFilters
 from ui.table_setup import setup_table
 
@@ -68,7 +83,7 @@ class ResidentsPage(QWidget):
         blocker = f.search.blockSignals(True)
         f.search.clear()
         f.search.blockSignals(blocker)
-        set_quietly(f.status, dict(STATUS_FILTERS)["在册"])
+        set_quietly(f.status, dict(STATUS_FILTERS)[ON_RECORD])
         set_quietly(f.tag, target.get("tag_id"))
         set_quietly(f.gender, None)
         set_quietly(f.residence, target.get("residence_type"))

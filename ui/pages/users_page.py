@@ -3,18 +3,31 @@ password, change role or grids, deactivate (kept for the audit trail)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
-                               QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shequ_desktop.core import tree
-from shequ_desktop.security import users
 from shequ_desktop.core.access import ADMIN, GRID_WORKER, ROLES
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.keys import KeyFile, password_problem
+from shequ_desktop.security import users
 from ui.models.row_list import RowListModel
-from ui.table_setup import setup_table
 from ui.refusal import attempt
+from ui.table_setup import setup_table
 
 COLUMNS = (("username", 8), ("display_name", 8), ("role", 5), ("units", 16), ("active", 4))
 

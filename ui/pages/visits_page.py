@@ -10,20 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from PySide6.QtCore import (QItemSelectionModel, QModelIndex, QObject, Qt,
-                            Signal)
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QBrush
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from shequ_desktop.core import record_names
 from shequ_desktop.casework import visits
+from shequ_desktop.core import record_names
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
 from ui.dialogs.visit_dialog import VisitDialog
 from ui.follow import ReloadWhenShown, follow_changes
-from ui.table_setup import setup_table
 from ui.models.row_list import ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
+from ui.table_setup import setup_table
 
 # column key, width in characters
 COLUMNS = (("name", 5), ("address", 14), ("grid", 10), ("tags", 11), ("interval_days", 4),

@@ -16,30 +16,48 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QShowEvent
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel,
-                               QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
-
-from shequ_desktop.core import tree
-from shequ_desktop.core import settings
-from shequ_desktop.volunteers import (
-    activities as volunteer_activities,
-    points as volunteer_points,
-    roster as volunteers,
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
+
+from shequ_desktop.core import settings, tree
 from shequ_desktop.core.access import ADMIN
 from shequ_desktop.core.context import Change, Context
+from shequ_desktop.volunteers import (
+    activities as volunteer_activities,
+)
+from shequ_desktop.volunteers import (
+    points as volunteer_points,
+)
+from shequ_desktop.volunteers import (
+    roster as volunteers,
+)
 from ui import file_dialogs, operations
 from ui.dialogs.move_dialogs import DateDialog
 from ui.dialogs.volunteer_edit import VolunteerEditDialog
-from ui.dialogs.volunteer_forms import ActivityDialog, PeriodDialog, TeamDialog, VolunteerDialog
+from ui.dialogs.volunteer_forms import (
+    ActivityDialog,
+    PeriodDialog,
+    TeamDialog,
+    VolunteerDialog,
+)
 from ui.dialogs.volunteer_points import ADJUST, REDEEM, PointsDialog
 from ui.dialogs.volunteer_settings import VolunteerSettingsDialog
 from ui.dialogs.volunteer_sign_in import SignInDialog
 from ui.follow import follow_changes
 from ui.models.row_list import DONE_INK, ID_ROLE, RowListModel
-from ui.table_setup import setup_table
 from ui.refusal import attempt
+from ui.table_setup import setup_table
 
 RELEVANT = ("volunteers", "volunteer_teams", "activities", "service_records",
             "point_adjustments", "point_redemptions")

@@ -18,6 +18,7 @@ from shequ_desktop.core import codes, tree
 from shequ_desktop.core.addresses import format_address
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.fields import fields
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.population.extras import parse
 from shequ_desktop.transfer.importing.plan import address_from_notes
 from shequ_desktop.volunteers import roster as volunteers
@@ -95,18 +96,18 @@ _RESIDENT_SELECT = f"""
     LEFT JOIN households h ON h.id = r.household_id
     LEFT JOIN residents hd ON hd.id = h.head_resident_id
     {_PLACE_JOINS}
-    WHERE r.status = '在册' {{where}}
+    WHERE r.status = '{ON_RECORD}' {{where}}
     ORDER BY h.id, r.relation_to_head = '02' DESC, r.id"""
 
 _HOUSEHOLD_SELECT = f"""
     SELECT h.*, h.uuid AS household_key, hd.name AS head_name, hd.id_number AS head_id_number,
            hd.phone AS head_phone, h.notes AS _h_notes,
            (SELECT count(*) FROM residents m WHERE m.household_id = h.id
-            AND m.status = '在册') AS members, {_PLACE_SQL}
+            AND m.status = '{ON_RECORD}') AS members, {_PLACE_SQL}
     FROM households h
     LEFT JOIN residents hd ON hd.id = h.head_resident_id
     {_PLACE_JOINS}
-    WHERE h.status = '在册' {{where}}
+    WHERE h.status = '{ON_RECORD}' {{where}}
     ORDER BY h.id"""
 
 _PERSON = [Column("name", "姓名"), Column("id_number", "身份证号", "id"),
@@ -146,7 +147,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
                JOIN residents r ON r.id = rt.resident_id
                LEFT JOIN households h ON h.id = r.household_id
                LEFT JOIN residents hd ON hd.id = h.head_resident_id {_PLACE_JOINS}
-               WHERE rt.until IS NULL AND r.status = '在册' {{where}}
+               WHERE rt.until IS NULL AND r.status = '{ON_RECORD}' {{where}}
                ORDER BY t.sort, r.id""", place=True, entity="residents", alias="r",
            filters={"tag": "t.name"}),
     Source("visits", "走访记录",

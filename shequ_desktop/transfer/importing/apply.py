@@ -14,6 +14,7 @@ from shequ_desktop.core import audit, fields, pinyin
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.population.residents import HEAD
 from shequ_desktop.transfer.importing import mapping as mapping_mod
 from shequ_desktop.transfer.importing.bulk import with_gc_paused
@@ -72,7 +73,7 @@ def apply_plan(ctx: Context, plan: Plan, target_unit_id: int | None, *,
             if group.checking:
                 notes.append(group.checking)
             households.append((hid, house_id, head.household_no, head.kind or "1", head_rid,
-                               "在册", "\n".join(notes) or None))
+                               ON_RECORD, "\n".join(notes) or None))
         for group in plan.groups.values():
             if group.needs_head and group.household_id is not None \
                     and plan.rows[group.head].status == "new":
@@ -196,7 +197,7 @@ def _taken_meanwhile(conn, plan: Plan) -> int:
     for start in range(0, len(numbers), 500):
         chunk = numbers[start:start + 500]
         found.update((n, (rid, hid)) for n, rid, hid in conn.execute(
-            "SELECT id_number, id, household_id FROM residents WHERE status = '在册' AND "
+            f"SELECT id_number, id, household_id FROM residents WHERE status = '{ON_RECORD}' AND "
             f"id_number IN ({','.join('?' * len(chunk))})", chunk))
     if not found:
         return 0
@@ -254,7 +255,7 @@ def _resident_tuple(rid: int, household_id: int, row: PlanRow, relation: str | N
         if name == "relation_to_head":
             out.append(relation)
         elif name == "status":
-            out.append("在册")
+            out.append(ON_RECORD)
         else:
             out.append(v.get(name) or default)
     out.append(pinyin.initials(v["name"]))

@@ -12,6 +12,7 @@ import dataclasses
 from shequ_desktop.core import tree
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.statuses import OWNER_OCCUPIED
 from shequ_desktop.places import grid
 from shequ_desktop.transfer.importing.normalize import Address, floor_of, number_of
 
@@ -59,7 +60,7 @@ class Places:
         if key not in self.houses:
             self.houses[key] = self.next_house
             self.new_houses.append((self.next_house, holder, address.room,
-                                    floor_of(address.room), "自住"))
+                                    floor_of(address.room), OWNER_OCCUPIED))
             self.next_house += 1
         return self.houses[key]
 

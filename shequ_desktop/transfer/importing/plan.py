@@ -24,6 +24,7 @@ from shequ_desktop.core import codes, idnumber, phone
 from shequ_desktop.core.errors import FieldError, ValidationError
 from shequ_desktop.core.fields import RESIDENT_FIELDS
 from shequ_desktop.core.progress import Progress, report
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.validation import clean_record, clean_value
 from shequ_desktop.population.residents import EDITABLE, HEAD, HEAD_RELATIONS
 from shequ_desktop.transfer.importing import headers as headers_mod
@@ -762,7 +763,7 @@ _STORED = ("id", "household_id", *EDITABLE)
 
 
 def _match(conn: sqlite3.Connection, plan: Plan, progress: Progress, total: int) -> None:
-    if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM residents WHERE status = '在册')"
+    if conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM residents WHERE status = '{ON_RECORD}')"
                     ).fetchone()[0]:
         return                                        # an empty database: all rows are new
     cur = conn.cursor()
@@ -774,7 +775,7 @@ def _match(conn: sqlite3.Connection, plan: Plan, progress: Progress, total: int)
     for start in range(0, len(numbers), 500):
         chunk = numbers[start:start + 500]
         for values in cur.execute(
-                f"SELECT {cols} FROM residents WHERE status = '在册' AND id_number IN "
+                f"SELECT {cols} FROM residents WHERE status = '{ON_RECORD}' AND id_number IN "
                 f"({','.join('?' * len(chunk))})", chunk):
             record = dict(zip(_STORED, values))
             by_id[record["id_number"]] = record
@@ -788,7 +789,7 @@ def _match(conn: sqlite3.Connection, plan: Plan, progress: Progress, total: int)
             row.existing, row.match_how = by_id[number], "身份证号"
         elif row.values.get("birth_date"):
             for values in cur.execute(
-                    f"SELECT {cols} FROM residents WHERE status = '在册' AND name = ? "
+                    f"SELECT {cols} FROM residents WHERE status = '{ON_RECORD}' AND name = ? "
                     "AND birth_date = ?", (row.values["name"], row.values["birth_date"])):
                 record = dict(zip(_STORED, values))
                 if number and record["id_number"] and record["id_number"] != number:
@@ -982,14 +983,14 @@ def _households_by_address(conn: sqlite3.Connection) -> dict[str, tuple]:
     """Address key -> (first household there, [(household, head name), …]), households on
     record only."""
     out: dict[str, tuple] = {}
-    for r in conn.execute("""
+    for r in conn.execute(f"""
         SELECT h.id, ho.room_no, u.name, u.level, b.name, b.level, c.name, c.level, h.notes,
                (SELECT name FROM residents WHERE id = h.head_resident_id)
         FROM households h LEFT JOIN houses ho ON ho.id = h.house_id
         LEFT JOIN grid_units u ON u.id = ho.unit_id
         LEFT JOIN grid_units b ON b.id = u.parent_id
         LEFT JOIN grid_units c ON c.id = b.parent_id
-        WHERE h.status = '在册' ORDER BY h.id"""):
+        WHERE h.status = '{ON_RECORD}' ORDER BY h.id"""):
         where = _key_of(r[1:9])
         if not where:
             continue
@@ -1005,7 +1006,7 @@ def _households_by_head_id(conn: sqlite3.Connection, numbers: list[str]) -> dict
         chunk = numbers[start:start + 500]
         for no, hid in conn.execute(
                 "SELECT r.id_number, h.id FROM households h JOIN residents r "
-                "ON r.id = h.head_resident_id WHERE h.status = '在册' AND r.id_number IN "
+                f"ON r.id = h.head_resident_id WHERE h.status = '{ON_RECORD}' AND r.id_number IN "
                 f"({','.join('?' * len(chunk))})", chunk):
             out.setdefault(no, hid)
     return out
@@ -1016,7 +1017,7 @@ def _households_by_number(conn: sqlite3.Connection, numbers: list[str]) -> dict[
     for start in range(0, len(numbers), 500):
         chunk = numbers[start:start + 500]
         for no, hid in conn.execute(
-                "SELECT household_no, id FROM households WHERE status = '在册' AND "
+                f"SELECT household_no, id FROM households WHERE status = '{ON_RECORD}' AND "
                 f"household_no IN ({','.join('?' * len(chunk))}) ORDER BY id", chunk):
             out.setdefault(no, hid)
     return out

@@ -17,6 +17,7 @@ from shequ_desktop.core import audit, codes
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError, ValidationError
 from shequ_desktop.core.fields import VOLUNTEER_FIELDS
+from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.core.validation import parse_date
 from shequ_desktop.population import focus_groups
 from shequ_desktop.transfer.importing import headers as headers_mod
@@ -194,10 +195,10 @@ def _find_resident(conn, number: str, name: str) -> tuple[int | None, str]:
     """The resident on record a visit row names, or None and why (a row whose person is not
     on record is refused and counted, never dropped: the error report lists it)."""
     if number:
-        r = conn.execute("SELECT id FROM residents WHERE id_number = ? AND status = '在册'",
+        r = conn.execute(f"SELECT id FROM residents WHERE id_number = ? AND status = '{ON_RECORD}'",
                          (number,)).fetchone()
         return (r[0], "") if r else (None, f"身份证号 {number} {NOT_ON_RECORD}")
-    found = conn.execute("SELECT id FROM residents WHERE name = ? AND status = '在册'",
+    found = conn.execute(f"SELECT id FROM residents WHERE name = ? AND status = '{ON_RECORD}'",
                          (name,)).fetchall()
     if len(found) == 1:
         return found[0][0], ""
@@ -333,7 +334,7 @@ def _volunteers(ctx: Context, table: Table, header, dry_run: bool, all_or_nothin
                 row.warn(team_col, f"没有名为“{team}”的服务队，未编入服务队")
                 values["notes"] = "；".join(filter(None, [values.get("notes"), f"服务队：{team}"]))
             resident = ctx.conn.execute(
-                "SELECT id FROM residents WHERE id_number = ? AND status = '在册'",
+                f"SELECT id FROM residents WHERE id_number = ? AND status = '{ON_RECORD}'",
                 (number,)).fetchone() if number else None
             if dry_run:
                 created += 1
