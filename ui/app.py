@@ -16,6 +16,9 @@ from shequ_desktop.core import pinyin
 from ui import crash, operations, translations
 from ui.main_window import MainWindow
 
+# Imports inside functions here are lazy for start-up: the sign-in dialog shows before the
+# database, the window and their modules are loaded.
+
 ORGANIZATION = "shequ"
 APPLICATION = "shequ_desktop"
 # Fonts with Chinese glyphs, best first: Windows, macOS, then Linux.

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 from shequ_desktop.core.context import Change
 
+# Imports inside functions here are lazy for start-up (see the docstring).
+
 # Rows that only mean something after a move or a death: hidden while empty.
 WHEN_FILLED = ("moved_out_at", "moved_out_to", "death_date")
 VISITS_SHOWN = 10          # the latest visits in the 走访记录 group

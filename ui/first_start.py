@@ -23,6 +23,9 @@ from shequ_desktop.core.errors import DomainError
 from shequ_desktop.places import founding as community
 from ui import background
 
+# Imports inside functions here are lazy for start-up: the demo, a package and the file
+# dialogs load only when the user picks that way to start.
+
 DEMO_RESIDENTS = 8000
 
 

@@ -36,6 +36,9 @@ from shequ_desktop.core.tree import (
 from shequ_desktop.places import grid
 from ui.refusal import attempt
 
+# Imports inside functions here are lazy for start-up: the counts' worker loads after the
+# tree first shows.
+
 ALL = 0                       # internal id of the 「全部人员」 row (unit ids start at 1)
 UNIT_ROLE = Qt.ItemDataRole.UserRole
 

@@ -24,6 +24,9 @@ from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.keys import KeyFile, password_problem, recovery_text
 from shequ_desktop.security import unlock
 
+# Imports inside functions here are lazy for start-up: the recovery-key sheet (ReportLab) and
+# the password-reset dialogs load only when asked for.
+
 IDLE_MINUTES = 10          # default; QSettings "security/idle_minutes", 0 turns it off
 
 

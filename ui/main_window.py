@@ -15,6 +15,9 @@ from shequ_desktop.core.context import Change, Context
 from ui.details_panel import DetailsPanel
 from ui.grid_tree import GridTree
 
+# Imports inside functions here are lazy for start-up: each page, dialog and wizard module is
+# imported when it is first built or opened, not when the window shows.
+
 USER = "管理员"
 
 # (key, tab title) in tab order. A page is built by `_build_<key>` the first time it is shown;

@@ -24,6 +24,9 @@ from shequ_desktop.core.errors import DomainError
 from shequ_desktop.places import founding as community
 from shequ_desktop.security import unlock, users
 
+# Imports inside functions here are lazy for start-up: each step loads what it needs when it
+# runs (the window only after the password is accepted).
+
 QUIT, FAILED = 0, 1
 CHECKING = "正在检查数据库文件，请稍候几秒再保存。"
 

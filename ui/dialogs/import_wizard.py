@@ -42,10 +42,20 @@ from shequ_desktop.core import codes, masking, settings, tree
 from shequ_desktop.core.access import ADMIN, GRID_WORKER
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.core.fields import HOUSEHOLD_FIELDS, RESIDENT_FIELDS
 from shequ_desktop.core.progress import Cancelled
+from shequ_desktop.transfer.importing import (
+    UnreadableFile,
+    apply_plan,
+    build_plan,
+    normalize,
+    read_table,
+    registers,
+    sheet_names,
+    write_error_report,
+)
 from shequ_desktop.transfer.importing import headers as headers_mod
 from shequ_desktop.transfer.importing import mapping as mapping_mod
-from shequ_desktop.transfer.importing import normalize, registers
 from shequ_desktop.transfer.importing.apply import hold_to_grid
 from shequ_desktop.transfer.importing.places import TARGET_LEVELS
 from shequ_desktop.transfer.importing.plan import (
@@ -244,7 +254,6 @@ class FilePage(QWizardPage):
             self.path.setText(path)
 
     def _path_changed(self, text: str) -> None:
-        from shequ_desktop.transfer.importing import UnreadableFile, sheet_names
 
         self.sheet.clear()
         if not text or not Path(text).is_file():
@@ -565,7 +574,6 @@ class ImportWizard(QWizard):
 
     # --- the steps, each in the background ----------------------------------------------
     def read(self, path: str, sheet: str | None) -> bool:
-        from shequ_desktop.transfer.importing import read_table
 
         task = background.run(lambda conn, progress: read_table(path, sheet), self.db_path,
                               parent=self, label=_tr("正在读取表格…"))
@@ -604,7 +612,6 @@ class ImportWizard(QWizard):
                 for label, found in self.value_choices.items()}
 
     def make_plan(self, flat: str | None = None) -> bool:
-        from shequ_desktop.transfer.importing import build_plan
 
         table, mapping, header_row = self.table, list(self.mapping), self.header_row
         labels, values, what = list(self.headers), self._values(), self.what
@@ -631,7 +638,6 @@ class ImportWizard(QWizard):
     def run_import(self, finished) -> operations.CollectionOp:
         """The import itself: a background operation for the signed-in user, whose changes
         reach the window's pages as a foreground write's do (issue 19 §2)."""
-        from shequ_desktop.transfer.importing import apply_plan
 
         plan, what, tag, table = self.plan, self.what, self.tag, self.table
         target = self.file_page.target.currentData()
@@ -664,7 +670,6 @@ class ImportWizard(QWizard):
             .success(succeeded).failure(failed).run_in_background()
 
     def save_error_report(self) -> str | None:
-        from shequ_desktop.transfer.importing import write_error_report
 
         if self.plan is None:
             return None
@@ -685,7 +690,6 @@ class ImportWizard(QWizard):
 
 def _code_items(w: ImportWizard, label: str) -> list:
     """The code table of the column labelled `label` (its mapped field's), or []."""
-    from shequ_desktop.core.fields import HOUSEHOLD_FIELDS, RESIDENT_FIELDS
 
     if label not in w.headers:
         return []

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from db import StorageError
-from shequ_desktop.core import codes, search
+from shequ_desktop.core import codes, search, tree
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.masking import mask_id
@@ -172,7 +172,6 @@ def unit_combo(conn, chosen: int | None, access=None) -> QComboBox:
     """街道/社区/网格 (indented, tree.chooser_order), after 不指定; `chosen` or, when it is below
     grid level, its nearest listed ancestor is selected. A 网格员 (`access`) is offered their
     own grids (and the one already chosen)."""
-    from shequ_desktop.core import tree
 
     units = tree.all_units(conn, tree.TOP_LEVELS)
     if access is not None and access.restricted:

@@ -11,9 +11,11 @@ from dataclasses import replace
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
+from db import db_path
 from db.driver import sqlite3
 from shequ_desktop.core.context import Change
 from shequ_desktop.population.resident_list import COLUMNS, ResidentQuery, label, rows
+from ui import background
 
 PAGE_SIZE = 100                  # a screen shows ~30 rows
 MAX_PAGES = 50
@@ -146,8 +148,6 @@ class ResidentTableModel(QAbstractTableModel):
             return
         # Sorting a street (0.25–0.6 s of SQL) runs off the GUI thread; the rows stay as they
         # are until the new order is there, and only the latest request is applied.
-        from db import db_path
-        from ui import background
 
         query = replace(self.query, order_by=key, descending=descending)
         self._wanted = query

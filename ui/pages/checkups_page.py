@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from shequ_desktop.community import checkups
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf.checkup_report import build
 from ui.dialogs.move_dialogs import date_edit
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
@@ -357,7 +358,6 @@ class CheckupsPage(CommunityPage):
         self.attempt(self.tr("无法删除照片"), remove)
 
     def print_report(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.reports.pdf.checkup_report import build
 
         cid = self.current_id()
         if cid is None:

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
+from ui import background, operations
+from ui.file_dialogs import save_file
 from ui.follow import ReloadWhenShown, follow_changes
 from ui.models.row_list import ID_ROLE, RowListModel
 
@@ -156,8 +158,6 @@ class CommunityPage(ReloadWhenShown, QWidget):
         `work(ctx, path, progress)` with the signed-in user's Context (who is recorded, what
         they may read); asks where when `path` is None. Returns the domain's result, or None
         when cancelled or refused (shown)."""
-        from ui import background, operations
-        from ui.file_dialogs import save_file
 
         if self.db_path is None:
             return None

@@ -28,6 +28,9 @@ from shequ_desktop.core.context import Change, Context
 from shequ_desktop.reports import stats
 from ui.follow import follow_changes
 
+# Imports inside functions here are lazy for start-up: the charts and the worker load after
+# the first paint.
+
 FIRST_DELAY_MS = 100          # after start-up, before the figures are computed
 # Changes after which a figure may differ.
 RELEVANT = ("residents", "households", "houses", "grid_units", "resident_tags", "tags",

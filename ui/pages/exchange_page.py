@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from shequ_desktop.core import settings, tree
+from shequ_desktop.core.audit import local_time
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.fields import ENTITY_LABELS
+from shequ_desktop.core.keys import password_problem
 from shequ_desktop.sync import exchange, merging, package
 from ui import background, file_dialogs, operations
 from ui.models.row_list import RowListModel
@@ -116,7 +118,6 @@ class PassphraseDialog(QDialog):
         form.addRow(buttons)
 
     def _accept(self) -> None:
-        from shequ_desktop.core.keys import password_problem
         text = self.first.text()
         if self.second is not None:
             problem = password_problem(text)
@@ -396,7 +397,6 @@ class ExchangePage(QWidget):
 
 
 def _local(at: str | None) -> str:
-    from shequ_desktop.core.audit import local_time
     try:
         return local_time(at)[:16]
     except (TypeError, ValueError):

@@ -28,6 +28,7 @@ from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.population import focus_groups
 from shequ_desktop.reports.ledger_rows import parse_month
+from shequ_desktop.transfer.exporting import templates, writer
 from ui import operations
 from ui.dialogs.focus_dialogs import GroupDialog, MemberFieldsDialog, ServiceDialog
 from ui.models.row_list import ID_ROLE, RowListModel
@@ -345,7 +346,6 @@ class FocusPage(CommunityPage):
 
     def export_group(self, path: str | None = None) -> dict | None:
         """Export the chosen group's list (with its fields, masked) in the background."""
-        from shequ_desktop.transfer.exporting import templates, writer
 
         group = self._group()
         if group is None:

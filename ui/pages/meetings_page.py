@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from shequ_desktop.community import meetings
 from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf.meeting_record import build_record, build_year
 from ui.dialogs.move_dialogs import date_edit
 from ui.pages.community_base import AskDialog, CommunityPage, DictModel, page_title
 from ui.table_setup import setup_table
@@ -296,7 +297,6 @@ class MeetingsPage(CommunityPage):
                 break
 
     def print_record(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.reports.pdf.meeting_record import build_record
 
         mid = self.current_id()
         if mid is None:
@@ -306,7 +306,6 @@ class MeetingsPage(CommunityPage):
                                path, self.tr("保存议事记录"), f"议事记录_{mid}.pdf")
 
     def print_year(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.reports.pdf.meeting_record import build_year
 
         year, unit = self.year.currentData(), self.unit_id
         return self.write_file(lambda ctx, out, _p: build_year(

@@ -34,8 +34,9 @@ from shequ_desktop.core.context import Context
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.pinyin import sort_key as name_key
 from shequ_desktop.core.statuses import ON_RECORD
-from shequ_desktop.core.tree import grid_of
+from shequ_desktop.core.tree import Places, grid_of, subtree_units
 from shequ_desktop.population.resident_list import rows as resident_rows
+from shequ_desktop.reports.pdf import microgrid_board
 from ui import operations
 from ui.models.row_list import ID_ROLE
 from ui.pages.community_base import (
@@ -293,7 +294,6 @@ class MicrogridsPage(CommunityPage):
 
     # --- acting ------------------------------------------------------------------------------
     def _scopes(self) -> list[tuple[int | None, str]]:
-        from shequ_desktop.core.tree import Places, subtree_units
 
         places = Places(self.ctx.conn)
         out: list[tuple[int | None, str]] = [(None, self.tr("选定的户"))]
@@ -331,7 +331,6 @@ class MicrogridsPage(CommunityPage):
                          lambda: microgrids.delete_microgrid(self.ctx, mg["id"]))
 
     def choose_households(self) -> None:
-        from shequ_desktop.core.tree import Places
 
         mg = self.current()
         if mg is None or mg["unit_id"] is not None:
@@ -377,7 +376,6 @@ class MicrogridsPage(CommunityPage):
     def print_board(self, contacts: bool = False, path: str | None = None,
                     phone: str | None = None) -> dict | None:
         """The 公示牌 (or the contact list) of the chosen grid, written in the background."""
-        from shequ_desktop.reports.pdf import microgrid_board
 
         if self.grid_id is None:
             return None

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.reports import checks
+from ui import background, operations
 from ui.follow import follow_changes
 from ui.models.row_list import DONE_INK, ID_ROLE, OVERDUE_INK, RowListModel
 from ui.table_setup import setup_table
@@ -172,7 +173,6 @@ class QualityPage(QWidget):
         self.run_checks()
 
     def run_checks(self) -> None:
-        from ui import operations
 
         self._ran = True
         self.summary.setText(self.tr("正在检查…"))
@@ -181,7 +181,6 @@ class QualityPage(QWidget):
             label=self.tr("正在检查数据质量…"), on_success=self._show, on_failure=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
-        from ui import background
 
         self.summary.setText(self.tr("检查未完成"))
         background.show_error(self, exc)

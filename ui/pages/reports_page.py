@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from shequ_desktop.core import settings, tree
 from shequ_desktop.core.context import Change, Context
+from shequ_desktop.core.progress import Cancelled
 from shequ_desktop.reports import ledger_rows as ledgers
 from shequ_desktop.reports.pdf import fonts
 from shequ_desktop.reports.pdf import ledger_print as printing
@@ -321,7 +322,6 @@ class ReportsPage(QWidget):
 
         def failed(exc: BaseException) -> None:
             self.task = None
-            from shequ_desktop.core.progress import Cancelled
             self.status.setText(self.tr("已取消") if isinstance(exc, Cancelled)
                                 else self.tr("未能生成：{0}").format(exc))
             self._update_buttons()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.population.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
+from shequ_desktop.transfer.copying import copy_rows
 from ui.follow import set_quietly
 from ui.models.resident_table import ResidentTableModel
 from ui.pages.resident_filters import NO_AGE, STATUS_FILTERS, ResidentFilters
@@ -220,7 +221,6 @@ class ResidentsPage(QWidget):
         Plain tab-separated text, plus an HTML table whose cells are marked as text, so a
         number pastes as written instead of turning into 1.10105E+17.
         """
-        from shequ_desktop.transfer.copying import copy_rows
 
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
         if not rows:

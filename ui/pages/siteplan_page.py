@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from shequ_desktop.community import siteplan
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
+from shequ_desktop.reports.pdf.siteplan import build
 from ui.pages.community_base import CommunityPage, page_title
 
 RELEVANT = ("site_plans", "site_plan_buildings", "grid_units", "houses", "residents",
@@ -311,7 +312,6 @@ class SiteplanPage(CommunityPage):
             QMessageBox.warning(self, self.tr("无法载入平面图"), str(exc))
 
     def print_plan(self, path: str | None = None) -> dict | None:
-        from shequ_desktop.reports.pdf.siteplan import build
 
         if self.compound_id is None:
             return None

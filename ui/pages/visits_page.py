@@ -27,6 +27,7 @@ from shequ_desktop.casework import visits
 from shequ_desktop.core import record_names
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
+from ui import operations
 from ui.dialogs.visit_dialog import VisitDialog
 from ui.follow import ReloadWhenShown, follow_changes
 from ui.models.row_list import ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
@@ -213,7 +214,6 @@ class VisitsPage(ReloadWhenShown, QWidget):
     def reload(self, *_args) -> None:
         """Read the due list again (off the GUI thread: 全部重点人员 of a street is tens of
         thousands of rows), keeping the selected residents selected if still listed."""
-        from ui import operations
 
         keep = self.selected_ids()
         current = self._current_id()

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from shequ_desktop.core import settings, tree
 from shequ_desktop.core.access import ADMIN
 from shequ_desktop.core.context import Change, Context
+from shequ_desktop.reports.pdf import certificate
 from shequ_desktop.volunteers import (
     activities as volunteer_activities,
 )
@@ -493,7 +494,6 @@ class VolunteersPage(QWidget):
         vid = person["id"]
 
         def work(ctx, progress):
-            from shequ_desktop.reports.pdf import certificate
             return certificate.build(ctx.conn, vid, path, font_path=font, actor=ctx.user,
                                      progress=progress, **period)
 
