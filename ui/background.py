@@ -279,6 +279,10 @@ def _add_dialog(task: Task, parent: QWidget | None, label: str | None,
             dialog.setValue(min(done, total))
         finally:
             updating.clear()
+        # setValue processes events: the work may have finished meanwhile (on_finished hid the
+        # dialog) and setValue then shown it again, past its minimum duration.
+        if task.done and shiboken6.isValid(dialog):
+            dialog.hide()
 
     def on_finished() -> None:
         if not shiboken6.isValid(dialog):        # its parent window was closed meanwhile

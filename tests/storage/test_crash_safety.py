@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import db
-from crash_worker import POINT, TOTAL
+from tests.storage.crash_worker import POINT, TOTAL
 from shequ_desktop.core import audit, keys
 from shequ_desktop.demo import street as demo
 from shequ_desktop.reports.checks import run_checks

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import db
-from exchange_helpers import PASSPHRASE
+from tests.sync.exchange_helpers import PASSPHRASE
 from shequ_desktop.community import checkups, meetings, siteplan
 from shequ_desktop.sync import exchange, merging, package
 from shequ_desktop.places import grid

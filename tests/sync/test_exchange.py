@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import db
-from exchange_helpers import PASSPHRASE, dump, shequ
+from tests.sync.exchange_helpers import PASSPHRASE, dump, shequ
 from shequ_desktop.core import audit
 from shequ_desktop.sync import exchange, merging, package
 from shequ_desktop.core import tree
@@ -366,7 +366,7 @@ def test_the_command_line_previews_lists_peers_and_refuses_short_passphrases(dbs
 
 
 def test_a_resident_moved_to_another_grid_leaves_the_laptop_without_a_tombstone(sides):
-    from exchange_helpers import snapshot
+    from tests.sync.exchange_helpers import snapshot
     office, laptop = sides
     conn = office.conn
     grids = [r[0] for r in conn.execute("SELECT id FROM grid_units WHERE level = 'grid'"

@@ -5,7 +5,7 @@ import pytest
 import db
 from shequ_desktop.core.context import Context
 
-from exchange_helpers import PASSPHRASE
+from tests.sync.exchange_helpers import PASSPHRASE
 from shequ_desktop.sync import exchange, merging, package
 from shequ_desktop.places import houses
 from tests.sync.test_exchange import (Side, conflict_on_both, dbs, pair, sides,  # noqa: F401
@@ -263,7 +263,7 @@ def test_changes_merged_after_the_backup_the_office_restored_are_not_lost(sides,
 def test_a_dry_run_on_the_command_line_shows_no_conflict_numbers(sides, tmp_path):
     """The preview's conflict numbers belong to rows that were rolled back: `package resolve`
     with one of them answered 已经处理过, or settled another conflict that took the number."""
-    from exchange_helpers import shequ
+    from tests.sync.exchange_helpers import shequ
 
     office, laptop = sides
     who = someone(laptop, 6)
@@ -290,7 +290,7 @@ def test_a_package_that_cannot_be_written_is_explained_and_leaves_no_partial_fil
     import errno
     import os
 
-    from exchange_helpers import shequ
+    from tests.sync.exchange_helpers import shequ
 
     office, laptop = sides
     office.conn.close()
@@ -350,7 +350,7 @@ def test_a_laptop_database_started_on_the_command_line_is_born_encrypted(pair, t
     SHEQU_PASSWORD) and prints the recovery key; a preview creates no file at all."""
     import os
 
-    from exchange_helpers import shequ
+    from tests.sync.exchange_helpers import shequ
     from shequ_desktop.security import unlock
 
     office, _laptop = pair

@@ -4,7 +4,7 @@ command; in the end the databases agree, the one conflict was reported and resol
 was lost or duplicated, and `shequ check` passes on all four."""
 import db
 from conftest import make_id
-from exchange_helpers import PASSPHRASE, export, merge_json, shequ, snapshot
+from tests.sync.exchange_helpers import PASSPHRASE, export, merge_json, shequ, snapshot
 from shequ_desktop.demo import street as demo
 from shequ_desktop.places import houses
 from shequ_desktop.population import households, residents, tags

@@ -7,7 +7,7 @@ from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QMessageBox
 
 import db
-from exchange_helpers import PASSPHRASE, dump
+from tests.sync.exchange_helpers import PASSPHRASE, dump
 from shequ_desktop.sync import exchange, merging, package
 from shequ_desktop.population import residents
 from shequ_desktop.core.context import Context

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QAbstractItemView, QPushButton, QWizard
 
 import db
-from exchange_helpers import PASSPHRASE
+from tests.sync.exchange_helpers import PASSPHRASE
 from shequ_desktop.core import audit
 from shequ_desktop.demo import street as demo
 from shequ_desktop.sync import exchange, merging
