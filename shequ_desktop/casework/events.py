@@ -267,6 +267,20 @@ def set_resident(ctx: Context, event_id: int, resident_id: int | None) -> Result
     return Result(event_id, changes)
 
 
+def may_change(conn: sqlite3.Connection, access: Access | None, event: dict) -> bool:
+    """Whether the user may change the event (the write path's own rules, asked in advance so
+    the GUI can offer only what would go through): not a 只读 user, not a 网格员 outside
+    the event's grid."""
+    if access is None:
+        return True
+    try:
+        access.check_table("events")
+        access.check_record(conn, "events", event)
+    except DomainError:
+        return False
+    return True
+
+
 def resident_choices(conn: sqlite3.Connection, unit_id: int, text: str,
                      access: Access | None = None, limit: int = 30) -> list[dict]:
     """Residents an event filed on `unit_id` may concern, found by `text` (name, pinyin
