@@ -1,62 +1,35 @@
 """`shequ events link EVENT_ID --resident ID_NUMBER|ID` and `--none` (issue 20): signed in,
 with the user's right to write; the event's log and the audit trail name the user."""
 import datetime as dt
-import shutil
 
 import pytest
 
 import db
 from shequ_desktop.casework import events
-from shequ_desktop.cli.main import main
 from shequ_desktop.core.context import Context
-from shequ_desktop.core.keys import KeyFile
 from shequ_desktop.security import unlock
-
-GRID1, GRID2 = "11010500100101", "11010500100102"
-ADMIN = {"SHEQU_USER": "admin", "SHEQU_PASSWORD": "demo2026"}
-WORKER2 = {"SHEQU_USER": "wang", "SHEQU_PASSWORD": "grid-2026"}      # 网格员 of 第2网格
-READER = {"SHEQU_USER": "li", "SHEQU_PASSWORD": "read-2026"}
-
-
-def run(monkeypatch, capsys, env, *argv):
-    for name in ("SHEQU_USER", "SHEQU_PASSWORD", "SHEQU_RECOVERY_KEY", "SHEQU_NEW_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """A demo street with a 网格员 of the second grid and a 只读 user."""
-    path = tmp_path_factory.mktemp("eventlink") / "street.db"
-    with pytest.MonkeyPatch.context() as mp:
-        assert main(["demo", "--db", str(path), "--residents", "1200", "--seed", "5"]) == 0
-        for name, value in ADMIN.items():
-            mp.setenv(name, value)
-        mp.setenv("SHEQU_NEW_PASSWORD", "grid-2026")
-        assert main(["users", "add", "--db", str(path), "wang", "--role", "网格员",
-                     "--unit", GRID2]) == 0
-        mp.setenv("SHEQU_NEW_PASSWORD", "read-2026")
-        assert main(["users", "add", "--db", str(path), "li", "--role", "只读"]) == 0
-    db.forget_keys()
-    return path
+# The signed-in street of the sign-in tests: a 网格员 (zhang) of 第1网格 and a 只读 user (li).
+from tests.security.test_cli_signin import (  # noqa: F401  (fixtures)
+    ADMIN,
+    GRID1,
+    GRID2,
+    READER,
+    WORKER,
+    built,
+    run,
+    street,
+)
 
 
 @pytest.fixture
-def street(built, tmp_path):
-    """A copy of the built database with an event in 第1网格 that names no one; returns
-    (path, event id, a resident of 第1网格, a resident of 第2网格)."""
-    path = tmp_path / "street.db"
-    shutil.copy2(built, path)
-    shutil.copy2(KeyFile.path_for(built), KeyFile.path_for(path))
-    unlock.unlock(path, "admin", "demo2026")
-    conn = db.open_db(path)
+def linkable(street):
+    """The street with an event in 第2网格 that names no one: (path, event id, a resident of
+    第2网格, a resident of 第1网格)."""
+    unlock.unlock(street, "admin", "demo2026")
+    conn = db.open_db(street)
     try:
-        first, second = (resident_of(conn, code) for code in (GRID1, GRID2))
-        grid_id = conn.execute("SELECT id FROM grid_units WHERE code = ?", (GRID1,)).fetchone()[0]
+        person, stranger = (resident_of(conn, code) for code in (GRID2, GRID1))
+        grid_id = conn.execute("SELECT id FROM grid_units WHERE code = ?", (GRID2,)).fetchone()[0]
         category = conn.execute("SELECT id FROM event_categories WHERE name = '矛盾纠纷'"
                                 ).fetchone()[0]
         event_id = events.report_event(Context(conn, "admin"), grid_id, category,
@@ -64,7 +37,7 @@ def street(built, tmp_path):
     finally:
         conn.close()
         db.forget_keys()
-    return path, event_id, first, second
+    return street, event_id, person, stranger
 
 
 def resident_of(conn, code) -> dict:
@@ -95,8 +68,8 @@ def stored(path, event_id):
 
 
 def test_link_by_id_number_and_unlink_are_confirmed_logged_and_audited(
-        street, monkeypatch, capsys):
-    path, event_id, person, _stranger = street
+        linkable, monkeypatch, capsys):
+    path, event_id, person, _stranger = linkable
     code, out, err = run(monkeypatch, capsys, ADMIN, "events", "link", "--db", path, event_id,
                          "--resident", person["id_number"])
     assert (code, err) == (0, "")
@@ -118,21 +91,21 @@ def test_link_by_id_number_and_unlink_are_confirmed_logged_and_audited(
 
 
 def test_a_resident_of_another_grid_a_reader_and_a_worker_elsewhere_are_refused(
-        street, monkeypatch, capsys):
-    path, event_id, person, stranger = street
+        linkable, monkeypatch, capsys):
+    path, event_id, person, stranger = linkable
     code, out, err = run(monkeypatch, capsys, ADMIN, "events", "link", "--db", path, event_id,
                          "--resident", stranger["id_number"])
     assert (code, out) == (2, "")
     assert err.startswith(f"错误：{stranger['name']}不住在“")
-    assert err.endswith(" / 第1网格”，不能关联到这里的事件\n")
+    assert err.endswith(" / 第2网格”，不能关联到这里的事件\n")
 
     code, _out, err = run(monkeypatch, capsys, READER, "events", "link", "--db", path,
                           event_id, "--resident", person["id_number"])
     assert code == 2 and "只读" in err
 
-    code, _out, err = run(monkeypatch, capsys, WORKER2, "events", "link", "--db", path,
+    code, _out, err = run(monkeypatch, capsys, WORKER, "events", "link", "--db", path,
                           event_id, "--none")
-    assert code == 2 and "网格员只能" in err and "第1网格" in err
+    assert code == 2 and "网格员只能修改" in err and "第2网格" in err
 
     code, _out, err = run(monkeypatch, capsys, ADMIN, "events", "link", "--db", path,
                           event_id, "--resident", "110105190001010000")
