@@ -254,9 +254,11 @@ def _check_resident(ctx: Context, unit_id: int, resident_id: int) -> dict:
 
 
 def set_resident(ctx: Context, event_id: int, resident_id: int | None) -> Result:
-    """Link the event to the resident it concerns (None: unlink); noted in the event's log."""
+    """Link the event to the resident it concerns (None: unlink); noted in the event's log.
+    A user who may not change the event is refused even when nothing would change."""
     with ctx.transaction():
         event = _get_event(ctx, event_id)
+        _check_may_change(ctx.conn, ctx.access, event)
         if resident_id == event["resident_id"]:
             return Result(event_id, [])
         note = "取消关联居民"
@@ -265,6 +267,23 @@ def set_resident(ctx: Context, event_id: int, resident_id: int | None) -> Result
         changes = ctx.update("events", event_id, {"resident_id": resident_id}, event)
         changes += _log(ctx, event_id, NOTE, event["status"], event["status"], note)
     return Result(event_id, changes)
+
+
+def may_change(conn: sqlite3.Connection, access: Access | None, event: dict) -> bool:
+    """Whether the user may change the event (the write path's own rules, asked in advance so
+    the GUI can offer only what would go through): not a 只读 user, not a 网格员 outside
+    the event's grid."""
+    try:
+        _check_may_change(conn, access, event)
+    except DomainError:
+        return False
+    return True
+
+
+def _check_may_change(conn: sqlite3.Connection, access: Access | None, event: dict) -> None:
+    if access is not None:
+        access.check_table("events")
+        access.check_record(conn, "events", event)
 
 
 def resident_choices(conn: sqlite3.Connection, unit_id: int, text: str,

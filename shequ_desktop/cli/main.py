@@ -155,6 +155,31 @@ def _events_list(args) -> int:
     return 0
 
 
+def _events_link(args) -> int:
+    """Link an event to the resident it concerns (--resident), or unlink it (--none)."""
+    from shequ_desktop.casework import events
+
+    conn = args.ctx.conn
+    resident_id = None if args.none else events.resident_by_key(conn, args.resident)
+    before = events.get_event(conn, args.event_id)
+    result = events.set_resident(args.ctx, args.event_id, resident_id)
+    event = events.get_event(conn, args.event_id)
+    about = f"事件 {event['id']}（{event['category']}：{_one_line(event['description'], 20)}）"
+    if not result.changes:
+        print(f"{about}" + (f"已关联居民 {event['resident']}" if resident_id is not None
+                            else "未关联居民") + "，未作修改")
+    elif resident_id is not None:
+        print(f"已将{about}关联到居民 {event['resident']}")
+    else:
+        print(f"已解除{about}与居民 {before['resident']} 的关联")
+    return 0
+
+
+def _one_line(text: str | None, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _print_rows(rows: list[dict], as_json: bool) -> None:
     """One JSON object a line, or tab-separated values."""
     for row in rows:
@@ -227,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resident", help="只列与这位居民有关的（身份证号或居民编号）")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_events_list)
+    p = events_cmd.add_parser("link", help="把事件关联到它涉及的居民（或用 --none 解除关联）")
+    p.add_argument("--db", required=True)
+    p.add_argument("event_id", type=int, metavar="EVENT_ID", help="事件编号")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--resident", help="居民的身份证号或居民编号（须住在事件所在网格）")
+    which.add_argument("--none", action="store_true", help="解除事件与居民的关联")
+    p.set_defaults(run=_events_link, needs=WRITE, must_exist=True)
 
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)

@@ -188,16 +188,16 @@ def test_the_dialog_finds_a_resident_of_the_grid_and_the_page_and_details_show_t
     qtbot.addWidget(dialog)
     dialog.category.setCurrentIndex(dialog.category.findText("矛盾纠纷"))
     dialog.description.setPlainText("与邻居因噪音起争执")
-    dialog.find.setText(person["name"])
-    assert dialog.look_up() >= 1
-    index = dialog.matches.findData(person["id"])
-    assert index >= 1 and person["name"] in dialog.matches.itemText(index)
-    assert person["id_number"] not in dialog.matches.itemText(index)      # masked
-    dialog.matches.setCurrentIndex(index)
+    dialog.resident.find.setText(person["name"])
+    assert dialog.resident.look_up() >= 1
+    index = dialog.resident.matches.findData(person["id"])
+    assert index >= 1 and person["name"] in dialog.resident.matches.itemText(index)
+    assert person["id_number"] not in dialog.resident.matches.itemText(index)      # masked
+    dialog.resident.matches.setCurrentIndex(index)
     values = dialog.answer()
     assert values["resident_id"] == person["id"]
-    dialog.find.setText("查无此人zzz")
-    assert dialog.look_up() == 0 and dialog.answer()["resident_id"] is None
+    dialog.resident.find.setText("查无此人zzz")
+    assert dialog.resident.look_up() == 0 and dialog.answer()["resident_id"] is None
 
     monkeypatch.setattr(EventDialog, "ask", lambda *a, **k: values)
     page = EventsPage(ctx)

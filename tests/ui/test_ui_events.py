@@ -8,13 +8,23 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QDialog, QMessageBox  # noqa: E402
 
 from shequ_desktop.casework import events  # noqa: E402
-from shequ_desktop.places import grid
-from shequ_desktop.core import workdays
-from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog  # noqa: E402
-from ui.pages.events_page import OVERDUE_BACKGROUND, EventsPage  # noqa: E402
+from shequ_desktop.core import workdays  # noqa: E402
+from shequ_desktop.core.access import READ_ONLY, Access  # noqa: E402
+from shequ_desktop.places import grid, houses  # noqa: E402
+from shequ_desktop.population import households  # noqa: E402
+from tests.conftest import make_id  # noqa: E402
+from ui.details_panel import DetailsPanel  # noqa: E402
+from ui.dialogs.event_dialog import (  # noqa: E402
+    AcceptDialog,
+    EventDialog,
+    LinkDialog,
+    TextDialog,
+)
+from ui.follow import follow_changes  # noqa: E402
+from ui.pages.events_page import COLUMNS, OVERDUE_BACKGROUND, EventsPage  # noqa: E402
 
 TODAY = dt.date.today()
 
@@ -244,3 +254,126 @@ def test_text_dialog_waits_for_required_text(qtbot):
     optional = TextDialog("处置", "说明：", required=False)
     qtbot.addWidget(optional)
     assert optional.ok_button().isEnabled()
+
+
+# --- 关联居民: an existing event and the resident it concerns (issue 20) ---------------------------
+
+def link_answer(name=None, unlink=False):
+    """LinkDialog.ask driven through the real dialog: search `name` and take the first match,
+    or press 解除关联."""
+    def ask(parent, conn, event, access=None):
+        dialog = LinkDialog(conn, event, access, parent)
+        if unlink:
+            dialog.unlink_button.click()
+        else:
+            dialog.resident.find.setText(name)
+            assert dialog.resident.look_up() == 1
+            dialog.ok_button().click()
+        return dialog.answer() if dialog.result() == QDialog.DialogCode.Accepted else None
+    return ask
+
+
+def resident_column(page, event_id):
+    column = [key for key, _chars in COLUMNS].index("resident")
+    return page.model.index(page.model.row_of(event_id), column).data()
+
+
+def test_link_and_unlink_a_resident_from_the_page_updates_the_row_and_the_details(
+        page, ctx, place, family, qtbot, monkeypatch, warnings):
+    _hh, ids = family
+    event_id = report(ctx, place, "楼上漏水")
+    panel = DetailsPanel(ctx.conn)
+    qtbot.addWidget(panel)
+    follow_changes(panel, ctx, panel.apply_changes)           # as the main window does
+    panel.show_resident(ids["wife"])
+    page.set_unit(place.grid)
+    page.select_event(event_id)
+    assert page.buttons["link"].isEnabled()
+    assert page.context_menu().actions() == [page.link_action]
+    assert page.link_action.isEnabled() and page.link_action.text() == "关联居民…"
+    reloads = page.reloads
+
+    monkeypatch.setattr(LinkDialog, "ask", link_answer("李秀英"))
+    page.link_action.trigger()                                 # the context menu's item
+    assert resident_column(page, event_id) == "李秀英"
+    assert "涉及居民：李秀英" in page.summary.text()
+    assert log_lines(page)[-1][2:] == ("备注", "上报", "关联居民：李秀英")
+    assert [line.split("\n")[1] for line in panel.event_lines()] == ["楼上漏水"]
+    assert page.reloads == reloads                # the row was updated, not the list re-read
+
+    monkeypatch.setattr(LinkDialog, "ask", link_answer(unlink=True))
+    page.buttons["link"].click()
+    assert resident_column(page, event_id) == ""
+    assert "涉及居民" not in page.summary.text()
+    assert log_lines(page)[-1][4] == "取消关联居民"
+    assert panel.event_lines() == [] and panel.events_box.isHidden()
+    assert events.get_event(ctx.conn, event_id)["resident_id"] is None
+    assert page.reloads == reloads and warnings == []
+
+
+def test_a_resident_of_another_grid_is_refused_on_the_page(page, ctx, place, family,
+                                                         monkeypatch, warnings):
+    other_grid = grid.create_unit(ctx, place.community, "grid", "第二网格").id
+    building = grid.create_unit(ctx, other_grid, "building", "9号楼", floors=6).id
+    house = houses.create_house(ctx, building, {"room_no": "201", "floor": 2}).id
+    stranger = households.create_household(ctx, house, {
+        "name": "赵外人", "id_number": make_id("1980-01-02", "1")}).changes[1].id
+    event_id = report(ctx, place, "楼道堆物")
+    page.set_unit(place.grid)
+    page.select_event(event_id)
+    monkeypatch.setattr(LinkDialog, "ask", lambda *a, **k: {"resident_id": stranger})
+    page.buttons["link"].click()
+    assert warnings == ["赵外人不住在“幸福街道 / 阳光社区 / 第一网格”，不能关联到这里的事件"]
+    assert resident_column(page, event_id) == ""
+    assert events.get_event(ctx.conn, event_id)["resident_id"] is None
+
+
+def test_a_read_only_user_and_a_closed_event_are_not_offered_the_link(
+        page, ctx, place, family, monkeypatch, warnings):
+    _hh, ids = family
+    done = report(ctx, place, "路灯不亮")
+    events.accept(ctx, done)
+    events.start(ctx, done)
+    events.close(ctx, done, "已修复")
+    event_id = report(ctx, place, "楼道堆物")
+    page.set_unit(place.grid)
+    page.select_event(done)
+    assert not page.buttons["link"].isEnabled() and not page.link_action.isEnabled()
+    page.select_event(event_id)
+    assert page.buttons["link"].isEnabled()
+
+    ctx.access = Access(READ_ONLY)
+    page.select_event(event_id)
+    assert not page.buttons["link"].isEnabled() and not page.link_action.isEnabled()
+    monkeypatch.setattr(LinkDialog, "ask", lambda *a, **k: {"resident_id": ids["wife"]})
+    page.link_resident()                                # e.g. a shortcut: the rule still holds
+    assert warnings == ["只读用户不能修改数据"]
+    assert events.get_event(ctx.conn, event_id)["resident_id"] is None
+
+
+def test_link_dialog_finds_in_the_events_grid_and_offers_unlink_only_when_linked(
+        qtbot, ctx, place, family):
+    _hh, ids = family
+    event_id = report(ctx, place, "楼上漏水")
+    row = events.get_event(ctx.conn, event_id)
+    dialog = LinkDialog(ctx.conn, row)
+    qtbot.addWidget(dialog)
+    assert dialog.unlink_button is None and not dialog.ok_button().isEnabled()
+    dialog.resident.find.setText("王小明")
+    assert dialog.resident.look_up() == 1
+    text = dialog.resident.matches.currentText()
+    assert text.startswith("王小明") and make_id("2001-09-01", "1") not in text   # masked
+    assert dialog.ok_button().isEnabled()
+    assert dialog.answer() == {"resident_id": ids["son"]}
+    dialog.resident.find.setText("查无此人")
+    assert dialog.resident.look_up() == 0 and not dialog.ok_button().isEnabled()
+
+    events.set_resident(ctx, event_id, ids["son"])
+    linked = LinkDialog(ctx.conn, events.get_event(ctx.conn, event_id))
+    qtbot.addWidget(linked)
+    assert linked.unlink_button.text() == "解除关联"
+    linked.resident.find.setText("王小明")
+    linked.resident.look_up()
+    assert not linked.ok_button().isEnabled()            # the same resident: nothing to do
+    linked.unlink_button.click()
+    assert linked.answer() == {"resident_id": None}

@@ -1,5 +1,6 @@
-"""The questions of the events page: a new event (上报), the deadline on 受理, and a text that
-an action needs (办结 resolution, 退回 reason, a note).
+"""The questions of the events page: a new event (上报), the resident an existing event
+concerns (关联居民), the deadline on 受理, and a text that an action needs (办结 resolution,
+退回 reason, a note).
 
 Each dialog has `answer()` and a classmethod `ask(...)` that shows it and returns the answer,
 or None when the user cancels. Tests drive the dialogs or monkeypatch `ask`.
@@ -12,11 +13,10 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QHBoxLayout,
+    QDialogButtonBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSpinBox,
     QWidget,
 )
@@ -25,8 +25,8 @@ from db.driver import sqlite3
 from shequ_desktop.casework import events
 from shequ_desktop.core import tree, workdays
 from shequ_desktop.core.access import Access
-from shequ_desktop.core.masking import mask_id
 from ui.dialogs.form_dialog import FormDialog
+from ui.widgets.resident_picker import ResidentPicker
 
 WEEKDAYS = "一二三四五六日"
 WARNING_STYLE = "color: #b3261e;"
@@ -66,55 +66,22 @@ class EventDialog(FormDialog):
         self.found_at.setDisplayFormat("yyyy-MM-dd")
         self.found_at.setMaximumDate(QDate.currentDate())
         self.reporter = QLineEdit(user)
-        self.conn, self.access = conn, access
         # 涉及居民: optional; found among the residents of the chosen grid
-        self.find = QLineEdit()
-        self.find.setPlaceholderText(self.tr("输入姓名、拼音首字母、身份证号、电话或房号查找"))
-        self.find_button = QPushButton(self.tr("查找"))
-        self.matches = QComboBox()
-        self.matches.addItem(self.tr("不关联居民"), None)
-        find_row = QHBoxLayout()
-        find_row.addWidget(self.find, 1)
-        find_row.addWidget(self.find_button)
+        self.resident = ResidentPicker(conn, access)
+        self.resident.set_unit(self.unit.currentData())
         self.form.addRow(self.tr("所属网格："), self.unit)
         self.form.addRow(self.tr("事件类别："), self.category)
         self.form.addRow(self.tr("事件描述："), self.description)
-        self.form.addRow(self.tr("涉及居民："), find_row)
-        self.form.addRow("", self.matches)
+        self.form.addRow(self.tr("涉及居民："), self.resident)
         self.form.addRow(self.tr("地点："), self.location)
         self.form.addRow(self.tr("发现日期："), self.found_at)
         self.form.addRow(self.tr("上报人："), self.reporter)
-        self.find_button.clicked.connect(self.look_up)
-        self.find.returnPressed.connect(self.look_up)
-        self.unit.currentIndexChanged.connect(self._forget_matches)
+        self.unit.currentIndexChanged.connect(
+            lambda *_: self.resident.set_unit(self.unit.currentData()))
         for signal in (self.unit.currentIndexChanged, self.category.currentIndexChanged,
                        self.description.textChanged, self.reporter.textChanged):
             signal.connect(self._update_ok)
         self._finish()
-
-    def look_up(self) -> int:
-        """List the residents of the chosen grid that match the search text; the first is
-        chosen. Returns how many were found."""
-        self._forget_matches()
-        unit_id = self.unit.currentData()
-        text = self.find.text().strip()
-        if unit_id is None or not text:
-            return 0
-        found = events.resident_choices(self.conn, unit_id, text, self.access)
-        for r in found:
-            self.matches.addItem("　".join(x for x in (
-                r["name"], mask_id(r["id_number"]), r["address"]) if x), r["id"])
-        if found:
-            self.matches.setCurrentIndex(1)
-        else:
-            self.matches.setItemText(0, self.tr("未找到“{0}”：不关联居民").format(text))
-        return len(found)
-
-    def _forget_matches(self, *_args) -> None:
-        while self.matches.count() > 1:
-            self.matches.removeItem(1)
-        self.matches.setItemText(0, self.tr("不关联居民"))
-        self.matches.setCurrentIndex(0)
 
     def _unit_index(self, conn: sqlite3.Connection, unit_id: int | None) -> int:
         """The unit itself, else the grid above it; nothing for a community or street."""
@@ -140,13 +107,55 @@ class EventDialog(FormDialog):
                 "location": self.location.text().strip() or None,
                 "found_at": self.found_at.date().toString(Qt.DateFormat.ISODate),
                 "reporter": self.reporter.text().strip(),
-                "resident_id": self.matches.currentData()}
+                "resident_id": self.resident.resident_id()}
 
     @classmethod
     def ask(cls, parent: QWidget | None, conn: sqlite3.Connection, unit_id: int | None,
             user: str, access: Access | None = None) -> dict | None:
         """`access`: a 网格员 files events only in their grids."""
         return cls._run(cls(conn, unit_id, user, parent, access))
+
+
+class LinkDialog(FormDialog):
+    """关联居民: the resident an existing event concerns, found among the residents of its
+    grid; 解除关联 when one is set. The answer is {"resident_id": id, or None to unlink}."""
+
+    def __init__(self, conn: sqlite3.Connection, event: dict, access: Access | None = None,
+                 parent: QWidget | None = None):
+        super().__init__("", parent, min_width=460)
+        self.setWindowTitle(self.tr("关联居民"))
+        self.current = event["resident_id"]
+        self.unlinking = False
+        about = QLabel(self.tr("{0}：{1}").format(event["category"], event["description"]))
+        about.setWordWrap(True)
+        self.resident = ResidentPicker(conn, access, self.tr("请查找居民"))
+        self.resident.set_unit(event["unit_id"])
+        self.form.addRow(about)
+        self.form.addRow(self.tr("当前关联："), QLabel(event["resident"] or self.tr("未关联居民")))
+        self.form.addRow(self.tr("关联居民："), self.resident)
+        self.unlink_button = None
+        if self.current is not None:
+            self.unlink_button = self.buttons.addButton(
+                self.tr("解除关联"), QDialogButtonBox.ButtonRole.DestructiveRole)
+            self.unlink_button.clicked.connect(self.unlink)
+        self.resident.changed.connect(self._update_ok)
+        self._finish()
+
+    def unlink(self) -> None:
+        self.unlinking = True
+        self.accept()
+
+    def _complete(self) -> bool:
+        return self.resident.resident_id() not in (None, self.current)
+
+    def answer(self) -> dict:
+        return {"resident_id": None if self.unlinking else self.resident.resident_id()}
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, conn: sqlite3.Connection, event: dict,
+            access: Access | None = None) -> dict | None:
+        """`event`: a row of events.list_events."""
+        return cls._run(cls(conn, event, access, parent))
 
 
 class AcceptDialog(FormDialog):

@@ -3,14 +3,15 @@ of the closed loop, and the selected event's log.
 
 Each action asks its question with ui.dialogs.event_dialog, then calls one service of
 shequ_desktop.casework.events through the main window's Context; a refusal is shown as a warning. The
-page re-reads its events when a committed change touches events, their log or categories.
+page re-reads its events when a committed change touches events, their log or categories; a
+change of only the resident an event concerns (关联居民) re-reads just that event's row.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
-from PySide6.QtGui import QBrush
+from PySide6.QtGui import QAction, QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
@@ -29,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from shequ_desktop.casework import events
 from shequ_desktop.core.context import Change, Context
-from ui.dialogs.event_dialog import AcceptDialog, EventDialog, TextDialog
+from ui.dialogs.event_dialog import AcceptDialog, EventDialog, LinkDialog, TextDialog
 from ui.follow import follow_changes, set_quietly
 from ui.models.row_list import (
     DONE_INK,
@@ -48,6 +50,9 @@ COLUMNS = (("category", 5), ("description", 20), ("resident", 4), ("grid", 7), (
 NEXT_ACTION = {events.REPORTED: "accept", events.ACCEPTED: "start",
                events.IN_PROGRESS: "close", events.CLOSED: "archive"}
 SENDS_BACK = (events.ACCEPTED, events.IN_PROGRESS, events.CLOSED)
+# A committed change made of only these is applied to the rows it names (关联居民), not by
+# re-reading the list: the filters do not look at the resident.
+ROW_ONLY = {("events", "resident_id"), ("event_log", None)}
 
 
 class EventTableModel(RowListModel):
@@ -167,7 +172,8 @@ class EventsPage(QWidget):
                 ("close", self.tr("办结"), self.close_event),
                 ("archive", self.tr("归档"), self.archive_event),
                 ("send_back", self.tr("退回"), self.send_back),
-                ("note", self.tr("添加备注"), self.add_note)):
+                ("note", self.tr("添加备注"), self.add_note),
+                ("link", self.tr("关联居民…"), self.link_resident)):
             button = QPushButton(text)
             button.clicked.connect(slot)
             self.buttons[key] = button
@@ -180,6 +186,11 @@ class EventsPage(QWidget):
         self.view.setModel(self.model)
         self._setup_view()
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        # The context menu offers what the buttons do for the event under the mouse.
+        self.link_action = QAction(self.tr("关联居民…"), self)
+        self.link_action.triggered.connect(self.link_resident)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._menu)
 
         self.log_box = QGroupBox(self.tr("处理记录"))
         self.summary = QLabel()
@@ -284,8 +295,28 @@ class EventsPage(QWidget):
         touched = {c.entity for c in changes}
         if "event_categories" in touched:
             self._fill_categories()
-        if touched & set(events.TABLES):
+        if not touched & set(events.TABLES):
+            return
+        if all((c.entity, c.field) in ROW_ONLY and c.action in ("update", "create")
+               for c in changes):
+            self._update_rows({c.id if c.entity == "events" else c.new.get("event_id")
+                               for c in changes})
+        else:
             self.reload()
+
+    def _update_rows(self, event_ids: set[int]) -> None:
+        """Re-read the named events' rows in place (an event not listed stays unlisted)."""
+        current = self.current_event_id()
+        for event_id in event_ids:
+            row = self.model.row_of(event_id)
+            fresh = events.get_event(self.ctx.conn, event_id) if row is not None else None
+            if fresh is None:
+                continue
+            self.model.rows[row] = fresh
+            self.model.dataChanged.emit(self.model.index(row, 0),
+                                        self.model.index(row, len(COLUMNS) - 1))
+            if event_id == current:
+                self._show_event(fresh)
 
     # --- selection --------------------------------------------------------------------------------
     def current_event_id(self) -> int | None:
@@ -319,6 +350,10 @@ class EventsPage(QWidget):
             self.buttons[key].setEnabled(NEXT_ACTION.get(status) == key)
         self.buttons["send_back"].setEnabled(status in SENDS_BACK)
         self.buttons["note"].setEnabled(row is not None)
+        may_link = (status in events.OPEN_STATUSES
+                    and events.may_change(self.ctx.conn, self.ctx.access, row))
+        self.buttons["link"].setEnabled(may_link)
+        self.link_action.setEnabled(may_link)
         self.log_table.setRowCount(0)
         if row is None:
             self.summary.setText(self.tr("选择一件事件，这里显示它的处理经过。"))
@@ -352,6 +387,8 @@ class EventsPage(QWidget):
                                                             row["deadline_days"])
                       if row["deadline"] else "",
                       self.tr("办结：{0}").format(row["closed_at"]) if row["closed_at"] else "")]
+        if row["resident"]:
+            lines.append(self.tr("涉及居民：{0}").format(row["resident"]))
         if row["resolution"]:
             lines.append(self.tr("处置结果：{0}").format(row["resolution"]))
         return "\n".join(lines)
@@ -369,6 +406,27 @@ class EventsPage(QWidget):
         if self._run(self.tr("上报事件"),
                      lambda: result.append(events.report_event(self.ctx, **values))):
             self.select_event(result[0].id)
+
+    def _menu(self, pos) -> None:
+        index = self.view.indexAt(pos)
+        if index.isValid():
+            self.context_menu().exec(self.view.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """The menu of the current event (the row under the mouse is current by then)."""
+        menu = QMenu(self)
+        menu.addAction(self.link_action)
+        return menu
+
+    def link_resident(self) -> None:
+        """关联居民: link the chosen event to the resident it concerns, or unlink it."""
+        row = self.current_event()
+        if row is None:
+            return
+        answer = LinkDialog.ask(self, self.ctx.conn, row, access=self.ctx.access)
+        if answer is not None:
+            self._run(self.tr("关联居民"), lambda: events.set_resident(
+                self.ctx, row["id"], answer["resident_id"]))
 
     def accept_event(self) -> None:
         row = self.current_event()

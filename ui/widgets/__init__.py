@@ -1,1 +1,1 @@
-"""Small reusable widgets (charts drawn with QPainter)."""
+"""Small reusable widgets: charts drawn with QPainter, the resident picker of events."""
