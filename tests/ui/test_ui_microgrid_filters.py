@@ -1,6 +1,7 @@
 """Issue 21 (微网实格): "the 楼栋图 and the lists can filter by micro-grid" in the GUI — the 人员
 page's 微网格 chooser and the 楼栋图's micro-grid marks, real widgets offscreen over real SQLite."""
 import pytest
+from PySide6.QtCore import Qt
 
 from shequ_desktop.community import microgrids
 from shequ_desktop.core.access import GRID_WORKER, Access
@@ -51,7 +52,8 @@ def test_choosing_a_microgrid_shows_exactly_its_residents(page, place, sets):
     assert not combo.isEnabled() and "选择一个网格" in combo.toolTip()   # the whole street
     page.set_unit(place.grid)
     assert combo.isEnabled()
-    assert offered(combo) == ["全部微网格", "2号楼微网格", "党员联系户"]
+    assert offered(combo) == ["全部微网格", "2号楼", "党员联系户"]   # the label says 微网格
+    assert combo.itemData(1, Qt.ItemDataRole.ToolTipRole) == "2号楼微网格（阳光社区 2号楼）"
     assert shown_names(page) == ["李秀英", "王小明", "王建国", "赵一", "钱二"]
     combo.setCurrentIndex(combo.findData(sets["chosen"]))
     assert shown_names(page) == ["赵一"]
@@ -66,7 +68,7 @@ def test_choosing_a_microgrid_shows_exactly_its_residents(page, place, sets):
 def test_the_chooser_resets_when_the_unit_changes(page, place, sets):
     combo = page.filters.microgrid
     page.set_unit(sets["building"])                # a building: its grid's micro-grids
-    assert offered(combo)[1:] == ["2号楼微网格", "党员联系户"]
+    assert offered(combo)[1:] == ["2号楼", "党员联系户"]
     combo.setCurrentIndex(combo.findData(sets["chosen"]))
     assert shown_names(page) == ["赵一"]
     page.set_unit(place.grid)
@@ -76,7 +78,7 @@ def test_the_chooser_resets_when_the_unit_changes(page, place, sets):
     assert offered(combo) == ["全部微网格"] and not combo.isEnabled()
     assert page.count() == 5
     page.set_unit(sets["other"])
-    assert offered(combo) == ["全部微网格", "第二网格微网格"]
+    assert offered(combo) == ["全部微网格", "第二网格"]
 
 
 def test_a_grid_worker_is_offered_only_their_grids_microgrids(qtbot, conn, place, sets):
@@ -85,7 +87,7 @@ def test_a_grid_worker_is_offered_only_their_grids_microgrids(qtbot, conn, place
     theirs = ResidentsPage(worker)
     qtbot.addWidget(theirs)
     theirs.set_unit(place.grid)
-    assert offered(theirs.filters.microgrid) == ["全部微网格", "2号楼微网格", "党员联系户"]
+    assert offered(theirs.filters.microgrid) == ["全部微网格", "2号楼", "党员联系户"]
     assert microgrids.of_grid(conn, sets["other"], worker.access) == []
     assert [m["name"] for m in microgrids.of_grid(conn, sets["other"])] == ["第二网格微网格"]
 

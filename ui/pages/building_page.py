@@ -168,7 +168,7 @@ class BuildingView(QWidget):
         self.microgrid = QComboBox()
         self.microgrid.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.microgrid.setMinimumContentsLength(10)
+        self.microgrid.setMinimumContentsLength(12)
         self.microgrid.currentIndexChanged.connect(self._mark)
         self.mark_count = QLabel()
         marks = QHBoxLayout()

@@ -163,7 +163,9 @@ class ResidentFilters(QObject):
         while combo.count() > 1:
             combo.removeItem(1)
         for m in microgrids:
-            combo.addItem(m["name"], m["id"])
+            # The label says 微网格: 「锦绣北区2号楼微网格」 shows as 「锦绣北区2号楼」 in the
+            # narrow box; the tooltip has the whole name and its scope.
+            combo.addItem(m["name"].removesuffix("微网格") or m["name"], m["id"])
             combo.setItemData(combo.count() - 1, f"{m['name']}（{m['scope']}）",
                               Qt.ItemDataRole.ToolTipRole)
         combo.setCurrentIndex(0)
