@@ -94,14 +94,17 @@ def test_a_grid_worker_is_offered_only_their_grids_microgrids(qtbot, conn, place
 
 def test_the_filter_bar_still_fits_a_laptop_screen(page, qtbot):
     bar = page.filters.bar
-    page.resize(1366 - 260 - 340, 600)             # beside the tree and the details panel
-    qtbot.waitUntil(lambda: bar.wrapped is not None)
+    page.resize(808, 600)          # the page's width in the window at 1366×768 (measured)
+    qtbot.waitUntil(lambda: page.width() == 808)
+    assert bar.wrapped is False                        # one row, the 微网格 box included
     assert bar.minimumSizeHint().width() < 470
     page.resize(470, 600)
     qtbot.waitUntil(lambda: bar.wrapped)
     microgrid = page.filters.microgrid
+    # first row 状态, 重点人群, 微网格; 性别 … in the second
+    qtbot.waitUntil(lambda: page.filters.gender.y() > microgrid.geometry().bottom())
+    assert microgrid.y() < page.filters.age_max.y()
     assert microgrid.width() >= microgrid.sizeHint().width()
-    assert microgrid.y() == page.filters.status.y()    # first row: 状态, 重点人群, 微网格
 
 
 def test_the_building_map_marks_exactly_the_microgrids_rooms(qtbot, ctx, place, sets):
@@ -138,3 +141,19 @@ def test_the_domain_gives_a_buildings_households_of_a_microgrid(conn, place, fam
                                       unit_id=place.building, head_name="王",
                                       head_role="楼栋长").id
     assert microgrids.households_in_building(conn, one, place.building) == {hh}
+
+
+def test_the_chooser_and_the_list_follow_microgrid_changes(page, ctx, place, sets):
+    ctx.subscribe(page.apply_changes)
+    page.set_unit(place.grid)
+    combo = page.filters.microgrid
+    combo.setCurrentIndex(combo.findData(sets["chosen"]))
+    microgrids.set_households(ctx, sets["chosen"], [])     # 赵一 back to 2号楼微网格
+    assert page.count() == 0
+    added = microgrids.create_microgrid(ctx, place.grid, "新微网格", head_name="郑",
+                                        head_role="志愿者").id
+    assert offered(combo)[-1] == "新" and combo.currentData() == sets["chosen"]
+    microgrids.delete_microgrid(ctx, sets["chosen"])
+    assert "党员联系户" not in offered(combo) and combo.currentIndex() == 0
+    assert page.model.query.microgrid_id is None and page.count() == 5
+    assert combo.findData(added) > 0

@@ -1,6 +1,8 @@
 """The search box and filters above the resident table; emits the query fields they set."""
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,6 +23,7 @@ from shequ_desktop.population import tags
 STATUS_FILTERS = ((ON_RECORD, (ON_RECORD,)), (MOVED_OUT, (MOVED_OUT,)), (DECEASED, (DECEASED,)), ("全部", ()))
 DEBOUNCE_MS = 250
 NO_AGE = -1                    # the spin boxes' "不限" value
+MICROGRID_CHARS = 7            # the 微网格 box fits 「锦绣北区2号楼」; the bar stays one row at 1366 px
 
 
 class FilterBar(QWidget):
@@ -100,11 +103,15 @@ class ResidentFilters(QObject):
         self.residence = self._code_combo("residence_type")
         self.age_min, self.age_max = self._age_box(), self._age_box()
         # 微网格: the micro-grids of the grid chosen in the tree (set_microgrids); a fixed
-        # width, so a long name neither widens the bar nor moves the other filters.
+        # width of MICROGRID_CHARS Chinese characters (the length counts Latin "X"es), so a
+        # long name neither widens the bar nor moves the other filters.
         self.microgrid = self._combo([(self.tr("全部微网格"), None)])
         self.microgrid.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.microgrid.setMinimumContentsLength(7)
+        self.microgrid.setIconSize(QSize(0, 0))      # no icons: as tall as the other boxes
+        metrics = self.microgrid.fontMetrics()
+        self.microgrid.setMinimumContentsLength(math.ceil(
+            metrics.horizontalAdvance("微" * MICROGRID_CHARS) / metrics.horizontalAdvance("X")))
         self.set_microgrids([])
 
         # The page places the search box and the filter bar in two rows, so it still fits

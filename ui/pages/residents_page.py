@@ -141,8 +141,21 @@ class ResidentsPage(QWidget):
         self._update_count()
 
     def apply_changes(self, changes: list[Change]) -> None:
+        if any(c.entity == "microgrids" for c in changes):
+            self._reoffer_microgrids()
         self.model.apply_changes(changes)
         self._update_count()
+
+    def _reoffer_microgrids(self) -> None:
+        """Micro-grids added, renamed or deleted: offer them anew, keeping the chosen one
+        while it exists (else back to 「全部微网格」 and the list follows)."""
+        combo = self.filters.microgrid
+        chosen = combo.currentData()
+        self.filters.set_microgrids(microgrids.of_grid(self.conn, self.model.query.unit_id,
+                                                       self.ctx.access))
+        set_quietly(combo, chosen)
+        if combo.currentData() != self.model.query.microgrid_id:
+            self.model.set_query(replace(self.model.query, microgrid_id=combo.currentData()))
 
     def count(self) -> int:
         return self.model.rowCount()
