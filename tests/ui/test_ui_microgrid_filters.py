@@ -8,20 +8,17 @@ from shequ_desktop.core.access import GRID_WORKER, Access
 from shequ_desktop.core.context import Context
 from shequ_desktop.places import grid
 from tests.community.test_microgrids import block  # noqa: F401 (the fixture: 2号楼 with 赵一, 钱二)
+from tests.population.test_microgrid_resident_filter import two_sets  # noqa: F401 (fixture)
 from ui.pages.building_page import BuildingView
 from ui.pages.residents_page import ResidentsPage
 
 
 @pytest.fixture
-def sets(ctx, place, block):
+def sets(ctx, place, block, two_sets):
     """2号楼's micro-grid (钱二 in 202) and a chosen set taking 赵一 (201) out of it; and a
     second grid with a micro-grid of its own."""
-    building, (zhao, _qian) = block
-    whole = microgrids.create_microgrid(ctx, place.grid, "2号楼微网格", unit_id=building,
-                                        head_name="孙楼长", head_role="楼栋长").id
-    chosen = microgrids.create_microgrid(ctx, place.grid, "党员联系户", head_name="周党员",
-                                         head_role="党员中心户").id
-    microgrids.set_households(ctx, chosen, [zhao])
+    building, _ids = block
+    whole, chosen = two_sets
     other = grid.create_unit(ctx, place.community, "grid", "第二网格").id
     grid.create_unit(ctx, other, "building", "9号楼")
     microgrids.create_microgrid(ctx, other, "第二网格微网格", head_name="吴", head_role="志愿者")
