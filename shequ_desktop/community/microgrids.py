@@ -17,7 +17,7 @@ from db.driver import sqlite3
 from shequ_desktop.casework import visits
 from shequ_desktop.casework.events import add_note
 from shequ_desktop.core import phone as phones
-from shequ_desktop.core.access import named_scope
+from shequ_desktop.core.access import NotPermitted, named_scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
 from shequ_desktop.core.statuses import ON_RECORD
@@ -183,6 +183,29 @@ def household_ids(conn: sqlite3.Connection, microgrid_id: int) -> list[int]:
         WHERE ho.unit_id IN (SELECT id FROM subtree) AND hh.status = '{ON_RECORD}'
           AND {MICROGRID_OF.format(hh='hh', ho='ho')} = ?
         ORDER BY hh.id""", (microgrid_id, microgrid_id))]
+
+
+def households_in_building(conn: sqlite3.Connection, microgrid_id: int,
+                           building_id: int) -> set[int]:
+    """The micro-grid's active households living in one building (the 楼栋图 marks their
+    rooms): by the same rule as household_ids, looking only at the building's houses."""
+    return {r[0] for r in conn.execute(SUBTREE_SQL + f"""
+        SELECT hh.id FROM households hh JOIN houses ho ON ho.id = hh.house_id
+        WHERE ho.unit_id IN (SELECT id FROM subtree) AND hh.status = '{ON_RECORD}'
+          AND {MICROGRID_OF.format(hh='hh', ho='ho')} = ?""", (building_id, microgrid_id))}
+
+
+def of_grid(conn: sqlite3.Connection, unit_id: int | None, access=None) -> list[dict]:
+    """The micro-grids of the one 网格 `unit_id` is (or lies in), in the user's scope; empty
+    when `unit_id` is None or above grid level (a community, the whole street): a list's
+    micro-grid chooser offers these."""
+    grid = None if unit_id is None else _grid_of(conn, unit_id)
+    if grid is None:
+        return []
+    try:
+        return [m for m in list_microgrids(conn, access, grid) if m["grid_id"] == grid]
+    except NotPermitted:            # a 网格员 given a building of the grid, not the grid
+        return []
 
 
 def resident_ids(conn: sqlite3.Connection, microgrid_id: int) -> list[int]:

@@ -163,8 +163,10 @@ class ResidentTableModel(QAbstractTableModel):
     def apply_changes(self, changes: list[Change]) -> None:
         """Refresh only what the changes touch: re-query when rows may come or go or move,
         otherwise reload just the changed residents' pages."""
-        relevant = [c for c in changes
-                    if c.entity in ("residents", "households", "houses", "grid_units")]
+        entities = ("residents", "households", "houses", "grid_units")
+        if self.query.microgrid_id is not None:     # who lies in the chosen micro-grid
+            entities += ("microgrids", "microgrid_households")
+        relevant = [c for c in changes if c.entity in entities]
         if not relevant:
             return
         structural = any(

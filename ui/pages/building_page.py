@@ -2,6 +2,7 @@
 
 Each room is a tile: room number, the head of the household living there and how many people,
 coloured by the room's usage, with a red 「重点」 badge when a member is in a focus group.
+A 微网格 chosen above the map outlines its households' rooms and dims the others.
 One QTableWidget with a painting delegate: a 24-floor × 8-room building is 192 items, drawn
 only where visible, instead of 192 child widgets.
 """
@@ -11,6 +12,7 @@ from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shequ_desktop.community import microgrids
 from shequ_desktop.core import tree
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
@@ -35,6 +38,8 @@ from ui.follow import follow_changes
 USAGE_COLORS = {OWNER_OCCUPIED: "#d8f0cf", RENTED: "#d3e5fa", VACANT: "#e3e3e3", "商用": "#fde0c0",
                 "其他": "#ffffff"}
 FOCUS_COLOR = "#d9352b"
+MARK_COLOR = "#1f6fd1"          # the outline of a chosen micro-grid's rooms
+DIM = QColor(255, 255, 255, 170)   # laid over the other rooms while a micro-grid is chosen
 # Every position holds an item whose CELL_ROLE is an int: the room's index in
 # BuildingView.cells, or -1 where the floor has no such room (plain ints, not Python objects
 # wrapped in QVariants, and never an empty role read back as None).
@@ -57,6 +62,7 @@ class TileDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.cells = cells
         self.unit_starts: set[int] = set()     # columns that begin a new unit (not the first)
+        self.marked: set[int] | None = None    # a chosen micro-grid's household ids, or None
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex):
         position = index.data(CELL_ROLE) if index.isValid() else NO_ROOM
@@ -95,6 +101,15 @@ class TileDelegate(QStyledItemDelegate):
             painter.setPen(FAINT)
         who = painter.fontMetrics().elidedText(who, Qt.TextElideMode.ElideRight, bottom.width())
         painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, who)
+        if self.marked is not None:
+            if cell.household_id in self.marked:
+                painter.setPen(QPen(QColor(MARK_COLOR), 3))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
+            else:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(DIM)
+                painter.drawRoundedRect(rect, 3, 3)
         painter.restore()
 
     @staticmethod
@@ -149,6 +164,20 @@ class BuildingView(QWidget):
         top.addStretch(1)
         top.addLayout(self._legend())
 
+        # 微网格: the micro-grids of the building's grid; choosing one marks its rooms.
+        self.microgrid = QComboBox()
+        self.microgrid.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.microgrid.setMinimumContentsLength(12)
+        self.microgrid.currentIndexChanged.connect(self._mark)
+        self.mark_count = QLabel()
+        marks = QHBoxLayout()
+        marks.addWidget(QLabel(self.tr("微网格")))
+        marks.addWidget(self.microgrid)
+        marks.addSpacing(8)
+        marks.addWidget(self.mark_count)
+        marks.addStretch(1)
+
         self.table = QTableWidget()
         self.delegate = TileDelegate(self.cells, self.table)
         self.table.setItemDelegate(self.delegate)
@@ -171,6 +200,7 @@ class BuildingView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
+        layout.addLayout(marks)
         layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.table, 1)
         follow_changes(self, ctx, self._on_changes)
@@ -220,10 +250,12 @@ class BuildingView(QWidget):
             self.table.setColumnCount(0)
             self.cells.clear()
             self._unit_ids = self._house_ids = self._household_ids = set()
+            self._offer_microgrids(None)
             return
         self.reloads += 1
         self._unit_ids = set(tree.descendants(self.ctx.conn, building_id))
         self._fill()
+        self._offer_microgrids(building_id)
         if same and keep is not None:
             self.select_house(keep.house_id)
 
@@ -289,6 +321,50 @@ class BuildingView(QWidget):
         if cell.focus:
             lines.append(self.tr("重点人群：{0}").format("、".join(cell.focus)))
         return "\n".join(lines)
+
+    # --- micro-grid marks -----------------------------------------------------------------------
+    def _offer_microgrids(self, building_id: int | None) -> None:
+        """The micro-grids of the building's grid, keeping the chosen one while it is offered
+        (a refresh of the same building); then mark its rooms again."""
+        combo = self.microgrid
+        chosen = combo.currentData()
+        rows = [] if building_id is None else microgrids.of_grid(self.ctx.conn, building_id,
+                                                                 self.ctx.access)
+        blocker = combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(self.tr("不标记"), None)
+        for m in rows:
+            combo.addItem(m["name"], m["id"])
+            combo.setItemData(combo.count() - 1, f"{m['name']}（{m['scope']}）",
+                              Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        combo.blockSignals(blocker)
+        combo.setEnabled(bool(rows))
+        combo.setToolTip(self.tr("标出所选微网格在本楼的各户，其余变淡") if rows else self.tr(
+            "本楼所在网格还没有微网格（在“微网格”页添加）"))
+        self._mark()
+
+    def select_microgrid(self, microgrid_id: int | None) -> None:
+        self.microgrid.setCurrentIndex(max(0, self.microgrid.findData(microgrid_id)))
+
+    def _mark(self) -> None:
+        microgrid_id = self.microgrid.currentData()
+        if microgrid_id is None or self.map is None:
+            self.delegate.marked = None
+            self.mark_count.clear()
+        else:
+            marked = microgrids.households_in_building(self.ctx.conn, microgrid_id,
+                                                       self.map.building_id)
+            self.delegate.marked = marked
+            shown = self.marked_cells()
+            self.mark_count.setText(self.tr("本楼 {0} 户 {1} 人").format(
+                len({c.household_id for c in shown}), sum(c.members for c in shown)))
+        self.table.viewport().update()
+
+    def marked_cells(self) -> list[Cell]:
+        """The rooms outlined for the chosen micro-grid (none when none is chosen)."""
+        marked = self.delegate.marked
+        return [] if marked is None else [c for c in self.cells if c.household_id in marked]
 
     # --- cells ---------------------------------------------------------------------------------
     def item_at(self, floor: int, column: tuple[str, str]) -> QTableWidgetItem | None:
@@ -360,6 +436,8 @@ class BuildingView(QWidget):
                         c.field == "household_id" and (c.old in homes or c.new in homes)):
                     return True
                 residents.add(c.id)
+            elif c.entity in ("microgrids", "microgrid_households"):
+                return True              # the offered micro-grids or the marked rooms
             elif c.entity == "resident_tags":
                 if "resident_id" in new:
                     residents.add(new["resident_id"])

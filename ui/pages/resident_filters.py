@@ -1,7 +1,9 @@
 """The search box and filters above the resident table; emits the query fields they set."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QSize, QTimer, Signal
+import math
+
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -21,6 +23,7 @@ from shequ_desktop.population import tags
 STATUS_FILTERS = ((ON_RECORD, (ON_RECORD,)), (MOVED_OUT, (MOVED_OUT,)), (DECEASED, (DECEASED,)), ("全部", ()))
 DEBOUNCE_MS = 250
 NO_AGE = -1                    # the spin boxes' "不限" value
+MICROGRID_CHARS = 7            # the 微网格 box fits 「锦绣北区2号楼」; the bar stays one row at 1366 px
 
 
 class FilterBar(QWidget):
@@ -77,7 +80,8 @@ class FilterBar(QWidget):
 class ResidentFilters(QObject):
     """The search box `search` and the filter bar `bar` (the page lays them out).
 
-    changed(dict) carries ResidentQuery fields: text, statuses, tag_ids, ages, codes.
+    changed(dict) carries ResidentQuery fields: text, statuses, tag_ids, ages, codes,
+    microgrid_id.
     """
 
     changed = Signal(dict)
@@ -98,11 +102,23 @@ class ResidentFilters(QObject):
         self.gender = self._code_combo("gender", ("1", "2"))
         self.residence = self._code_combo("residence_type")
         self.age_min, self.age_max = self._age_box(), self._age_box()
+        # 微网格: the micro-grids of the grid chosen in the tree (set_microgrids); a fixed
+        # width of MICROGRID_CHARS Chinese characters (the length counts Latin "X"es), so a
+        # long name neither widens the bar nor moves the other filters.
+        self.microgrid = self._combo([(self.tr("全部微网格"), None)])
+        self.microgrid.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.microgrid.setIconSize(QSize(0, 0))      # no icons: as tall as the other boxes
+        metrics = self.microgrid.fontMetrics()
+        self.microgrid.setMinimumContentsLength(math.ceil(
+            metrics.horizontalAdvance("微" * MICROGRID_CHARS) / metrics.horizontalAdvance("X")))
+        self.set_microgrids([])
 
         # The page places the search box and the filter bar in two rows, so it still fits
         # beside the tree and the details on a laptop screen; the bar itself wraps.
         self.bar = FilterBar([(QLabel(self.tr("状态")), self.status),
                               (QLabel(self.tr("重点人群")), self.tag),
+                              (QLabel(self.tr("微网格")), self.microgrid),
                               (QLabel(self.tr("性别")), self.gender),
                               (QLabel(self.tr("类型")), self.residence),
                               (QLabel(self.tr("年龄")), self.age_min), (QLabel("–"), self.age_max)],
@@ -142,7 +158,28 @@ class ResidentFilters(QObject):
         return {"text": self.search.text().strip(), "statuses": self.status.currentData(),
                 "tag_ids": () if tag is None else (tag,), "gender": self.gender.currentData(),
                 "residence_type": self.residence.currentData(),
+                "microgrid_id": self.microgrid.currentData(),
                 "age_min": age(self.age_min), "age_max": age(self.age_max)}
+
+    def set_microgrids(self, microgrids: list[dict]) -> None:
+        """Offer these micro-grids (rows of microgrids.of_grid), back at 「全部微网格」, without
+        a change signal (the page re-queries once for the new unit). None offered: disabled,
+        and the tooltip says why."""
+        combo = self.microgrid
+        blocker = combo.blockSignals(True)
+        while combo.count() > 1:
+            combo.removeItem(1)
+        for m in microgrids:
+            # The label says 微网格: 「锦绣北区2号楼微网格」 shows as 「锦绣北区2号楼」 in the
+            # narrow box; the tooltip has the whole name and its scope.
+            combo.addItem(m["name"].removesuffix("微网格") or m["name"], m["id"])
+            combo.setItemData(combo.count() - 1, f"{m['name']}（{m['scope']}）",
+                              Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(0)
+        combo.blockSignals(blocker)
+        combo.setEnabled(bool(microgrids))
+        combo.setToolTip(self.tr("按微网格筛选本网格的居民") if microgrids else self.tr(
+            "在左侧选择一个网格（或其中的楼栋），可按它的微网格筛选；该网格还没有微网格时为空"))
 
     def set_statuses(self, statuses: tuple) -> None:
         for i in range(self.status.count()):

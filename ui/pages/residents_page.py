@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shequ_desktop.community import microgrids
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.statuses import ON_RECORD
 from shequ_desktop.population.resident_list import DEFAULT_COLUMNS, ResidentQuery, width
@@ -88,6 +89,7 @@ class ResidentsPage(QWidget):
         set_quietly(f.tag, target.get("tag_id"))
         set_quietly(f.gender, None)
         set_quietly(f.residence, target.get("residence_type"))
+        set_quietly(f.microgrid, None)
         for box, name in ((f.age_min, "age_min"), (f.age_max, "age_max")):
             value = target.get(name)
             set_quietly(box, NO_AGE if value is None else value, by_data=False)
@@ -114,9 +116,11 @@ class ResidentsPage(QWidget):
 
     # --- filters ---------------------------------------------------------------------------
     def set_unit(self, unit_id: int | None) -> None:
-        """Show the residents of a grid unit's subtree (None: everyone)."""
+        """Show the residents of a grid unit's subtree (None: everyone). The 微网格 chooser
+        offers the micro-grids of the unit's grid and starts again at 「全部微网格」."""
         if unit_id != self.model.query.unit_id:
-            self.model.set_query(replace(self.model.query, unit_id=unit_id))
+            self.filters.set_microgrids(microgrids.of_grid(self.conn, unit_id, self.ctx.access))
+            self.model.set_query(replace(self.model.query, unit_id=unit_id, microgrid_id=None))
             self._update_count()
 
     def set_statuses(self, statuses: tuple) -> None:
@@ -137,8 +141,21 @@ class ResidentsPage(QWidget):
         self._update_count()
 
     def apply_changes(self, changes: list[Change]) -> None:
+        if any(c.entity == "microgrids" for c in changes):
+            self._reoffer_microgrids()
         self.model.apply_changes(changes)
         self._update_count()
+
+    def _reoffer_microgrids(self) -> None:
+        """Micro-grids added, renamed or deleted: offer them anew, keeping the chosen one
+        while it exists (else back to 「全部微网格」 and the list follows)."""
+        combo = self.filters.microgrid
+        chosen = combo.currentData()
+        self.filters.set_microgrids(microgrids.of_grid(self.conn, self.model.query.unit_id,
+                                                       self.ctx.access))
+        set_quietly(combo, chosen)
+        if combo.currentData() != self.model.query.microgrid_id:
+            self.model.set_query(replace(self.model.query, microgrid_id=combo.currentData()))
 
     def count(self) -> int:
         return self.model.rowCount()
