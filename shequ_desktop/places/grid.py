@@ -1,11 +1,14 @@
 """The grid units' services: create, rename, move and delete 街道 → 社区 → 网格 → 小区/院落 →
-楼栋 → 单元 (the read-only queries of the tree are shequ_desktop.core.tree)."""
+楼栋 → 单元 (the read-only queries of the tree are shequ_desktop.core.tree).
+
+Lazy import, for start-up: the grid tree imports this module to offer its actions, and
+validation (code tables, stdnum, phonenumbers behind it) loads at the first change of a unit.
+"""
 from __future__ import annotations
 
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
 from shequ_desktop.core.tree import LEVEL_LABELS, LEVELS, ROOT_LEVELS, ancestors
-from shequ_desktop.core.validation import clean_record
 
 
 def _check_parent(ctx: Context, level: str, parent_id: int | None) -> None:
@@ -32,6 +35,8 @@ def _check_name_free(ctx: Context, parent_id: int | None, name: str, own_id: int
 def create_unit(ctx: Context, parent_id: int | None, level: str, name: str, *,
                 code: str | None = None, floors: int | None = None,
                 sort: int | None = None) -> Result:
+    from shequ_desktop.core.validation import clean_record     # lazy, for start-up
+
     values = clean_record("grid_units", {"name": name, "code": code, "floors": floors,
                                          "notes": None})
     with ctx.transaction():
@@ -50,6 +55,8 @@ def update_unit(ctx: Context, unit_id: int, values: dict) -> Result:
     """Rename or change code, floors, notes."""
     with ctx.transaction():
         current = ctx.get("grid_units", unit_id)
+        from shequ_desktop.core.validation import clean_record  # lazy, for start-up
+
         clean = clean_record("grid_units", values, existing=current)
         if "name" in clean:
             _check_name_free(ctx, current["parent_id"], clean["name"], unit_id)

@@ -5,6 +5,10 @@ functions, so they always agree.
 Who counts at a day: a resident whose house lies in the unit's subtree and who was on record
 that day: 在册 now, or moved out / died after that day, and moved in by then. A household
 counts when someone of it counts. Ages are whole years on that day.
+
+Lazy imports, for start-up: the dashboard imports this module when the window is built, and the
+visit and event rules (with validation, code tables and the holiday calendar behind them) load
+only when the figures are computed, off the GUI thread after the first paint.
 """
 from __future__ import annotations
 
@@ -18,7 +22,6 @@ import re
 
 import db
 from db.driver import sqlite3
-from shequ_desktop.casework import events, visits
 from shequ_desktop.core.access import Access, NotPermitted
 from shequ_desktop.core.errors import DomainError
 from shequ_desktop.core.progress import Progress, report
@@ -178,12 +181,15 @@ def focus_groups(conn: sqlite3.Connection, unit_id: int | None = None, on=None) 
 def visits_due(conn: sqlite3.Connection, unit_id: int | None = None, on=None) -> dict:
     """As the visits page counts them (shequ_desktop.casework.visits' rule): due this week (overdue,
     or due by Sunday), of which overdue, and never visited (visits.due_counts)."""
+    from shequ_desktop.casework import visits    # lazy, for start-up (see the module's note)
+
     day = dt.date.fromisoformat(_iso(on))
     return visits.due_counts(conn, day, unit_id, within_days=6 - day.weekday())
 
 
 def open_events(conn: sqlite3.Connection, unit_id: int | None = None, on=None) -> dict:
     """Events not yet closed (上报/受理/处置中), and of those overdue on `on`."""
+    from shequ_desktop.casework import events    # lazy, for start-up (see the module's note)
 
     on = _iso(on)
     scope, params = "", {"on": on}
@@ -484,6 +490,7 @@ def month_figures(conn: sqlite3.Connection, month: str, unit_id: int | None = No
                   today: dt.date | None = None) -> dict:
     """The monthly report's figures for one month: population at its end (or today, for the
     month under way), the changes during it, focus groups, visits, events, volunteers."""
+    from shequ_desktop.casework import events, visits    # lazy, for start-up
 
     first, last = month_range(month)
     today_iso = (today or dt.date.today()).isoformat()
