@@ -288,6 +288,7 @@ def _add_dialog(task: Task, parent: QWidget | None, label: str | None,
         if not shiboken6.isValid(dialog):        # its parent window was closed meanwhile
             return
         dialog.canceled.disconnect(task.cancel)   # closing the dialog would emit canceled
+        dialog.reset()           # stops its show-after-0.5 s timer, which may be due right now
         dialog.hide()
         dialog.deleteLater()
 
