@@ -322,8 +322,8 @@ class EventsPage(QWidget):
             return
         if not touched & set(events.TABLES):
             return
-        if chosen is None and all((c.entity, c.field) in ROW_ONLY and c.action in ("update", "create")
-               for c in changes):
+        if chosen is None and all((c.entity, c.field) in ROW_ONLY
+                                  and c.action in ("update", "create") for c in changes):
             self._update_rows({c.id if c.entity == "events" else c.new.get("event_id")
                                for c in changes})
         else:
