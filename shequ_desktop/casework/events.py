@@ -23,7 +23,7 @@ from shequ_desktop.core.errors import (
 )
 from shequ_desktop.core.search import search
 from shequ_desktop.core.statuses import ON_RECORD
-from shequ_desktop.core.tree import SUBTREE_SQL, grid_of, path_key, path_names
+from shequ_desktop.core.tree import MICROGRID_OF, SUBTREE_SQL, grid_of, path_key, path_names
 from shequ_desktop.core.validation import clean_text, parse_date
 from shequ_desktop.population.resident_list import rows as resident_rows
 
@@ -410,16 +410,28 @@ def _days(a: str, b: dt.date) -> int:
     return (b - dt.date.fromisoformat(a)).days
 
 
+# An event's 微网格: the one it is assigned to (microgrids.assign_event), else that of the
+# household of the resident it concerns (tree.MICROGRID_OF). An event without either (filed on
+# a building, concerning no one) has none: assigning it is how it gets one. `e` is the event, `r`
+# its resident (_select's aliases).
+EVENT_MICROGRID = f"""coalesce(e.microgrid_id, (
+    SELECT {MICROGRID_OF.format(hh='hh', ho='ho')} FROM households hh
+    JOIN houses ho ON ho.id = hh.house_id WHERE hh.id = coalesce(r.household_id, e.household_id)))"""
+
+
 def list_events(conn: sqlite3.Connection, status: str | Iterable[str] | None = None,
                 category_id: int | None = None, unit_id: int | None = None,
                 overdue: bool | None = None, on: dt.date | str | None = None,
-                access: Access | None = None, resident_id: int | None = None) -> list[dict]:
+                access: Access | None = None, resident_id: int | None = None,
+                microgrid_id: int | None = None) -> list[dict]:
     """Events, open ones first (awaiting acceptance, then by deadline), then closed ones.
 
     unit_id: that unit's whole subtree (access.scope: a 网格员's units when None, and a unit
     outside them is NotPermitted). overdue: True only overdue ones, False only not
     overdue, None both. `on`: the day overdue and days open are counted for (today).
     resident_id: only the events that concern that resident.
+    microgrid_id: only the events of that 微网格 (EVENT_MICROGRID: assigned to it, or, not
+    assigned, concerning a resident who lives in it).
     Each row: the event's columns, plus category, resident (the name of the resident it
     concerns, or None), grid (the grid's name), unit_path,
     days_open (calendar days from found_at to closed_at or `on`), overdue (bool),
@@ -443,6 +455,9 @@ def list_events(conn: sqlite3.Connection, status: str | Iterable[str] | None = N
     if resident_id is not None:
         where.append("e.resident_id = ?")
         params.append(resident_id)
+    if microgrid_id is not None:
+        where.append(f"{EVENT_MICROGRID} = ?")
+        params.append(microgrid_id)
     if overdue is not None:
         is_overdue = "(e.status IN ('上报', '受理', '处置中') AND e.deadline < ?)"
         where.append(is_overdue if overdue else f"NOT coalesce({is_overdue}, 0)")

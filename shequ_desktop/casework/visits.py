@@ -21,7 +21,7 @@ from shequ_desktop.core.access import Access, named_scope, scope
 from shequ_desktop.core.context import Context, Result
 from shequ_desktop.core.errors import DomainError, FieldError, ValidationError
 from shequ_desktop.core.statuses import DECEASED, MOVED_OUT, ON_RECORD
-from shequ_desktop.core.tree import Places
+from shequ_desktop.core.tree import MICROGRID_OF, Places
 from shequ_desktop.core.validation import clean_text, parse_date
 
 METHODS = ("入户", "电话", "视频", "其他")
@@ -202,6 +202,7 @@ _PRE_SCOPE = """AND rt.resident_id IN (
     CROSS JOIN households h2 ON h2.house_id = ho2.id
     CROSS JOIN residents r2 ON r2.household_id = h2.id)"""
 _POST_SCOPE = "AND ho.unit_id IN (SELECT id FROM subtree)"
+_IN_MICROGRID = f" AND {MICROGRID_OF.format(hh='h', ho='ho')} = :microgrid_id"
 _JD = 1721424.5          # julianday('0001-01-01') - 1: a Julian day number minus this is an ordinal
 _ALL = 10 ** 9
 
@@ -217,9 +218,11 @@ def _iso(day) -> str:
 
 def _due_parts(conn: sqlite3.Connection, on: str, unit_id: int | None,
                horizon: dt.date | None, visits_until: str | None,
-               access: Access | None = None) -> tuple[str, str, str, dict]:
+               access: Access | None = None, microgrid_id: int | None = None
+               ) -> tuple[str, str, str, dict]:
     """(WITH clause, pre-scope, post-scope, parameters) of the due queries; the WITH clause
-    is empty for the whole database."""
+    is empty for the whole database. `microgrid_id`: only members living in that 微网格
+    (tree.MICROGRID_OF; the post-scope then needs the residents' houses joined)."""
     pre = post = ""
     head, params = named_scope(access, unit_id)
     params.update({"on": on, "visits_until": visits_until or on,
@@ -231,16 +234,20 @@ def _due_parts(conn: sqlite3.Connection, on: str, unit_id: int | None,
             post = _POST_SCOPE
         else:
             pre = _PRE_SCOPE
+    if microgrid_id is not None:
+        post += _IN_MICROGRID
+        params["microgrid_id"] = microgrid_id
     return head, pre, post, params
 
 
 def _raw_due(conn: sqlite3.Connection, on: str, unit_id: int | None,
              horizon: dt.date | None, visits_until: str | None = None,
-             access: Access | None = None) -> list[tuple]:
+             access: Access | None = None, microgrid_id: int | None = None) -> list[tuple]:
     """(resident_id, name, household_id, unit_id, room_no, interval_days, tag_ids,
     last_visit, due as a Julian day number) of the members due by `horizon` (None: all),
     unordered."""
-    head, pre, post, params = _due_parts(conn, on, unit_id, horizon, visits_until, access)
+    head, pre, post, params = _due_parts(conn, on, unit_id, horizon, visits_until, access,
+                                         microgrid_id)
     cur = conn.cursor()
     cur.row_factory = None          # plain tuples: tens of thousands of rows for a street
     return cur.execute(_DUE_SQL.format(head=head, pre_scope=pre, post_scope=post),
@@ -271,7 +278,7 @@ def due_counts(conn: sqlite3.Connection, on: dt.date | str | None = None,
 
 def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int | None = None,
         within_days: int = 7, include_not_due: bool = False,
-        access: Access | None = None) -> list[dict]:
+        access: Access | None = None, microgrid_id: int | None = None) -> list[dict]:
     """Focus-group members whose visit is overdue or due within `within_days` of `on` (today
     when None), in the subtree of `unit_id` (everyone when None; with a 网格员's `access`,
     their units, and a unit outside them is NotPermitted).
@@ -281,12 +288,13 @@ def due(conn: sqlite3.Connection, on: dt.date | str | None = None, unit_id: int 
     due_on (ISO), days_overdue (> 0 when overdue, <= 0 when not), never_visited.
     Never-visited first, then the most overdue, then by resident id. A negative `within_days`
     lists only the overdue (-1: due yesterday or earlier); `include_not_due` lists every
-    focus-group member whose tags carry a visit interval.
+    focus-group member whose tags carry a visit interval. `microgrid_id`: only those living
+    in that 微网格 (by tree.MICROGRID_OF), within the same scope.
     """
     on_iso = _iso(on)
     day = dt.date.fromisoformat(on_iso)
     horizon = None if include_not_due else day + dt.timedelta(days=within_days)
-    raw = _raw_due(conn, on_iso, unit_id, horizon, access=access)
+    raw = _raw_due(conn, on_iso, unit_id, horizon, access=access, microgrid_id=microgrid_id)
     raw.sort(key=lambda r: (r[7] is not None, r[8], r[0]))
     places = Places(conn)
     names, rank = {}, {}

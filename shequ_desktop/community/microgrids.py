@@ -269,9 +269,8 @@ def due_visits(conn: sqlite3.Connection, microgrid_id: int, on: dt.date | None =
     mg = conn.execute("SELECT grid_id FROM microgrids WHERE id = ?", (microgrid_id,)).fetchone()
     if mg is None:
         raise DomainError(f"找不到微网格（编号 {microgrid_id}）")
-    members = set(resident_ids(conn, microgrid_id))
-    return [r for r in visits.due(conn, on, mg[0], within_days=within_days, access=access)
-            if r["resident_id"] in members]
+    return visits.due(conn, on, mg[0], within_days=within_days, access=access,
+                      microgrid_id=microgrid_id)
 
 
 def assign_event(ctx: Context, event_id: int, microgrid_id: int | None) -> Result:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from shequ_desktop.casework import events
+from shequ_desktop.community import microgrids
 from shequ_desktop.core.context import Change, Context
 from ui.dialogs.event_dialog import AcceptDialog, EventDialog, LinkDialog, TextDialog
 from ui.follow import follow_changes, set_quietly
@@ -40,6 +41,7 @@ from ui.models.row_list import (
     OVERDUE_INK,
     RowListModel,
 )
+from ui.pages.resident_filters import microgrid_combo, offer_microgrids
 from ui.refusal import attempt
 from ui.table_setup import setup_table
 
@@ -51,7 +53,8 @@ NEXT_ACTION = {events.REPORTED: "accept", events.ACCEPTED: "start",
                events.IN_PROGRESS: "close", events.CLOSED: "archive"}
 SENDS_BACK = (events.ACCEPTED, events.IN_PROGRESS, events.CLOSED)
 # A committed change made of only these is applied to the rows it names (关联居民), not by
-# re-reading the list: the filters do not look at the resident.
+# re-reading the list: the filters do not look at the resident (the 微网格 chooser does: with
+# one chosen, the list is read again).
 ROW_ONLY = {("events", "resident_id"), ("event_log", None)}
 
 
@@ -148,9 +151,11 @@ class EventsPage(QWidget):
         self.category_filter = QComboBox()
         self._fill_categories()
         self.overdue_only = QCheckBox(self.tr("仅逾期"))
+        self.microgrid = microgrid_combo()      # the micro-grids of the tree's grid (set_unit)
         self.count_label = QLabel()
         for signal in (self.status_filter.currentIndexChanged,
-                       self.category_filter.currentIndexChanged, self.overdue_only.toggled):
+                       self.category_filter.currentIndexChanged, self.overdue_only.toggled,
+                       self.microgrid.currentIndexChanged):
             signal.connect(self.reload)
         bar = QHBoxLayout()
         bar.addWidget(title)
@@ -159,6 +164,8 @@ class EventsPage(QWidget):
         bar.addWidget(self.status_filter)
         bar.addWidget(QLabel(self.tr("类别：")))
         bar.addWidget(self.category_filter)
+        bar.addWidget(QLabel(self.tr("微网格：")))
+        bar.addWidget(self.microgrid)
         bar.addWidget(self.overdue_only)
         bar.addStretch(1)
         bar.addWidget(self.count_label)
@@ -241,10 +248,17 @@ class EventsPage(QWidget):
 
     # --- what is shown ---------------------------------------------------------------------------
     def set_unit(self, unit_id: int | None) -> None:
-        """Show the events of a grid unit's subtree (None: all)."""
+        """Show the events of a grid unit's subtree (None: all). The 微网格 chooser offers the
+        micro-grids of the unit's grid and starts again at 「全部微网格」."""
         if unit_id != self.unit_id:
             self.unit_id = unit_id
+            self._offer_microgrids()
             self.reload()
+
+    def _offer_microgrids(self) -> None:
+        offer_microgrids(self.microgrid, microgrids.of_grid(self.ctx.conn, self.unit_id,
+                                                            self.ctx.access),
+                         self.tr("按微网格筛选本网格的事件：指派给它的，或涉及其居民的"))
 
     def _fill_categories(self) -> None:
         keep = self.category_filter.currentData()
@@ -273,7 +287,8 @@ class EventsPage(QWidget):
         rows = events.list_events(
             self.ctx.conn, status=self.status_filter.currentData(),
             category_id=self.category_filter.currentData(), unit_id=self.unit_id,
-            overdue=True if self.overdue_only.isChecked() else None, access=self.ctx.access)
+            overdue=True if self.overdue_only.isChecked() else None, access=self.ctx.access,
+            microgrid_id=self.microgrid.currentData())
         self.reloads += 1
         self.model.set_rows(rows)
         header = self.view.horizontalHeader()
@@ -295,10 +310,20 @@ class EventsPage(QWidget):
         touched = {c.entity for c in changes}
         if "event_categories" in touched:
             self._fill_categories()
+        chosen = self.microgrid.currentData()
+        if "microgrids" in touched:         # offered anew, the chosen one kept while it exists
+            self._offer_microgrids()
+            set_quietly(self.microgrid, chosen)
+            if self.microgrid.currentData() != chosen:
+                self.reload()
+                return
+        if chosen is not None and touched & {"microgrid_households", "households", "residents"}:
+            self.reload()                   # who lives in the micro-grid may have changed
+            return
         if not touched & set(events.TABLES):
             return
-        if all((c.entity, c.field) in ROW_ONLY and c.action in ("update", "create")
-               for c in changes):
+        if chosen is None and all((c.entity, c.field) in ROW_ONLY
+                                  and c.action in ("update", "create") for c in changes):
             self._update_rows({c.id if c.entity == "events" else c.new.get("event_id")
                                for c in changes})
         else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -24,6 +24,42 @@ STATUS_FILTERS = ((ON_RECORD, (ON_RECORD,)), (MOVED_OUT, (MOVED_OUT,)), (DECEASE
 DEBOUNCE_MS = 250
 NO_AGE = -1                    # the spin boxes' "不限" value
 MICROGRID_CHARS = 7            # the 微网格 box fits 「锦绣北区2号楼」; the bar stays one row at 1366 px
+
+
+def microgrid_combo() -> QComboBox:
+    """A 微网格 chooser (「全部微网格」, then offer_microgrids' rows), of a fixed width of
+    MICROGRID_CHARS Chinese characters (the length counts Latin "X"es), so a long name
+    neither widens its bar nor moves the other filters; disabled until offered some."""
+    combo = QComboBox()
+    combo.addItem(QCoreApplication.translate("MicrogridCombo", "全部微网格"), None)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setIconSize(QSize(0, 0))      # no icons: as tall as the other boxes
+    metrics = combo.fontMetrics()
+    combo.setMinimumContentsLength(math.ceil(
+        metrics.horizontalAdvance("微" * MICROGRID_CHARS) / metrics.horizontalAdvance("X")))
+    offer_microgrids(combo, [], "")
+    return combo
+
+
+def offer_microgrids(combo: QComboBox, microgrids: list[dict], tooltip: str) -> None:
+    """Offer these micro-grids (rows of microgrids.of_grid), back at 「全部微网格」, without a
+    change signal (the page re-reads once for the new unit). None offered: disabled, and the
+    tooltip says why; else `tooltip` says what the chooser filters."""
+    blocker = combo.blockSignals(True)
+    while combo.count() > 1:
+        combo.removeItem(1)
+    for m in microgrids:
+        # The label says 微网格: 「锦绣北区2号楼微网格」 shows as 「锦绣北区2号楼」 in the
+        # narrow box; the tooltip has the whole name and its scope.
+        combo.addItem(m["name"].removesuffix("微网格") or m["name"], m["id"])
+        combo.setItemData(combo.count() - 1, f"{m['name']}（{m['scope']}）",
+                          Qt.ItemDataRole.ToolTipRole)
+    combo.setCurrentIndex(0)
+    combo.blockSignals(blocker)
+    combo.setEnabled(bool(microgrids))
+    combo.setToolTip(tooltip if microgrids else QCoreApplication.translate(
+        "MicrogridCombo",
+        "在左侧选择一个网格（或其中的楼栋），可按它的微网格筛选；该网格还没有微网格时为空"))
 
 
 class FilterBar(QWidget):
@@ -102,16 +138,9 @@ class ResidentFilters(QObject):
         self.gender = self._code_combo("gender", ("1", "2"))
         self.residence = self._code_combo("residence_type")
         self.age_min, self.age_max = self._age_box(), self._age_box()
-        # 微网格: the micro-grids of the grid chosen in the tree (set_microgrids); a fixed
-        # width of MICROGRID_CHARS Chinese characters (the length counts Latin "X"es), so a
-        # long name neither widens the bar nor moves the other filters.
-        self.microgrid = self._combo([(self.tr("全部微网格"), None)])
-        self.microgrid.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.microgrid.setIconSize(QSize(0, 0))      # no icons: as tall as the other boxes
-        metrics = self.microgrid.fontMetrics()
-        self.microgrid.setMinimumContentsLength(math.ceil(
-            metrics.horizontalAdvance("微" * MICROGRID_CHARS) / metrics.horizontalAdvance("X")))
+        # 微网格: the micro-grids of the grid chosen in the tree (set_microgrids).
+        self.microgrid = microgrid_combo()
+        self.microgrid.currentIndexChanged.connect(self._emit_now)
         self.set_microgrids([])
 
         # The page places the search box and the filter bar in two rows, so it still fits
@@ -165,21 +194,7 @@ class ResidentFilters(QObject):
         """Offer these micro-grids (rows of microgrids.of_grid), back at 「全部微网格」, without
         a change signal (the page re-queries once for the new unit). None offered: disabled,
         and the tooltip says why."""
-        combo = self.microgrid
-        blocker = combo.blockSignals(True)
-        while combo.count() > 1:
-            combo.removeItem(1)
-        for m in microgrids:
-            # The label says 微网格: 「锦绣北区2号楼微网格」 shows as 「锦绣北区2号楼」 in the
-            # narrow box; the tooltip has the whole name and its scope.
-            combo.addItem(m["name"].removesuffix("微网格") or m["name"], m["id"])
-            combo.setItemData(combo.count() - 1, f"{m['name']}（{m['scope']}）",
-                              Qt.ItemDataRole.ToolTipRole)
-        combo.setCurrentIndex(0)
-        combo.blockSignals(blocker)
-        combo.setEnabled(bool(microgrids))
-        combo.setToolTip(self.tr("按微网格筛选本网格的居民") if microgrids else self.tr(
-            "在左侧选择一个网格（或其中的楼栋），可按它的微网格筛选；该网格还没有微网格时为空"))
+        offer_microgrids(self.microgrid, microgrids, self.tr("按微网格筛选本网格的居民"))
 
     def set_statuses(self, statuses: tuple) -> None:
         for i in range(self.status.count()):

@@ -24,13 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from shequ_desktop.casework import visits
+from shequ_desktop.community import microgrids
 from shequ_desktop.core import record_names
 from shequ_desktop.core.context import Change, Context
 from shequ_desktop.core.errors import DomainError
 from ui import operations
 from ui.dialogs.visit_dialog import VisitDialog
-from ui.follow import ReloadWhenShown, follow_changes
+from ui.follow import ReloadWhenShown, follow_changes, set_quietly
 from ui.models.row_list import ID_ROLE, OVERDUE_BACKGROUND, OVERDUE_INK, RowListModel
+from ui.pages.resident_filters import microgrid_combo, offer_microgrids
 from ui.table_setup import setup_table
 
 # column key, width in characters
@@ -38,7 +40,8 @@ COLUMNS = (("name", 5), ("address", 14), ("grid", 10), ("tags", 11), ("interval_
            ("last_visit", 6), ("due_on", 6), ("days_overdue", 5))
 _NUMERIC = ("interval_days", "days_overdue")
 # Changes after which someone's due date, presence or address may differ.
-RELEVANT = ("visits", "resident_tags", "residents", "tags", "households", "houses", "grid_units")
+RELEVANT = ("visits", "resident_tags", "residents", "tags", "households", "houses", "grid_units",
+            "microgrid_households")
 MODES = ("week", "overdue", "all")
 
 
@@ -160,6 +163,8 @@ class VisitsPage(ReloadWhenShown, QWidget):
             self.mode.addItem(text, key)
         self.mode.setToolTip(self.tr("本周到期：已逾期和本周日前应访的人员"))
         self.mode.currentIndexChanged.connect(self.reload)
+        self.microgrid = microgrid_combo()      # the micro-grids of the tree's grid (set_unit)
+        self.microgrid.currentIndexChanged.connect(self.reload)
         self.record_button = QPushButton(self.tr("登记走访…"))
         self.record_button.setToolTip(self.tr("为选中的人员登记同一次走访（可按住 Ctrl 或 Shift 多选）"))
         self.record_button.clicked.connect(self.record_visit)
@@ -170,6 +175,8 @@ class VisitsPage(ReloadWhenShown, QWidget):
         bar.addSpacing(12)
         bar.addWidget(QLabel(self.tr("显示：")))
         bar.addWidget(self.mode)
+        bar.addWidget(QLabel(self.tr("微网格：")))
+        bar.addWidget(self.microgrid)
         bar.addSpacing(12)
         bar.addWidget(self.record_button)
         bar.addStretch(1)
@@ -195,10 +202,18 @@ class VisitsPage(ReloadWhenShown, QWidget):
 
     # --- what is shown -----------------------------------------------------------------------
     def set_unit(self, unit_id: int | None) -> None:
-        """Show the focus-group members of a grid unit's subtree (None: everyone)."""
+        """Show the focus-group members of a grid unit's subtree (None: everyone). The 微网格
+        chooser offers the micro-grids of the unit's grid and starts again at 「全部微网格」."""
+        if unit_id != self.unit_id:
+            self._offer_microgrids(unit_id)
         if unit_id != self.unit_id or self._stale:
             self.unit_id = unit_id
             self._reload_when_shown()
+
+    def _offer_microgrids(self, unit_id: int | None) -> None:
+        offer_microgrids(self.microgrid, microgrids.of_grid(self.ctx.conn, unit_id,
+                                                            self.ctx.access),
+                         self.tr("按微网格筛选本网格的走访对象"))
 
     def open_target(self, target: dict) -> None:
         """Show the visits a 首页 figure stands for (its mode: due this week, overdue …)."""
@@ -220,6 +235,7 @@ class VisitsPage(ReloadWhenShown, QWidget):
         today = dt.date.today()
         mode = self.mode.currentData()
         unit_id = self.unit_id
+        microgrid_id = self.microgrid.currentData()
         if mode == "all":
             options = {"include_not_due": True}
         elif mode == "overdue":
@@ -242,7 +258,7 @@ class VisitsPage(ReloadWhenShown, QWidget):
             self._update_buttons()
 
         operations.query(self, self.ctx, lambda ctx, _progress: visits.due(
-            ctx.conn, today, unit_id, access=ctx.access, **options),
+            ctx.conn, today, unit_id, access=ctx.access, microgrid_id=microgrid_id, **options),
             quiet=True, on_success=show)
 
     def _update_count(self) -> None:
@@ -316,5 +332,12 @@ class VisitsPage(ReloadWhenShown, QWidget):
 
     # --- keeping current -----------------------------------------------------------------------
     def _on_changes(self, changes: list[Change]) -> None:
+        if any(c.entity == "microgrids" for c in changes):
+            # Added, renamed or deleted: offered anew, the chosen one kept while it exists.
+            chosen = self.microgrid.currentData()
+            self._offer_microgrids(self.unit_id)
+            set_quietly(self.microgrid, chosen)
+            if self.microgrid.currentData() != chosen:
+                self._reload_when_shown()
         if any(c.entity in RELEVANT for c in changes):
             self._reload_when_shown()
