@@ -1,6 +1,8 @@
 """The 以图管房 page (issue 21): the chosen compound's plan (its loaded image, or a generated
 layout) with each building a rectangle (or its polygon, from GeoJSON or drawn) coloured by the chosen measure, a legend with counts;
-buildings are dragged into place (saved when dropped) and sized with the 宽/高 boxes; a
+buildings are dragged into place (saved when dropped) and sized with the 宽/高 boxes; 「画多边形」
+draws the chosen building's outline by clicks (double click or Enter closes it, Esc cancels), a
+polygon's corners are dragged by their handles and 「改为矩形」 drops it back to its box; a
 double click opens the building's 楼栋图; the plan prints to A4/A3.
 
 Everything is a function of shequ_desktop.community.siteplan; the page re-reads after a committed change
@@ -12,6 +14,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QComboBox,
+    QGraphicsEllipseItem,
+    QGraphicsPathItem,
     QDoubleSpinBox,
     QFileDialog,
     QGraphicsItem,
@@ -33,12 +37,40 @@ from shequ_desktop.core.errors import DomainError
 from shequ_desktop.reports.pdf.siteplan import build
 from ui.pages.community_base import CommunityPage, page_title
 
+HANDLE = 5          # a corner handle's half size, in screen pixels
 RELEVANT = ("site_plans", "site_plan_buildings", "grid_units", "houses", "residents",
             "resident_tags", "visits", "events", "households")
 
 
 def _qcolor(rgb: tuple[float, float, float], alpha: int = 210) -> QColor:
     return QColor(int(rgb[0] * 255), int(rgb[1] * 255), int(rgb[2] * 255), alpha)
+
+
+def _clamp(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
+class CornerHandle(QGraphicsRectItem):
+    """A polygon corner's handle: dragging it moves that corner; the polygon is saved on release."""
+
+    def __init__(self, building: "BuildingItem", index: int):
+        super().__init__(-HANDLE, -HANDLE, 2 * HANDLE, 2 * HANDLE, building)
+        self.index = index
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setPen(QPen(QColor("#1565c0"), 1))
+        self.setBrush(QBrush(QColor("#ffffff")))
+        self.setCursor(Qt.CursorShape.SizeAllCursor)
+        self.setZValue(2)
+
+    def mousePressEvent(self, event) -> None:
+        event.accept()              # the corner, not the building, follows the mouse
+
+    def mouseMoveEvent(self, event) -> None:
+        self.parentItem().move_corner(self.index, event.scenePos())
+
+    def mouseReleaseEvent(self, event) -> None:
+        building = self.parentItem()
+        building.page.save_item(building)
 
 
 class BuildingItem(QGraphicsRectItem):
@@ -60,6 +92,7 @@ class BuildingItem(QGraphicsRectItem):
             size = page.plan_size
             self.polygon = QPolygonF([QPointF(px * size[0] - rect.x(), py * size[1] - rect.y())
                                       for px, py in building["points"]])
+        self.handles: list[CornerHandle] = []
 
     def shape(self) -> QPainterPath:
         if self.polygon is None:
@@ -87,6 +120,33 @@ class BuildingItem(QGraphicsRectItem):
         pos = self.pos()
         return [((p.x() + pos.x()) / w, (p.y() + pos.y()) / h) for p in self.polygon]
 
+    def show_handles(self, shown: bool) -> None:
+        """A selected polygon shows a handle on each corner."""
+        for handle in self.handles:
+            handle.setParentItem(None)
+            if handle.scene() is not None:
+                handle.scene().removeItem(handle)
+        self.handles = []
+        if shown and self.polygon is not None:
+            self.handles = [CornerHandle(self, i) for i in range(self.polygon.count())]
+            for handle, point in zip(self.handles, self.polygon):
+                handle.setPos(point)
+
+    def move_corner(self, index: int, scene_point: QPointF) -> None:
+        """Move one corner to a point of the scene (kept on the plan); the item's box becomes
+        the polygon's bounding box again."""
+        w, h = self.page.plan_size
+        point = QPointF(_clamp(scene_point.x() / w) * w, _clamp(scene_point.y() / h) * h)
+        corners = [p + self.pos() for p in self.polygon]
+        corners[index] = point
+        box = QPolygonF(corners).boundingRect()
+        self.setPos(box.topLeft())
+        self.polygon = QPolygonF([p - box.topLeft() for p in corners])
+        self.setRect(0, 0, box.width(), box.height())
+        for handle, p in zip(self.handles, self.polygon):
+            handle.setPos(p)
+        self.update()
+
     def set_value(self, value: int, colour: QColor) -> None:
         self.setBrush(QBrush(colour))
         self.label.setText(f"{self.building['name']}\n{value}")
@@ -105,6 +165,45 @@ class BuildingItem(QGraphicsRectItem):
         self.page.buildingActivated.emit(self.building["id"])
 
 
+class PlanView(QGraphicsView):
+    """The plan's view: while the page draws a polygon, clicks add corners, a double click or
+    Enter closes it and Esc cancels; otherwise the scene's items get the mouse as usual."""
+
+    def __init__(self, page: "SiteplanPage", scene: QGraphicsScene):
+        super().__init__(scene)
+        self.page = page
+
+    def mousePressEvent(self, event) -> None:
+        if self.page.drawing is None:
+            super().mousePressEvent(event)
+        elif event.button() == Qt.MouseButton.LeftButton:
+            self.page.add_corner(self.mapToScene(event.position().toPoint()))
+
+    def mouseMoveEvent(self, event) -> None:
+        if self.page.drawing is None:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self.page.drawing is None:
+            super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.page.drawing is None:
+            super().mouseDoubleClickEvent(event)
+        else:                       # the last corner (once, if its press added it already)
+            self.page.add_corner(self.mapToScene(event.position().toPoint()))
+            self.page.finish_polygon()
+
+    def keyPressEvent(self, event) -> None:
+        if self.page.drawing is not None and event.key() in (Qt.Key.Key_Return,
+                                                             Qt.Key.Key_Enter):
+            self.page.finish_polygon()
+        elif self.page.drawing is not None and event.key() == Qt.Key.Key_Escape:
+            self.page.cancel_polygon()
+        else:
+            super().keyPressEvent(event)
+
+
 class SiteplanPage(CommunityPage):
     """Emits buildingActivated(building id) on a double click."""
 
@@ -119,6 +218,11 @@ class SiteplanPage(CommunityPage):
         self.counts: dict[int, int] = {}
         self._saving = False
         self.plan_size = (1, 1)
+        # drawing a polygon: the building drawn, its corners so far (fractions), the sketch
+        self.drawing: int | None = None
+        self.corners: list[tuple[float, float]] = []
+        self.sketch: QGraphicsPathItem | None = None
+        self.dots: list[QGraphicsEllipseItem] = []
 
         title = page_title(self.tr("以图管房"))
         self.name = QLabel()
@@ -138,6 +242,14 @@ class SiteplanPage(CommunityPage):
             box.setDecimals(1)
             box.setToolTip(self.tr("选中楼栋的{0}（占平面图的百分比）").format(label))
             box.editingFinished.connect(self._resize_selected)
+        self.draw_button = QPushButton(self.tr("画多边形"))
+        self.draw_button.setCheckable(True)
+        self.draw_button.setToolTip(self.tr("为选中的楼栋画轮廓：单击添加顶点，双击或回车完成，"
+                                            "Esc 取消"))
+        self.draw_button.clicked.connect(self._draw_clicked)
+        self.rect_button = QPushButton(self.tr("改为矩形"))
+        self.rect_button.setToolTip(self.tr("选中的多边形楼栋改回它的外接矩形"))
+        self.rect_button.clicked.connect(lambda: self.to_rectangle())
         self.paper = QComboBox()
         self.paper.addItems(["A4", "A3"])
         self.print_button = QPushButton(self.tr("打印…"))
@@ -152,13 +264,15 @@ class SiteplanPage(CommunityPage):
         bar.addWidget(self.width_box)
         bar.addWidget(QLabel(self.tr("高")))
         bar.addWidget(self.height_box)
+        bar.addWidget(self.draw_button)
+        bar.addWidget(self.rect_button)
         bar.addStretch(1)
         bar.addWidget(self.paper)
         bar.addWidget(self.print_button)
 
         self.scene = QGraphicsScene(self)
         self.scene.selectionChanged.connect(self._on_selection)
-        self.view = QGraphicsView(self.scene)
+        self.view = PlanView(self, self.scene)
         self.view.setRenderHint(self.view.renderHints().Antialiasing)
         self.legend = QLabel()
         self.legend.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -170,6 +284,8 @@ class SiteplanPage(CommunityPage):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
+        self.hint = QLabel()
+        layout.addWidget(self.hint)
         layout.addLayout(body, 1)
         self._update_buttons()
 
@@ -189,8 +305,12 @@ class SiteplanPage(CommunityPage):
     def reload(self, *_args) -> None:
         self._stale = False
         self.compound_id = self._compound_of(self.unit_id)
+        if self.drawing is not None:
+            self.hint.setText(self.tr("数据已变化，画多边形已取消"))
+        self.drawing, self.corners, self.sketch, self.dots = None, [], None, []
+        self.draw_button.setChecked(False)
+        self.items = {}             # before clearing: the selection changes while it clears
         self.scene.clear()
-        self.items = {}
         self.plan = None
         if self.compound_id is None:
             self.name.setText(self.tr("在左侧选一个小区（或其中的楼栋）"))
@@ -254,6 +374,8 @@ class SiteplanPage(CommunityPage):
         return chosen[0] if chosen else None
 
     def _on_selection(self) -> None:
+        for each in self.items.values():
+            each.show_handles(each.isSelected() and self.drawing is None)
         item = self._selected()
         if item is not None:
             w, h = self.plan_size
@@ -269,6 +391,9 @@ class SiteplanPage(CommunityPage):
         chosen = item is not None and item.polygon is None   # a polygon keeps its corners
         self.width_box.setEnabled(chosen)
         self.height_box.setEnabled(chosen)
+        self.draw_button.setEnabled(has and (item is not None or self.drawing is not None))
+        self.rect_button.setEnabled(item is not None and item.polygon is not None
+                                    and self.drawing is None)
 
     # --- acting ------------------------------------------------------------------------------
     def save_item(self, item: BuildingItem) -> None:
@@ -296,6 +421,106 @@ class SiteplanPage(CommunityPage):
         w, h = self.plan_size
         item.setRect(0, 0, self.width_box.value() / 100 * w, self.height_box.value() / 100 * h)
         self.save_item(item)
+
+    # --- drawing a polygon ---------------------------------------------------------------------
+    def _draw_clicked(self, checked: bool) -> None:
+        if checked:
+            self.start_polygon()
+        else:
+            self.cancel_polygon()
+
+    def start_polygon(self) -> bool:
+        """Begin drawing the chosen building's outline."""
+        item = self._selected()
+        if item is None or self.compound_id is None:
+            self.draw_button.setChecked(False)
+            self.hint.setText(self.tr("请先在图上选中要画轮廓的楼栋"))
+            return False
+        self.drawing, self.corners = item.building["id"], []
+        self.sketch = QGraphicsPathItem()
+        self.sketch.setPen(QPen(QColor("#1565c0"), 2, Qt.PenStyle.DashLine))
+        self.sketch.setZValue(3)
+        self.scene.addItem(self.sketch)
+        self.draw_button.setChecked(True)
+        self.hint.setText(self.tr("画“{0}”的轮廓：单击添加顶点，双击或回车完成，Esc 取消")
+                          .format(item.building["name"]))
+        self._on_selection()
+        self.view.setFocus()
+        return True
+
+    def add_corner(self, scene_point: QPointF) -> None:
+        """Add a corner where the plan was clicked (kept on the plan)."""
+        w, h = self.plan_size
+        corner = (_clamp(scene_point.x() / w), _clamp(scene_point.y() / h))
+        if self.corners and all(abs(a - b) < 1e-4 for a, b in zip(corner, self.corners[-1])):
+            return                  # the same point again (a double click's press)
+        self.corners.append(corner)
+        dot = QGraphicsEllipseItem(-3, -3, 6, 6)
+        dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        dot.setBrush(QBrush(QColor("#1565c0")))
+        dot.setPos(corner[0] * w, corner[1] * h)
+        dot.setZValue(3)
+        self.scene.addItem(dot)
+        self.dots.append(dot)
+        path = QPainterPath(QPointF(self.corners[0][0] * w, self.corners[0][1] * h))
+        for x, y in self.corners[1:]:
+            path.lineTo(x * w, y * h)
+        self.sketch.setPath(path)          # open: it closes when finished
+        self.hint.setText(self.tr("已有 {0} 个顶点；双击或回车完成，Esc 取消")
+                          .format(len(self.corners)))
+
+    def finish_polygon(self) -> bool:
+        """Close the outline and save it (at least three corners)."""
+        if self.drawing is None:
+            return False
+        if len(set(self.corners)) < 3:
+            self.hint.setText(self.tr("多边形至少要有三个顶点（现在 {0} 个）：请继续单击添加，"
+                                      "或按 Esc 取消").format(len(set(self.corners))))
+            return False
+        building, corners = self.drawing, self.corners
+        self._end_drawing()
+        try:                        # the change reloads the page, which shows the polygon
+            siteplan.place_polygon(self.ctx, self.compound_id, building, corners)
+        except DomainError as exc:
+            self.hint.setText(self.tr("无法保存轮廓：{0}").format(exc))
+            return False
+        self._select(building)
+        self.hint.setText(self.tr("轮廓已保存；拖动顶点可调整"))
+        return True
+
+    def cancel_polygon(self) -> None:
+        if self.drawing is not None:
+            self._end_drawing()
+            self.hint.setText(self.tr("已取消画多边形，未作改动"))
+
+    def _end_drawing(self) -> None:
+        for each in [self.sketch, *self.dots]:
+            if each is not None:
+                self.scene.removeItem(each)
+        self.drawing, self.corners, self.sketch, self.dots = None, [], None, []
+        self.draw_button.setChecked(False)
+        self._on_selection()
+
+    def _select(self, building_id: int) -> None:
+        item = self.items.get(building_id)
+        if item is not None:
+            self.scene.clearSelection()
+            item.setSelected(True)
+
+    def to_rectangle(self) -> bool:
+        """Drop the chosen polygon back to a rectangle: its bounding box."""
+        item = self._selected()
+        if item is None or item.polygon is None:
+            return False
+        w, h = self.plan_size
+        building = item.building["id"]
+        box = item.mapRectToScene(item.polygon.boundingRect())
+        if not self.attempt(self.tr("无法改为矩形"), lambda: siteplan.place_building(
+                self.ctx, self.compound_id, building, box.x() / w, box.y() / h,
+                box.width() / w, box.height() / h)):
+            return False
+        self._select(building)
+        return True
 
     def load_image(self, path: str | None = None) -> None:
         if self.compound_id is None:
