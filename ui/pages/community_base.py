@@ -132,6 +132,21 @@ class CommunityPage(ReloadWhenShown, QWidget):
         return view.model().id_at(index.row()) if index.isValid() else None
 
     @staticmethod
+    def current_row_of(view: QTableView) -> dict | None:
+        index = view.currentIndex()
+        return view.model().rows[index.row()] if index.isValid() else None
+
+    @staticmethod
+    def select_named(view: QTableView, name: str) -> None:
+        """Make the row named `name` current; KeyError when there is none."""
+        model = view.model()
+        for i, row in enumerate(model.rows):
+            if row["name"] == name:
+                view.setCurrentIndex(model.index(i, 0))
+                return
+        raise KeyError(name)
+
+    @staticmethod
     def show_rows(view: QTableView, rows: list[dict], keep: int | None) -> None:
         """Show `rows`, the row of id `keep` current again (else the first)."""
         model = view.model()

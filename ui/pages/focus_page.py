@@ -236,15 +236,10 @@ class FocusPage(CommunityPage):
         return self.groups.id_at(index.row()) if index.isValid() else None
 
     def _group(self) -> dict | None:
-        index = self.group_view.currentIndex()
-        return self.groups.rows[index.row()] if index.isValid() else None
+        return self.current_row_of(self.group_view)
 
     def select_group(self, name: str) -> None:
-        for i, row in enumerate(self.groups.rows):
-            if row["name"] == name:
-                self.group_view.setCurrentIndex(self.groups.index(i, 0))
-                return
-        raise KeyError(name)
+        self.select_named(self.group_view, name)
 
     def _show_members(self, *_args) -> None:
         group = self._group()

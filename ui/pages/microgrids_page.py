@@ -241,15 +241,10 @@ class MicrogridsPage(CommunityPage):
         return self.current_id_of(self.view)
 
     def current(self) -> dict | None:
-        index = self.view.currentIndex()
-        return self.model.rows[index.row()] if index.isValid() else None
+        return self.current_row_of(self.view)
 
     def select(self, name: str) -> None:
-        for i, row in enumerate(self.model.rows):
-            if row["name"] == name:
-                self.view.setCurrentIndex(self.model.index(i, 0))
-                return
-        raise KeyError(name)
+        self.select_named(self.view, name)
 
     def _show_detail(self, *_args) -> None:
         mg = self.current()
