@@ -1,4 +1,6 @@
-"""What every feature stands on: the write path (Context), roles and scope (access), read-only queries of the grid tree and addresses, the audit trail, the search index, the field registry and validation, code tables, errors, settings and small helpers. Imports no feature package."""
+"""What every feature stands on: the write path (Context), roles and scope (access), read-only
+queries of the grid tree and addresses, the audit trail, the search index, the field registry
+and validation, code tables, errors, settings and small helpers. Imports no feature package."""
 
 from shequ_desktop.core import audit, context, search
 
